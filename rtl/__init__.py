@@ -1,0 +1,1 @@
+"""vTPU gateware (Amaranth 0.5). Every constant comes from ``vtpu.isa``."""

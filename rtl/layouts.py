@@ -1,0 +1,85 @@
+"""Data layouts shared by the sentron's blocks, derived from ``vtpu.isa``.
+
+A decoded instruction (``command_layout``) leaves the frame decoder, goes
+through the array and sequencer, and each answer (``response_layout``) goes
+to the response encoder, which turns it into frame bytes using the ISA's field
+lists. Fields are shared between opcodes rather than laid out per opcode so
+that the datapath stays one word wide:
+
+================  =======================================================
+command field     used by
+================  =======================================================
+``coord``         CGET CPUT CDEL CDELTA CROUTE CMOE CNEAREST CATTEND(q)
+                  CKG; CRTSET's bound
+``value``         CPUT
+``delta``         CDELTA; CKG's first delta
+``pattern``       CRANGE CHIER CDIGEST CATTEND
+``arg``           n (CROUTE, CMOE), k (CNEAREST, CATTEND), node (CRTSET),
+                  hops (CKG)
+``mode``          dir (CHIER), mode (CROUTE, CATTEND), index (CRTSET),
+                  entity (CKG)
+``error``         a status the decoder already decided (BAD_FRAME,
+                  BAD_OPCODE); the sequencer answers it in order
+================  =======================================================
+
+================  =======================================================
+response field    used by
+================  =======================================================
+``coord``         records' coordinate; CDELTA's result; CHIER UP's lo
+``hi``, ``mask``  CHIER UP's pattern
+``value``         CGET, records' value; CDIGEST's digest
+``aux``           count (FINAL, CDIGEST), node, expert, distance, score
+================  =======================================================
+"""
+
+from amaranth.hdl import signed, unsigned
+from amaranth.lib import data
+
+from vtpu.isa import COORD_WIDTH, DIMS, VALUE_WIDTH, Op, Status
+
+__all__ = ["coord_layout", "delta_layout", "pattern_layout", "command_layout", "response_layout"]
+
+
+def coord_layout(width=COORD_WIDTH):
+    """Component 0 in the low bits: the same order as ``vtpu.coord.pack``."""
+    return data.ArrayLayout(unsigned(width), DIMS)
+
+
+def delta_layout(width=COORD_WIDTH):
+    return data.ArrayLayout(signed(width), DIMS)
+
+
+def pattern_layout(width=COORD_WIDTH):
+    return data.StructLayout({
+        "mask": unsigned(16),
+        "lo":   coord_layout(width),
+        "hi":   coord_layout(width),
+    })
+
+
+def command_layout(width=COORD_WIDTH, value_width=VALUE_WIDTH):
+    return data.StructLayout({
+        "op":      Op,
+        "tag":     unsigned(8),
+        "error":   Status,
+        "coord":   coord_layout(width),
+        "value":   unsigned(value_width),
+        "delta":   delta_layout(width),
+        "pattern": pattern_layout(width),
+        "arg":     unsigned(16),
+        "mode":    unsigned(8),
+    })
+
+
+def response_layout(width=COORD_WIDTH, value_width=VALUE_WIDTH):
+    return data.StructLayout({
+        "op":     Op,
+        "tag":    unsigned(8),
+        "status": Status,
+        "more":   unsigned(1),
+        "coord":  coord_layout(width),
+        "hi":     coord_layout(width),
+        "mask":   unsigned(16),
+        "value":  unsigned(value_width),
+        "aux":    unsigned(32),
+    })

@@ -1,0 +1,1 @@
+"""vTPU: a coordinate-addressed memory processor. Host-side package."""
