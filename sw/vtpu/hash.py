@@ -20,7 +20,7 @@ from functools import lru_cache
 from .coord import pack
 from .isa import COORD_WIDTH, DIGEST_SEED, DIGEST_WIDTH, DIMS, HASH_WIDTH, TABLE_SEED, VALUE_WIDTH
 
-__all__ = ["splitmix64", "h3_rows", "h3", "table_hash", "digest_hash",
+__all__ = ["splitmix64", "h3_rows", "h3", "h3_reference", "table_hash", "digest_hash",
            "route_node", "moe_expert", "reduce16"]
 
 MASK64 = (1 << 64) - 1
@@ -49,10 +49,28 @@ def h3_rows(seed, in_bits, out_bits):
     return tuple(rows)
 
 
-def h3(key, rows):
+def h3_reference(key, rows):
+    """The definition: output bit j is the parity of ``key & rows[j]``."""
     out = 0
     for j, row in enumerate(rows):
-        out |= (bin(key & row).count("1") & 1) << j
+        out |= ((key & row).bit_count() & 1) << j
+    return out
+
+
+@lru_cache(maxsize=None)
+def _byte_tables(rows):
+    # H3 is linear, so the hash of a key is the XOR of the hashes of its bytes:
+    # one 256-entry table per key byte gives the same answer 3-4x faster.
+    in_bytes = (max(row.bit_length() for row in rows) + 7) // 8
+    return tuple(tuple(h3_reference(b << (8 * i), rows) for b in range(256))
+                 for i in range(in_bytes))
+
+
+def h3(key, rows):
+    out = 0
+    for table in _byte_tables(rows):
+        out ^= table[key & 0xFF]
+        key >>= 8
     return out
 
 
