@@ -19,7 +19,8 @@ new key into a full set answers TABLE_FULL and changes nothing.
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .coord import (Pattern, add_delta, in_box, l1, max_value, morton)
+from .coord import (Pattern, add_delta, format_coord, format_pattern, in_box, l1, max_value,
+                    morton)
 from .frame import (FrameError, FrameReceiver, command_frame, decode_fields, encode_fields,
                     encode_response, parse_responses)
 from .hash import digest_hash, moe_expert, route_node, table_hash
@@ -46,6 +47,23 @@ class Result:
     @property
     def ok(self):
         return self.status == Status.OK
+
+    def __str__(self):
+        """``OK value=42``; records follow, one per line, indented."""
+        words = [self.status.name] + [f"{k}={_show(v)}" for k, v in self.fields.items()]
+        lines = [" ".join(words)]
+        for record in self.records:
+            lines.append("  " + " ".join(f"{k}={_show(v)}" if k != "coord" else _show(v)
+                                         for k, v in record.items()))
+        return "\n".join(lines)
+
+
+def _show(value):
+    if isinstance(value, Pattern):
+        return format_pattern(value)
+    if isinstance(value, tuple):
+        return format_coord(value)
+    return str(value)
 
 
 def _is_pow2(n):
