@@ -1,0 +1,241 @@
+"""Assembler and disassembler for vTPU programs.
+
+One instruction per line; ``#`` or ``;`` starts a comment; operands are
+separated by commas::
+
+    CPUT   2.1.3/4.7.2/9.2.2, 0x2a
+    CGET   2.1.3/4.7.2/9.2.2
+    CDEL   2.1.3/4.7.2/9.2.2
+    CRANGE 1.*.*/*.*.*/[1:9].*.*
+    CDELTA 1.1.1/1.1.1/1.1.1, 0.0.1/0.0.0/0.0.-1
+    CNEAREST 1.1.1/1.1.1/1.1.1, 4
+    CHIER  2.1.3/4.7.11/18.29.47, UP            # or DOWN
+    CROUTE 2.1.3/4.7.11/18.29.47, 8             # HASH (default) or RANGE: ..., 4, RANGE
+    CRTSET 0, 1.1.1/1.1.1/1.1.1, 3              # index, bound, node
+    CATTEND 1.1.1/1.1.1/1.1.1, 2.*.*/*.*.*/*.*.*, 4   # DOT (default) or DISTANCE
+    CMOE   2.1.3/4.7.11/18.29.47, 16
+    CKG    person.1001.1/0.0.0/0.0.0, 1, 0.0.0/1.0.0/0.0.0; 0.0.0/1.0.0/0.0.0
+    CDIGEST *.*.*/*.*.*/*.*.*
+
+Coordinates may use labels (``person.1001.*``), interned per dimension
+through a ``SymbolTable``. Tags count up from 0, mod 256.
+"""
+
+import re
+
+from .coord import (CoordError, Pattern, SymbolTable, format_coord, format_pattern, parse_coord,
+                    parse_pattern)
+from .frame import FrameReceiver, Response, decode_fields
+from .frame import command_frame
+from .isa import COORD_WIDTH, DIMS, PAYLOAD, AttendMode, Dir, Op, RouteMode, Status
+
+__all__ = ["AsmError", "Instruction", "parse_line", "assemble", "assemble_program",
+           "disassemble", "format_instruction", "format_response"]
+
+
+class AsmError(ValueError):
+    pass
+
+
+class Instruction:
+    """One parsed instruction: opcode and ISA field values."""
+
+    def __init__(self, op, fields, line=0):
+        self.op, self.fields, self.line = Op(op), fields, line
+
+    def frame(self, tag, width=COORD_WIDTH):
+        return command_frame(self.op, tag, width=width, **self.fields)
+
+    def __repr__(self):
+        return f"Instruction({self.op.name}, {self.fields})"
+
+
+# Operand grammar per opcode: what the error message says is expected.
+SYNTAX = {
+    Op.CGET: "coordinate", Op.CDEL: "coordinate", Op.CPUT: "coordinate, value",
+    Op.CRANGE: "pattern", Op.CDIGEST: "pattern",
+    Op.CDELTA: "coordinate, delta",
+    Op.CNEAREST: "coordinate, k",
+    Op.CHIER: "pattern, UP|DOWN",
+    Op.CROUTE: "coordinate, n[, HASH|RANGE]",
+    Op.CRTSET: "index, bound, node",
+    Op.CATTEND: "coordinate, pattern, k[, DOT|DISTANCE]",
+    Op.CMOE: "coordinate, n",
+    Op.CKG: "coordinate, entity, delta[; delta ...]",
+}
+
+
+def _number(text, what):
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise AsmError(f"{what} must be a number, got {text!r}") from None
+
+
+def _delta(text):
+    parts = re.split(r"[./]", text.strip())
+    if len(parts) != DIMS or text.count("/") != 2:
+        raise AsmError(f"delta {text!r} needs {DIMS} signed components a.b.c/d.e.f/g.h.i")
+    return tuple(_number(p, "delta component") for p in parts)
+
+
+def _keyword(text, enum, what):
+    try:
+        return enum[text.strip().upper()]
+    except KeyError:
+        names = "|".join(e.name for e in enum)
+        raise AsmError(f"{what} must be {names}, got {text!r}") from None
+
+
+def parse_line(text, symbols=None, width=COORD_WIDTH, line=0):
+    """One source line -> Instruction, or None for a blank/comment line."""
+    code = re.split(r"[#;]", text, maxsplit=1)[0] if not text.lstrip().upper().startswith("CKG") \
+        else text.split("#", 1)[0]
+    code = code.strip()
+    if not code:
+        return None
+    mnemonic, _, rest = code.partition(" ")
+    try:
+        op = Op[mnemonic.upper()]
+    except KeyError:
+        raise AsmError(f"unknown instruction {mnemonic!r}") from None
+    args = [a.strip() for a in rest.split(",")] if rest.strip() else []
+    coord = lambda t: parse_coord(t, width=width, symbols=symbols)  # noqa: E731
+    pattern = lambda t: parse_pattern(t, width=width, symbols=symbols)  # noqa: E731
+    counts = {Op.CROUTE: (2, 3), Op.CATTEND: (3, 4)}
+    lo, hi = counts.get(op, (len(SYNTAX[op].split(",")),) * 2)
+    if not lo <= len(args) <= hi:
+        raise AsmError(f"{op.name} expects '{SYNTAX[op]}', got {rest.strip()!r}")
+    try:
+        if op in (Op.CGET, Op.CDEL):
+            fields = {"coord": coord(args[0])}
+        elif op == Op.CPUT:
+            fields = {"coord": coord(args[0]), "value": _number(args[1], "value")}
+        elif op in (Op.CRANGE, Op.CDIGEST):
+            fields = {"pattern": pattern(args[0])}
+        elif op == Op.CDELTA:
+            fields = {"coord": coord(args[0]), "delta": _delta(args[1])}
+        elif op == Op.CNEAREST:
+            fields = {"coord": coord(args[0]), "k": _number(args[1], "k")}
+        elif op == Op.CHIER:
+            fields = {"pattern": pattern(args[0]), "dir": _keyword(args[1], Dir, "direction")}
+        elif op == Op.CROUTE:
+            mode = _keyword(args[2], RouteMode, "mode") if len(args) > 2 else RouteMode.HASH
+            fields = {"coord": coord(args[0]), "n": _number(args[1], "n"), "mode": mode}
+        elif op == Op.CRTSET:
+            fields = {"index": _number(args[0], "index"), "bound": coord(args[1]),
+                      "node": _number(args[2], "node")}
+        elif op == Op.CATTEND:
+            mode = _keyword(args[3], AttendMode, "mode") if len(args) > 3 else AttendMode.DOT
+            fields = {"coord": coord(args[0]), "pattern": pattern(args[1]),
+                      "k": _number(args[2], "k"), "mode": mode}
+        elif op == Op.CMOE:
+            fields = {"coord": coord(args[0]), "n": _number(args[1], "n")}
+        else:  # CKG
+            deltas = [_delta(d) for d in args[2].split(";")]
+            fields = {"coord": coord(args[0]), "entity": _number(args[1], "entity"),
+                      "hops": len(deltas), "deltas": deltas}
+    except CoordError as exc:
+        raise AsmError(str(exc)) from None
+    return Instruction(op, fields, line)
+
+
+def assemble_program(text, symbols=None, filename="<program>", width=COORD_WIDTH):
+    """Source text -> list of Instructions; errors carry file:line."""
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        try:
+            instruction = parse_line(line, symbols, width, number)
+        except AsmError as exc:
+            raise AsmError(f"{filename}:{number}: {exc}") from None
+        if instruction is not None:
+            out.append(instruction)
+    return out
+
+
+def assemble(text, symbols=None, filename="<program>", width=COORD_WIDTH):
+    """Source text -> command frame bytes, tags 0, 1, 2, ... mod 256."""
+    program = assemble_program(text, symbols, filename, width)
+    try:
+        return b"".join(ins.frame(i % 256, width) for i, ins in enumerate(program))
+    except ValueError as exc:
+        raise AsmError(f"{filename}: {exc}") from None
+
+
+def _delta_text(delta):
+    d = [str(v) for v in delta]
+    return f"{d[0]}.{d[1]}.{d[2]}/{d[3]}.{d[4]}.{d[5]}/{d[6]}.{d[7]}.{d[8]}"
+
+
+def format_instruction(op, fields, symbols=None):
+    op = Op(op)
+    co = lambda v: format_coord(v, symbols)  # noqa: E731
+    pa = lambda v: format_pattern(v, symbols)  # noqa: E731
+    f = fields
+    if op in (Op.CGET, Op.CDEL):
+        args = [co(f["coord"])]
+    elif op == Op.CPUT:
+        args = [co(f["coord"]), hex(f["value"])]
+    elif op in (Op.CRANGE, Op.CDIGEST):
+        args = [pa(f["pattern"])]
+    elif op == Op.CDELTA:
+        args = [co(f["coord"]), _delta_text(f["delta"])]
+    elif op == Op.CNEAREST:
+        args = [co(f["coord"]), str(f["k"])]
+    elif op == Op.CHIER:
+        args = [pa(f["pattern"]), Dir(f["dir"]).name if f["dir"] in (0, 1) else str(f["dir"])]
+    elif op == Op.CROUTE:
+        args = [co(f["coord"]), str(f["n"]),
+                RouteMode(f["mode"]).name if f["mode"] in (0, 1) else str(f["mode"])]
+    elif op == Op.CRTSET:
+        args = [str(f["index"]), co(f["bound"]), str(f["node"])]
+    elif op == Op.CATTEND:
+        args = [co(f["coord"]), pa(f["pattern"]), str(f["k"]),
+                AttendMode(f["mode"]).name if f["mode"] in (0, 1) else str(f["mode"])]
+    elif op == Op.CMOE:
+        args = [co(f["coord"]), str(f["n"])]
+    else:
+        args = [co(f["coord"]), str(f["entity"]), "; ".join(_delta_text(d) for d in f["deltas"])]
+    return f"{op.name} " + ", ".join(args)
+
+
+def disassemble(data, symbols=None, width=COORD_WIDTH):
+    """Command frame bytes -> program text (one line per frame)."""
+    lines = []
+    for event in FrameReceiver().feed(data):
+        if isinstance(event, tuple):
+            lines.append(f"# bad frame (tag {event[1]})")
+            continue
+        try:
+            op = Op(event.op)
+            fields = decode_fields(PAYLOAD[op], event.payload, width=width)
+        except ValueError:
+            lines.append(f"# undecodable frame: opcode 0x{event.op:02x}, tag {event.tag}")
+            continue
+        lines.append(format_instruction(op, fields, symbols))
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def format_response(op, response: Response, symbols=None):
+    """``#3 CGET OK value=0x2a``: one line per response frame."""
+    head = f"#{response.tag} {Op(op).name if op is not None else '?'} {response.status.name}"
+    if response.more:
+        head += " +"
+    if op is None:
+        return head
+    try:
+        fields = response.fields(Op(op))
+    except ValueError:
+        return head + f" payload={response.payload.hex()}"
+    words = []
+    for key, value in fields.items():
+        if isinstance(value, Pattern):
+            words.append(f"{key}={format_pattern(value, symbols)}")
+        elif isinstance(value, tuple):
+            words.append(format_coord(value, symbols) if key == "coord" else
+                         f"{key}={format_coord(value, symbols)}")
+        elif key in ("value", "digest"):
+            words.append(f"{key}={value:#x}")
+        else:
+            words.append(f"{key}={value}")
+    return " ".join([head] + words)

@@ -1,0 +1,134 @@
+"""``make bench``: measured figures into build/reports/bench.json (a flat JSON object).
+
+Sections, each a function returning ``{name: number}``:
+  * ``model.<op>.ops_per_s``   the golden model, per instruction, direct calls;
+  * ``model.frames.<op>.ops_per_s``  the same through the frame path;
+  * ``baseline.dict.{get,put}.ops_per_s``  a plain Python dict doing the same;
+  * ``rtl.*``     cycle figures from simulation (``rtl.measure.figures``);
+  * ``synth.<board>.*``  the latest ``make synth`` reports folded in.
+A section that cannot run says so in ``unavailable`` instead of reporting zeros.
+"""
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+from .coord import Pattern
+from .frame import command_frame
+from .isa import DIMS, Op
+from .model import Model
+
+REPORTS = Path("build/reports")
+
+
+def _rate(fn, items):
+    start = time.perf_counter()
+    for item in items:
+        fn(item)
+    return len(items) / (time.perf_counter() - start)
+
+
+def _workload(n, seed=1):
+    rng = random.Random(seed)
+    keys = [tuple(rng.randrange(1, 17) for _ in range(DIMS)) for _ in range(n)]
+    return rng, keys
+
+
+def model_section(quick=False):
+    n = 2000 if quick else 20000
+    rng, keys = _workload(n)
+    m = Model(sets=4096, ways=8)
+    out = {}
+    out["model.cput.ops_per_s"] = _rate(lambda k: m.cput(k, 1), keys)
+    out["model.cget.ops_per_s"] = _rate(m.cget, keys)
+    delta = (1,) + (0,) * (DIMS - 1)
+    out["model.cdelta.ops_per_s"] = _rate(lambda k: m.cdelta(k, delta), keys)
+    out["model.croute.ops_per_s"] = _rate(lambda k: m.croute(k, 7), keys)
+    out["model.cmoe.ops_per_s"] = _rate(lambda k: m.cmoe(k, 16), keys)
+    out["model.chier.ops_per_s"] = _rate(lambda k: m.chier(Pattern.exact(k), 0), keys)
+    out["model.crtset.ops_per_s"] = _rate(lambda k: m.crtset(3, k, 1), keys)
+    few = keys[: max(20, n // 200)]
+    box = lambda k: Pattern(k[:6] + (0, 0, 0), k[:6] + (65535,) * 3)  # noqa: E731
+    out["model.crange.ops_per_s"] = _rate(lambda k: m.crange(box(k)), few)
+    out["model.cdigest.ops_per_s"] = _rate(lambda k: m.cdigest(box(k)), few)
+    out["model.cnearest.ops_per_s"] = _rate(lambda k: m.cnearest(k, 4), few)
+    out["model.cattend.ops_per_s"] = _rate(lambda k: m.cattend(k, box(k), 4), few)
+    step = (0, 0, 0, 1) + (0,) * 5
+    out["model.ckg.ops_per_s"] = _rate(lambda k: m.ckg(k, 1, [step, step]), keys)
+    out["model.cdel.ops_per_s"] = _rate(m.cdel, keys)
+    out["model.table.entries"] = m.capacity
+    # The frame path: encode is done up front; execute parses, runs and answers.
+    f = Model(sets=4096, ways=8)
+    puts = [command_frame(Op.CPUT, i % 256, coord=k, value=i) for i, k in enumerate(keys)]
+    gets = [command_frame(Op.CGET, i % 256, coord=k) for i, k in enumerate(keys)]
+    out["model.frames.cput.ops_per_s"] = _rate(f.execute, puts)
+    out["model.frames.cget.ops_per_s"] = _rate(f.execute, gets)
+    # Baseline: a plain dict doing the same gets and puts.
+    d = {}
+    out["baseline.dict.put.ops_per_s"] = _rate(lambda k: d.__setitem__(k, 1), keys)
+    out["baseline.dict.get.ops_per_s"] = _rate(d.get, keys)
+    return out
+
+
+def rtl_section(quick=False):
+    from rtl import measure
+    return measure.figures(quick=quick)
+
+
+def host_section(quick=False):
+    from . import client
+    return client.bench_figures(quick=quick)
+
+
+def synth_section(quick=False):
+    out = {}
+    reports = sorted(REPORTS.glob("synth-*.json"))
+    if not reports:
+        raise LookupError("no build/reports/synth-*.json yet: run make synth BOARD=...")
+    for path in reports:
+        board = path.stem.removeprefix("synth-")
+        for key, value in json.loads(path.read_text()).items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                out[f"synth.{board}.{key}"] = value
+            elif isinstance(value, dict):
+                for sub, v in value.items():
+                    if isinstance(v, (int, float)):
+                        out[f"synth.{board}.{key}.{sub}"] = v
+    return out
+
+
+SECTIONS = [("model", model_section), ("rtl", rtl_section), ("host", host_section),
+            ("synth", synth_section)]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="vtpu bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer iterations")
+    parser.add_argument("--output", default=str(REPORTS / "bench.json"))
+    args = parser.parse_args(argv)
+    figures, unavailable = {}, {}
+    for name, section in SECTIONS:
+        try:
+            figures.update(section(quick=args.quick))
+        except (ImportError, AttributeError, LookupError) as exc:
+            unavailable[name] = f"{type(exc).__name__}: {exc}"
+    report = dict(sorted(figures.items()))
+    if unavailable:
+        report["unavailable"] = unavailable
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(json.dumps(report, indent=1) + "\n")
+    width = max(map(len, figures), default=10)
+    for key, value in sorted(figures.items()):
+        shown = f"{value:,.1f}" if isinstance(value, float) else f"{value:,}"
+        print(f"{key:<{width}}  {shown:>16}")
+    for name, why in unavailable.items():
+        print(f"{name}: unavailable ({why})")
+    print(f"bench: {len(figures)} figures -> {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
