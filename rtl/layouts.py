@@ -37,7 +37,8 @@ from amaranth.lib import data
 
 from vtpu.isa import COORD_WIDTH, DIMS, VALUE_WIDTH, Op, Status
 
-__all__ = ["coord_layout", "delta_layout", "pattern_layout", "command_layout", "response_layout"]
+__all__ = ["coord_layout", "delta_layout", "pattern_layout", "command_layout", "response_layout",
+           "COMMAND_FIELD", "RESPONSE_FIELD", "CHIER_UP_FLAG"]
 
 
 def coord_layout(width=COORD_WIDTH):
@@ -83,3 +84,24 @@ def response_layout(width=COORD_WIDTH, value_width=VALUE_WIDTH):
         "value":  unsigned(value_width),
         "aux":    unsigned(32),
     })
+
+
+# Which command_layout member receives each ISA payload field (bytes land in
+# order: every shared member is laid out in wire order, component 0 / low byte
+# first). CKG's extra deltas have no home: the RTL does not implement CKG.
+COMMAND_FIELD = {
+    "coord": "coord", "bound": "coord", "value": "value", "delta": "delta",
+    "deltas": "delta", "pattern": "pattern",
+    "k": "arg", "n": "arg", "node": "arg", "hops": "arg",
+    "dir": "mode", "mode": "mode", "index": "mode", "entity": "mode",
+}
+
+# Which response_layout member feeds each ISA result field.
+RESPONSE_FIELD = {
+    "coord": "coord", "value": "value", "digest": "value",
+    "count": "aux", "node": "aux", "expert": "aux", "distance": "aux", "score": "aux",
+}
+
+# Set in a CHIER response's ``mask`` to mark an UP answer (a pattern) rather than
+# DOWN's final frame (a count): bit 15 is never a wildcard bit since DIMS = 9.
+CHIER_UP_FLAG = 1 << 15

@@ -1,0 +1,36 @@
+"""Small helpers for driving Amaranth 0.5 streams in the simulator."""
+
+from amaranth.sim import Simulator
+
+__all__ = ["run_sim", "stream_put", "stream_get"]
+
+
+def run_sim(dut, *testbenches, vcd=None, processes=(), clock=True):
+    sim = Simulator(dut)
+    if clock:
+        sim.add_clock(1e-6)
+    for tb in testbenches:
+        sim.add_testbench(tb)
+    for process in processes:
+        sim.add_process(process)
+    if vcd:
+        with sim.write_vcd(vcd):
+            sim.run()
+    else:
+        sim.run()
+
+
+async def stream_put(ctx, stream, payload):
+    """Offer one payload and wait until it is accepted."""
+    ctx.set(stream.payload, payload)
+    ctx.set(stream.valid, 1)
+    await ctx.tick().until(stream.ready)
+    ctx.set(stream.valid, 0)
+
+
+async def stream_get(ctx, stream):
+    """Accept one payload."""
+    ctx.set(stream.ready, 1)
+    payload, = await ctx.tick().sample(stream.payload).until(stream.valid)
+    ctx.set(stream.ready, 0)
+    return payload
