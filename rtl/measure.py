@@ -1,0 +1,103 @@
+"""Cycle figures measured in Amaranth's simulator, for ``make bench``.
+
+Throughput and latency are measured at the sentron's instruction interface
+(decoded instructions in, answers out), where the 1-per-clock targets apply;
+the byte-serial host link in front of it moves one byte per clock.
+
+  * ``rtl.<op>.per_clock``: instructions answered per clock, back to back,
+    in the steady state (answers / clocks from first to last answer);
+  * ``rtl.<op>.latency_clocks``: clocks from the first instruction accepted
+    to its answer valid.
+"""
+
+import random
+
+from amaranth.sim import Simulator
+
+from vtpu.isa import DIMS, Op, Status
+
+from .sequencer import Sequencer
+
+__all__ = ["measure_stream", "figures"]
+
+
+def _coord_value(coord):
+    value = 0
+    for i, c in enumerate(coord):
+        value |= c << (16 * i)
+    return value
+
+
+def measure_stream(instructions, *, sets=64, ways=4):
+    """Run (op, members) instructions back to back; returns (per_clock, latency, statuses)."""
+    dut = Sequencer(sets=sets, ways=ways)
+    accepted, answered, statuses = [], [], []
+
+    async def source(ctx):
+        cycle = 0
+        for op, members in instructions:
+            ctx.set(dut.i.payload.as_value(), 0)
+            ctx.set(dut.i.payload.op, op)
+            ctx.set(dut.i.payload.error, Status.OK)
+            for name, value in members.items():
+                target = getattr(dut.i.payload, name)
+                ctx.set(target.as_value() if hasattr(target, "as_value") else target, value)
+            ctx.set(dut.i.valid, 1)
+            while True:
+                _, _, ready = await ctx.tick().sample(dut.i.ready)
+                cycle += 1
+                if ready:
+                    accepted.append(cycle)
+                    break
+        ctx.set(dut.i.valid, 0)
+
+    async def sink(ctx):
+        ctx.set(dut.o.ready, 1)
+        cycle = 0
+        while len(answered) < len(instructions):
+            _, _, valid, status = await ctx.tick().sample(dut.o.valid, dut.o.payload.status)
+            cycle += 1
+            if valid:
+                answered.append(cycle)
+                statuses.append(Status(status))
+
+    sim = Simulator(dut)
+    sim.add_clock(1e-6)
+    sim.add_testbench(source)
+    sim.add_testbench(sink)
+    sim.run()
+    per_clock = len(answered) / (answered[-1] - answered[0] + 1)
+    # The answer registered at edge k is seen valid by the sampler at edge k+1.
+    latency = answered[0] - accepted[0] - 1
+    return per_clock, latency, statuses
+
+
+def figures(quick=False):
+    n = 64 if quick else 256
+    rng = random.Random(1)
+    keys = [tuple(rng.randrange(1, 9) for _ in range(DIMS)) for _ in range(n // 2)]
+    coord = lambda: _coord_value(rng.choice(keys))  # noqa: E731
+    out = {}
+    mixes = {
+        # hits and misses mixed: half the keys are stored by the earlier puts
+        "cput": [(Op.CPUT, {"coord": coord(), "value": i}) for i in range(n)],
+        "cget": [(Op.CPUT if i < n // 4 else Op.CGET, {"coord": coord(), "value": i}) for i in range(n)],
+        "cdel": [(Op.CPUT if i < n // 4 else Op.CDEL, {"coord": coord(), "value": i}) for i in range(n)],
+        "cdelta": [(Op.CDELTA, {"coord": coord(), "delta": rng.getrandbits(16 * DIMS)}) for _ in range(n)],
+        "croute": [(Op.CROUTE, {"coord": coord(), "arg": rng.randrange(1, 100), "mode": 0}) for _ in range(n)],
+        "cmoe": [(Op.CMOE, {"coord": coord(), "arg": rng.randrange(1, 100)}) for _ in range(n)],
+    }
+    for name, stream in mixes.items():
+        per_clock, latency, statuses = measure_stream(stream)
+        out[f"rtl.{name}.per_clock"] = round(per_clock, 4)
+        out[f"rtl.{name}.latency_clocks"] = latency
+        if name in ("cget", "cdel"):
+            out[f"rtl.{name}.hits"] = sum(s == Status.OK for op, s in zip(stream, statuses)
+                                          if op[0] != Op.CPUT)
+            out[f"rtl.{name}.misses"] = sum(s == Status.NOT_FOUND for s in statuses)
+    return out
+
+
+if __name__ == "__main__":
+    for key, value in figures().items():
+        print(f"{key:32} {value}")
