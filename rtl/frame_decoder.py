@@ -124,11 +124,26 @@ class FrameDecoder(wiring.Component):
         return m
 
     def _store(self, m, cmd, index, byte):
-        with m.Switch(cmd.op):
-            for op in Op:
-                with m.Case(op):
-                    with m.Switch(index):
-                        for offset, member, i in _byte_map(op, self.width, self.value_width):
-                            with m.Case(offset):
-                                target = Value.cast(getattr(cmd, member))
-                                m.d.sync += target[8 * i: 8 * i + 8].eq(byte)
+        """Write payload byte ``index`` into the member the opcode's layout names.
+
+        Per member: where it starts in this opcode's payload and how many bytes
+        it takes (two small constant tables); then one comparator per member
+        byte. Compact where a case per (opcode, byte) would not be.
+        """
+        members = {}
+        for op in Op:
+            for offset, member, i in _byte_map(op, self.width, self.value_width):
+                start, size = members.setdefault(member, {}).get(op, (offset, 0))
+                members[member][op] = (start, size + 1)
+        for member, spans in members.items():
+            target = Value.cast(getattr(cmd, member))
+            start, size = Signal(8, name=f"{member}_start"), Signal(8, name=f"{member}_size")
+            with m.Switch(cmd.op):
+                for op, (first, count) in spans.items():
+                    with m.Case(op):
+                        m.d.comb += [start.eq(first), size.eq(count)]
+            relative = Signal(8, name=f"{member}_byte")
+            m.d.comb += relative.eq(index - start)
+            for i in range(len(target) // 8):
+                with m.If((index >= start) & (relative == i) & (i < size)):
+                    m.d.sync += target[8 * i: 8 * i + 8].eq(byte)

@@ -14,7 +14,7 @@ The formats are enumerated from the ISA's field lists at elaboration; each is
 a list of byte sources in ``response_layout`` members (``RESPONSE_FIELD``).
 """
 
-from amaranth.hdl import Module, Signal, Value
+from amaranth.hdl import Cat, Module, Signal, Value
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -62,14 +62,13 @@ class ResponseEncoder(wiring.Component):
                 formats[f"RESULT_{op.name}"] = fields
         formats["FINAL"] = FINAL
         names = list(formats)
-        fmt = Signal(range(len(names)))
         length = Signal(8)
         index = Signal(8)
         crc = Signal(8)
 
         # Choose the format of the incoming response (comb, latched on accept).
         i = self.i.payload
-        chosen = Signal.like(fmt)
+        chosen = Signal(range(len(names)))
         multi_ops = [op for op in RECORD if op != Op.CHIER]
         with m.If((i.status == Status.BAD_FRAME) | (i.status == Status.BAD_OPCODE)):
             m.d.comb += chosen.eq(names.index("EMPTY"))
@@ -103,17 +102,18 @@ class ResponseEncoder(wiring.Component):
                 with m.Case(n):
                     m.d.comb += chosen_length.eq(len(self._sources(i, formats[name])))
 
-        # The byte at ``index`` of the latched response's payload.
-        payload_byte = Signal(8)
-        with m.Switch(fmt):
+        # The chosen payload, flattened in wire order, is latched on accept and
+        # shifted out a byte per clock.
+        widest = max(len(self._sources(i, f)) for f in formats.values())
+        flat = Signal(8 * widest)
+        with m.Switch(chosen):
             for n, name in enumerate(names):
-                sources = self._sources(rsp, formats[name])
+                sources = self._sources(i, formats[name])
                 if sources:
                     with m.Case(n):
-                        with m.Switch(index):
-                            for k, source in enumerate(sources):
-                                with m.Case(k):
-                                    m.d.comb += payload_byte.eq(source)
+                        m.d.comb += flat.eq(Cat(*sources))
+        shift = Signal(8 * widest)
+        payload_byte = shift[:8]
 
         out = self.o
         sent = out.valid & out.ready
@@ -121,7 +121,7 @@ class ResponseEncoder(wiring.Component):
             with m.State("IDLE"):
                 m.d.comb += self.i.ready.eq(1)
                 with m.If(self.i.valid):
-                    m.d.sync += [rsp.eq(i), fmt.eq(chosen), length.eq(chosen_length),
+                    m.d.sync += [rsp.eq(i), length.eq(chosen_length), shift.eq(flat),
                                  index.eq(0), crc.eq(0)]
                     m.next = "SYNC"
             with m.State("SYNC"):
@@ -145,7 +145,8 @@ class ResponseEncoder(wiring.Component):
             with m.State("PAYLOAD"):
                 m.d.comb += [out.valid.eq(1), out.payload.eq(payload_byte)]
                 with m.If(sent):
-                    m.d.sync += [crc.eq(crc8_next(crc, payload_byte)), index.eq(index + 1)]
+                    m.d.sync += [crc.eq(crc8_next(crc, payload_byte)), index.eq(index + 1),
+                                 shift.eq(shift >> 8)]
                     with m.If(index + 1 == length):
                         m.next = "CRC"
             with m.State("CRC"):

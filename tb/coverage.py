@@ -1,0 +1,122 @@
+"""Functional coverage: opcode x status, table occupancy, CRANGE result sizes.
+
+The reachable bins are derived from the golden model's semantics and the set
+of opcodes the gateware implements; a reachable bin left empty fails the run.
+"""
+
+import json
+from collections import Counter
+from pathlib import Path
+
+from vtpu.isa import Op, Status
+
+__all__ = ["Coverage", "reachable_statuses"]
+
+S = Status
+# What each instruction can answer when it arrives in a well-formed frame.
+# (BAD_FRAME belongs to no opcode: it has its own bin. CPUT's BAD_ARG needs a
+# value wider than its frame field, so frames cannot reach it.)
+STATUSES = {
+    Op.CGET: {S.OK, S.NOT_FOUND},
+    Op.CPUT: {S.OK, S.TABLE_FULL},
+    Op.CDEL: {S.OK, S.NOT_FOUND},
+    Op.CRANGE: {S.OK, S.BAD_ARG},
+    Op.CDELTA: {S.OK, S.OVERFLOW},
+    Op.CNEAREST: {S.OK, S.BAD_ARG},
+    Op.CHIER: {S.OK, S.BAD_ARG},
+    Op.CROUTE: {S.OK, S.NOT_FOUND, S.BAD_ARG},
+    Op.CATTEND: {S.OK, S.NOT_FOUND, S.BAD_ARG},
+    Op.CMOE: {S.OK, S.BAD_ARG},
+    Op.CKG: {S.OK, S.NOT_FOUND, S.OVERFLOW, S.BAD_ARG},
+    Op.CDEL: {S.OK, S.NOT_FOUND},
+    Op.CDIGEST: {S.OK, S.BAD_ARG},
+    Op.CRTSET: {S.OK, S.BAD_ARG},
+}
+
+OCCUPANCY = ("empty", "1-50%", "51-99%", "full")
+RESULT_SIZES = ("0", "1", "2-7", "8+")
+
+
+def reachable_statuses(op, implemented):
+    return STATUSES[op] if op in implemented else {S.BAD_OPCODE}
+
+
+def occupancy_bin(used, capacity):
+    if used == 0:
+        return "empty"
+    if used == capacity:
+        return "full"
+    return "1-50%" if used * 2 <= capacity else "51-99%"
+
+
+def size_bin(n):
+    return "0" if n == 0 else "1" if n == 1 else "2-7" if n < 8 else "8+"
+
+
+class Coverage:
+    def __init__(self, implemented):
+        self.implemented = frozenset(implemented)
+        self.op_status = Counter()
+        self.occupancy = Counter()
+        self.result_sizes = Counter()
+        self.frame_errors = Counter()
+
+    def bins(self):
+        """Every reachable bin name."""
+        names = [f"{op.name}/{s.name}" for op in Op for s in sorted(reachable_statuses(op, self.implemented))]
+        names += ["frame/BAD_FRAME", "frame/BAD_OPCODE"]
+        names += [f"occupancy/{b}" for b in OCCUPANCY]
+        if Op.CRANGE in self.implemented:
+            names += [f"crange_results/{b}" for b in RESULT_SIZES]
+        return names
+
+    def hits(self):
+        out = Counter()
+        for (op, status), n in self.op_status.items():
+            out[f"{op}/{status}"] += n
+        for b, n in self.occupancy.items():
+            out[f"occupancy/{b}"] += n
+        for b, n in self.result_sizes.items():
+            out[f"crange_results/{b}"] += n
+        for b, n in self.frame_errors.items():
+            out[f"frame/{b}"] += n
+        return out
+
+    def sample(self, op, final_status, records, used, capacity):
+        """One answered instruction (op None: a frame error not tied to an opcode)."""
+        if op is None:
+            self.frame_errors[final_status.name] += 1
+        else:
+            self.op_status[(Op(op).name, final_status.name)] += 1
+            if op == Op.CRANGE and final_status == Status.OK:
+                self.result_sizes[size_bin(records)] += 1
+        self.occupancy[occupancy_bin(used, capacity)] += 1
+
+    def missing(self):
+        hits = self.hits()
+        return [b for b in self.bins() if not hits[b]]
+
+    def summary(self):
+        hits = self.hits()
+        total = self.bins()
+        return sum(1 for b in total if hits[b]), len(total)
+
+    def report(self):
+        hits = self.hits()
+        lines = []
+        for name in self.bins():
+            lines.append(f"  {name:28} {hits[name]:>8}")
+        unexpected = [b for b in hits if b not in self.bins()]
+        for name in unexpected:
+            lines.append(f"  {name:28} {hits[name]:>8}  (not a reachable bin!)")
+        return "\n".join(lines)
+
+    def unexpected(self):
+        return [b for b in self.hits() if b not in self.bins()]
+
+    def write(self, path, extra=None):
+        hit, total = self.summary()
+        data = {"bins": {b: self.hits()[b] for b in self.bins()}, "hit": hit, "total": total,
+                "missing": self.missing(), "unexpected": self.unexpected(), **(extra or {})}
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(data, indent=1) + "\n")

@@ -1,0 +1,90 @@
+"""Scoreboard: every response from the DUT against the golden model's answer.
+
+Instructions are fed to the model one frame at a time (with whatever garbage
+precedes them), so the model's answer for instruction k is known before the
+DUT's arrives; the DUT's byte stream is parsed into frames and matched in
+order. A mismatch reports the instruction, both answers, and the seed and
+index that replay it.
+"""
+
+from vtpu.asm import format_instruction, format_response
+from vtpu.frame import FrameReceiver, Response
+from vtpu.isa import MORE, RSP_SYNC, Status
+
+from .coverage import Coverage
+
+__all__ = ["Scoreboard", "Mismatch"]
+
+
+class Mismatch(AssertionError):
+    pass
+
+
+def _responses(data):
+    out = []
+    for event in FrameReceiver(sync=RSP_SYNC, max_payload=255, check_length=False).feed(data):
+        if isinstance(event, tuple):
+            out.append(("CORRUPT", event[1]))
+        else:
+            out.append(Response(Status(event.op & 0x0F), bool(event.op & MORE), event.tag,
+                                event.payload))
+    return out
+
+
+class Scoreboard:
+    def __init__(self, model, seed, *, max_report=5):
+        self.model, self.seed = model, seed
+        self.coverage = Coverage(model.ops)
+        self.expected = []            # (index, instruction, [Response]) not yet matched
+        self.receiver = FrameReceiver(sync=RSP_SYNC, max_payload=255, check_length=False)
+        self.checked = 0
+        self.mismatches = []
+        self.max_report = max_report
+        self.queue = []               # parsed DUT responses awaiting their expectation
+
+    def expect(self, index, instruction):
+        """Run the instruction's bytes through the model; remember its answers."""
+        answers = _responses(self.model.execute(instruction.frame()))
+        self.expected.append((index, instruction, answers))
+        records = sum(1 for a in answers if a.more)
+        for answer in answers:
+            if answer.more:
+                continue
+            # Frame errors and unknown opcodes belong to no instruction.
+            tied = answer.status != Status.BAD_FRAME and instruction.raw is None
+            self.coverage.sample(instruction.op if tied else None, answer.status, records,
+                                 len(self.model.data), self.model.capacity)
+
+    def receive(self, data):
+        for event in self.receiver.feed(data):
+            if isinstance(event, tuple):
+                self.queue.append(("CORRUPT", event[1]))
+            else:
+                self.queue.append(Response(Status(event.op & 0x0F), bool(event.op & MORE),
+                                           event.tag, event.payload))
+        self._match()
+
+    def _match(self):
+        while self.expected and len(self.queue) >= len(self.expected[0][2]):
+            index, instruction, want = self.expected.pop(0)
+            got, self.queue = self.queue[:len(want)], self.queue[len(want):]
+            self.checked += 1
+            if got != want:
+                self.mismatches.append((index, instruction, want, got))
+                if len(self.mismatches) <= self.max_report:
+                    print(self.describe(index, instruction, want, got))
+
+    def outstanding(self):
+        return sum(len(w) for _, _, w in self.expected)
+
+    def describe(self, index, instruction, want, got):
+        op = instruction.op if instruction.raw is None else None
+        if op is not None:
+            text = format_instruction(op, instruction.fields)
+        else:
+            text = f"raw frame {instruction.raw.hex()}"
+        show = lambda rs: "\n".join("      " + (format_response(op, r) if isinstance(r, Response) else str(r))
+                                    for r in rs) or "      (nothing)"  # noqa: E731
+        return (f"MISMATCH at instruction {index} (replay: seed {self.seed}, index {index})\n"
+                f"  instruction: {text}" + (f"  [after garbage {instruction.garbage.hex()}]" if instruction.garbage else "")
+                + f"\n  model answered:\n{show(want)}\n  RTL answered:\n{show(got)}")

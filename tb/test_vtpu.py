@@ -1,0 +1,148 @@
+"""cocotb testbench: the exported vTPU against the golden model, through its
+top-level byte streams only.
+
+Configured by environment (tb/run.py sets it): VTPU_SEED, VTPU_INSTRUCTIONS,
+VTPU_SETS, VTPU_WAYS, VTPU_RESULT (where to write the tallies).
+"""
+
+import json
+import os
+import time
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge, RisingEdge
+
+from rtl.sequencer import IMPLEMENTED_OPS
+from tb.scoreboard import Scoreboard
+from tb.stimulus import Instruction, Stimulus
+from vtpu.coord import Pattern
+from vtpu.frame import encode_command
+from vtpu.isa import DIMS, Op
+from vtpu.model import Model
+
+SEED = int(os.environ.get("VTPU_SEED", "1"))
+COUNT = int(os.environ.get("VTPU_INSTRUCTIONS", "100000"))
+SETS = int(os.environ.get("VTPU_SETS", "16"))
+WAYS = int(os.environ.get("VTPU_WAYS", "2"))
+RESULT = os.environ.get("VTPU_RESULT", "build/sim/result.json")
+
+
+async def start(dut):
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    dut.i__valid.value = 0
+    dut.o__ready.value = 0
+    dut.rst.value = 1
+    for _ in range(3):
+        await RisingEdge(dut.clk)
+    dut.rst.value = 0
+
+
+async def stream(dut, scoreboard, instructions, first_index, ready_every=1):
+    """Feed the instructions' bytes, collect the answers; one iteration per clock.
+
+    Inputs change on the falling edge, when everything has settled; a byte
+    offered with ``i.ready`` high then moves at the next rising edge. The
+    DUT's ``valid``/``ready`` depend only on its state, never on our inputs.
+    """
+    data = bytearray()
+    for n, instruction in enumerate(instructions):
+        scoreboard.expect(first_index + n, instruction)
+        data += instruction.frame()
+    index, moving, clocks, idle = 0, False, 0, 0
+    out = bytearray()
+    i_valid, i_payload, i_ready = dut.i__valid, dut.i__payload, dut.i__ready
+    o_valid, o_payload, o_ready = dut.o__valid, dut.o__payload, dut.o__ready
+    while (index < len(data) or scoreboard.outstanding()) and idle < 5000:
+        await FallingEdge(dut.clk)
+        clocks += 1
+        if moving:
+            index += 1
+        if index < len(data):
+            i_valid.value = 1
+            i_payload.value = data[index]
+            moving = bool(i_ready.value)
+        else:
+            i_valid.value = 0
+            moving = False
+        ready = clocks % ready_every == 0
+        o_ready.value = ready
+        if ready and o_valid.value:
+            out.append(int(o_payload.value))
+            idle = 0
+        else:
+            idle += 1
+        if len(out) >= 64 or (index >= len(data) and out):
+            scoreboard.receive(bytes(out))
+            out.clear()
+    if out:
+        scoreboard.receive(bytes(out))
+    return clocks
+
+
+def directed_program(model):
+    """Every implemented instruction and every status it can answer, plus frame errors."""
+    a, b = (1,) * DIMS, (1,) * 8 + (2,)
+    prog = [
+        (Op.CGET, {"coord": a}), (Op.CPUT, {"coord": a, "value": 42}), (Op.CGET, {"coord": a}),
+        (Op.CPUT, {"coord": a, "value": 43}), (Op.CDEL, {"coord": b}), (Op.CDEL, {"coord": a}),
+        (Op.CDELTA, {"coord": a, "delta": (1,) * DIMS}), (Op.CDELTA, {"coord": a, "delta": (-2,) + (0,) * 8}),
+        (Op.CROUTE, {"coord": a, "n": 5, "mode": 0}), (Op.CROUTE, {"coord": a, "n": 0, "mode": 0}),
+        (Op.CRTSET, {"index": 0, "bound": b, "node": 7}), (Op.CRTSET, {"index": 16, "bound": b, "node": 7}),
+        (Op.CROUTE, {"coord": a, "n": 1, "mode": 1}), (Op.CROUTE, {"coord": (9,) * 9, "n": 1, "mode": 1}),
+        (Op.CROUTE, {"coord": a, "n": 17, "mode": 1}), (Op.CROUTE, {"coord": a, "n": 3, "mode": 2}),
+        (Op.CMOE, {"coord": a, "n": 8}), (Op.CMOE, {"coord": a, "n": 0}),
+        (Op.CRANGE, {"pattern": Pattern(a, (9,) * 9)}),
+        (Op.CDIGEST, {"pattern": Pattern(a, (9,) * 9)}),
+        (Op.CHIER, {"pattern": Pattern(a, a), "dir": 0}),
+        (Op.CNEAREST, {"coord": a, "k": 2}),
+        (Op.CATTEND, {"coord": a, "pattern": Pattern(a, (9,) * 9), "k": 2, "mode": 1}),
+        (Op.CKG, {"coord": a, "entity": 1, "hops": 1, "deltas": [(0,) * 9]}),
+    ]
+    # Fill one set to answer TABLE_FULL: keys that hash to set 0.
+    keys = [k for k in ((i, 1, 1, 1, 1, 1, 1, 1, 1) for i in range(1, 2000))
+            if model.locate(k)[1] == 0][: WAYS + 1]
+    prog += [(Op.CPUT, {"coord": k, "value": i}) for i, k in enumerate(keys)]
+    prog += [(Op.CDEL, {"coord": k}) for k in keys]
+    out = [Instruction(op, fields, tag) for tag, (op, fields) in enumerate(prog)]
+    out.append(Instruction(0x7F, {}, 200, raw=encode_command(0x7F, 200, b"")))   # unknown opcode
+    out.append(Instruction(Op.CGET, {"coord": a}, 201, garbage=bytes.fromhex("a50101ff")))
+    return out
+
+
+def write_result(**tallies):
+    os.makedirs(os.path.dirname(RESULT) or ".", exist_ok=True)
+    with open(RESULT, "w") as f:
+        json.dump(tallies, f)
+
+
+@cocotb.test()
+async def cross_check(dut):
+    """Directed program, then seeded constrained-random streams, all against the model."""
+    await start(dut)
+    model = Model(sets=SETS, ways=WAYS, ops=IMPLEMENTED_OPS)
+    scoreboard = Scoreboard(model, SEED)
+    began = time.time()
+    clocks = await stream(dut, scoreboard, directed_program(model), 0)
+    directed = scoreboard.checked
+    chunk, done, part = 5000, 0, 0
+    while done < COUNT:
+        n = min(chunk, COUNT - done)
+        # Each chunk draws from a new cluster of keys; the table carries over.
+        stim = Stimulus(SEED * 1000 + part, ops=frozenset(Op), keys=24 + 8 * (part % 4))
+        clocks += await stream(dut, scoreboard, stim.take(n), directed + done,
+                               ready_every=1 if part % 3 else 2)
+        done += n
+        part += 1
+        dut._log.info(f"{done} random instructions checked, {len(scoreboard.mismatches)} mismatches")
+    seconds = time.time() - began
+    hit, total = scoreboard.coverage.summary()
+    scoreboard.coverage.write(os.path.join(os.path.dirname(RESULT), "coverage.json"))
+    write_result(instructions=scoreboard.checked, random=done, directed=directed,
+                 mismatches=len(scoreboard.mismatches), unmatched=scoreboard.outstanding(),
+                 coverage_hit=hit, coverage_total=total, missing=scoreboard.coverage.missing(),
+                 unexpected=scoreboard.coverage.unexpected(), clocks=clocks, seconds=seconds,
+                 report=scoreboard.coverage.report())
+    assert not scoreboard.mismatches, f"{len(scoreboard.mismatches)} mismatches (first ones printed above)"
+    assert scoreboard.outstanding() == 0, "the DUT stopped answering"
+    assert not scoreboard.coverage.missing(), f"coverage holes: {scoreboard.coverage.missing()}"
