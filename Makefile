@@ -6,6 +6,7 @@ STAMP   := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 SIM     ?= verilator
 BOARD   ?= icebreaker
 WAVES   ?= 0
+INSTRUCTIONS ?= 100000
 
 # Reproducible Verilog from Amaranth; the yowasp tools for board builds.
 export AMARANTH_USE_YOSYS := builtin
@@ -33,7 +34,7 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 sim: setup
-	$(BIN)/python -m tb.run --sim $(SIM) --waves $(WAVES)
+	$(BIN)/python -m tb.run --sim $(SIM) --waves $(WAVES) --instructions $(INSTRUCTIONS)
 
 synth: setup
 	$(BIN)/python -m rtl.build --board $(BOARD)

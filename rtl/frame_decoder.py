@@ -13,7 +13,7 @@ Payload bytes are written straight into the shared ``command_layout`` members
 no payload buffer is needed.
 """
 
-from amaranth.hdl import Module, Signal, Value
+from amaranth.hdl import Module, Signal, Value, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -83,14 +83,16 @@ class FrameDecoder(wiring.Component):
                                 with m.Case(n):
                                     m.d.comb += fits.eq(1)
 
-        with m.FSM():
+        with m.FSM() as fsm:
             with m.State("HUNT"):
                 with m.If(self.i.valid & self.i.ready & (byte == CMD_SYNC)):
-                    m.d.sync += [cmd.eq(0), crc.eq(0)]
                     m.next = "OP"
             with m.State("OP"):
                 with m.If(self.i.valid & self.i.ready):
-                    m.d.sync += [cmd.op.eq(byte), crc.eq(crc8_next(crc, byte))]
+                    # The instruction is cleared here rather than on the sync
+                    # byte, so no byte comparison gates the enable of every
+                    # bit of it (the board's slowest path otherwise).
+                    m.d.sync += [cmd.eq(0), cmd.op.eq(byte), crc.eq(crc8_next(0, byte))]
                     m.next = "TAG"
             with m.State("TAG"):
                 with m.If(self.i.valid & self.i.ready):
@@ -109,7 +111,6 @@ class FrameDecoder(wiring.Component):
             with m.State("PAYLOAD"):
                 with m.If(self.i.valid & self.i.ready):
                     m.d.sync += [index.eq(index + 1), crc.eq(crc8_next(crc, byte))]
-                    self._store(m, cmd, index, byte)
                     with m.If(index + 1 == length):
                         m.next = "CRC"
             with m.State("CRC"):
@@ -121,14 +122,18 @@ class FrameDecoder(wiring.Component):
                     with m.Else():
                         emit(Status.OK)
                     m.next = "HUNT"
+        taken = self.i.valid & self.i.ready
+        self._store(m, cmd, byte, tag=taken & fsm.ongoing("TAG"),
+                    store=taken & fsm.ongoing("PAYLOAD"))
         return m
 
-    def _store(self, m, cmd, index, byte):
-        """Write payload byte ``index`` into the member the opcode's layout names.
+    def _store(self, m, cmd, byte, *, tag, store):
+        """Write each payload byte into the member the opcode's layout names.
 
         Per member: where it starts in this opcode's payload and how many bytes
-        it takes (two small constant tables); then one comparator per member
-        byte. Compact where a case per (opcode, byte) would not be.
+        it takes (two small constant tables, read once per frame); then one
+        comparator per member byte. Compact where a case per (opcode, byte)
+        would not be.
         """
         members = {}
         for op in Op:
@@ -137,13 +142,20 @@ class FrameDecoder(wiring.Component):
                 members[member][op] = (start, size + 1)
         for member, spans in members.items():
             target = Value.cast(getattr(cmd, member))
-            start, size = Signal(8, name=f"{member}_start"), Signal(8, name=f"{member}_size")
-            with m.Switch(cmd.op):
-                for op, (first, count) in spans.items():
-                    with m.Case(op):
-                        m.d.comb += [start.eq(first), size.eq(count)]
-            relative = Signal(8, name=f"{member}_byte")
-            m.d.comb += relative.eq(index - start)
+            # ``relative``: which byte of the member the next payload byte is,
+            # negative before the member starts; set from the opcode while the
+            # tag arrives and counted up with the payload, so no opcode decode
+            # or subtraction sits between a byte and its register's enable.
+            relative = Signal(signed(9), name=f"{member}_byte")
+            size = Signal(8, name=f"{member}_size")
+            with m.If(tag):
+                m.d.sync += [relative.eq(0), size.eq(0)]
+                with m.Switch(cmd.op):
+                    for op, (first, count) in spans.items():
+                        with m.Case(op):
+                            m.d.sync += [relative.eq(-first), size.eq(count)]
+            with m.Elif(store):
+                m.d.sync += relative.eq(relative + 1)
             for i in range(len(target) // 8):
-                with m.If((index >= start) & (relative == i) & (i < size)):
+                with m.If(store & (relative == i) & (i < size)):
                     m.d.sync += target[8 * i: 8 * i + 8].eq(byte)

@@ -11,8 +11,9 @@ command field     used by
 ================  =======================================================
 ``coord``         CGET CPUT CDEL CDELTA CROUTE CMOE CNEAREST CATTEND(q)
                   CKG; CRTSET's bound
-``value``         CPUT
-``delta``         CDELTA; CKG's first delta
+``operand``       CPUT's value (low bits); CDELTA's delta and CKG's first
+                  delta (``delta_layout``): never both in one instruction,
+                  so one register carries either down the pipeline
 ``pattern``       CRANGE CHIER CDIGEST CATTEND
 ``arg``           n (CROUTE, CMOE), k (CNEAREST, CATTEND), node (CRTSET),
                   hops (CKG)
@@ -64,8 +65,7 @@ def command_layout(width=COORD_WIDTH, value_width=VALUE_WIDTH):
         "tag":     unsigned(8),
         "error":   Status,
         "coord":   coord_layout(width),
-        "value":   unsigned(value_width),
-        "delta":   delta_layout(width),
+        "operand": unsigned(max(value_width, DIMS * width)),
         "pattern": pattern_layout(width),
         "arg":     unsigned(16),
         "mode":    unsigned(8),
@@ -90,8 +90,8 @@ def response_layout(width=COORD_WIDTH, value_width=VALUE_WIDTH):
 # order: every shared member is laid out in wire order, component 0 / low byte
 # first). CKG's extra deltas have no home: the RTL does not implement CKG.
 COMMAND_FIELD = {
-    "coord": "coord", "bound": "coord", "value": "value", "delta": "delta",
-    "deltas": "delta", "pattern": "pattern",
+    "coord": "coord", "bound": "coord", "value": "operand", "delta": "operand",
+    "deltas": "operand", "pattern": "pattern",
     "k": "arg", "n": "arg", "node": "arg", "hops": "arg",
     "dir": "mode", "mode": "mode", "index": "mode", "entity": "mode",
 }

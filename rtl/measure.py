@@ -16,6 +16,7 @@ from amaranth.sim import Simulator
 
 from vtpu.isa import DIMS, Op, Status
 
+from .layouts import COMMAND_FIELD
 from .sequencer import Sequencer
 
 __all__ = ["measure_stream", "figures"]
@@ -40,7 +41,7 @@ def measure_stream(instructions, *, sets=64, ways=4):
             ctx.set(dut.i.payload.op, op)
             ctx.set(dut.i.payload.error, Status.OK)
             for name, value in members.items():
-                target = getattr(dut.i.payload, name)
+                target = getattr(dut.i.payload, COMMAND_FIELD.get(name, name))
                 ctx.set(target.as_value() if hasattr(target, "as_value") else target, value)
             ctx.set(dut.i.valid, 1)
             while True:

@@ -12,10 +12,13 @@ follows from its opcode, status and MORE flag:
 
 The formats are enumerated from the ISA's field lists at elaboration; each is
 a list of byte sources in ``response_layout`` members (``RESPONSE_FIELD``).
+The response is read where it is, in the producer's output register, and
+taken (``i.ready``) with the frame's last byte: the encoder stores no payload.
 """
 
 from amaranth.hdl import Cat, Module, Signal, Value
 from amaranth.lib import stream, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from vtpu.isa import (COORD_WIDTH, FINAL, RECORD, RESULT, RSP_SYNC, VALUE_WIDTH, Op,
@@ -52,7 +55,7 @@ class ResponseEncoder(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        rsp = Signal(response_layout(self.width, self.value_width))
+        i = self.i.payload
 
         formats = {"EMPTY": ()}
         for op, fields in RECORD.items():
@@ -62,12 +65,24 @@ class ResponseEncoder(wiring.Component):
                 formats[f"RESULT_{op.name}"] = fields
         formats["FINAL"] = FINAL
         names = list(formats)
-        length = Signal(8)
-        index = Signal(8)
-        crc = Signal(8)
 
-        # Choose the format of the incoming response (comb, latched on accept).
-        i = self.i.payload
+        # Every distinct payload byte any format sends, numbered once; a format
+        # is then a list of numbers into it. The byte on the wire is one narrow
+        # mux over these, addressed by a small (format, index) table, instead of
+        # a payload-wide shift register loaded through a payload-wide mux.
+        byte_sources, numbering = [], {}
+        orders = {}
+        for name, fields in formats.items():
+            order = []
+            for source in self._sources(i, fields):
+                key = repr(source)
+                if key not in numbering:
+                    numbering[key] = len(byte_sources)
+                    byte_sources.append(source)
+                order.append(numbering[key])
+            orders[name] = order
+
+        # Choose the format of the response on the input (held stable while valid).
         chosen = Signal(range(len(names)))
         multi_ops = [op for op in RECORD if op != Op.CHIER]
         with m.If((i.status == Status.BAD_FRAME) | (i.status == Status.BAD_OPCODE)):
@@ -96,32 +111,45 @@ class ResponseEncoder(wiring.Component):
                         with m.Case(op):
                             with m.If(i.status == Status.OK):
                                 m.d.comb += chosen.eq(names.index(f"RESULT_{op.name}"))
+
+        # Which byte source each (format, index) sends: a small ROM addressed by
+        # the format's first entry plus the byte index, read synchronously one
+        # clock ahead (a block RAM, not a LUT case tree).
+        rom_init, starts = [], {}
+        for name in names:
+            starts[name] = len(rom_init)
+            rom_init += orders[name]
+        m.submodules.order = order = Memory(
+            shape=range(max(2, len(byte_sources))), depth=max(2, len(rom_init)), init=rom_init)
+        order_r = order.read_port()
+
+        start = Signal(range(max(2, len(rom_init))))
+        length = Signal(8)
+        index = Signal(8)
+        crc = Signal(8)
         chosen_length = Signal(8)
+        chosen_start = Signal.like(start)
         with m.Switch(chosen):
             for n, name in enumerate(names):
                 with m.Case(n):
-                    m.d.comb += chosen_length.eq(len(self._sources(i, formats[name])))
+                    m.d.comb += [chosen_length.eq(len(orders[name])),
+                                 chosen_start.eq(starts[name])]
 
-        # The chosen payload, flattened in wire order, is latched on accept and
-        # shifted out a byte per clock.
-        widest = max(len(self._sources(i, f)) for f in formats.values())
-        flat = Signal(8 * widest)
-        with m.Switch(chosen):
-            for n, name in enumerate(names):
-                sources = self._sources(i, formats[name])
-                if sources:
-                    with m.Case(n):
-                        m.d.comb += flat.eq(Cat(*sources))
-        shift = Signal(8 * widest)
-        payload_byte = shift[:8]
+        next_index = Signal(8)
+        m.d.comb += order_r.addr.eq(start + next_index)
+        payload_byte = Signal(8)
+        with m.Switch(order_r.data):
+            for number, expr in enumerate(byte_sources):
+                with m.Case(number):
+                    m.d.comb += payload_byte.eq(expr)
 
         out = self.o
         sent = out.valid & out.ready
+        m.d.comb += next_index.eq(index)
         with m.FSM():
             with m.State("IDLE"):
-                m.d.comb += self.i.ready.eq(1)
                 with m.If(self.i.valid):
-                    m.d.sync += [rsp.eq(i), length.eq(chosen_length), shift.eq(flat),
+                    m.d.sync += [start.eq(chosen_start), length.eq(chosen_length),
                                  index.eq(0), crc.eq(0)]
                     m.next = "SYNC"
             with m.State("SYNC"):
@@ -129,8 +157,8 @@ class ResponseEncoder(wiring.Component):
                 with m.If(sent):
                     m.next = "STAT"
             for state, value, following in (
-                    ("STAT", Value.cast(rsp.status) | (rsp.more << 7), "TAG"),
-                    ("TAG", rsp.tag, "LEN"),
+                    ("STAT", Value.cast(i.status) | (i.more << 7), "TAG"),
+                    ("TAG", i.tag, "LEN"),
                     ("LEN", length, None)):
                 with m.State(state):
                     m.d.comb += [out.valid.eq(1), out.payload.eq(value)]
@@ -145,12 +173,15 @@ class ResponseEncoder(wiring.Component):
             with m.State("PAYLOAD"):
                 m.d.comb += [out.valid.eq(1), out.payload.eq(payload_byte)]
                 with m.If(sent):
-                    m.d.sync += [crc.eq(crc8_next(crc, payload_byte)), index.eq(index + 1),
-                                 shift.eq(shift >> 8)]
+                    m.d.comb += next_index.eq(index + 1)
+                    m.d.sync += [crc.eq(crc8_next(crc, payload_byte)), index.eq(next_index)]
                     with m.If(index + 1 == length):
                         m.next = "CRC"
             with m.State("CRC"):
                 m.d.comb += [out.valid.eq(1), out.payload.eq(crc)]
                 with m.If(sent):
+                    # The response is taken only now: it stays in the producer's
+                    # output register while its bytes go out.
+                    m.d.comb += self.i.ready.eq(1)
                     m.next = "IDLE"
         return m

@@ -3,20 +3,22 @@
 Decoded instructions (``command_layout``) in, answers (``response_layout``)
 out, with exactly the golden model's statuses and results::
 
-    R1: hash stage 1 (partial parities)
-    R2: hash stage 2 -> set index; the table row is read
-    R3: row compared across the ways; result computed; table written
-    out: answer register
+    R1: hash -> set index registered; the table row is read
+    R2: the row compared with the key, per way; hit/free/value registered
+    R3: status and result from those flops; the table written (one enable
+        per way); the answer register loaded
 
-Point instructions (CGET, CPUT, CDEL) and the pure ones (CDELTA, CHIER UP,
-CROUTE HASH, CMOE, CRTSET) take one clock each, back to back, three clocks
-from accept to answer. The table row is read through a port transparent to
-the write port, so an instruction sees the write of the one just ahead of it
-in the same set without a bubble.
+Point instructions (CGET, CPUT, CDEL) and the pure ones (CDELTA, CROUTE
+HASH, CMOE, CRTSET) take one clock each, back to back. An instruction sees
+the writes of those ahead of it without a bubble: the one just ahead is
+folded into its R2 compare, earlier ones come through the read port, which
+is transparent to the write port. Splitting compare (R2) from decide-and-
+write (R3) keeps both paths short enough for the UP5K's fabric.
 
 CROUTE RANGE scans the 16-entry ownership table one entry per clock while the
-pipeline waits. Range instructions (CRANGE, CHIER DOWN, CDIGEST) are run by
-the scan engine in R3 (see ``_range_engine``).
+pipeline waits. The range instructions (CRANGE, CHIER, CDIGEST, CNEAREST,
+CATTEND) and CKG are not in this gateware: they answer BAD_OPCODE, and the
+testbenches configure the golden model the same way (``IMPLEMENTED_OPS``).
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
@@ -28,7 +30,7 @@ from vtpu.isa import (COORD_WIDTH, DIMS, HASH_WIDTH, ROUTE_ENTRIES, TABLE_SEED, 
                       Dir, Op, RouteMode, Status)
 
 from .hash_unit import h3_partials
-from .layouts import CHIER_UP_FLAG, command_layout, coord_layout, response_layout
+from .layouts import CHIER_UP_FLAG, command_layout, coord_layout, delta_layout, response_layout
 from .zorder import z_less, z_less_equal
 from vtpu.hash import h3_rows
 
@@ -73,7 +75,9 @@ class Sequencer(wiring.Component):
         m.submodules.table = table = Memory(
             shape=data.ArrayLayout(entry_layout(W, self.value_width), self.ways),
             depth=self.sets, init=[])
-        table_w = table.write_port()
+        # One write enable per way: a write touches only its own way, so no
+        # stage has to carry the whole row to write it back.
+        table_w = table.write_port(granularity=1)
         table_r = table.read_port(transparent_for=(table_w,))
         m.submodules.routes = routes = Memory(
             shape=data.StructLayout({"bound": coord_layout(W), "node": 16}),
@@ -84,9 +88,11 @@ class Sequencer(wiring.Component):
         # --- pipeline registers ----------------------------------------------
         v1, v2, v3 = Signal(), Signal(), Signal()
         c1, c2, c3 = Signal(cmd_shape), Signal(cmd_shape), Signal(cmd_shape)
-        partials = h3_partials(Value.cast(self.i.payload.coord), rows)
-        p1 = [Signal(len(p), name=f"partial{j}") for j, p in enumerate(partials)]
-        h2, h3 = Signal(HASH_WIDTH), Signal(HASH_WIDTH)
+        h1, h2, h3 = Signal(HASH_WIDTH), Signal(HASH_WIDTH), Signal(HASH_WIDTH)
+        # The whole hash in one stage: each bit is a parity of ~72 key bits, four
+        # LUT4 levels from the decoder's register; a separate partial-parity
+        # stage would cost another full instruction register.
+        hash_now = Cat(*(Cat(*p).xor() for p in h3_partials(Value.cast(self.i.payload.coord), rows)))
 
         done3 = Signal()          # R3's instruction can answer this cycle
         out_free = ~self.o.valid | self.o.ready
@@ -96,31 +102,62 @@ class Sequencer(wiring.Component):
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.o.valid.eq(0)
         with m.If(advance):
-            m.d.sync += [v1.eq(self.i.valid), c1.eq(self.i.payload),
-                         v2.eq(v1), c2.eq(c1), v3.eq(v2), c3.eq(c2), h3.eq(h2)]
-            m.d.sync += [s.eq(Cat(*p)) for s, p in zip(p1, partials)]
-            m.d.sync += h2.eq(Cat(*(s.xor() for s in p1)))
-        m.d.comb += [table_r.addr.eq(h2[:self.set_bits]), table_r.en.eq(advance)]
+            m.d.sync += [v1.eq(self.i.valid), c1.eq(self.i.payload), h1.eq(hash_now),
+                         v2.eq(v1), c2.eq(c1), h2.eq(h1),
+                         v3.eq(v2), c3.eq(c2), h3.eq(h2)]
+        set1, set2, set3 = h1[:self.set_bits], h2[:self.set_bits], h3[:self.set_bits]
+        m.d.comb += [table_r.addr.eq(set1), table_r.en.eq(advance)]
+
+        # --- R3's write (decided below); what R2 needs to know of it -----------
+        # Every write stores the instruction's own entry (valid for CPUT, not
+        # for CDEL) into the ways ``write_ways`` selects.
+        write_ways = Signal(self.ways)
+        writing = Signal(self.ways)
+        m.d.comb += [writing.eq(Mux(v3 & done3 & out_free, write_ways, 0)),
+                     table_w.addr.eq(set3), table_w.en.eq(writing)]
+        for w in range(self.ways):
+            m.d.comb += [table_w.data[w].valid.eq(c3.op == Op.CPUT),
+                         table_w.data[w].key.eq(c3.coord),
+                         table_w.data[w].value.eq(c3.operand[:self.value_width])]
+
+        # --- R2: compare the row with the key, per way -------------------------
+        # R2's row was read at the edge it entered R2, which the port makes
+        # include the write landing at that same edge, but not the one R3 makes
+        # now (the instruction just ahead). R2 registers per-way hit, free and
+        # value bits with that write folded in, so R3 decides from flops and
+        # the compare-to-write path is split at a register.
+        row = table_r.data
+        same_set = v3 & (set3 == set2)
+        same_key = Value.cast(c3.coord) == Value.cast(c2.coord)
+        hit3 = Signal(self.ways)
+        free3 = Signal(self.ways)
+        values3 = Signal(data.ArrayLayout(self.value_width, self.ways))
+        with m.If(advance):
+            for w in range(self.ways):
+                ahead = same_set & writing[w]
+                key_hit = row[w].valid & (Value.cast(row[w].key) == Value.cast(c2.coord))
+                m.d.sync += [
+                    hit3[w].eq(Mux(ahead, (c3.op == Op.CPUT) & same_key, key_hit)),
+                    free3[w].eq(Mux(ahead, c3.op != Op.CPUT, ~row[w].valid)),
+                    values3[w].eq(Mux(ahead, c3.operand[:self.value_width], row[w].value)),
+                ]
 
         # --- R3: execute ----------------------------------------------------------
         rsp = Signal(response_layout(W, self.value_width))
-        m.d.comb += [rsp.op.eq(c3.op), rsp.tag.eq(c3.tag)]
-        row = table_r.data
-        new_row = Signal.like(row)
-        m.d.comb += new_row.eq(row)
-        write = Signal()
-        m.d.comb += [table_w.addr.eq(h3[:self.set_bits]), table_w.data.eq(new_row),
-                     table_w.en.eq(write & v3 & done3 & out_free)]
+        m.d.comb += [rsp.op.eq(c3.op), rsp.tag.eq(c3.tag), rsp.more.eq(0)]
+        hit, hit_way = hit3.any(), _first_one(list(hit3))
+        free, free_way = free3.any(), _first_one(list(free3))
 
-        hits = [row[w].valid & (Value.cast(row[w].key) == Value.cast(c3.coord)) for w in range(self.ways)]
-        frees = [~row[w].valid for w in range(self.ways)]
-        hit, hit_way = Cat(*hits).any(), _first_one(hits)
-        free, free_way = Cat(*frees).any(), _first_one(frees)
+        delta = data.View(delta_layout(W), c3.operand[:DIMS * W])
 
-        def reduce16(h16, n):
-            product = Signal(32)
-            m.d.comb += product.eq(h16 * n)
-            return product[16:]
+        # CROUTE HASH and CMOE reduce 16 hash bits to [0, n) by multiply-high;
+        # they share one multiplier (a DSP on the UP5K and ECP5), fed the slice
+        # each opcode names.
+        reduce_bits = Signal(16)
+        product = Signal(32)
+        m.d.comb += [reduce_bits.eq(Mux(c3.op == Op.CMOE, h3[32:48], h3[16:32])),
+                     product.eq(reduce_bits * c3.arg)]
+        reduced = product[16:]
 
         scanning_route = Signal()
         m.d.comb += done3.eq(1)
@@ -136,37 +173,36 @@ class Sequencer(wiring.Component):
                 if implemented(Op.CGET):
                     with m.Case(Op.CGET):
                         m.d.comb += [rsp.status.eq(Mux(hit, Status.OK, Status.NOT_FOUND)),
-                                     rsp.value.eq(row[hit_way].value)]
+                                     rsp.value.eq(values3[hit_way])]
                 if implemented(Op.CPUT):
                     with m.Case(Op.CPUT):
                         with m.If(hit):
-                            m.d.comb += [rsp.status.eq(Status.OK), write.eq(1),
-                                         new_row[hit_way].value.eq(c3.value)]
+                            m.d.comb += [rsp.status.eq(Status.OK),
+                                         write_ways.eq(1 << hit_way)]
                         with m.Elif(free):
-                            m.d.comb += [rsp.status.eq(Status.OK), write.eq(1),
-                                         new_row[free_way].valid.eq(1),
-                                         new_row[free_way].key.eq(c3.coord),
-                                         new_row[free_way].value.eq(c3.value)]
+                            m.d.comb += [rsp.status.eq(Status.OK),
+                                         write_ways.eq(1 << free_way)]
                         with m.Else():
                             m.d.comb += rsp.status.eq(Status.TABLE_FULL)
                 if implemented(Op.CDEL):
                     with m.Case(Op.CDEL):
                         with m.If(hit):
-                            m.d.comb += [rsp.status.eq(Status.OK), write.eq(1),
-                                         new_row[hit_way].valid.eq(0)]
+                            m.d.comb += [rsp.status.eq(Status.OK),
+                                         write_ways.eq(1 << hit_way)]
                         with m.Else():
                             m.d.comb += rsp.status.eq(Status.NOT_FOUND)
                 if implemented(Op.CDELTA):
                     with m.Case(Op.CDELTA):
                         sums = [Signal(signed(W + 2), name=f"sum{i}") for i in range(DIMS)]
-                        m.d.comb += [s.eq(c3.coord[i] + c3.delta[i]) for i, s in enumerate(sums)]
-                        overflow = Cat(*((s < 0) | (s > top) for s in sums)).any()
+                        m.d.comb += [s.eq(c3.coord[i] + delta[i]) for i, s in enumerate(sums)]
+                        # In range iff the two bits above W (carry and sign) are clear.
+                        overflow = Cat(*(s[W:] for s in sums)).any()
                         m.d.comb += [rsp.status.eq(Mux(overflow, Status.OVERFLOW, Status.OK))]
                         m.d.comb += [rsp.coord[i].eq(s[:W]) for i, s in enumerate(sums)]
                 if implemented(Op.CMOE):
                     with m.Case(Op.CMOE):
                         m.d.comb += [rsp.status.eq(Mux(c3.arg == 0, Status.BAD_ARG, Status.OK)),
-                                     rsp.aux.eq(reduce16(h3[32:48], c3.arg))]
+                                     rsp.aux.eq(reduced)]
                 if implemented(Op.CRTSET):
                     with m.Case(Op.CRTSET):
                         bad = c3.mode >= ROUTE_ENTRIES
@@ -177,14 +213,14 @@ class Sequencer(wiring.Component):
                                      route_w.en.eq(v3 & ~bad & out_free)]
                 if implemented(Op.CROUTE):
                     with m.Case(Op.CROUTE):
-                        self._croute(m, c3, h3, rsp, route_r, out_free, v3, done3, scanning_route,
-                                     reduce16)
+                        self._croute(m, c3, rsp, route_r, out_free, v3, done3, scanning_route,
+                                     reduced)
 
         with m.If(v3 & done3 & out_free):
             m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(rsp)]
         return m
 
-    def _croute(self, m, c3, h3, rsp, route_r, out_free, v3, done3, scanning, reduce16):
+    def _croute(self, m, c3, rsp, route_r, out_free, v3, done3, scanning, reduced):
         """HASH: multiply-high of hash bits [16:32]. RANGE: scan the ownership table.
 
         The route table's read port idles on entry 0, so a RANGE instruction
@@ -208,7 +244,7 @@ class Sequencer(wiring.Component):
         with m.If(c3.arg == 0):
             m.d.comb += rsp.status.eq(Status.BAD_ARG)
         with m.Elif(c3.mode == RouteMode.HASH):
-            m.d.comb += [rsp.status.eq(Status.OK), rsp.aux.eq(reduce16(h3[16:32], n))]
+            m.d.comb += [rsp.status.eq(Status.OK), rsp.aux.eq(reduced)]
         with m.Elif((c3.mode == RouteMode.RANGE) & (n <= ROUTE_ENTRIES)):
             m.d.comb += scanning.eq(v3)
             with m.If(v3 & ~last):

