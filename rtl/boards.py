@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amaranth.hdl import ClockDomain, Elaboratable, Instance, Module, Signal
-from amaranth.lib import wiring
+from amaranth.lib import io, wiring
 from amaranth.lib.cdc import ResetSynchronizer
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
@@ -132,6 +132,7 @@ class Board:
     programmer: str        # what `make prog` runs
     fifo_depth: int = 512
     synth_opts: str = ""   # extra synth_<family> options
+    pll_pad: bool = True   # iCE40: the oscillator pin is a PLL pad (SB_PLL40_PAD)
     leave_out: frozenset = frozenset()   # instructions this board's core answers BAD_OPCODE to
 
     @property
@@ -176,7 +177,7 @@ BOARDS = {
     "hx8k": Board(
         "hx8k", "ice40_hx8k_b_evn.ICE40HX8KBEVNPlatform", "ice40", 12e6,
         dict(divr=0, divf=79, divq=4), 3_000_000, sets=256, ways=1,
-        leds=(0, 1, 2, 3), programmer="iceprog"),
+        leds=(0, 1, 2, 3), programmer="iceprog", pll_pad=False),
     # 25 MHz * 5 = 125 MHz, VCO 625 MHz (ecppll -i 25 -o 125); 42 clocks per bit.
     "ulx3s-85f": Board(
         "ulx3s-85f", "ulx3s.ULX3S_85F_Platform", "ecp5", 25e6,
@@ -223,14 +224,19 @@ class BoardTop(Elaboratable):
         m.d.comb += cd_sync.clk.eq(clk)
         locked = Signal()
         if b.family == "ice40":
-            # The oscillator pins of both boards are PLL pads: the PLL takes the pad directly.
-            m.submodules.pll = Instance(
-                "SB_PLL40_PAD",
+            settings = dict(
                 p_FEEDBACK_PATH="SIMPLE",
                 p_DIVR=b.pll["divr"], p_DIVF=b.pll["divf"], p_DIVQ=b.pll["divq"],
                 p_FILTER_RANGE=1,  # for a 12 MHz PFD (icepll)
-                i_PACKAGEPIN=osc.io, i_RESETB=1, i_BYPASS=0,
-                o_PLLOUTGLOBAL=clk, o_LOCK=locked)
+                i_RESETB=1, i_BYPASS=0, o_PLLOUTGLOBAL=clk, o_LOCK=locked)
+            if b.pll_pad:
+                # The iCEBreaker's oscillator pin is a PLL pad: the PLL takes it directly.
+                m.submodules.pll = Instance("SB_PLL40_PAD", i_PACKAGEPIN=osc.io, **settings)
+            else:
+                # The HX8K-B-EVN's (J3) is not: buffer it and feed the PLL core.
+                m.submodules.osc_buffer = osc_buffer = io.Buffer("i", osc)
+                m.submodules.pll = Instance("SB_PLL40_CORE", i_REFERENCECLK=osc_buffer.i,
+                                            **settings)
         else:
             m.submodules.pll = Instance(
                 "EHXPLLL",

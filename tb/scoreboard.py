@@ -44,16 +44,27 @@ class Scoreboard:
 
     def expect(self, index, instruction):
         """Run the instruction's bytes through the model; remember its answers."""
-        answers = _responses(self.model.execute(instruction.frame()))
+        # Garbage and the frame go in separately so that coverage credits an
+        # opcode only with answers to its own frame: garbage can form a frame
+        # with a good CRC (1 in 256) or swallow the frame that follows it.
+        stray = _responses(self.model.execute(instruction.garbage))
+        framed = self.model.receiver.state == FrameReceiver.HUNT
+        own = _responses(self.model.execute(instruction.body()))
+        answers = stray + own
         self.expected.append((index, instruction, answers))
-        records = sum(1 for a in answers if a.more)
-        for answer in answers:
-            if answer.more:
+        used, capacity = len(self.model.data), self.model.capacity
+        records = sum(1 for a in own if a.more)
+        tied = framed and instruction.raw is None
+        for answer, is_own in [(a, False) for a in stray] + [(a, True) for a in own]:
+            if isinstance(answer, tuple) or answer.more:
                 continue
-            # Frame errors and unknown opcodes belong to no instruction.
-            tied = answer.status != Status.BAD_FRAME and instruction.raw is None
-            self.coverage.sample(instruction.op if tied else None, answer.status, records,
-                                 len(self.model.data), self.model.capacity)
+            if tied and is_own and answer.status != Status.BAD_FRAME:
+                self.coverage.sample(instruction.op, answer.status, records, used, capacity)
+            elif answer.status in (Status.BAD_FRAME, Status.BAD_OPCODE):
+                # Frame errors and unknown opcodes belong to no instruction.
+                self.coverage.sample(None, answer.status, records, used, capacity)
+            # A garbage frame that happens to decode as a real instruction is
+            # checked like any other answer, but credits no coverage bin.
 
     def receive(self, data):
         for event in self.receiver.feed(data):

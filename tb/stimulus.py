@@ -22,10 +22,14 @@ class Instruction:
     def __init__(self, op, fields, tag, garbage=b"", raw=None):
         self.op, self.fields, self.tag, self.garbage, self.raw = op, fields, tag, garbage, raw
 
-    def frame(self):
+    def body(self):
+        """The instruction's own frame, without the garbage in front of it."""
         if self.raw is not None:
-            return self.garbage + self.raw
-        return self.garbage + command_frame(self.op, self.tag, **self.fields)
+            return self.raw
+        return command_frame(self.op, self.tag, **self.fields)
+
+    def frame(self):
+        return self.garbage + self.body()
 
     def __repr__(self):
         what = f"raw={self.raw.hex()}" if self.raw is not None else f"{Op(self.op).name} {self.fields}"
