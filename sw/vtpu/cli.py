@@ -54,16 +54,19 @@ def _add_backend(p):
     p.add_argument("--backend", default="model",
                    help="model (default), sim, verilator or serial")
     p.add_argument("--port", dest="serial_port", default=None, help="serial device for --backend serial")
-    p.add_argument("--sets", type=int, default=64, help="table sets per sentron (default 64)")
-    p.add_argument("--ways", type=int, default=4, help="table ways (default 4)")
-    p.add_argument("--sentrons", type=int, default=1, help="sentrons in the array (default 1)")
+    p.add_argument("--board", default="icebreaker", help="board build behind --port (serial)")
+    p.add_argument("--sets", type=int, default=None, help="table sets per sentron (default: the backend's)")
+    p.add_argument("--ways", type=int, default=None, help="table ways (default: the backend's)")
+    p.add_argument("--sentrons", type=int, default=None, help="sentrons (model only; default 1)")
 
 
 def open_backend(args):
     """A driver backend: ``transact(frames) -> response bytes``."""
     from . import driver
-    return driver.open_backend(args.backend, sets=args.sets, ways=args.ways,
-                               sentrons=args.sentrons, port=args.serial_port)
+    options = dict(sets=args.sets, ways=args.ways, sentrons=args.sentrons)
+    if args.backend == "serial":
+        options.update(port=args.serial_port, board=args.board)
+    return driver.open_backend(args.backend, **options)
 
 
 @command("run", "run a program and print one line per response frame")(
@@ -80,6 +83,85 @@ def _cmd_run(args):
     ops = {i % 256: ins.op for i, ins in enumerate(program)}
     for response in answers:
         print(format_response(ops.get(response.tag), response))
+    return 0
+
+
+def _add_server_options(p):
+    p.add_argument("--port", type=int, default=1337, help="TCP port (default 1337)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--data", default=".", help="directory of the .phext files (default .)")
+    p.add_argument("--phext", default="world",
+                   help="phext the prototype routes (/read, /write, /range) use (default world)")
+    p.add_argument("--key", default=None, help="require this Authorization header value")
+    p.add_argument("--backend", default="model", help="model (default), sim, verilator or serial")
+    p.add_argument("--serial-port", default=None, help="serial device for --backend serial")
+    p.add_argument("--board", default="icebreaker", help="board build behind --serial-port")
+    p.add_argument("--sets", type=int, default=None, help="table sets (default: the backend's)")
+    p.add_argument("--ways", type=int, default=None, help="table ways (default: the backend's)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log every request")
+
+
+@command("serve", "serve the vTPU over HTTP: SQ's /api/v2 routes and the prototype's routes")(
+    _add_server_options)
+def _cmd_serve(args):
+    from .server import serve
+    options = {"sets": args.sets, "ways": args.ways}
+    if args.backend == "serial":
+        options.update(port=args.serial_port, board=args.board)
+    return serve(host=args.host, port=args.port, backend=args.backend, data=args.data,
+                 key=args.key, phext=args.phext, verbose=args.verbose,
+                 **{k: v for k, v in options.items() if v is not None})
+
+
+def _http(url, method="GET", body=None, key=None):
+    import urllib.error
+    import urllib.request
+    request = urllib.request.Request(url, data=body, method=method)
+    if key:
+        request.add_header("Authorization", key)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as reply:
+            return reply.read()
+    except urllib.error.HTTPError as exc:
+        raise SystemExit(f"vtpu: {method} {url}: {exc.code} {exc.read().decode(errors='replace').strip()}")
+    except urllib.error.URLError as exc:
+        raise SystemExit(f"vtpu: cannot reach {url}: {exc.reason}")
+
+
+def _add_remote(p):
+    p.add_argument("--url", default="http://127.0.0.1:1337", help="a running `vtpu serve`")
+    p.add_argument("-p", "--phext", default=None, help="phext name on the server (default: the file's stem)")
+    p.add_argument("--key", default=None, help="Authorization key of the server")
+
+
+@command("load", "load a .phext file into a running server (one SQ update per scroll)")(
+    lambda p: (p.add_argument("file", help="the .phext file"), _add_remote(p)))
+def _cmd_load(args):
+    from urllib.parse import quote
+    from .coord import format_coord
+    from .phextio import read_phext
+    pairs = read_phext(args.file)
+    name = args.phext or Path(args.file).stem
+    base = args.url.rstrip("/") + "/api/v2"
+    for coord, scroll in pairs:
+        _http(f"{base}/update?p={quote(name)}&c={quote(format_coord(coord))}", "POST",
+              scroll.encode("utf-8"), args.key)
+    checksum = _http(f"{base}/checksum?p={quote(name)}", key=args.key).decode()
+    print(f"loaded {len(pairs)} scrolls into {name}; checksum {checksum}")
+    return 0
+
+
+@command("dump", "write a phext held by a running server to a .phext file (or stdout)")(
+    lambda p: (p.add_argument("-o", "--output", help="file to write (default: stdout)"),
+               _add_remote(p)))
+def _cmd_dump(args):
+    from urllib.parse import quote
+    name = args.phext or "world"
+    text = _http(f"{args.url.rstrip('/')}/api/v2/get?p={quote(name)}", key=args.key)
+    if args.output:
+        Path(args.output).write_bytes(text)
+    else:
+        sys.stdout.write(text.decode("utf-8"))
     return 0
 
 
@@ -107,6 +189,9 @@ def main(argv=None):
     except AsmError as exc:
         print(f"vtpu: {exc}", file=sys.stderr)
         return 2
+    except (ValueError, RuntimeError) as exc:    # bad coordinates, backend failures
+        print(f"vtpu: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -48,9 +48,10 @@ def checksum(text):
     return Phext().checksum(text)
 
 
+# Bytes, not text mode: universal newlines would turn a scroll's "\r\n" into "\n".
 def read_phext(path):
-    return load_phext(Path(path).read_text(encoding="utf-8"))
+    return load_phext(Path(path).read_bytes().decode("utf-8"))
 
 
 def write_phext(path, pairs):
-    Path(path).write_text(dump_phext(pairs), encoding="utf-8")
+    Path(path).write_bytes(dump_phext(pairs).encode("utf-8"))

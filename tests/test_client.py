@@ -1,0 +1,169 @@
+"""The client on every backend this machine can run: model, RTL in Amaranth's
+simulator, RTL under Verilator. Each backend must give the model's answers."""
+
+import pytest
+
+from vtpu import VTPU, BadArgument, NotFound, Overflow, TableFull, Unsupported
+from vtpu.client import HANDLE_BIT, VTPUError
+from vtpu.driver import available_backends
+from vtpu.isa import Op, Status
+from vtpu.model import Model
+
+GEOMETRY = dict(sets=16, ways=2)
+A, B = "2.1.3/4.7.2/9.2.2", "2.1.3/4.7.2/9.2.3"
+
+
+@pytest.fixture(scope="module", params=available_backends())
+def vtpu(request):
+    with VTPU(request.param, **GEOMETRY) as v:
+        yield v
+
+
+def _clean(v, *coords):
+    for c in coords:
+        try:
+            v.cdel(c)
+        except NotFound:
+            pass
+
+
+def test_put_get_text_and_numbers(vtpu):
+    _clean(vtpu, A, B)
+    vtpu.cput(A, "hello")
+    vtpu.cput(B, 42)
+    assert vtpu.cget(A) == "hello" and vtpu.cget(B) == 42
+    vtpu.cput(A, "again")                       # overwrite frees the old text
+    assert vtpu.cget(A) == "again"
+    assert "hello" not in vtpu.heap.values()
+    vtpu.cdel(A)
+    with pytest.raises(NotFound) as caught:
+        vtpu.cget(A)
+    assert caught.value.status == Status.NOT_FOUND
+    assert "again" not in vtpu.heap.values()
+
+
+def test_errors_carry_status_and_lose_nothing(vtpu):
+    _clean(vtpu, A)
+    with pytest.raises(NotFound):
+        vtpu.cdel(A)
+    with pytest.raises(Overflow) as caught:
+        vtpu.cdelta("0.0.0/0.0.0/0.0.0", (-1,) + (0,) * 8)
+    assert caught.value.status == Status.OVERFLOW
+    with pytest.raises(BadArgument):
+        vtpu.cmoe(A, 0)
+    # Fill the set that A lives in; the next new key there is refused.
+    model = Model(**GEOMETRY)
+    target = model.locate(tuple(vtpu.coord(A)))
+    same_set = [c for c in ((i, 5, 5, 5, 5, 5, 5, 5, 5) for i in range(1, 3000))
+                if model.locate(c) == target][:GEOMETRY["ways"] + 1]
+    _clean(vtpu, A, *same_set)
+    for i, c in enumerate(same_set[:-1]):
+        vtpu.cput(c, f"scroll {i}")
+    heap_before = dict(vtpu.heap)
+    with pytest.raises(TableFull):
+        vtpu.cput(same_set[-1], "one too many")
+    assert vtpu.heap == heap_before              # the refused text was not kept
+    for i, c in enumerate(same_set[:-1]):
+        assert vtpu.cget(c) == f"scroll {i}"    # nothing evicted
+    _clean(vtpu, *same_set)
+
+
+def test_coordinate_ops(vtpu):
+    assert vtpu.cdelta("1.1.1/1.1.1/1.1.1", "0.0.1/0.0.0/0.0.-1") == "1.1.2/1.1.1/1.1.0"
+    model = Model(**GEOMETRY)
+    c = (3, 1, 4, 1, 5, 9, 2, 6, 5)
+    assert vtpu.croute(c, 7) == model.croute(c, 7).fields["node"]
+    assert vtpu.cmoe(c, 64) == model.cmoe(c, 64).fields["expert"]
+    vtpu.crtset(0, (1,) * 9, 11)
+    assert vtpu.croute((2,) * 9, 1, "range") == 11
+
+
+def test_labels_go_through_the_symbol_table():
+    vtpu = VTPU()        # its own symbol table: labels also name numbers in answers
+    vtpu.cput("person.1.1/1.1.1/1.1.1", "alice")
+    number = vtpu.symbols.lookup(0, "person")
+    assert vtpu.cget((number,) + (1,) * 8) == "alice"
+    assert vtpu.cdelta("person.1.1/1.1.1/1.1.1", (0,) * 8 + (1,)) == "person.1.1/1.1.1/1.1.2"
+
+
+def test_batch_is_one_round_trip(vtpu):
+    model, keys, sets = Model(**GEOMETRY), [], set()
+    for i in range(1, 500):             # one key per set: the batch cannot fill a set
+        key = (9, i, 1, 1, 1, 1, 1, 1, 1)
+        if model.locate(key) not in sets and len(keys) < 8:
+            sets.add(model.locate(key))
+            keys.append(key)
+    _clean(vtpu, *keys)
+    trips = vtpu.stats["round_trips"]
+    with vtpu.batch() as b:
+        puts = [b.cput(k, i) for i, k in enumerate(keys)]
+        gets = [b.cget(k) for k in keys]
+        missing = b.cget((9, 99, 1, 1, 1, 1, 1, 1, 1))
+    assert vtpu.stats["round_trips"] == trips + 1
+    assert [p.result() for p in puts] == [None] * len(keys)
+    assert [g.result() for g in gets] == list(range(len(keys)))
+    with pytest.raises(NotFound):
+        missing.result()
+    _clean(vtpu, *keys)
+
+
+def test_range_instructions_or_a_clear_unsupported(vtpu):
+    vtpu.cput("1.1.1/1.1.1/1.1.1", "x")
+    vtpu.cput("1.1.1/1.1.1/1.1.2", "y")
+    if Op.CRANGE in vtpu.backend.ops:
+        assert vtpu.crange("1.1.1/1.1.1/1.1.*") == [("1.1.1/1.1.1/1.1.1", "x"),
+                                                      ("1.1.1/1.1.1/1.1.2", "y")]
+        assert vtpu.cdigest("1.1.1/1.1.1/1.1.*")[0] == 2
+        assert vtpu.cnearest("1.1.1/1.1.1/1.1.3", 1) == [("1.1.1/1.1.1/1.1.2", "y", 1)]
+        assert vtpu.chier("1.1.1/1.1.1/1.1.1", "UP") == "1.1.1/1.1.1/1.1.*"
+        assert vtpu.chier("1.1.1/1.1.1/1.1.*", "DOWN")[0] == ("1.1.1/1.1.1/1.1.1", "x")
+        assert vtpu.cattend("1.1.1/1.1.1/1.1.1", "1.1.1/1.1.1/1.1.*", 1, "distance") == \
+            [("1.1.1/1.1.1/1.1.1", 0)]
+    else:
+        with pytest.raises(Unsupported) as caught:
+            vtpu.crange("1.1.1/1.1.1/1.1.*")
+        assert caught.value.status == Status.BAD_OPCODE
+    vtpu.cdel("1.1.1/1.1.1/1.1.1")
+    vtpu.cdel("1.1.1/1.1.1/1.1.2")
+
+
+def test_health_and_stats(vtpu):
+    assert vtpu.health() == {"status": "ok", "backend": vtpu.backend.name}
+    stats = vtpu.get_stats()
+    assert stats["backend"] == vtpu.backend.name and stats["capacity"] == 32
+    assert stats["instructions"]["CGET"] >= 1 and stats["statuses"]["OK"] >= 1
+
+
+def test_integer_content_range_is_checked():
+    v = VTPU()
+    with pytest.raises(ValueError):
+        v.cput(A, HANDLE_BIT)
+    with pytest.raises(TypeError):
+        v.cput(A, 1.5)
+
+
+def test_ckg_follows_relations_and_reports_the_partial_path():
+    v = VTPU()
+    father = (0, 0, 0, 1, 0, 0, 0, 0, 0)
+    v.cput("1.1001.1/1.0.0/0.0.0", 1002)
+    v.cput("1.1002.1/1.0.0/0.0.0", 1003)
+    assert v.ckg("1.1001.1/0.0.0/0.0.0", [father], 2, entity=1) == [
+        ("1.1001.1/1.0.0/0.0.0", 1002), ("1.1002.1/1.0.0/0.0.0", 1003)]
+    with pytest.raises(NotFound) as caught:
+        v.ckg("1.1001.1/0.0.0/0.0.0", [father], 3, entity=1)
+    assert len(caught.value.records) == 2
+
+
+def test_same_program_same_answers_on_every_backend():
+    """A random stream through each backend's client path gives identical bytes."""
+    from tb.stimulus import Stimulus
+    from vtpu.driver import open_backend
+    data = b"".join(i.frame() for i in Stimulus(11, garbage=0.05).take(300))
+    answers = {}
+    for name in available_backends():
+        with open_backend(name, **GEOMETRY) as backend:
+            reference = Model(**GEOMETRY, ops=backend.ops)
+            answers[name] = backend.transact(data)
+            assert answers[name] == reference.execute(data), name
+    rtl = [answers[n] for n in ("sim", "verilator") if n in answers]
+    assert all(a == rtl[0] for a in rtl)
