@@ -34,7 +34,7 @@ from phext.phext import Phext
 
 __all__ = ["Store", "StoreError", "make_server", "serve", "VERSION"]
 
-VERSION = "vtpu-sq 0.1.0 (SQ REST API v2)"
+VERSION = "0.1.0"   # of the vtpu package; SQ answers its own crate version
 
 
 class StoreError(Exception):
@@ -54,7 +54,7 @@ def check_name(name):
     if not name:
         raise _bad("missing phext name (parameter p)")
     if ".." in name or "/" in name or "\\" in name or "\0" in name:
-        raise _bad(f"phext name {name!r} refused: it may not contain '..', '/' or '\\'")
+        raise StoreError(HTTPStatus.FORBIDDEN, f"phext name {name!r} refused: it may not contain '..', '/' or '\\'")
     return name[:-len(".phext")] if name.endswith(".phext") else name
 
 
@@ -311,40 +311,76 @@ class Handler(BaseHTTPRequestHandler):
         raise StoreError(HTTPStatus.NOT_FOUND, f"no route {method} {path}")
 
     def _sq(self, command, query, body):
+        """SQ's commands, with SQ's answers (plain text; json-export is JSON)."""
         store = self.server.store
         if command == "version":
             return self._send(HTTPStatus.OK, VERSION)
         name = check_name(query.get("p", ""))
         if command == "load":
-            count = store.load(name)
-            return self._send(HTTPStatus.OK, f"Loaded {name}.phext: {count} scrolls\n")
+            store.load(name)
+            return self._send(HTTPStatus.OK, f"Loaded {name}.phext")
         store.use(name)
+        # As in SQ: a POST body, taken raw, is the scroll; a missing c is 1.1.1/1.1.1/1.1.1.
         scroll = body.decode("utf-8", errors="replace") if body else query.get("s", "")
+        coordinate = query.get("c") or DEFAULT_COORDINATE
         if command == "select":
-            return self._send(HTTPStatus.OK, store.select(store.coordinate(query.get("c"))))
+            return self._send(HTTPStatus.OK, store.select(store.coordinate(coordinate)))
         if command in ("insert", "update"):
-            coord = store.coordinate(query.get("c"))
+            coord = store.coordinate(coordinate)
             text = store.select(coord) + scroll if command == "insert" else scroll
             store.write(coord, text)
             verb = "Inserted" if command == "insert" else "Updated"
-            return self._send(HTTPStatus.OK, f"{verb} {len(scroll.encode())} bytes at "
-                                             f"{_fmt(coord)} in {name}.phext\n")
+            return self._send(HTTPStatus.OK, f"{verb} {len(scroll.encode())} bytes")
         if command == "delete":
-            coord = store.coordinate(query.get("c"))
+            coord = store.coordinate(coordinate)
+            old = store.select(coord)
             store.write(coord, "")
-            return self._send(HTTPStatus.OK, f"Removed {_fmt(coord)} from {name}.phext\n")
+            return self._send(HTTPStatus.OK, f"Removed {len(old.encode())} bytes")
         if command == "toc":
             return self._send(HTTPStatus.OK, Phext().textmap(store.text()))
         if command == "checksum":
             return self._send(HTTPStatus.OK, Phext().checksum(store.text()))
         if command == "delta":
-            return self._send(HTTPStatus.OK, Phext().manifest(store.text()))
+            return self._send(HTTPStatus.OK, delta(store.scrolls(), scroll))
         if command == "get":
             return self._send(HTTPStatus.OK, store.text())
         if command == "json-export":
             return self._json(HTTPStatus.OK, [{"coord": _fmt(c), "scroll": t}
                                               for c, t in store.scrolls()])
+        if command == "status":
+            text = store.text()
+            return self._send(HTTPStatus.OK, f"Hosting: {name}.phext\nBackend: "
+                                             f"{store.vtpu.backend.name}\nPhext Size: "
+                                             f"{len(text.encode())}\nScrolls: {len(store.coords)}")
         raise StoreError(HTTPStatus.NOT_FOUND, f"unknown SQ command {command!r}")
+
+
+MISSING_SCROLL = "---sq:Scroll-Missing---"
+DEFAULT_COORDINATE = "1.1.1/1.1.1/1.1.1"
+
+
+def delta(scrolls, manifest):
+    """SQ's delta sync: ``manifest`` lists what the caller holds, one
+    ``<coordinate>: <checksum>`` per line (``* `` in front is allowed, so a toc
+    works too). Answers a phext of every scroll whose checksum differs or that
+    the caller lacks; coordinates the caller lists that are not here come back
+    as ``---sq:Scroll-Missing---``. An empty manifest answers everything."""
+    library = Phext()
+    have = {}
+    for number, line in enumerate(manifest.splitlines(), 1):
+        if not line.strip():
+            continue
+        coordinate, sep, checksum = line.removeprefix("* ").partition(": ")
+        if not sep:
+            raise _bad(f"delta line {number}: expected '<coordinate>: <checksum>'")
+        try:
+            have[check_phext_coord(parse_coord(coordinate))] = checksum.strip()
+        except CoordError as exc:
+            raise _bad(f"delta line {number}: {exc}") from None
+    out = [(c, t) for c, t in scrolls if have.get(c) != library.checksum(t)]
+    stored = {c for c, _ in scrolls}
+    out += [(c, MISSING_SCROLL) for c in have if c not in stored]
+    return dump_phext(out)
 
 
 class VTPUServer(ThreadingHTTPServer):
