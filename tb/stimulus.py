@@ -37,8 +37,10 @@ class Instruction:
 
 
 class Stimulus:
-    def __init__(self, seed, *, ops=frozenset(Op), keys=48, spread=4, garbage=0.02, unknown=0.01):
+    def __init__(self, seed, *, ops=frozenset(Op), keys=48, spread=4, garbage=0.02, unknown=0.01,
+                 mix=None):
         self.rng = random.Random(seed)
+        self.mix = {Op.CGET: 6, Op.CPUT: 6, Op.CDEL: 2, **(mix or {})}   # relative weights
         self.ops = sorted(ops)
         self.garbage, self.unknown = garbage, unknown
         rng = self.rng
@@ -126,8 +128,7 @@ class Stimulus:
         raise ValueError(op)
 
     def weights(self):
-        hot = {Op.CGET: 6, Op.CPUT: 6, Op.CDEL: 2}
-        return [hot.get(op, 1) for op in self.ops]
+        return [self.mix.get(op, 1) for op in self.ops]
 
     def next(self):
         rng = self.rng

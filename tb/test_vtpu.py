@@ -128,16 +128,28 @@ async def cross_check(dut):
     began = time.time()
     clocks = await stream(dut, scoreboard, directed_program(model), 0)
     directed = scoreboard.checked
-    chunk, done, part = 5000, 0, 0
+    chunk, done, part, index, stim = 1000, 0, 0, directed, None
     while done < COUNT:
         n = min(chunk, COUNT - done)
+        if stim is not None and part % 4:
+            # At most chunk boundaries the last cluster leaves the table (at every
+            # other one, everything does), so clusters meet an emptier table as
+            # well as a full one and gets hit as well as miss.
+            leaving = sorted(model.data) if part % 2 else [k for k in stim.keys if k in model.data]
+            drain = [Instruction(Op.CDEL, {"coord": k}, i % 256) for i, k in enumerate(leaving)]
+            clocks += await stream(dut, scoreboard, drain, index)
+            index += len(drain)
         # Each chunk draws from a new cluster of keys; the table carries over.
-        stim = Stimulus(SEED * 1000 + part, ops=frozenset(Op), keys=24 + 8 * (part % 4))
-        clocks += await stream(dut, scoreboard, stim.take(n), directed + done,
+        # Odd chunks delete as often as they put: the table churns below full.
+        stim = Stimulus(SEED * 1000 + part, ops=frozenset(Op), keys=24 + 8 * (part % 4),
+                        mix={Op.CDEL: 6} if part % 2 else None)
+        clocks += await stream(dut, scoreboard, stim.take(n), index,
                                ready_every=1 if part % 3 else 2)
+        index += n
         done += n
         part += 1
-        dut._log.info(f"{done} random instructions checked, {len(scoreboard.mismatches)} mismatches")
+        if done % 10_000 == 0 or done == COUNT:
+            dut._log.info(f"{done} random instructions checked, {len(scoreboard.mismatches)} mismatches")
     seconds = time.time() - began
     hit, total = scoreboard.coverage.summary()
     scoreboard.coverage.write(os.path.join(os.path.dirname(RESULT), "coverage.json"))
