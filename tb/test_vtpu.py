@@ -107,6 +107,12 @@ def directed_program(model):
             if model.locate(k)[1] == 0][: WAYS + 1]
     prog += [(Op.CPUT, {"coord": k, "value": i}) for i, k in enumerate(keys)]
     prog += [(Op.CDEL, {"coord": k}) for k in keys]
+    # Leave the range through each component, both ways.
+    for d in range(DIMS):
+        unit = tuple(int(i == d) for i in range(DIMS))
+        prog += [(Op.CDELTA, {"coord": a, "delta": tuple(-2 * u for u in unit)}),
+                 (Op.CDELTA, {"coord": a, "delta": tuple(32767 * u for u in unit)}),
+                 (Op.CDELTA, {"coord": (65535,) * DIMS, "delta": unit})]
     # Fill the whole table, answer from it full, then empty it again.
     by_set = {}
     for k in ((i, 2, 2, 2, 2, 2, 2, 2, 2) for i in range(1, 60000)):
