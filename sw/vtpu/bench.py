@@ -5,6 +5,8 @@ Sections, each a function returning ``{name: number}``:
   * ``model.frames.<op>.ops_per_s``  the same through the frame path;
   * ``baseline.dict.{get,put}.ops_per_s``  a plain Python dict doing the same;
   * ``rtl.*``     cycle figures from simulation (``rtl.measure.figures``);
+  * ``host.<backend>.*``  ops/s through the Python client, per backend, and
+    ``host.server.*`` requests/s through the HTTP server;
   * ``synth.<board>.*``  the latest ``make synth`` reports folded in.
 A section that cannot run says so in ``unavailable`` instead of reporting zeros.
 """
@@ -79,8 +81,43 @@ def rtl_section(quick=False):
 
 
 def host_section(quick=False):
-    from . import client
-    return client.bench_figures(quick=quick)
+    """Instructions per second as a Python user sees them, through ``VTPU``:
+    one round trip per call, and many calls pipelined in one batch. The RTL
+    backends simulate the gateware, so their figures are simulator speed."""
+    import threading
+    import urllib.request
+    from .client import VTPU
+    from .driver import available_backends
+    from .server import make_server
+    sizes = {"model": 4000, "sim": 200, "verilator": 2000}
+    out = {}
+    keys = [(1, 1, 1, 1, 1, 1, 1, 1, i) for i in range(1, 9)]
+    for name in available_backends():
+        n = sizes[name] // (10 if quick else 1)
+        with VTPU(name, sets=16, ways=2) as v:
+            for k in keys:
+                v.cput(k, 7)
+            out[f"host.{name}.cget.ops_per_s"] = _rate(lambda i: v.cget(keys[i % 8]), range(n))
+            out[f"host.{name}.cput.ops_per_s"] = _rate(lambda i: v.cput(keys[i % 8], i), range(n))
+            start = time.perf_counter()
+            with v.batch() as b:
+                pending = [b.cget(keys[i % 8]) for i in range(n)]
+            assert all(p.result() is not None for p in pending)
+            out[f"host.{name}.batch.cget.ops_per_s"] = n / (time.perf_counter() - start)
+    # The HTTP server on the model: GET /read, one request per connection.
+    import tempfile
+    with tempfile.TemporaryDirectory() as data:
+        server = make_server(port=0, data=data)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        body = b'{"coordinate": "1.1.1/1.1.1/1.1.1", "content": "bench"}'
+        urllib.request.urlopen(urllib.request.Request(url + "/write", data=body, method="POST"))
+        n = 50 if quick else 500
+        out["host.server.read.requests_per_s"] = _rate(
+            lambda i: urllib.request.urlopen(url + "/read/1.1.1/1.1.1/1.1.1").read(), range(n))
+        server.shutdown()
+        server.server_close()
+    return out
 
 
 def synth_section(quick=False):

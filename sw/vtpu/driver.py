@@ -105,7 +105,7 @@ class SimBackend(Backend):
     between calls so that the table keeps its contents."""
 
     name = "sim"
-    CHUNK = 256          # clocks simulated between checks for the answers
+    CHUNK = 32           # clocks simulated between checks for the answers
     IDLE_LIMIT = 20_000  # clocks without a byte out before giving up
 
     def __init__(self, sets=16, ways=2, sentrons=1, **_):
