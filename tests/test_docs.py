@@ -18,3 +18,17 @@ def test_every_instruction_is_documented():
     text = DOC.read_text()
     for op in Op:
         assert f"### {op.name}" in text or f"and {op.name}" in text, op.name
+
+
+def test_readme_python_example_runs():
+    """The README's Python block, executed on the model: it must not lie."""
+    import re
+    readme = (DOC.parents[1] / "README.md").read_text()
+    block, = re.findall(r"```python\n(.*?)```", readme, re.S)
+    scope = {}
+    exec(compile(block, "README.md", "exec"), scope)
+    v = scope["v"]
+    assert v.cget("2.1.3/4.7.2/9.2.2") == "a scroll"
+    assert v.crange("2.1.3/4.7.2/9.2.*") == [("2.1.3/4.7.2/9.2.2", "a scroll"),
+                                             ("2.1.3/4.7.2/9.2.3", 42)]
+    assert len(scope["answers"]) == 99
