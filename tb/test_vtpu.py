@@ -2,7 +2,7 @@
 top-level byte streams only.
 
 Configured by environment (tb/run.py sets it): VTPU_SEED, VTPU_INSTRUCTIONS,
-VTPU_SETS, VTPU_WAYS, VTPU_RESULT (where to write the tallies).
+VTPU_SENTRONS, VTPU_SETS, VTPU_WAYS, VTPU_RESULT (where to write the tallies).
 """
 
 import json
@@ -23,6 +23,7 @@ from vtpu.model import Model
 
 SEED = int(os.environ.get("VTPU_SEED", "1"))
 COUNT = int(os.environ.get("VTPU_INSTRUCTIONS", "100000"))
+SENTRONS = int(os.environ.get("VTPU_SENTRONS", "1"))
 SETS = int(os.environ.get("VTPU_SETS", "16"))
 WAYS = int(os.environ.get("VTPU_WAYS", "2"))
 RESULT = os.environ.get("VTPU_RESULT", "build/sim/result.json")
@@ -102,9 +103,9 @@ def directed_program(model):
         (Op.CATTEND, {"coord": a, "pattern": Pattern(a, (9,) * 9), "k": 2, "mode": 1}),
         (Op.CKG, {"coord": a, "entity": 1, "hops": 1, "deltas": [(0,) * 9]}),
     ]
-    # Fill one set to answer TABLE_FULL: keys that hash to set 0.
+    # Fill one set to answer TABLE_FULL: keys that hash to set 0 of sentron 0.
     keys = [k for k in ((i, 1, 1, 1, 1, 1, 1, 1, 1) for i in range(1, 2000))
-            if model.locate(k)[1] == 0][: WAYS + 1]
+            if model.locate(k) == (0, 0)][: WAYS + 1]
     prog += [(Op.CPUT, {"coord": k, "value": i}) for i, k in enumerate(keys)]
     prog += [(Op.CDEL, {"coord": k}) for k in keys]
     # Leave the range through each component, both ways.
@@ -119,7 +120,7 @@ def directed_program(model):
         slot = by_set.setdefault(model.locate(k), [])
         if len(slot) < WAYS:
             slot.append(k)
-        if len(by_set) == SETS and all(len(v) == WAYS for v in by_set.values()):
+        if len(by_set) == SENTRONS * SETS and all(len(v) == WAYS for v in by_set.values()):
             break
     everything = [k for keys_ in by_set.values() for k in keys_]
     prog += [(Op.CPUT, {"coord": k, "value": i}) for i, k in enumerate(everything)]
@@ -141,7 +142,7 @@ def write_result(**tallies):
 async def cross_check(dut):
     """Directed program, then seeded constrained-random streams, all against the model."""
     await start(dut)
-    model = Model(sets=SETS, ways=WAYS, ops=IMPLEMENTED_OPS)
+    model = Model(sentrons=SENTRONS, sets=SETS, ways=WAYS, ops=IMPLEMENTED_OPS)
     scoreboard = Scoreboard(model, SEED)
     began = time.time()
     clocks = await stream(dut, scoreboard, directed_program(model), 0)

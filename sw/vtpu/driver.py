@@ -111,10 +111,8 @@ class SimBackend(Backend):
     def __init__(self, sets=16, ways=2, sentrons=1, **_):
         from amaranth.sim import Simulator
         from rtl.top import VTPU
-        if sentrons != 1:
-            raise ValueError("the RTL backends build one sentron")
-        self.top = VTPU(sets=sets, ways=ways)
-        super().__init__(sets=sets, ways=ways, ops=self.top.ops)
+        self.top = VTPU(sentrons=sentrons, sets=sets, ways=ways)
+        super().__init__(sets=sets * sentrons, ways=ways, ops=self.top.ops)
         self._inbox = collections.deque()
         self._outbox = bytearray()
         self.clocks = 0
@@ -122,6 +120,9 @@ class SimBackend(Backend):
         self._sim = Simulator(self.top)
         self._sim.add_clock(self._period)
         self._sim.add_testbench(self._pump, background=True)
+        # Start the pump now: a backend closed unused would otherwise leave its
+        # coroutine never awaited.
+        self._sim.run_until(self._period)
 
     async def _pump(self, ctx):
         i, o = self.top.i, self.top.o
@@ -189,9 +190,7 @@ class VerilatorBackend(_SocketBackend):
 
     def __init__(self, sets=16, ways=2, sentrons=1, build_dir="build/driver/verilator", **_):
         from rtl.sequencer import IMPLEMENTED_OPS
-        if sentrons != 1:
-            raise ValueError("the RTL backends build one sentron")
-        super().__init__(sets=sets, ways=ways, ops=IMPLEMENTED_OPS)
+        super().__init__(sets=sets * sentrons, ways=ways, ops=IMPLEMENTED_OPS)
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(600)
         port = self._listener.getsockname()[1]
@@ -200,8 +199,8 @@ class VerilatorBackend(_SocketBackend):
         build_dir.mkdir(parents=True, exist_ok=True)
         self._log = open(build_dir / "serve.log", "w")
         self._child = subprocess.Popen(
-            [sys.executable, "-m", "tb.serve", "--port", str(port), "--sets", str(sets),
-             "--ways", str(ways), "--build-dir", str(build_dir)],
+            [sys.executable, "-m", "tb.serve", "--port", str(port), "--sentrons", str(sentrons),
+             "--sets", str(sets), "--ways", str(ways), "--build-dir", str(build_dir)],
             cwd=root, stdout=self._log, stderr=subprocess.STDOUT)
         try:
             self._sock, _ = self._listener.accept()
@@ -256,7 +255,7 @@ class SerialBackend(_SocketBackend):
         if port is None:
             raise ValueError("serial backend needs a port (e.g. --port /dev/ttyUSB1)")
         b = BOARDS[board]
-        super().__init__(sets=b.sets, ways=b.ways, ops=IMPLEMENTED_OPS - b.leave_out)
+        super().__init__(sets=b.sets * b.sentrons, ways=b.ways, ops=IMPLEMENTED_OPS - b.leave_out)
         try:
             self._port = serial.serial_for_url(port, baudrate=baudrate or b.baud, timeout=0.05)
         except serial.SerialException as exc:

@@ -25,10 +25,12 @@ def expected_frames(model, ins):
     return model.answer(Op(ins.op), ins.tag, result, fields.get("dir"))
 
 
-def run_stream(instructions, *, sets=16, ways=2, ready_every=1):
-    model = Model(sets=sets, ways=ways, ops=IMPLEMENTED_OPS)
+def run_stream(instructions, *, sets=16, ways=2, ready_every=1, dut=None, model=None):
+    """Drive ``dut`` (a Sequencer, or anything with its ports) and compare every
+    answer with ``model``'s; both default to a sequencer of ``sets x ways``."""
+    model = model or Model(sets=sets, ways=ways, ops=IMPLEMENTED_OPS)
     want = [expected_frames(model, ins) for ins in instructions]
-    dut = Sequencer(sets=sets, ways=ways)
+    dut = dut or Sequencer(sets=sets, ways=ways)
     got = []
     stats = {}
 
@@ -46,17 +48,19 @@ def run_stream(instructions, *, sets=16, ways=2, ready_every=1):
         ctx.set(dut.i.valid, 0)
 
     async def sink(ctx):
-        cycle = 0
-        while sum(1 for b in got if not b["more"]) < len(instructions):
+        cycle, idle, finals = 0, 0, 0
+        while finals < len(instructions) and idle < 1000:   # idle: a hang fails, not loops
             ctx.set(dut.o.ready, cycle % ready_every == 0)
             _, _, valid, ready, payload = await ctx.tick().sample(dut.o.valid, dut.o.ready, dut.o.payload)
             cycle += 1
+            idle = 0 if valid else idle + 1
             if valid and ready:
                 beat = {}
                 for name in MEMBERS:
                     v = getattr(payload, name)
                     beat[name] = int(v) if not hasattr(v, "as_value") else v.as_value().value
                 got.append(beat)
+                finals += not beat["more"]
         stats["cycles"] = cycle
 
     start = time.time()
@@ -71,6 +75,8 @@ def run_stream(instructions, *, sets=16, ways=2, ready_every=1):
             current = b""
     for index, (ins, w, g) in enumerate(zip(instructions, want, per_instruction)):
         assert g == w, f"instruction {index} {ins}: RTL {g.hex()} model {w.hex()}"
+    assert len(per_instruction) == len(instructions), \
+        f"answers stopped after {len(per_instruction)} of {len(instructions)} instructions"
     return stats
 
 
