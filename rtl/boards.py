@@ -176,14 +176,17 @@ BOARDS = {
         # green on the main board, two LEDs of the break-off PMOD, red on the main board
         leds=(1, 2, 3, 0), programmer="iceprog",
         synth_opts="-dsp",     # the UP5K's SB_MAC16s take the multiply-high of CROUTE/CMOE
-        # The full core is 5348 logic cells of the UP5K's 5280; range-mode
-        # routing (two 144-bit Z-order comparators, the route table) is ~1100.
-        leave_out=frozenset({Op.CROUTE, Op.CRTSET})),
+        # The full core is ~7600 logic cells of the UP5K's 5280: range-mode
+        # routing (two 144-bit Z-order comparators, the route table) is ~1100,
+        # CHIER UP (a 144-bit upper bound through the answer register and the
+        # response encoder's byte mux) ~2200.
+        leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CHIER})),
     # 12 MHz * 80 / 2**4 = 60 MHz, VCO 960 MHz (icepll -i 12 -o 60); 20 clocks per bit.
     "hx8k": Board(
         "hx8k", "ice40_hx8k_b_evn.ICE40HX8KBEVNPlatform", "ice40", 12e6,
         dict(divr=0, divf=79, divq=4), 3_000_000, sets=256, ways=1,
-        leds=(0, 1, 2, 3), programmer="iceprog", pll_pad=False),
+        leds=(0, 1, 2, 3), programmer="iceprog", pll_pad=False,
+        leave_out=frozenset({Op.CHIER})),         # ~2200 more cells than the 7680
     # 25 MHz * 5 = 125 MHz, VCO 625 MHz (ecppll -i 25 -o 125); 42 clocks per bit.
     "ulx3s-85f": Board(
         "ulx3s-85f", "ulx3s.ULX3S_85F_Platform", "ecp5", 25e6,

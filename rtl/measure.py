@@ -92,6 +92,9 @@ def figures(quick=False):
         "cdelta": [(Op.CDELTA, {"coord": coord(), "delta": rng.getrandbits(16 * DIMS)}) for _ in range(n)],
         "croute": [(Op.CROUTE, {"coord": coord(), "arg": rng.randrange(1, 100), "mode": 0}) for _ in range(n)],
         "cmoe": [(Op.CMOE, {"coord": coord(), "arg": rng.randrange(1, 100)}) for _ in range(n)],
+        # CHIER UP of stored coordinates with some components already wildcards
+        "chier": [(Op.CHIER, {"pattern": rng.getrandbits(DIMS - 1) | c << 16 | c << (16 + 16 * DIMS),
+                              "mode": 0}) for c in (coord() for _ in range(n))],
     }
     for name, stream in mixes.items():
         per_clock, latency, statuses = measure_stream(stream)

@@ -8,17 +8,18 @@ out, with exactly the golden model's statuses and results::
     R3: status and result from those flops; the table written (one enable
         per way); the answer register loaded
 
-Point instructions (CGET, CPUT, CDEL) and the pure ones (CDELTA, CROUTE
-HASH, CMOE, CRTSET) take one clock each, back to back. An instruction sees
+Point instructions (CGET, CPUT, CDEL) and the pure ones (CDELTA, CHIER UP,
+CROUTE HASH, CMOE, CRTSET) take one clock each, back to back. An instruction sees
 the writes of those ahead of it without a bubble: the one just ahead is
 folded into its R2 compare, earlier ones come through the read port, which
 is transparent to the write port. Splitting compare (R2) from decide-and-
 write (R3) keeps both paths short enough for the UP5K's fabric.
 
 CROUTE RANGE scans the 16-entry ownership table one entry per clock while the
-pipeline waits. The range instructions (CRANGE, CHIER, CDIGEST, CNEAREST,
-CATTEND) and CKG are not in this gateware: they answer BAD_OPCODE, and the
-testbenches configure the golden model the same way (``IMPLEMENTED_OPS``).
+pipeline waits. The range instructions (CRANGE, CDIGEST, CNEAREST, CATTEND),
+CHIER DOWN (a CRANGE) and CKG are not in this gateware: they answer
+BAD_OPCODE, and the testbenches configure the golden model the same way
+(``IMPLEMENTED_OPS``).
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
@@ -38,8 +39,8 @@ __all__ = ["Sequencer", "IMPLEMENTED_OPS", "entry_layout"]
 
 # What this gateware executes; everything else answers BAD_OPCODE, and the
 # testbenches configure the golden model with the same set.
-IMPLEMENTED_OPS = frozenset({Op.CGET, Op.CPUT, Op.CDEL, Op.CDELTA, Op.CROUTE, Op.CMOE,
-                             Op.CRTSET})
+IMPLEMENTED_OPS = frozenset({Op.CGET, Op.CPUT, Op.CDEL, Op.CDELTA, Op.CHIER, Op.CROUTE,
+                             Op.CMOE, Op.CRTSET})
 
 
 def entry_layout(width=COORD_WIDTH, value_width=VALUE_WIDTH):
@@ -199,6 +200,9 @@ class Sequencer(wiring.Component):
                         overflow = Cat(*(s[W:] for s in sums)).any()
                         m.d.comb += [rsp.status.eq(Mux(overflow, Status.OVERFLOW, Status.OK))]
                         m.d.comb += [rsp.coord[i].eq(s[:W]) for i, s in enumerate(sums)]
+                if implemented(Op.CHIER):
+                    with m.Case(Op.CHIER):
+                        self._chier(m, c3, rsp)
                 if implemented(Op.CMOE):
                     with m.Case(Op.CMOE):
                         m.d.comb += [rsp.status.eq(Mux(c3.arg == 0, Status.BAD_ARG, Status.OK)),
@@ -219,6 +223,30 @@ class Sequencer(wiring.Component):
         with m.If(v3 & done3 & out_free):
             m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(rsp)]
         return m
+
+    def _chier(self, m, c3, rsp):
+        """UP: the highest-numbered component that is not a wildcard becomes one;
+        wildcard components answer with the full range whatever bounds came in.
+        DOWN is CRANGE: BAD_OPCODE here, after the checks that make it BAD_ARG."""
+        pattern, top = c3.pattern, (1 << self.width) - 1
+        mask = pattern.mask[:DIMS]
+        empty_box = Cat(*((pattern.lo[i] > pattern.hi[i]) & ~mask[i] for i in range(DIMS))).any()
+        bad = (c3.mode > Dir.DOWN) | pattern.mask[DIMS:].any() | empty_box
+        deepest = Const(0, range(DIMS))
+        for i in range(DIMS):
+            deepest = Mux(mask[i], deepest, i)
+        up_mask = Signal(DIMS)
+        m.d.comb += up_mask.eq(mask | (Const(1, DIMS) << deepest)[:DIMS])
+        with m.If(bad | ((c3.mode == Dir.UP) & mask.all())):
+            m.d.comb += rsp.status.eq(Status.BAD_ARG)
+        with m.Elif(c3.mode == Dir.DOWN):
+            m.d.comb += rsp.status.eq(Status.BAD_OPCODE)
+        with m.Else():
+            m.d.comb += [rsp.status.eq(Status.OK),
+                         rsp.mask.eq(up_mask | CHIER_UP_FLAG)]
+            for i in range(DIMS):
+                m.d.comb += [rsp.coord[i].eq(Mux(up_mask[i], 0, pattern.lo[i])),
+                             rsp.hi[i].eq(Mux(up_mask[i], top, pattern.hi[i]))]
 
     def _croute(self, m, c3, rsp, route_r, out_free, v3, done3, scanning, reduced):
         """HASH: multiply-high of hash bits [16:32]. RANGE: scan the ownership table.

@@ -4,13 +4,18 @@ In fabric the Morton interleave is only wiring, so comparing two coordinates
 in Z-order is one wide magnitude comparison of the rewired bits: no key is
 ever stored interleaved. Bit b of component i lands at b*DIMS + (DIMS-1-i),
 as in ``vtpu.coord.morton``.
+
+A 144-bit ``<`` becomes one 144-cell carry chain in Yosys, the slowest path
+of the iCE40 builds (nextpnr: ~22 ns of logic on the HX8K). The comparison
+here is split into chunks whose (less, equal) pairs are merged by a balanced
+tree: a chunk-long carry chain plus log2(chunks) LUT levels.
 """
 
-from amaranth.hdl import Cat
+from amaranth.hdl import Cat, Const, Value
 
 from vtpu.isa import DIMS
 
-__all__ = ["morton_bits", "z_less", "z_less_equal", "in_box"]
+__all__ = ["morton_bits", "less_than", "z_less", "z_less_equal", "in_box"]
 
 
 def morton_bits(coord, width):
@@ -18,12 +23,32 @@ def morton_bits(coord, width):
     return Cat(*(coord[DIMS - 1 - k % DIMS][k // DIMS] for k in range(DIMS * width)))
 
 
+def less_than(a, b, *, or_equal=False, chunk=16):
+    """Unsigned ``a < b`` (``a <= b`` with ``or_equal``) of two equal-width values,
+    as a tree over ``chunk``-bit slices."""
+    a, b = Value.cast(a), Value.cast(b)
+    assert len(a) == len(b)
+    # (less, equal) per slice, least significant first
+    parts = [(a[i:i + chunk] < b[i:i + chunk], a[i:i + chunk] == b[i:i + chunk])
+             for i in range(0, len(a), chunk)]
+    while len(parts) > 1:
+        merged = []
+        for k in range(0, len(parts) - 1, 2):
+            (lo_less, lo_equal), (hi_less, hi_equal) = parts[k], parts[k + 1]
+            merged.append((hi_less | (hi_equal & lo_less), hi_equal & lo_equal))
+        if len(parts) % 2:
+            merged.append(parts[-1])
+        parts = merged
+    less, equal = parts[0] if parts else (Const(0), Const(1))
+    return less | equal if or_equal else less
+
+
 def z_less(a, b, width):
-    return morton_bits(a, width) < morton_bits(b, width)
+    return less_than(morton_bits(a, width), morton_bits(b, width))
 
 
 def z_less_equal(a, b, width):
-    return morton_bits(a, width) <= morton_bits(b, width)
+    return less_than(morton_bits(a, width), morton_bits(b, width), or_equal=True)
 
 
 def in_box(coord, lo, hi):

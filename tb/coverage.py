@@ -38,7 +38,11 @@ RESULT_SIZES = ("0", "1", "2-7", "8+")
 
 
 def reachable_statuses(op, implemented):
-    return STATUSES[op] if op in implemented else {S.BAD_OPCODE}
+    if op not in implemented:
+        return {S.BAD_OPCODE}
+    if op == Op.CHIER and Op.CRANGE not in implemented:
+        return STATUSES[op] | {S.BAD_OPCODE}        # DOWN is CRANGE
+    return STATUSES[op]
 
 
 def occupancy_bin(used, capacity):

@@ -99,6 +99,16 @@ def directed_program(model):
         (Op.CRANGE, {"pattern": Pattern(a, (9,) * 9)}),
         (Op.CDIGEST, {"pattern": Pattern(a, (9,) * 9)}),
         (Op.CHIER, {"pattern": Pattern(a, a), "dir": 0}),
+        # UP with wildcards whose wire bounds are junk, a range, the deepest
+        # non-wildcard in the middle; all wildcards, an empty box, high mask
+        # bits and an unknown direction (BAD_ARG); DOWN (a CRANGE).
+        (Op.CHIER, {"pattern": Pattern(a[:7] + (9, 9), (2,) * 7 + (3, 3), 0b110000000), "dir": 0}),
+        (Op.CHIER, {"pattern": Pattern(a, (7,) * 9, 0b100010000), "dir": 0}),
+        (Op.CHIER, {"pattern": Pattern(a, a, 0b111111111), "dir": 0}),
+        (Op.CHIER, {"pattern": Pattern((2,) * 9, a, 0), "dir": 0}),
+        (Op.CHIER, {"pattern": Pattern(a, a, 1 << 12), "dir": 0}),
+        (Op.CHIER, {"pattern": Pattern(a, a), "dir": 2}),
+        (Op.CHIER, {"pattern": Pattern(a, a), "dir": 1}),
         (Op.CNEAREST, {"coord": a, "k": 2}),
         (Op.CATTEND, {"coord": a, "pattern": Pattern(a, (9,) * 9), "k": 2, "mode": 1}),
         (Op.CKG, {"coord": a, "entity": 1, "hops": 1, "deltas": [(0,) * 9]}),

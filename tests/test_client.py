@@ -110,12 +110,16 @@ def test_batch_is_one_round_trip(vtpu):
 def test_range_instructions_or_a_clear_unsupported(vtpu):
     vtpu.cput("1.1.1/1.1.1/1.1.1", "x")
     vtpu.cput("1.1.1/1.1.1/1.1.2", "y")
+    # CHIER UP is pure coordinate arithmetic: every core carries it.
+    assert vtpu.chier("1.1.1/1.1.1/1.1.1", "UP") == "1.1.1/1.1.1/1.1.*"
+    assert vtpu.chier("1.1.1/1.1.1/1.[3:9].*", "UP") == "1.1.1/1.1.1/1.*.*"
+    with pytest.raises(BadArgument):
+        vtpu.chier("*.*.*/*.*.*/*.*.*", "UP")
     if Op.CRANGE in vtpu.backend.ops:
         assert vtpu.crange("1.1.1/1.1.1/1.1.*") == [("1.1.1/1.1.1/1.1.1", "x"),
                                                       ("1.1.1/1.1.1/1.1.2", "y")]
         assert vtpu.cdigest("1.1.1/1.1.1/1.1.*")[0] == 2
         assert vtpu.cnearest("1.1.1/1.1.1/1.1.3", 1) == [("1.1.1/1.1.1/1.1.2", "y", 1)]
-        assert vtpu.chier("1.1.1/1.1.1/1.1.1", "UP") == "1.1.1/1.1.1/1.1.*"
         assert vtpu.chier("1.1.1/1.1.1/1.1.*", "DOWN")[0] == ("1.1.1/1.1.1/1.1.1", "x")
         assert vtpu.cattend("1.1.1/1.1.1/1.1.1", "1.1.1/1.1.1/1.1.*", 1, "distance") == \
             [("1.1.1/1.1.1/1.1.1", 0)]
@@ -123,6 +127,8 @@ def test_range_instructions_or_a_clear_unsupported(vtpu):
         with pytest.raises(Unsupported) as caught:
             vtpu.crange("1.1.1/1.1.1/1.1.*")
         assert caught.value.status == Status.BAD_OPCODE
+        with pytest.raises(Unsupported):            # DOWN is a CRANGE
+            vtpu.chier("1.1.1/1.1.1/1.1.*", "DOWN")
     vtpu.cdel("1.1.1/1.1.1/1.1.1")
     vtpu.cdel("1.1.1/1.1.1/1.1.2")
 

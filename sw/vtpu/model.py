@@ -155,7 +155,8 @@ class Model:
         if direction not in (Dir.UP, Dir.DOWN) or not self._valid_pattern(pattern):
             return Result(Status.BAD_ARG)
         if direction == Dir.DOWN:
-            return self.crange(pattern)
+            # DOWN is CRANGE: a build without CRANGE answers it as CRANGE would.
+            return self.crange(pattern) if Op.CRANGE in self.ops else Result(Status.BAD_OPCODE)
         deepest = [i for i in range(DIMS) if not pattern.mask >> i & 1]
         if not deepest:
             return Result(Status.BAD_ARG)
