@@ -133,6 +133,7 @@ class Board:
     programmer: str        # what `make prog` runs
     fifo_depth: int = 512
     synth_opts: str = ""   # extra synth_<family> options
+    pnr_opts: tuple = ()   # extra nextpnr options
     pll_pad: bool = True   # iCE40: the oscillator pin is a PLL pad (SB_PLL40_PAD)
     leave_out: frozenset = frozenset()   # instructions this board's core answers BAD_OPCODE to
     sentrons: int = 1
@@ -191,7 +192,10 @@ BOARDS = {
     "ulx3s-85f": Board(
         "ulx3s-85f", "ulx3s.ULX3S_85F_Platform", "ecp5", 25e6,
         dict(clki_div=1, clkfb_div=5, clkop_div=5), 3_000_000, sentrons=4, sets=512, ways=4,
-        leds=(0, 1, 2, 3), programmer="openFPGALoader"),
+        leds=(0, 1, 2, 3), programmer="openFPGALoader",
+        # router1 was still resolving 40k overused wires after 11 minutes on
+        # four sentrons; router2 is nextpnr's router for large ECP5 designs.
+        pnr_opts=("--router", "router2")),
 }
 
 

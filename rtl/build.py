@@ -225,6 +225,7 @@ def synthesize(board_name, core="vtpu", *, build_dir=None, seed=1, quiet=False):
         "--report", f"{name}.report.json",
         "--timing-allow-fail",   # write the report anyway; we judge the timing below
         "--seed", str(seed),
+        *board.pnr_opts,
     ])
     started = time.monotonic()
     try:

@@ -2,7 +2,7 @@
 
 from amaranth.sim import Simulator
 
-__all__ = ["run_sim", "stream_put", "stream_get"]
+__all__ = ["run_sim", "stream_put", "stream_get", "feed_bytes"]
 
 
 def run_sim(dut, *testbenches, vcd=None, processes=(), clock=True):
@@ -34,3 +34,12 @@ async def stream_get(ctx, stream):
     payload, = await ctx.tick().sample(stream.payload).until(stream.valid)
     ctx.set(stream.ready, 0)
     return payload
+
+
+async def feed_bytes(ctx, stream, data):
+    """Offer ``data`` one byte per clock, each held until it is accepted."""
+    for byte in data:
+        ctx.set(stream.payload, byte)
+        ctx.set(stream.valid, 1)
+        await ctx.tick().until(stream.ready)
+    ctx.set(stream.valid, 0)

@@ -4,7 +4,7 @@ import random
 
 from amaranth.back import verilog
 
-from sim_helpers import run_sim
+from sim_helpers import feed_bytes, run_sim
 from rtl.frame_decoder import FrameDecoder
 from rtl.layouts import COMMAND_FIELD
 from vtpu.coord import Pattern, pack
@@ -67,11 +67,7 @@ def check(seed, n, ready_prob=1.0):
     got = []
 
     async def source(ctx):
-        for byte in data:
-            ctx.set(dut.i.payload, byte)
-            ctx.set(dut.i.valid, 1)
-            await ctx.tick().until(dut.i.ready)
-        ctx.set(dut.i.valid, 0)
+        await feed_bytes(ctx, dut.i, data)
 
     async def sink(ctx):
         while len(got) < len(expected):

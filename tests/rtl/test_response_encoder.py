@@ -4,10 +4,10 @@ import random
 
 from amaranth.back import verilog
 
+from beats import response_beats
 from sim_helpers import run_sim
-from rtl.layouts import CHIER_UP_FLAG
 from rtl.response_encoder import ResponseEncoder
-from vtpu.coord import Pattern, pack
+from vtpu.coord import Pattern
 from vtpu.frame import parse_responses
 from vtpu.isa import DIMS, RECORD, RESULT, Dir, Op, Status
 from vtpu.model import Model, Result
@@ -37,31 +37,6 @@ def random_answer(rng, op):
     return Result(status, fields, records), direction
 
 
-def layout_values(op, tag, result, direction):
-    """The response_layout beats the sequencer would send for this answer."""
-    beats = []
-    for record in result.records:
-        beats.append({"op": op, "tag": tag, "status": Status.OK, "more": 1,
-                      "coord": pack(record["coord"]), "value": record.get("value", 0),
-                      "aux": record.get("distance", record.get("score", 0)) & 0xFFFFFFFF})
-    final = {"op": op, "tag": tag, "status": result.status, "more": 0,
-             "aux": len(result.records)}
-    f = result.fields
-    if "pattern" in f and direction == Dir.UP:
-        final.update(coord=pack(f["pattern"].lo), hi=pack(f["pattern"].hi),
-                     mask=f["pattern"].mask | CHIER_UP_FLAG)
-    if "coord" in f:
-        final["coord"] = pack(f["coord"])
-    for name in ("value", "digest"):
-        if name in f:
-            final["value"] = f[name]
-    for name in ("node", "expert", "count"):
-        if name in f:
-            final["aux"] = f[name]
-    beats.append(final)
-    return beats
-
-
 def test_every_format_matches_the_model():
     rng = random.Random(3)
     model = Model()
@@ -70,7 +45,7 @@ def test_every_format_matches_the_model():
         op = list(Op)[i % len(Op)]
         result, direction = random_answer(rng, op)
         expected += model.answer(op, i, result, direction)
-        beats += layout_values(op, i, result, direction)
+        beats += response_beats(op, i, result, direction)
     dut = ResponseEncoder()
     got = bytearray()
 

@@ -2,7 +2,7 @@
 
 from amaranth.back import verilog
 
-from sim_helpers import run_sim
+from sim_helpers import feed_bytes, run_sim
 from rtl.top import VTPU
 from tb.stimulus import Stimulus
 from vtpu.frame import parse_responses
@@ -13,11 +13,7 @@ def run_bytes(dut, data, expected_len):
     got = bytearray()
 
     async def source(ctx):
-        for byte in data:
-            ctx.set(dut.i.payload, byte)
-            ctx.set(dut.i.valid, 1)
-            await ctx.tick().until(dut.i.ready)
-        ctx.set(dut.i.valid, 0)
+        await feed_bytes(ctx, dut.i, data)
 
     async def sink(ctx):
         ctx.set(dut.o.ready, 1)
