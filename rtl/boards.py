@@ -10,14 +10,18 @@ board       FPGA           core clock  baud       table (sentrons x sets x ways)
 ==========  =============  ==========  =========  ===============================
 icebreaker  iCE40 UP5K     30 MHz      3 Mbaud    1 x 256 x 1
 hx8k        iCE40 HX8K     60 MHz      3 Mbaud    1 x 256 x 1
-ulx3s-85f   ECP5 85F       125 MHz     3 Mbaud    4 x 512 x 4 (8192 entries)
+ulx3s-85f   ECP5 85F       125 MHz     3 Mbaud    4 x 2048 x 1 (8192 entries)
 ==========  =============  ==========  =========  ===============================
 
 Why these tables: an entry is valid + 144-bit key + 64-bit value = 209 bits,
 14 iCE40 BRAMs (256 x 16) wide per way; the 16-entry route table takes 10
 more and each FIFO one, so one way of 256 sets is what fits in the 30 (UP5K)
-or 32 (HX8K) BRAMs. On the ECP5 a 4-way row is 24 DP16KDs (36 bits x 512)
-wide, so four sentrons of 512 sets take 96 of its 208. The ULX3S FTDI (FT231X) also does 3 Mbaud; 125 MHz is
+or 32 (HX8K) BRAMs. On the ECP5 a one-way row of 2048 sets is 24 DP16KDs
+(9 bits x 2048) wide, so four sentrons take 96 of its 208. Four sentrons of
+512 x 4 ways use the same BRAMs but read four times the wires (24 x 36 bits
+each): nextpnr's router1 was still resolving ~33k overused wires after 7
+minutes of routing and router2 diverged, while 4 x 2048 x 1 routes in ~10
+minutes. The ULX3S FTDI (FT231X) also does 3 Mbaud; 125 MHz is
 not a multiple of it, so the bit time is 42 clocks (0.8% slow, well inside
 the 8N1 margin).
 
@@ -191,11 +195,8 @@ BOARDS = {
     # 25 MHz * 5 = 125 MHz, VCO 625 MHz (ecppll -i 25 -o 125); 42 clocks per bit.
     "ulx3s-85f": Board(
         "ulx3s-85f", "ulx3s.ULX3S_85F_Platform", "ecp5", 25e6,
-        dict(clki_div=1, clkfb_div=5, clkop_div=5), 3_000_000, sentrons=4, sets=512, ways=4,
-        leds=(0, 1, 2, 3), programmer="openFPGALoader",
-        # router1 was still resolving 40k overused wires after 11 minutes on
-        # four sentrons; router2 is nextpnr's router for large ECP5 designs.
-        pnr_opts=("--router", "router2")),
+        dict(clki_div=1, clkfb_div=5, clkop_div=5), 3_000_000, sentrons=4, sets=2048, ways=1,
+        leds=(0, 1, 2, 3), programmer="openFPGALoader"),
 }
 
 
