@@ -18,8 +18,9 @@ import sys
 from pathlib import Path
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
+
+from tb.harness import start
 
 IDLE_CLOCKS = 64    # clocks with no byte in or out before the server sleeps on the socket
 
@@ -28,13 +29,7 @@ IDLE_CLOCKS = 64    # clocks with no byte in or out before the server sleeps on 
 async def serve(dut):
     sock = socket.create_connection(("127.0.0.1", int(os.environ["VTPU_SERVE_PORT"])))
     sock.setblocking(False)
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    dut.i__valid.value = 0
-    dut.o__ready.value = 1
-    dut.rst.value = 1
-    for _ in range(3):
-        await RisingEdge(dut.clk)
-    dut.rst.value = 0
+    await start(dut, o_ready=1)
     inbox, outbox, idle = bytearray(), bytearray(), 0
     while True:
         if not inbox and idle >= IDLE_CLOCKS:

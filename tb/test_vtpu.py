@@ -10,10 +10,10 @@ import os
 import time
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, RisingEdge
+from cocotb.triggers import FallingEdge
 
 from rtl.sequencer import IMPLEMENTED_OPS
+from tb.harness import start
 from tb.scoreboard import Scoreboard
 from tb.stimulus import Instruction, Stimulus
 from vtpu.coord import Pattern
@@ -27,16 +27,6 @@ SENTRONS = int(os.environ.get("VTPU_SENTRONS", "1"))
 SETS = int(os.environ.get("VTPU_SETS", "16"))
 WAYS = int(os.environ.get("VTPU_WAYS", "2"))
 RESULT = os.environ.get("VTPU_RESULT", "build/sim/result.json")
-
-
-async def start(dut):
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    dut.i__valid.value = 0
-    dut.o__ready.value = 0
-    dut.rst.value = 1
-    for _ in range(3):
-        await RisingEdge(dut.clk)
-    dut.rst.value = 0
 
 
 async def stream(dut, scoreboard, instructions, first_index, ready_every=1):
