@@ -19,19 +19,27 @@ from vtpu.isa import DIMS
 __all__ = ["morton_bits", "less_than", "z_less", "z_less_equal", "in_box"]
 
 
+def _morton_list(coord, width):
+    return [coord[DIMS - 1 - k % DIMS][k // DIMS] for k in range(DIMS * width)]
+
+
 def morton_bits(coord, width):
     """The interleaved bits of a ``coord_layout`` view, LSB first."""
-    return Cat(*(coord[DIMS - 1 - k % DIMS][k // DIMS] for k in range(DIMS * width)))
+    return Cat(*_morton_list(coord, width))
 
 
 def less_than(a, b, *, or_equal=False, chunk=8):
-    """Unsigned ``a < b`` (``a <= b`` with ``or_equal``) of two equal-width values,
-    as a tree over ``chunk``-bit slices."""
-    a, b = Value.cast(a), Value.cast(b)
+    """Unsigned ``a < b`` (``a <= b`` with ``or_equal``) of two equal-width values
+    (or lists of bits, LSB first), as a tree over ``chunk``-bit slices."""
+    # Slices are cut from bit lists, not from one wide Cat: Amaranth's simulator
+    # would rebuild the whole Cat for every slice.
+    a, b = (v if isinstance(v, list) else list(Value.cast(v)) for v in (a, b))
     assert len(a) == len(b)
     # (less, equal) per slice, least significant first
-    parts = [(a[i:i + chunk] < b[i:i + chunk], a[i:i + chunk] == b[i:i + chunk])
-             for i in range(0, len(a), chunk)]
+    parts = []
+    for i in range(0, len(a), chunk):
+        x, y = Cat(*a[i:i + chunk]), Cat(*b[i:i + chunk])
+        parts.append((x < y, x == y))
     while len(parts) > 1:
         merged = []
         for k in range(0, len(parts) - 1, 2):
@@ -45,11 +53,11 @@ def less_than(a, b, *, or_equal=False, chunk=8):
 
 
 def z_less(a, b, width):
-    return less_than(morton_bits(a, width), morton_bits(b, width))
+    return less_than(_morton_list(a, width), _morton_list(b, width))
 
 
 def z_less_equal(a, b, width):
-    return less_than(morton_bits(a, width), morton_bits(b, width), or_equal=True)
+    return less_than(_morton_list(a, width), _morton_list(b, width), or_equal=True)
 
 
 def in_box(coord, lo, hi):
