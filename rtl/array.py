@@ -31,7 +31,7 @@ from amaranth.lib.wiring import In, Out
 from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, TABLE_SEED, VALUE_WIDTH, Op, Status
 from vtpu.hash import h3_rows
 
-from .hash_unit import h3_partials
+from .hash_unit import h3_hash
 from .layouts import command_layout, response_layout
 from .sequencer import IMPLEMENTED_OPS, Sequencer
 
@@ -83,8 +83,7 @@ class SentronArray(wiring.Component):
         # --- dispatch: the owner's index from the hash bits above the set index --
         rows = h3_rows(self.seed, DIMS * self.width, HASH_WIDTH)
         owner_rows = rows[self.set_bits:self.set_bits + self.sentron_bits]
-        owner_bits = Cat(*(Cat(*p).xor() for p in
-                           h3_partials(Value.cast(self.i.payload.coord), owner_rows)))
+        owner_bits = h3_hash(Value.cast(self.i.payload.coord), owner_rows)
         is_point = Cat(*(self.i.payload.op == op for op in POINT_OPS & self.ops)).any()
         owner = Signal(self.sentron_bits)
         m.d.comb += owner.eq(Mux(is_point & (self.i.payload.error == Status.OK), owner_bits, 0))

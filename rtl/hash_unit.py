@@ -13,7 +13,7 @@ from amaranth.lib.wiring import In, Out
 
 from vtpu.hash import h3_rows
 
-__all__ = ["h3_partials", "HashUnit"]
+__all__ = ["h3_partials", "h3_hash", "HashUnit"]
 
 
 def h3_partials(key, rows, chunk=32):
@@ -24,6 +24,11 @@ def h3_partials(key, rows, chunk=32):
         groups = [taps[k:k + chunk] for k in range(0, len(taps), chunk)] or [[]]
         out.append([Cat(*(key[i] for i in g)).xor() if g else Const(0, 1) for g in groups])
     return out
+
+
+def h3_hash(key, rows):
+    """The H3 hash of ``key`` in one combinational stage (one bit per row)."""
+    return Cat(*(Cat(*p).xor() for p in h3_partials(key, rows)))
 
 
 class HashUnit(wiring.Component):

@@ -30,7 +30,7 @@ from amaranth.lib.wiring import In, Out
 from vtpu.isa import (COORD_WIDTH, DIMS, HASH_WIDTH, ROUTE_ENTRIES, TABLE_SEED, VALUE_WIDTH,
                       Dir, Op, RouteMode, Status)
 
-from .hash_unit import h3_partials
+from .hash_unit import h3_hash
 from .layouts import CHIER_UP_FLAG, command_layout, coord_layout, delta_layout, response_layout
 from .zorder import z_less, z_less_equal
 from vtpu.hash import h3_rows
@@ -93,7 +93,7 @@ class Sequencer(wiring.Component):
         # The whole hash in one stage: each bit is a parity of ~72 key bits, four
         # LUT4 levels from the decoder's register; a separate partial-parity
         # stage would cost another full instruction register.
-        hash_now = Cat(*(Cat(*p).xor() for p in h3_partials(Value.cast(self.i.payload.coord), rows)))
+        hash_now = h3_hash(Value.cast(self.i.payload.coord), rows)
 
         done3 = Signal()          # R3's instruction can answer this cycle
         out_free = ~self.o.valid | self.o.ready
