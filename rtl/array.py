@@ -7,7 +7,11 @@ A point instruction (CGET, CPUT, CDEL) goes to the sentron that owns its key:
 bits ``[set_bits, set_bits + sentron_bits)`` of the table hash, the split
 ``vtpu.model.Model.locate`` defines, so each sentron holds ``sets x ways`` of
 the keys and a full set in one sentron is TABLE_FULL even when the others have
-room. Everything else (the pure instructions, CRTSET and CROUTE with the one
+room. A range instruction (CRANGE, CDIGEST, CHIER DOWN) goes to every sentron:
+each answers the keys it holds in Z-order, and the collector merges the
+streams -- the smallest head first, once every sentron has an answer up --
+then sends one final answer with the counts (and digests) summed.
+Everything else (the pure instructions, CRTSET and CROUTE with the one
 ownership table, errors the decoder flagged) goes to sentron 0, which is the
 only one built with those opcodes.
 
@@ -23,17 +27,18 @@ answer is always on its way, so this cannot deadlock.
 With one sentron the array is the bare sequencer: no extra clocks.
 """
 
-from amaranth.hdl import Cat, Module, Mux, Signal, Value
-from amaranth.lib import stream, wiring
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
-from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, TABLE_SEED, VALUE_WIDTH, Op, Status
+from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, TABLE_SEED, VALUE_WIDTH, Dir, Op, Status
 from vtpu.hash import h3_rows
 
 from .hash_unit import h3_hash
 from .layouts import command_layout, response_layout
-from .sequencer import IMPLEMENTED_OPS, Sequencer
+from .sequencer import IMPLEMENTED_OPS, RANGE_OPS, Sequencer
+from .zorder import z_less
 
 __all__ = ["SentronArray", "POINT_OPS"]
 
@@ -61,7 +66,10 @@ class SentronArray(wiring.Component):
         })
 
     def _sequencer(self, index):
-        ops = self.ops if index == 0 else self.ops & POINT_OPS
+        # Every sentron holds keys, so every one answers the range instructions
+        # for its share (CHIER for DOWN, which is a CRANGE).
+        others = POINT_OPS | RANGE_OPS | ({Op.CHIER} if self.ops & RANGE_OPS else set())
+        ops = self.ops if index == 0 else self.ops & others
         return Sequencer(sets=self.sets, ways=self.ways, width=self.width,
                          value_width=self.value_width, seed=self.seed, ops=ops)
 
@@ -77,48 +85,119 @@ class SentronArray(wiring.Component):
         for k in range(self.sentrons):
             m.submodules[f"sentron{k}"] = sentron = self._sequencer(k)
             sentrons.append(sentron)
+        # A range instruction goes to every sentron ("all"); without the range
+        # instructions the flag has no bits and the broadcast/merge logic is not built.
+        broadcast = bool(self.ops & RANGE_OPS)
+        order_shape = data.StructLayout({"all": int(broadcast), "target": self.sentron_bits})
         m.submodules.order = order = SyncFIFOBuffered(
-            width=self.sentron_bits, depth=IN_FLIGHT_PER_SENTRON * self.sentrons)
+            width=order_shape.size, depth=IN_FLIGHT_PER_SENTRON * self.sentrons)
 
         # --- dispatch: the owner's index from the hash bits above the set index --
+        cmd = self.i.payload
         rows = h3_rows(self.seed, DIMS * self.width, HASH_WIDTH)
         owner_rows = rows[self.set_bits:self.set_bits + self.sentron_bits]
-        owner_bits = h3_hash(Value.cast(self.i.payload.coord), owner_rows)
-        is_point = Cat(*(self.i.payload.op == op for op in POINT_OPS & self.ops)).any()
+        owner_bits = h3_hash(Value.cast(cmd.coord), owner_rows)
+        ok = cmd.error == Status.OK
+        is_point = Cat(*(cmd.op == op for op in POINT_OPS & self.ops)).any()
+        is_range = Cat(*(cmd.op == op for op in RANGE_OPS & self.ops)).any()
+        if self.ops & RANGE_OPS:
+            is_range |= (cmd.op == Op.CHIER) & (cmd.mode == Dir.DOWN)
         owner = Signal(self.sentron_bits)
-        m.d.comb += owner.eq(Mux(is_point & (self.i.payload.error == Status.OK), owner_bits, 0))
+        m.d.comb += owner.eq(Mux(is_point & ok, owner_bits, 0))
 
         held_valid = Signal()
         held = Signal(command_layout(self.width, self.value_width))
-        target = Signal(self.sentron_bits)
-        target_ready = Signal()
-        m.d.comb += target_ready.eq(Cat(*(s.i.ready for s in sentrons)).bit_select(target, 1))
-        handed = held_valid & order.w_rdy & target_ready
+        target = Signal(order_shape)
+        taken = Signal(self.sentrons)       # broadcast: the sentrons that have it already
+        readies = Cat(*(s.i.ready for s in sentrons))
+        handed = Signal()
+        with m.If(target.all):
+            m.d.comb += handed.eq(held_valid & order.w_rdy & (taken | readies).all())
+        with m.Else():
+            m.d.comb += handed.eq(held_valid & order.w_rdy & readies.bit_select(target.target, 1))
         load = ~held_valid | handed
         m.d.comb += self.i.ready.eq(load)
         with m.If(load):
-            m.d.sync += [held_valid.eq(self.i.valid), held.eq(self.i.payload), target.eq(owner)]
+            m.d.sync += [held_valid.eq(self.i.valid), held.eq(cmd), taken.eq(0),
+                         target.all.eq(is_range & ok), target.target.eq(owner)]
+        with m.Elif(target.all):
+            m.d.sync += taken.eq(taken | Mux(order.w_rdy, readies, 0))
         for k, sentron in enumerate(sentrons):
+            mine = Mux(target.all, ~taken[k], target.target == k)
             m.d.comb += [sentron.i.payload.eq(held),
-                         sentron.i.valid.eq(held_valid & order.w_rdy & (target == k))]
+                         sentron.i.valid.eq(held_valid & order.w_rdy & mine)]
         m.d.comb += [order.w_data.eq(target), order.w_en.eq(handed)]
 
         # --- collect: the next answer comes from the sentron at the FIFO's head -
-        head = order.r_data
-        head_valid = Signal()
-        m.d.comb += head_valid.eq(order.r_rdy & Cat(*(s.o.valid for s in sentrons)).bit_select(head, 1))
+        head = data.View(order_shape, order.r_data)
         answer = Signal(response_layout(self.width, self.value_width))
-        with m.Switch(head):
+        answer_valid = Signal()
+        chosen = Signal(self.sentrons)      # the sentrons whose answers are taken
+        retire = Signal()
+        valids = Cat(*(s.o.valid for s in sentrons))
+        with m.Switch(head.target):
             for k, sentron in enumerate(sentrons):
                 with m.Case(k):
-                    m.d.comb += answer.eq(sentron.o.payload)
-        take = head_valid & (~self.o.valid | self.o.ready)
+                    m.d.comb += [answer.eq(sentron.o.payload),
+                                 answer_valid.eq(sentron.o.valid),
+                                 chosen.eq(1 << k), retire.eq(~sentron.o.payload.more)]
+        if broadcast:
+            with m.If(head.all):
+                self._merge(m, sentrons, valids, answer, answer_valid, chosen, retire)
+        take = order.r_rdy & answer_valid & (~self.o.valid | self.o.ready)
         for k, sentron in enumerate(sentrons):
-            m.d.comb += sentron.o.ready.eq(take & (head == k))
-        m.d.comb += order.r_en.eq(take & ~answer.more)
+            m.d.comb += sentron.o.ready.eq(take & chosen[k])
+        m.d.comb += order.r_en.eq(take & retire)
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.o.valid.eq(0)
         with m.If(take):
             m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(answer)]
         return m
+
+    def _merge(self, m, sentrons, valids, answer, answer_valid, chosen, retire):
+        """A range instruction went to every sentron; each answers its records in
+        Z-order, then a final frame. The next record out is the smallest head
+        among the sentrons still sending records, known only once every sentron
+        has an answer up; when all are at their final frames, one final goes out
+        with the counts (and CDIGEST's digests, mod 2**64) summed."""
+        heads = [(s.o.payload.more, s.o.payload, k) for k, s in enumerate(sentrons)]
+
+        def smaller(a, b):
+            # (has a record, payload, index); a record beats a final, then Z-order
+            a_more, a_payload, _ = a
+            b_more, b_payload, _ = b
+            return Mux(a_more & b_more, ~z_less(b_payload.coord, a_payload.coord, self.width),
+                       a_more)
+
+        # tournament over the heads: each match keeps the winner (in named signals:
+        # the simulator would re-evaluate a nested expression at every use)
+        layout = response_layout(self.width, self.value_width)
+        entrants = [(more, payload, Const(k, range(self.sentrons)))
+                    for more, payload, k in heads]
+        round_ = 0
+        while len(entrants) > 1:
+            nxt = []
+            for n, (a, b) in enumerate(zip(entrants[::2], entrants[1::2])):
+                first = Signal(name=f"merge{round_}_{n}_first")
+                m.d.comb += first.eq(smaller(a, b))
+                more = Signal(name=f"merge{round_}_{n}_more")
+                payload = Signal(layout, name=f"merge{round_}_{n}")
+                index = Signal(range(self.sentrons), name=f"merge{round_}_{n}_index")
+                m.d.comb += [more.eq(Mux(first, a[0], b[0])), payload.eq(Mux(first, a[1], b[1])),
+                             index.eq(Mux(first, a[2], b[2]))]
+                nxt.append((more, payload, index))
+            entrants = nxt
+            round_ += 1
+        best_more, best_payload, best_index = entrants[0]
+
+        m.d.comb += answer_valid.eq(valids.all())
+        with m.If(best_more):
+            m.d.comb += [answer.eq(best_payload), chosen.eq(Const(1, self.sentrons) << best_index),
+                         retire.eq(0)]
+        with m.Else():
+            first = sentrons[0].o.payload
+            count = sum((s.o.payload.aux for s in sentrons[1:]), first.aux)
+            digest = sum((s.o.payload.value for s in sentrons[1:]), first.value)
+            m.d.comb += [answer.eq(first), answer.aux.eq(count), answer.value.eq(digest),
+                         chosen.eq(~0), retire.eq(1)]
 

@@ -185,18 +185,25 @@ BOARDS = {
         # routing (two 144-bit Z-order comparators, the route table) is ~1100,
         # CHIER UP (a 144-bit upper bound through the answer register and the
         # response encoder's byte mux) ~2200.
-        leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CHIER})),
+        # The Z-order index of the range instructions is ~16 more 4-kbit BRAMs
+        # (a copy of every key, the tree, the update queue) on top of the 17 used.
+        leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CHIER, Op.CRANGE, Op.CDIGEST})),
     # 12 MHz * 80 / 2**4 = 60 MHz, VCO 960 MHz (icepll -i 12 -o 60); 20 clocks per bit.
     "hx8k": Board(
         "hx8k", "ice40_hx8k_b_evn.ICE40HX8KBEVNPlatform", "ice40", 12e6,
         dict(divr=0, divf=79, divq=4), 3_000_000, sets=256, ways=1,
         leds=(0, 1, 2, 3), programmer="iceprog", pll_pad=False,
-        leave_out=frozenset({Op.CHIER})),         # ~2200 more cells than the 7680
+        # CHIER: ~2200 more cells than the 7680; the range index: ~16 more BRAMs
+        # than the 5 left of the 32.
+        leave_out=frozenset({Op.CHIER, Op.CRANGE, Op.CDIGEST})),
     # 25 MHz * 5 = 125 MHz, VCO 625 MHz (ecppll -i 25 -o 125); 42 clocks per bit.
     "ulx3s-85f": Board(
         "ulx3s-85f", "ulx3s.ULX3S_85F_Platform", "ecp5", 25e6,
         dict(clki_div=1, clkfb_div=5, clkop_div=5), 3_000_000, sentrons=4, sets=2048, ways=1,
-        leds=(0, 1, 2, 3), programmer="openFPGALoader"),
+        leds=(0, 1, 2, 3), programmer="openFPGALoader",
+        # The range index needs ~32 DP16KDs per 2048-slot sentron (a key copy of
+        # 16, the tree, the queue): 4 x 32 + the 98 in use exceeds the 208.
+        leave_out=frozenset({Op.CRANGE, Op.CDIGEST})),
 }
 
 

@@ -31,13 +31,10 @@ def _coord_value(coord):
     return value
 
 
-def measure_stream(instructions, *, sets=64, ways=4, sentrons=1):
-    """Run (op, members) instructions back to back; returns (per_clock, latency, statuses).
-
-    One sentron is the bare sequencer; more are a ``SentronArray``."""
-    dut = SentronArray(sentrons=sentrons, sets=sets, ways=ways) if sentrons > 1 else \
-        Sequencer(sets=sets, ways=ways)
-    accepted, answered, statuses = [], [], []
+def _run(dut, instructions):
+    """Drive (op, members) instructions back to back into ``dut``; returns the clock
+    each was accepted at, the clock of each final answer, and the final statuses."""
+    accepted, finals, statuses = [], [], []
 
     async def source(ctx):
         cycle = 0
@@ -60,11 +57,12 @@ def measure_stream(instructions, *, sets=64, ways=4, sentrons=1):
     async def sink(ctx):
         ctx.set(dut.o.ready, 1)
         cycle = 0
-        while len(answered) < len(instructions):
-            _, _, valid, status = await ctx.tick().sample(dut.o.valid, dut.o.payload.status)
+        while len(finals) < len(instructions):
+            _, _, valid, more, status = await ctx.tick().sample(
+                dut.o.valid, dut.o.payload.more, dut.o.payload.status)
             cycle += 1
-            if valid:
-                answered.append(cycle)
+            if valid and not more:
+                finals.append(cycle)
                 statuses.append(Status(status))
 
     sim = Simulator(dut)
@@ -72,10 +70,48 @@ def measure_stream(instructions, *, sets=64, ways=4, sentrons=1):
     sim.add_testbench(source)
     sim.add_testbench(sink)
     sim.run()
+    return accepted, finals, statuses
+
+
+def measure_stream(instructions, *, sets=64, ways=4, sentrons=1):
+    """Run (op, members) instructions back to back; returns (per_clock, latency, statuses).
+
+    One sentron is the bare sequencer; more are a ``SentronArray``."""
+    dut = SentronArray(sentrons=sentrons, sets=sets, ways=ways) if sentrons > 1 else \
+        Sequencer(sets=sets, ways=ways)
+    accepted, answered, statuses = _run(dut, instructions)
     per_clock = len(answered) / (answered[-1] - answered[0] + 1)
     # The answer registered at edge k is seen valid by the sampler at edge k+1.
     latency = answered[0] - accepted[0] - 1
     return per_clock, latency, statuses
+
+
+def measure_range(capacity, *, results=16, fill=0.25, seed=1):
+    """Clocks from accepting a CRANGE to its final answer, in one sentron of
+    ``capacity`` slots (4 ways) holding ``fill * capacity`` keys spread over the
+    whole coordinate space plus ``results`` keys inside the queried box.
+
+    A CDIGEST of an empty box goes first: it waits for the index to take in
+    every queued insert. The CRANGE's clocks are those between the CDIGEST's
+    answer and its own final answer: the time it holds the sentron. Returns
+    (clocks, records answered, keys stored)."""
+    rng = random.Random(seed)
+    corner = 30000
+    cube = [tuple(corner + (i >> b & 1) if b < 4 else corner for b in range(DIMS))
+            for i in range(results)]
+    others = set()
+    while len(others) < int(fill * capacity):
+        others.add(tuple(rng.randrange(1 << 16) for _ in range(DIMS)))
+    puts = [(Op.CPUT, {"coord": _coord_value(c), "value": n}) for n, c in enumerate(cube)]
+    puts += [(Op.CPUT, {"coord": _coord_value(c), "value": n}) for n, c in enumerate(sorted(others))]
+    box = _coord_value((corner,) * DIMS) << 16 | _coord_value((corner + 1,) * DIMS) << (16 + 16 * DIMS)
+    nowhere = _coord_value((1,) * DIMS) << 16 | _coord_value((1,) * DIMS) << (16 + 16 * DIMS)
+    program = puts + [(Op.CDIGEST, {"pattern": nowhere}), (Op.CRANGE, {"pattern": box})]
+    dut = Sequencer(sets=capacity // 4, ways=4)
+    _, finals, statuses = _run(dut, program)
+    stored = sum(s == Status.OK for s in statuses[:len(puts)])
+    assert statuses[-1] == Status.OK
+    return finals[-1] - finals[-2], results, stored
 
 
 def figures(quick=False):
@@ -104,6 +140,18 @@ def figures(quick=False):
             out[f"rtl.{name}.hits"] = sum(s == Status.OK for op, s in zip(stream, statuses)
                                           if op[0] != Op.CPUT)
             out[f"rtl.{name}.misses"] = sum(s == Status.NOT_FOUND for s in statuses)
+    # CPUTs of new keys only: each is queued for the Z-order index, which links
+    # one key per walk; this is the rate the queue drains at, once it is full.
+    # 1024 of them: four times the queue, so the figure is the sustained rate.
+    fresh = [(Op.CPUT, {"coord": _coord_value(tuple(rng.randrange(1 << 16) for _ in range(DIMS))),
+                        "value": i}) for i in range(1024)]
+    per_clock, _, _ = measure_stream(fresh, sets=1024)
+    out["rtl.cput.new_keys.per_clock"] = round(per_clock, 4)
+    # CRANGE with 16 results from tables of growing capacity, a quarter full
+    for capacity in ((256, 1024) if quick else (256, 512, 1024, 2048, 4096, 8192)):
+        clocks, _, stored = measure_range(capacity)
+        out[f"rtl.crange.clocks.cap{capacity}"] = clocks
+        out[f"rtl.crange.stored.cap{capacity}"] = stored
     # The same point mixes through a 4-sentron array: keys spread over the
     # sentrons by hash, answers merged back in order.
     for name in ("cput", "cget", "cdel"):

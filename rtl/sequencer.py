@@ -16,9 +16,17 @@ is transparent to the write port. Splitting compare (R2) from decide-and-
 write (R3) keeps both paths short enough for the UP5K's fabric.
 
 CROUTE RANGE scans the 16-entry ownership table one entry per clock while the
-pipeline waits. The range instructions (CRANGE, CDIGEST, CNEAREST, CATTEND),
-CHIER DOWN (a CRANGE) and CKG are not in this gateware: they answer
-BAD_OPCODE, and the testbenches configure the golden model the same way
+pipeline waits.
+
+CRANGE, CDIGEST and CHIER DOWN are answered from a Z-order index of the
+table's keys (``rtl.zindex``): R3 queues every CPUT of a new key and every
+CDEL that hits for the index, and a range instruction in R3 waits for the
+queue to drain, then takes the slots inside its box from the index in
+Z-order, reads each one's entry through the table's read port (idle while the
+pipeline waits) and answers it as a record, or adds it to the digest.
+
+CNEAREST, CATTEND and CKG are not in this gateware: they answer BAD_OPCODE,
+and the testbenches configure the golden model the same way
 (``IMPLEMENTED_OPS``).
 """
 
@@ -27,20 +35,24 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from vtpu.isa import (COORD_WIDTH, DIMS, HASH_WIDTH, ROUTE_ENTRIES, TABLE_SEED, VALUE_WIDTH,
-                      Dir, Op, RouteMode, Status)
+from vtpu.isa import (COORD_WIDTH, DIGEST_SEED, DIGEST_WIDTH, DIMS, HASH_WIDTH, ROUTE_ENTRIES,
+                      TABLE_SEED, VALUE_WIDTH, Dir, Op, RouteMode, Status)
 
 from .hash_unit import h3_hash
 from .layouts import CHIER_UP_FLAG, command_layout, coord_layout, delta_layout, response_layout
+from .zindex import ZIndex
 from .zorder import z_less, z_less_equal
 from vtpu.hash import h3_rows
 
-__all__ = ["Sequencer", "IMPLEMENTED_OPS", "entry_layout"]
+__all__ = ["Sequencer", "IMPLEMENTED_OPS", "RANGE_OPS", "entry_layout"]
 
 # What this gateware executes; everything else answers BAD_OPCODE, and the
 # testbenches configure the golden model with the same set.
 IMPLEMENTED_OPS = frozenset({Op.CGET, Op.CPUT, Op.CDEL, Op.CDELTA, Op.CHIER, Op.CROUTE,
-                             Op.CMOE, Op.CRTSET})
+                             Op.CMOE, Op.CRTSET, Op.CRANGE, Op.CDIGEST})
+
+# Instructions answered from the Z-order index (CHIER DOWN is a CRANGE too).
+RANGE_OPS = frozenset({Op.CRANGE, Op.CDIGEST})
 
 
 def entry_layout(width=COORD_WIDTH, value_width=VALUE_WIDTH):
@@ -108,6 +120,12 @@ class Sequencer(wiring.Component):
                          v3.eq(v2), c3.eq(c2), h3.eq(h2)]
         set1, set2, set3 = h1[:self.set_bits], h2[:self.set_bits], h3[:self.set_bits]
         m.d.comb += [table_r.addr.eq(set1), table_r.en.eq(advance)]
+        # The range instructions borrow the read port while the pipeline waits
+        # (and give it back holding R2's row again); see _range.
+        ranges = bool(self.ops & RANGE_OPS)
+        way_bits = (self.ways - 1).bit_length()
+        if ranges:
+            m.submodules.zindex = zindex = ZIndex(slots=self.sets << way_bits, width=W)
 
         # --- R3's write (decided below); what R2 needs to know of it -----------
         # Every write stores the instruction's own entry (valid for CPUT, not
@@ -162,6 +180,22 @@ class Sequencer(wiring.Component):
 
         scanning_route = Signal()
         m.d.comb += done3.eq(1)
+        range_go = Signal()       # R3 holds a valid CRANGE, CDIGEST or CHIER DOWN
+
+        if ranges:
+            # A committed CPUT of a new key or CDEL hit is queued for the Z-order
+            # index; the instruction waits in R3 while the queue is full.
+            ok = (c3.error == Status.OK) & v3
+            inserting = ok & (c3.op == Op.CPUT) & ~hit & free
+            deleting = ok & (c3.op == Op.CDEL) & hit
+            update = zindex.update
+            m.d.comb += [update.valid.eq((inserting | deleting) & out_free),
+                         update.payload.delete.eq(deleting),
+                         update.payload.key.eq(c3.coord),
+                         update.payload.slot.eq(Cat(Mux(deleting, hit_way, free_way)[:way_bits],
+                                                    set3))]
+            with m.If((inserting | deleting) & ~update.ready):
+                m.d.comb += done3.eq(0)
 
         def implemented(op):
             return op in self.ops
@@ -202,7 +236,13 @@ class Sequencer(wiring.Component):
                         m.d.comb += [rsp.coord[i].eq(s[:W]) for i, s in enumerate(sums)]
                 if implemented(Op.CHIER):
                     with m.Case(Op.CHIER):
-                        self._chier(m, c3, rsp)
+                        self._chier(m, c3, rsp, range_go if ranges else None)
+                for op in sorted(RANGE_OPS & self.ops):
+                    with m.Case(op):
+                        with m.If(self._pattern_bad(c3.pattern)):
+                            m.d.comb += rsp.status.eq(Status.BAD_ARG)
+                        with m.Else():
+                            m.d.comb += range_go.eq(1)
                 if implemented(Op.CMOE):
                     with m.Case(Op.CMOE):
                         m.d.comb += [rsp.status.eq(Mux(c3.arg == 0, Status.BAD_ARG, Status.OK)),
@@ -220,18 +260,97 @@ class Sequencer(wiring.Component):
                         self._croute(m, c3, rsp, route_r, out_free, v3, done3, scanning_route,
                                      reduced)
 
+        if ranges:
+            self._range(m, zindex, table_r, v3, c3, rsp, range_go, done3, out_free, set2,
+                        way_bits)
+
         with m.If(v3 & done3 & out_free):
             m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(rsp)]
         return m
 
-    def _chier(self, m, c3, rsp):
-        """UP: the highest-numbered component that is not a wildcard becomes one;
-        wildcard components answer with the full range whatever bounds came in.
-        DOWN is CRANGE: BAD_OPCODE here, after the checks that make it BAD_ARG."""
-        pattern, top = c3.pattern, (1 << self.width) - 1
+    def _pattern_bad(self, pattern):
+        """BAD_ARG patterns: mask bits above the components, or lo > hi where not wild."""
         mask = pattern.mask[:DIMS]
         empty_box = Cat(*((pattern.lo[i] > pattern.hi[i]) & ~mask[i] for i in range(DIMS))).any()
-        bad = (c3.mode > Dir.DOWN) | pattern.mask[DIMS:].any() | empty_box
+        return pattern.mask[DIMS:].any() | empty_box
+
+    def _range(self, m, zindex, table_r, v3, c3, rsp, range_go, done3, out_free, set2,
+               way_bits):
+        """CRANGE, CHIER DOWN and CDIGEST: the index streams the slots inside the box
+        in Z-order; each slot's row is read from the table (the pipeline is waiting,
+        so its read port is free) and the entry answered as a record (MORE) or
+        folded into the digest; the final answer carries the count.
+
+        Phases: WAIT (for a hit from the index), READ (the hit's row is on the
+        port), FINAL (the index has ended; R2's row is back on the port)."""
+        W, top = self.width, (1 << self.width) - 1
+        phase = Signal(range(3))
+        WAIT, READ, FINAL = 0, 1, 2
+        count = Signal(32)
+        digest = Signal(DIGEST_WIDTH)
+        way = Signal(max(1, way_bits))
+        # named signals: the simulator would inline the way select at every digest tap
+        entry = Signal(entry_layout(W, self.value_width))
+        m.d.comb += entry.eq(table_r.data[way] if self.ways > 1 else table_r.data[0])
+        digest_rows = h3_rows(DIGEST_SEED, DIMS * W + self.value_width, DIGEST_WIDTH)
+        # CDIGEST hashes a registered entry, one clock after reading it, in a
+        # module of its own: Amaranth's simulator re-evaluates a module's
+        # combinational logic whenever any of its inputs changes, and the
+        # 64 parity trees would otherwise run on every table read.
+        hashed = Signal(entry_layout(W, self.value_width))
+        adding = Signal()
+        entry_digest = Signal(DIGEST_WIDTH)
+        m.submodules.digest_hash = digest_hash = Module()
+        digest_hash.d.comb += entry_digest.eq(
+            h3_hash(Cat(Value.cast(hashed.key), hashed.value), digest_rows))
+        with m.If(adding):
+            m.d.sync += [digest.eq(digest + entry_digest), adding.eq(0)]
+        pattern = c3.pattern
+        query, hits = zindex.query, zindex.hits
+        for i in range(DIMS):
+            wild = pattern.mask[i]
+            m.d.comb += [query.payload.lo[i].eq(Mux(wild, 0, pattern.lo[i])),
+                         query.payload.hi[i].eq(Mux(wild, top, pattern.hi[i]))]
+        active = v3 & range_go
+        m.d.comb += query.valid.eq(active & (phase == WAIT))
+        record = Signal(response_layout(W, self.value_width))
+        m.d.comb += [record.op.eq(c3.op), record.tag.eq(c3.tag), record.status.eq(Status.OK),
+                     record.more.eq(1), record.coord.eq(entry.key), record.value.eq(entry.value)]
+
+        with m.If(active):
+            m.d.comb += done3.eq(phase == FINAL)
+            with m.Switch(phase):
+                with m.Case(WAIT):
+                    m.d.comb += hits.ready.eq(1)
+                    with m.If(hits.valid & hits.payload.end):
+                        m.d.comb += [table_r.addr.eq(set2), table_r.en.eq(1)]
+                        m.d.sync += phase.eq(FINAL)
+                    with m.Elif(hits.valid):
+                        m.d.comb += [table_r.addr.eq(hits.payload.slot[way_bits:]),
+                                     table_r.en.eq(1)]
+                        m.d.sync += [way.eq(hits.payload.slot[:way_bits]), phase.eq(READ)]
+                with m.Case(READ):
+                    with m.If(c3.op == Op.CDIGEST):
+                        # added next clock (WAIT); FINAL comes a clock later at the earliest
+                        m.d.sync += [hashed.eq(entry), adding.eq(1), count.eq(count + 1),
+                                     phase.eq(WAIT)]
+                    with m.Elif(out_free):
+                        m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(record),
+                                     count.eq(count + 1), phase.eq(WAIT)]
+                with m.Case(FINAL):
+                    m.d.comb += [rsp.status.eq(Status.OK), rsp.aux.eq(count),
+                                 rsp.value.eq(Mux(c3.op == Op.CDIGEST, digest, 0))]
+                    with m.If(out_free):
+                        m.d.sync += [phase.eq(WAIT), count.eq(0), digest.eq(0)]
+
+    def _chier(self, m, c3, rsp, range_go):
+        """UP: the highest-numbered component that is not a wildcard becomes one;
+        wildcard components answer with the full range whatever bounds came in.
+        DOWN is CRANGE (``range_go``); BAD_OPCODE, after the checks that make it
+        BAD_ARG, in a build without the range instructions."""
+        pattern, top = c3.pattern, (1 << self.width) - 1
+        mask = pattern.mask[:DIMS]
+        bad = (c3.mode > Dir.DOWN) | self._pattern_bad(pattern)
         deepest = Const(0, range(DIMS))
         for i in range(DIMS):
             deepest = Mux(mask[i], deepest, i)
@@ -240,7 +359,10 @@ class Sequencer(wiring.Component):
         with m.If(bad | ((c3.mode == Dir.UP) & mask.all())):
             m.d.comb += rsp.status.eq(Status.BAD_ARG)
         with m.Elif(c3.mode == Dir.DOWN):
-            m.d.comb += rsp.status.eq(Status.BAD_OPCODE)
+            if range_go is None:
+                m.d.comb += rsp.status.eq(Status.BAD_OPCODE)
+            else:
+                m.d.comb += range_go.eq(1)
         with m.Else():
             m.d.comb += [rsp.status.eq(Status.OK),
                          rsp.mask.eq(up_mask | CHIER_UP_FLAG)]

@@ -126,6 +126,17 @@ def directed_program(model):
     prog += [(Op.CPUT, {"coord": k, "value": i}) for i, k in enumerate(everything)]
     prog += [(Op.CGET, {"coord": everything[0]}), (Op.CPUT, {"coord": (3,) * DIMS, "value": 1})]
     prog += [(Op.CDEL, {"coord": k}) for k in everything]
+    # Ranges over a small cluster (spread over the sentrons by hash, merged back in
+    # Z-order): CRANGE, CDIGEST, CHIER DOWN, wildcards, and bad boxes.
+    cluster = [(5,) * 6 + (x, y, z) for x in (4, 5) for y in (4, 5, 6) for z in (5, 6)]
+    lo, hi = (5,) * 6 + (4, 4, 5), (5,) * 6 + (5, 6, 6)
+    prog += [(Op.CPUT, {"coord": k, "value": 1000 + i}) for i, k in enumerate(cluster)]
+    for pattern in (Pattern(lo, hi), Pattern(lo, (5,) * 6 + (4, 6, 6)),
+                    Pattern(lo, hi, 0b111000000), Pattern(hi, lo),      # wildcards; lo > hi
+                    Pattern(lo, hi, 1 << 11), Pattern((9,) * 9, (9,) * 9)):   # mask bit 11; empty
+        prog += [(Op.CRANGE, {"pattern": pattern}), (Op.CDIGEST, {"pattern": pattern}),
+                 (Op.CHIER, {"pattern": pattern, "dir": 1})]
+    prog += [(Op.CDEL, {"coord": k}) for k in cluster]
     out = [Instruction(op, fields, tag % 256) for tag, (op, fields) in enumerate(prog)]
     out.append(Instruction(0x7F, {}, 200, raw=encode_command(0x7F, 200, b"")))   # unknown opcode
     out.append(Instruction(Op.CGET, {"coord": a}, 201, garbage=bytes.fromhex("a50101ff")))

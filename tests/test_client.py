@@ -115,20 +115,27 @@ def test_range_instructions_or_a_clear_unsupported(vtpu):
     assert vtpu.chier("1.1.1/1.1.1/1.[3:9].*", "UP") == "1.1.1/1.1.1/1.*.*"
     with pytest.raises(BadArgument):
         vtpu.chier("*.*.*/*.*.*/*.*.*", "UP")
-    if Op.CRANGE in vtpu.backend.ops:
+    ops = vtpu.backend.ops
+    if Op.CRANGE in ops:
         assert vtpu.crange("1.1.1/1.1.1/1.1.*") == [("1.1.1/1.1.1/1.1.1", "x"),
                                                       ("1.1.1/1.1.1/1.1.2", "y")]
-        assert vtpu.cdigest("1.1.1/1.1.1/1.1.*")[0] == 2
-        assert vtpu.cnearest("1.1.1/1.1.1/1.1.3", 1) == [("1.1.1/1.1.1/1.1.2", "y", 1)]
         assert vtpu.chier("1.1.1/1.1.1/1.1.*", "DOWN")[0] == ("1.1.1/1.1.1/1.1.1", "x")
-        assert vtpu.cattend("1.1.1/1.1.1/1.1.1", "1.1.1/1.1.1/1.1.*", 1, "distance") == \
-            [("1.1.1/1.1.1/1.1.1", 0)]
     else:
         with pytest.raises(Unsupported) as caught:
             vtpu.crange("1.1.1/1.1.1/1.1.*")
         assert caught.value.status == Status.BAD_OPCODE
         with pytest.raises(Unsupported):            # DOWN is a CRANGE
             vtpu.chier("1.1.1/1.1.1/1.1.*", "DOWN")
+    if Op.CDIGEST in ops:
+        assert vtpu.cdigest("1.1.1/1.1.1/1.1.*")[0] == 2
+    if Op.CNEAREST in ops:
+        assert vtpu.cnearest("1.1.1/1.1.1/1.1.3", 1) == [("1.1.1/1.1.1/1.1.2", "y", 1)]
+    else:
+        with pytest.raises(Unsupported):
+            vtpu.cnearest("1.1.1/1.1.1/1.1.3", 1)
+    if Op.CATTEND in ops:
+        assert vtpu.cattend("1.1.1/1.1.1/1.1.1", "1.1.1/1.1.1/1.1.*", 1, "distance") == \
+            [("1.1.1/1.1.1/1.1.1", 0)]
     vtpu.cdel("1.1.1/1.1.1/1.1.1")
     vtpu.cdel("1.1.1/1.1.1/1.1.2")
 

@@ -3,9 +3,10 @@
 from amaranth.back import verilog
 
 from test_sequencer import run_stream
-from rtl.array import SentronArray
+from rtl.array import POINT_OPS, SentronArray
 from rtl.sequencer import IMPLEMENTED_OPS
 from tb.stimulus import Instruction, Stimulus
+from vtpu.coord import Pattern
 from vtpu.isa import Op
 from vtpu.model import Model
 
@@ -17,13 +18,40 @@ def array_and_model(sentrons, sets, ways):
 
 def test_random_stream_matches_model_four_sentrons():
     """10k seeded random instructions over 4 sentrons: full sets in one sentron
-    while others have room, pure ops and route table on sentron 0, bad opcodes."""
+    while others have room, pure ops and route table on sentron 0, range
+    instructions fanned out and merged, bad opcodes."""
     dut, model = array_and_model(4, 4, 2)
     stream = Stimulus(3, ops=frozenset(Op), keys=96, spread=5, unknown=0.01).take(10000)
+    run_stream(stream, dut=dut, model=model)
+
+
+def test_point_ops_overlap():
+    """Sentrons work in parallel: point instructions for different sentrons are
+    not slower than one per clock plus the array's two registers would make them."""
+    dut, model = array_and_model(4, 4, 2)
+    stream = Stimulus(6, ops=POINT_OPS, keys=96, spread=5, garbage=0, unknown=0).take(2000)
     stats = run_stream(stream, dut=dut, model=model)
-    # Overlap between sentrons: the array must not be slower than one per clock
-    # plus its two registers per answer would make it.
     assert stats["cycles"] < 1.2 * len(stream), stats
+
+
+def test_range_merges_every_sentron_in_z_order():
+    """A CRANGE whose records live in all four sentrons comes back as one answer
+    in ascending Z-order with the summed count; CDIGEST sums the digests."""
+    dut, model = array_and_model(4, 4, 2)
+    keys, owners = [], set()
+    for k in ((3,) * 7 + (x, y) for x in range(1, 9) for y in range(1, 9)):
+        if model.locate(k)[0] not in owners or len(keys) < 10:
+            keys.append(k)
+            owners.add(model.locate(k)[0])
+        if len(owners) == 4 and len(keys) >= 10:
+            break
+    assert owners == {0, 1, 2, 3}
+    box = Pattern((3,) * 7 + (1, 1), (3,) * 7 + (8, 8))
+    prog = [Instruction(Op.CPUT, {"coord": k, "value": n}, n) for n, k in enumerate(keys)]
+    prog += [Instruction(Op.CRANGE, {"pattern": box}, 100), Instruction(Op.CDIGEST, {"pattern": box}, 101),
+             Instruction(Op.CHIER, {"pattern": box, "dir": 1}, 102)]
+    run_stream(prog, dut=dut, model=model)
+    assert len(model.crange(box).records) == len(keys)
 
 
 def test_owner_is_the_models_sentron():
