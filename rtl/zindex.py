@@ -211,24 +211,32 @@ class ZIndex(wiring.Component):
 
         hits = self.hits
 
-        def visit(r):
-            """Look at a node or leaf next: its read is issued now."""
+        def descend(r, at_leaf, at_node):
+            """Look at a node or leaf next (``cur``): its read is issued now."""
             m.d.sync += [cur.leaf.eq(r.leaf), cur.ptr.eq(r.ptr)]
             with m.If(r.leaf):
                 read_key(r.ptr)
-                m.next = "Q_LEAF"
+                m.next = at_leaf
             with m.Else():
                 read_node(r.ptr)
-                m.next = "Q_NODE"
+                m.next = at_node
+
+        def visit(r):
+            descend(r, "Q_LEAF", "Q_NODE")
+
+        def pop_from(port, at_bottom, then):
+            """Read the top of a stack memory (``sp`` entries) and go to ``then``;
+            ``at_bottom`` when it is empty."""
+            with m.If(sp == 0):
+                m.next = at_bottom
+            with m.Else():
+                m.d.comb += [port.addr.eq(sp - 1), port.en.eq(1)]
+                m.d.sync += sp.eq(sp - 1)
+                m.next = then
 
         def pop():
             """Continue with the last pending right child, or end the answer."""
-            with m.If(sp == 0):
-                m.next = "Q_END"
-            with m.Else():
-                m.d.comb += [stack_r.addr.eq(sp - 1), stack_r.en.eq(1)]
-                m.d.sync += sp.eq(sp - 1)
-                m.next = "Q_POPPED"
+            pop_from(stack_r, "Q_END", "Q_POPPED")
         m.d.comb += self.idle.eq(0)
         with m.FSM():
             with m.State("IDLE"):
@@ -255,12 +263,8 @@ class ZIndex(wiring.Component):
                                      creators_w.addr.eq(op.slot), creators_w.data.has.eq(0),
                                      creators_w.en.eq(1)]
                         m.next = "IDLE"
-                    with m.Elif(root.leaf):
-                        read_key(root.ptr)
-                        m.next = "I_CRIT"
                     with m.Else():
-                        read_node(root.ptr)
-                        m.next = "I_FIND"
+                        descend(root, "I_CRIT", "I_FIND")
                 with m.Else():
                     with m.If(root.leaf):       # the only key
                         m.d.sync += root.empty.eq(1)
@@ -274,23 +278,14 @@ class ZIndex(wiring.Component):
                 nxt = d.child[key_turn]
                 m.d.comb += [path_w.addr.eq(sp), path_w.en.eq(1), path_w.data.ptr.eq(cur.ptr),
                              path_w.data.node.eq(d), path_w.data.dir.eq(key_turn)]
-                m.d.sync += [sp.eq(sp + 1), cur.eq(nxt)]
-                with m.If(nxt.leaf):
-                    read_key(nxt.ptr)
-                    m.next = "I_CRIT"
-                with m.Else():
-                    read_node(nxt.ptr)
+                m.d.sync += sp.eq(sp + 1)
+                descend(nxt, "I_CRIT", "I_FIND")
 
             with m.State("I_CRIT"):
                 crit_now = Signal(split)
                 m.d.comb += [crit_now.level.eq(diff_level), crit_now.dim.eq(diff_dim)]
                 m.d.sync += [crit.eq(crit_now), new_dir.eq(bit_of(op.key, crit_now))]
-                with m.If(sp == 0):
-                    m.next = "I_LINK"
-                with m.Else():
-                    m.d.comb += [path_r.addr.eq(sp - 1), path_r.en.eq(1)]
-                    m.d.sync += sp.eq(sp - 1)
-                    m.next = "I_BACK"
+                pop_from(path_r, "I_LINK", "I_BACK")
 
             # The new node goes on the path just walked, below the last node that
             # splits above crit: back up from the leaf (for keys that differ in
@@ -299,11 +294,7 @@ class ZIndex(wiring.Component):
                 e = path_r.data
                 with m.If(position(e.node.split) < position(crit)):
                     m.d.sync += [cur.leaf.eq(0), cur.ptr.eq(e.ptr)]
-                    with m.If(sp == 0):
-                        m.next = "I_LINK"
-                    with m.Else():
-                        m.d.comb += [path_r.addr.eq(sp - 1), path_r.en.eq(1)]
-                        m.d.sync += sp.eq(sp - 1)
+                    pop_from(path_r, "I_LINK", "I_BACK")
                 with m.Else():
                     m.d.sync += [have_p.eq(1), p_ptr.eq(e.ptr), p_node.eq(e.node), p_dir.eq(e.dir)]
                     m.next = "I_LINK"
