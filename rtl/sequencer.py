@@ -373,21 +373,28 @@ class Sequencer(wiring.Component):
     def _croute(self, m, c3, rsp, route_r, out_free, v3, done3, scanning, reduced):
         """HASH: multiply-high of hash bits [16:32]. RANGE: scan the ownership table.
 
-        The route table's read port idles on entry 0, so a RANGE instruction
-        finds entry 0 on the port when it reaches R3 and reads one more entry
-        per clock; the best (greatest Morton bound at or below the coordinate,
-        lowest index on ties) is kept in registers.
+        The scan keeps the best entry (greatest Morton bound at or below the
+        coordinate, lowest index on ties) in registers and takes two clocks per
+        entry, so that no path runs from the table through a 144-bit compare
+        into the 160 enables of the kept best (the HX8K's slowest path at one
+        entry per clock): on even clocks an entry is registered from the read
+        port (and the previous one's verdict loads the best), on odd clocks it
+        is compared, the two verdicts registered. The route table's read port
+        idles on entry 0, so entry 0 is on the port when the instruction reaches
+        R3; the answer comes the clock after the last compare, 2n + 1 clocks.
         """
         W = self.width
-        index = Signal(range(ROUTE_ENTRIES))
+        index = Signal(range(ROUTE_ENTRIES + 1))     # the next entry to read
+        compare = Signal()                           # the odd clock of an entry
+        compared_all = Signal()
+        entry = Signal.like(route_r.data)
+        last = Signal()                              # ``entry`` is entry n-1
+        qualifies, above_best = Signal(), Signal()   # verdicts on ``entry``
         best_valid = Signal()
         best_bound = Signal(coord_layout(W))
         best_node = Signal(16)
-        entry = route_r.data
         n = c3.arg
-        last = index == (n - 1)[:len(index)]
-        qualifies = z_less_equal(entry.bound, c3.coord, W)
-        better = qualifies & (~best_valid | z_less(best_bound, entry.bound, W))
+        better = qualifies & (~best_valid | above_best)
         final_valid = best_valid | qualifies
         final_node = Mux(better, entry.node, best_node)
 
@@ -396,16 +403,21 @@ class Sequencer(wiring.Component):
         with m.Elif(c3.mode == RouteMode.HASH):
             m.d.comb += [rsp.status.eq(Status.OK), rsp.aux.eq(reduced)]
         with m.Elif((c3.mode == RouteMode.RANGE) & (n <= ROUTE_ENTRIES)):
-            m.d.comb += scanning.eq(v3)
-            with m.If(v3 & ~last):
-                m.d.comb += [done3.eq(0), route_r.addr.eq(index + 1)]
-                m.d.sync += index.eq(index + 1)
+            m.d.comb += [scanning.eq(v3), done3.eq(~compare & compared_all)]
+            with m.If(v3 & compare):
+                m.d.comb += route_r.addr.eq(index)
+                m.d.sync += [qualifies.eq(z_less_equal(entry.bound, c3.coord, W)),
+                             above_best.eq(z_less(best_bound, entry.bound, W)),
+                             compare.eq(0), compared_all.eq(last)]
+            with m.Elif(v3 & ~compared_all):
                 with m.If(better):
-                    m.d.sync += [best_valid.eq(1), best_bound.eq(entry.bound), best_node.eq(entry.node)]
-            with m.Elif(v3 & ~out_free):
-                m.d.comb += route_r.addr.eq(index)          # hold the last entry while waiting
-            with m.Elif(v3):
-                m.d.sync += [index.eq(0), best_valid.eq(0)]
+                    m.d.sync += [best_valid.eq(1), best_bound.eq(entry.bound),
+                                 best_node.eq(entry.node)]
+                m.d.comb += route_r.addr.eq(index + 1)
+                m.d.sync += [entry.eq(route_r.data), last.eq(index == n - 1),
+                             index.eq(index + 1), compare.eq(1)]
+            with m.Elif(v3 & out_free):
+                m.d.sync += [index.eq(0), compared_all.eq(0), qualifies.eq(0), best_valid.eq(0)]
             m.d.comb += [rsp.status.eq(Mux(final_valid, Status.OK, Status.NOT_FOUND)),
                          rsp.aux.eq(final_node)]
         with m.Else():
