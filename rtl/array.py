@@ -160,20 +160,18 @@ class SentronArray(wiring.Component):
         among the sentrons still sending records, known only once every sentron
         has an answer up; when all are at their final frames, one final goes out
         with the counts (and CDIGEST's digests, mod 2**64) summed."""
-        heads = [(s.o.payload.more, s.o.payload, k) for k, s in enumerate(sentrons)]
-
         def smaller(a, b):
-            # (has a record, payload, index); a record beats a final, then Z-order
-            a_more, a_payload, _ = a
-            b_more, b_payload, _ = b
+            """Whether head ``a`` (has a record, payload, index) goes before ``b``:
+            a record beats a final, then Z-order."""
+            a_more, a_payload, b_more, b_payload = a[0], a[1], b[0], b[1]
             return Mux(a_more & b_more, ~z_less(b_payload.coord, a_payload.coord, self.width),
                        a_more)
 
         # tournament over the heads: each match keeps the winner (in named signals:
         # the simulator would re-evaluate a nested expression at every use)
         layout = response_layout(self.width, self.value_width)
-        entrants = [(more, payload, Const(k, range(self.sentrons)))
-                    for more, payload, k in heads]
+        entrants = [(s.o.payload.more, s.o.payload, Const(k, range(self.sentrons)))
+                    for k, s in enumerate(sentrons)]
         round_ = 0
         while len(entrants) > 1:
             nxt = []

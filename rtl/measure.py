@@ -15,6 +15,7 @@ import random
 
 from amaranth.sim import Simulator
 
+from vtpu.coord import pack
 from vtpu.isa import DIMS, Op, Status
 
 from .layouts import COMMAND_FIELD
@@ -24,17 +25,16 @@ from .sequencer import Sequencer
 __all__ = ["measure_stream", "figures"]
 
 
-def _coord_value(coord):
-    value = 0
-    for i, c in enumerate(coord):
-        value |= c << (16 * i)
-    return value
+def _pattern_value(lo, hi, mask=0):
+    """A pattern as the command's ``pattern`` member: mask, then lo, then hi (packed)."""
+    return mask | lo << 16 | hi << (16 + 16 * DIMS)
 
 
 def _run(dut, instructions):
     """Drive (op, members) instructions back to back into ``dut``; returns the clock
-    each was accepted at, the clock of each final answer, and the final statuses."""
-    accepted, finals, statuses = [], [], []
+    each was accepted at, the clock of each final answer, the final statuses and
+    each instruction's record count (its MORE answers)."""
+    accepted, finals, statuses, records = [], [], [], []
 
     async def source(ctx):
         cycle = 0
@@ -56,21 +56,25 @@ def _run(dut, instructions):
 
     async def sink(ctx):
         ctx.set(dut.o.ready, 1)
-        cycle = 0
+        cycle, pending = 0, 0
         while len(finals) < len(instructions):
             _, _, valid, more, status = await ctx.tick().sample(
                 dut.o.valid, dut.o.payload.more, dut.o.payload.status)
             cycle += 1
-            if valid and not more:
+            if valid and more:
+                pending += 1
+            elif valid:
                 finals.append(cycle)
                 statuses.append(Status(status))
+                records.append(pending)
+                pending = 0
 
     sim = Simulator(dut)
     sim.add_clock(1e-6)
     sim.add_testbench(source)
     sim.add_testbench(sink)
     sim.run()
-    return accepted, finals, statuses
+    return accepted, finals, statuses, records
 
 
 def measure_stream(instructions, *, sets=64, ways=4, sentrons=1):
@@ -79,7 +83,7 @@ def measure_stream(instructions, *, sets=64, ways=4, sentrons=1):
     One sentron is the bare sequencer; more are a ``SentronArray``."""
     dut = SentronArray(sentrons=sentrons, sets=sets, ways=ways) if sentrons > 1 else \
         Sequencer(sets=sets, ways=ways)
-    accepted, answered, statuses = _run(dut, instructions)
+    accepted, answered, statuses, _ = _run(dut, instructions)
     per_clock = len(answered) / (answered[-1] - answered[0] + 1)
     # The answer registered at edge k is seen valid by the sampler at edge k+1.
     latency = answered[0] - accepted[0] - 1
@@ -87,7 +91,7 @@ def measure_stream(instructions, *, sets=64, ways=4, sentrons=1):
 
 
 def measure_range(capacity, *, results=16, fill=0.25, seed=1):
-    """Clocks from accepting a CRANGE to its final answer, in one sentron of
+    """Clocks one CRANGE of ``results`` records takes, in one sentron of
     ``capacity`` slots (4 ways) holding ``fill * capacity`` keys spread over the
     whole coordinate space plus ``results`` keys inside the queried box.
 
@@ -102,23 +106,23 @@ def measure_range(capacity, *, results=16, fill=0.25, seed=1):
     others = set()
     while len(others) < int(fill * capacity):
         others.add(tuple(rng.randrange(1 << 16) for _ in range(DIMS)))
-    puts = [(Op.CPUT, {"coord": _coord_value(c), "value": n}) for n, c in enumerate(cube)]
-    puts += [(Op.CPUT, {"coord": _coord_value(c), "value": n}) for n, c in enumerate(sorted(others))]
-    box = _coord_value((corner,) * DIMS) << 16 | _coord_value((corner + 1,) * DIMS) << (16 + 16 * DIMS)
-    nowhere = _coord_value((1,) * DIMS) << 16 | _coord_value((1,) * DIMS) << (16 + 16 * DIMS)
+    puts = [(Op.CPUT, {"coord": pack(c), "value": n}) for n, c in enumerate(cube)]
+    puts += [(Op.CPUT, {"coord": pack(c), "value": n}) for n, c in enumerate(sorted(others))]
+    box = _pattern_value(pack((corner,) * DIMS), pack((corner + 1,) * DIMS))
+    nowhere = _pattern_value(pack((1,) * DIMS), pack((1,) * DIMS))
     program = puts + [(Op.CDIGEST, {"pattern": nowhere}), (Op.CRANGE, {"pattern": box})]
     dut = Sequencer(sets=capacity // 4, ways=4)
-    _, finals, statuses = _run(dut, program)
+    _, finals, statuses, records = _run(dut, program)
     stored = sum(s == Status.OK for s in statuses[:len(puts)])
     assert statuses[-1] == Status.OK
-    return finals[-1] - finals[-2], results, stored
+    return finals[-1] - finals[-2], records[-1], stored
 
 
 def figures(quick=False):
     n = 64 if quick else 256
     rng = random.Random(1)
     keys = [tuple(rng.randrange(1, 9) for _ in range(DIMS)) for _ in range(n // 2)]
-    coord = lambda: _coord_value(rng.choice(keys))  # noqa: E731
+    coord = lambda: pack(rng.choice(keys))  # noqa: E731
     out = {}
     mixes = {
         # hits and misses mixed: half the keys are stored by the earlier puts
@@ -129,7 +133,7 @@ def figures(quick=False):
         "croute": [(Op.CROUTE, {"coord": coord(), "arg": rng.randrange(1, 100), "mode": 0}) for _ in range(n)],
         "cmoe": [(Op.CMOE, {"coord": coord(), "arg": rng.randrange(1, 100)}) for _ in range(n)],
         # CHIER UP of stored coordinates with some components already wildcards
-        "chier": [(Op.CHIER, {"pattern": rng.getrandbits(DIMS - 1) | c << 16 | c << (16 + 16 * DIMS),
+        "chier": [(Op.CHIER, {"pattern": _pattern_value(c, c, rng.getrandbits(DIMS - 1)),
                               "mode": 0}) for c in (coord() for _ in range(n))],
     }
     for name, stream in mixes.items():
@@ -143,14 +147,15 @@ def figures(quick=False):
     # CPUTs of new keys only: each is queued for the Z-order index, which links
     # one key per walk; this is the rate the queue drains at, once it is full.
     # 1024 of them: four times the queue, so the figure is the sustained rate.
-    fresh = [(Op.CPUT, {"coord": _coord_value(tuple(rng.randrange(1 << 16) for _ in range(DIMS))),
+    fresh = [(Op.CPUT, {"coord": pack(tuple(rng.randrange(1 << 16) for _ in range(DIMS))),
                         "value": i}) for i in range(1024)]
     per_clock, _, _ = measure_stream(fresh, sets=1024)
     out["rtl.cput.new_keys.per_clock"] = round(per_clock, 4)
     # CRANGE with 16 results from tables of growing capacity, a quarter full
     for capacity in ((256, 1024) if quick else (256, 512, 1024, 2048, 4096, 8192)):
-        clocks, _, stored = measure_range(capacity)
+        clocks, records, stored = measure_range(capacity)
         out[f"rtl.crange.clocks.cap{capacity}"] = clocks
+        out[f"rtl.crange.records.cap{capacity}"] = records
         out[f"rtl.crange.stored.cap{capacity}"] = stored
     # The same point mixes through a 4-sentron array: keys spread over the
     # sentrons by hash, answers merged back in order.

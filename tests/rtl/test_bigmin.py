@@ -3,7 +3,7 @@
 import random
 
 from rtl.bigmin import BigMin
-from vtpu.coord import bigmin, morton, unmorton
+from vtpu.coord import bigmin, morton, unmorton, unpack
 from vtpu.isa import DIMS
 
 from sim_helpers import run_sim, stream_get, stream_put
@@ -34,9 +34,7 @@ def check(width, seed, n):
         for z, lo, hi in cases:
             await stream_put(ctx, dut.i, {"z": list(z), "lo": list(lo), "hi": list(hi)})
             out = await stream_get(ctx, dut.o)
-            packed = out.as_value().value >> 1              # component 0 in the low bits
-            coord = tuple(packed >> (width * i) & ((1 << width) - 1) for i in range(DIMS))
-            got.append(coord if out.found else None)
+            got.append(unpack(out.coord.as_value().value, width) if out.found else None)
 
     run_sim(dut, bench)
     for (z, lo, hi), answer in zip(cases, got):

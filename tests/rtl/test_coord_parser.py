@@ -3,7 +3,7 @@
 import random
 
 from rtl.coord_parser import CoordParser
-from vtpu.coord import CoordError, parse_coord
+from vtpu.coord import CoordError, parse_coord, unpack
 from vtpu.isa import DIMS
 
 from sim_helpers import run_sim, stream_get
@@ -56,8 +56,7 @@ def test_matches_parse_coord():
                 await ctx.tick().until(dut.i.ready)
             ctx.set(dut.i.valid, 0)
             out = await stream_get(ctx, dut.o)
-            packed = out.as_value().value >> 1
-            got.append(tuple(packed >> (16 * i) & 0xFFFF for i in range(DIMS)) if out.ok else None)
+            got.append(unpack(out.coord.as_value().value) if out.ok else None)
 
     run_sim(dut, bench)
     accepted = 0

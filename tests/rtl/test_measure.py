@@ -16,6 +16,7 @@ def test_point_and_pure_ops_issue_one_per_clock():
     assert out["rtl.cget.hits"] > 0 and out["rtl.cget.misses"] > 0
     # CRANGE of 16 results: four times the keys cost a few clocks (one more tree
     # level), not four times the clocks
+    assert out["rtl.crange.records.cap256"] == out["rtl.crange.records.cap1024"] == 16
     assert out["rtl.crange.stored.cap1024"] > 3 * out["rtl.crange.stored.cap256"]
     assert out["rtl.crange.clocks.cap1024"] < 1.25 * out["rtl.crange.clocks.cap256"]
     # the index links new keys slower than one per clock: the queue absorbs bursts

@@ -27,10 +27,6 @@ def _box(rng, keys, spread):
     return tuple(lo), tuple(hi)
 
 
-def _coord_value(coord):
-    return sum(c << (16 * i) for i, c in enumerate(coord))
-
-
 def run_index(slots, script):
     """Apply ``script`` (("put", slot, key) / ("del", slot, key) / ("query", lo, hi)) and
     return, per query, (slots answered, clocks from query offered to end)."""
