@@ -25,6 +25,11 @@ output register each); when it is full the dispatcher waits, and the head's
 answer is always on its way, so this cannot deadlock.
 
 With one sentron the array is the bare sequencer: no extra clocks.
+
+``slices=True`` puts a register slice (``SkidBuffer``) after every sentron, so
+that no path runs from the collector's back-pressure into a sentron's
+pipeline enables (a thousand flops and the table's clock enable); the ECP5
+build uses it, one clock more per answer, same rate.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
@@ -38,6 +43,7 @@ from vtpu.hash import h3_rows
 from .hash_unit import h3_hash
 from .layouts import command_layout, response_layout
 from .sequencer import IMPLEMENTED_OPS, RANGE_OPS, Sequencer
+from .skid_buffer import SkidBuffer
 from .zorder import z_less
 
 __all__ = ["SentronArray", "POINT_OPS"]
@@ -45,18 +51,27 @@ __all__ = ["SentronArray", "POINT_OPS"]
 # Instructions that touch one key and go to the sentron owning it.
 POINT_OPS = frozenset({Op.CGET, Op.CPUT, Op.CDEL})
 
-# Instructions one sentron can hold between accepting and answering.
+# Instructions one sentron can hold between accepting and answering (three
+# pipeline stages and the answer register; two more in a register slice).
 IN_FLIGHT_PER_SENTRON = 4
+IN_FLIGHT_PER_SLICE = 2
+
+
+class _Ports:
+    """A sentron's command port and the answer port the collector sees."""
+    def __init__(self, i, o):
+        self.i, self.o = i, o
 
 
 class SentronArray(wiring.Component):
     def __init__(self, *, sentrons=1, sets=64, ways=4, width=COORD_WIDTH,
-                 value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS):
+                 value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS, slices=False):
         assert sentrons >= 1 and sentrons & (sentrons - 1) == 0, \
             "sentrons must be a power of two"
         self.sentrons, self.sets, self.ways = sentrons, sets, ways
         self.width, self.value_width, self.seed = width, value_width, seed
         self.ops = frozenset(ops)
+        self.slices = slices
         self.set_bits = sets.bit_length() - 1
         self.sentron_bits = sentrons.bit_length() - 1
         assert self.set_bits + self.sentron_bits <= HASH_WIDTH
@@ -81,16 +96,21 @@ class SentronArray(wiring.Component):
             wiring.connect(m, only.o, wiring.flipped(self.o))
             return m
 
-        sentrons = []
+        sentrons = []         # what dispatch and collect see of each sentron
         for k in range(self.sentrons):
             m.submodules[f"sentron{k}"] = sentron = self._sequencer(k)
+            if self.slices:
+                m.submodules[f"slice{k}"] = out = SkidBuffer(sentron.o.payload.shape())
+                wiring.connect(m, sentron.o, out.i)
+                sentron = _Ports(sentron.i, out.o)
             sentrons.append(sentron)
         # A range instruction goes to every sentron ("all"); without the range
         # instructions the flag has no bits and the broadcast/merge logic is not built.
         broadcast = bool(self.ops & RANGE_OPS)
         order_shape = data.StructLayout({"all": int(broadcast), "target": self.sentron_bits})
+        in_flight = IN_FLIGHT_PER_SENTRON + (IN_FLIGHT_PER_SLICE if self.slices else 0)
         m.submodules.order = order = SyncFIFOBuffered(
-            width=order_shape.size, depth=IN_FLIGHT_PER_SENTRON * self.sentrons)
+            width=order_shape.size, depth=in_flight * self.sentrons)
 
         # --- dispatch: the owner's index from the hash bits above the set index --
         cmd = self.i.payload

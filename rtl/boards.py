@@ -47,6 +47,7 @@ from amaranth.lib.wiring import In, Out
 
 from vtpu.isa import Op
 
+from .skid_buffer import SkidBuffer
 from .uart import UARTRx, UARTTx, uart_divisor
 
 __all__ = ["UARTLink", "BoardTop", "Board", "BOARDS", "vtpu_core", "ice40_pll_hz",
@@ -86,9 +87,16 @@ class UARTLink(wiring.Component):
         if self.fifo_depth:
             m.submodules.rx_fifo = rx_fifo = SyncFIFOBuffered(width=8, depth=self.fifo_depth)
             m.submodules.tx_fifo = tx_fifo = SyncFIFOBuffered(width=8, depth=self.fifo_depth)
+            # The FIFO's data comes straight from block RAM (5.8 ns clock-to-out
+            # on the ECP5): a register slice keeps it out of the frame decoder.
+            m.submodules.rx_slice = rx_slice = SkidBuffer(8)
             wiring.connect(m, uart_rx.o, rx_fifo.w_stream)
-            wiring.connect(m, rx_fifo.r_stream, core.i)
-            wiring.connect(m, core.o, tx_fifo.w_stream)
+            wiring.connect(m, rx_fifo.r_stream, rx_slice.i)
+            wiring.connect(m, rx_slice.o, core.i)
+            # and one before the TX FIFO keeps its full flag out of the encoder
+            m.submodules.tx_slice = tx_slice = SkidBuffer(8)
+            wiring.connect(m, core.o, tx_slice.i)
+            wiring.connect(m, tx_slice.o, tx_fifo.w_stream)
             wiring.connect(m, tx_fifo.r_stream, uart_tx.i)
         else:
             wiring.connect(m, uart_rx.o, core.i)
@@ -141,6 +149,7 @@ class Board:
     pll_pad: bool = True   # iCE40: the oscillator pin is a PLL pad (SB_PLL40_PAD)
     leave_out: frozenset = frozenset()   # instructions this board's core answers BAD_OPCODE to
     sentrons: int = 1
+    slices: bool = False   # register slices around and inside the array (VTPU ``slices``)
 
     @property
     def entries(self):
@@ -203,7 +212,11 @@ BOARDS = {
         leds=(0, 1, 2, 3), programmer="openFPGALoader",
         # The range index needs ~32 DP16KDs per 2048-slot sentron (a key copy of
         # 16, the tree, the queue): 4 x 32 + the 98 in use exceeds the 208.
-        leave_out=frozenset({Op.CRANGE, Op.CDIGEST})),
+        leave_out=frozenset({Op.CRANGE, Op.CDIGEST}),
+        # At 125 MHz the handshakes cannot chain from the encoder through the
+        # array's collector into four sentrons' pipeline enables and back out
+        # to the decoder; the slices cost ~4 x 700 flops of the 83k.
+        slices=True),
 }
 
 
@@ -212,7 +225,7 @@ def vtpu_core(board):
     from .sequencer import IMPLEMENTED_OPS
     from .top import VTPU
     return VTPU(sentrons=board.sentrons, sets=board.sets, ways=board.ways,
-                ops=IMPLEMENTED_OPS - board.leave_out)
+                ops=IMPLEMENTED_OPS - board.leave_out, slices=board.slices)
 
 
 def _flash(m, pulse, tick, name):

@@ -16,7 +16,7 @@ The response is read where it is, in the producer's output register, and
 taken (``i.ready``) with the frame's last byte: the encoder stores no payload.
 """
 
-from amaranth.hdl import Cat, Module, Signal, Value
+from amaranth.hdl import Cat, Module, Mux, Signal, Value
 from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
@@ -123,20 +123,24 @@ class ResponseEncoder(wiring.Component):
             shape=range(max(2, len(byte_sources))), depth=max(2, len(rom_init)), init=rom_init)
         order_r = order.read_port()
 
-        start = Signal(range(max(2, len(rom_init))))
+        # The ROM address and the one after it are kept in registers, so the
+        # address for the next clock is a 2:1 choice on "byte sent", not an adder.
+        rom_range = range(max(2, len(rom_init)) + 1)
+        address, address_next = Signal(rom_range), Signal(rom_range)
         length = Signal(8)
+        last = Signal(8)          # length - 1: the PAYLOAD state's last index
         index = Signal(8)
         crc = Signal(8)
         chosen_length = Signal(8)
-        chosen_start = Signal.like(start)
+        chosen_start = Signal(rom_range)
         with m.Switch(chosen):
             for n, name in enumerate(names):
                 with m.Case(n):
                     m.d.comb += [chosen_length.eq(len(orders[name])),
                                  chosen_start.eq(starts[name])]
 
-        next_index = Signal(8)
-        m.d.comb += order_r.addr.eq(start + next_index)
+        next_byte = Signal()      # PAYLOAD moves on to its next byte this clock
+        m.d.comb += order_r.addr.eq(Mux(next_byte, address_next, address))
         payload_byte = Signal(8)
         with m.Switch(order_r.data):
             for number, expr in enumerate(byte_sources):
@@ -145,11 +149,11 @@ class ResponseEncoder(wiring.Component):
 
         out = self.o
         sent = out.valid & out.ready
-        m.d.comb += next_index.eq(index)
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.i.valid):
-                    m.d.sync += [start.eq(chosen_start), length.eq(chosen_length),
+                    m.d.sync += [address.eq(chosen_start), address_next.eq(chosen_start + 1),
+                                 length.eq(chosen_length), last.eq(chosen_length - 1),
                                  index.eq(0), crc.eq(0)]
                     m.next = "SYNC"
             with m.State("SYNC"):
@@ -173,9 +177,10 @@ class ResponseEncoder(wiring.Component):
             with m.State("PAYLOAD"):
                 m.d.comb += [out.valid.eq(1), out.payload.eq(payload_byte)]
                 with m.If(sent):
-                    m.d.comb += next_index.eq(index + 1)
-                    m.d.sync += [crc.eq(crc8_next(crc, payload_byte)), index.eq(next_index)]
-                    with m.If(index + 1 == length):
+                    m.d.comb += next_byte.eq(1)
+                    m.d.sync += [crc.eq(crc8_next(crc, payload_byte)), index.eq(index + 1),
+                                 address.eq(address_next), address_next.eq(address_next + 1)]
+                    with m.If(index == last):
                         m.next = "CRC"
             with m.State("CRC"):
                 m.d.comb += [out.valid.eq(1), out.payload.eq(crc)]

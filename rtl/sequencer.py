@@ -3,20 +3,30 @@
 Decoded instructions (``command_layout``) in, answers (``response_layout``)
 out, with exactly the golden model's statuses and results::
 
-    R1: hash -> set index registered; the table row is read
-    R2: the row compared with the key, per way; hit/free/value registered
+    R1: hash -> set index registered; the table row is read at the same
+        edge, addressed by the hash of the instruction coming in
+    R2: the row, registered, compared with the key, per way; hit/free/value
+        registered
     R3: status and result from those flops; the table written (one enable
         per way); the answer register loaded
 
 Point instructions (CGET, CPUT, CDEL) and the pure ones (CDELTA, CHIER UP,
 CROUTE HASH, CMOE, CRTSET) take one clock each, back to back. An instruction sees
-the writes of those ahead of it without a bubble: the one just ahead is
-folded into its R2 compare, earlier ones come through the read port, which
-is transparent to the write port. Splitting compare (R2) from decide-and-
-write (R3) keeps both paths short enough for the UP5K's fabric.
+the writes of those ahead of it without a bubble: its row comes from the RAM
+three writes late at most, and R2 folds those three writes (kept as per-way
+flags worked out a stage earlier) into its compare; the rest are in the RAM.
+Splitting compare (R2) from decide-and-write (R3) keeps both paths short
+enough for the UP5K's fabric.
 
-CROUTE RANGE scans the 16-entry ownership table one entry per clock while the
-pipeline waits.
+CROUTE RANGE scans the 16-entry ownership table, two clocks per entry, while
+the pipeline waits. CROUTE HASH and CMOE multiply as the instruction goes
+down the pipeline (a partial product per stage), so R3 answers from flops.
+
+The row register between the block RAM and the compare is for the ECP5: a
+DP16KD's data comes 5.8 ns after the clock, and the path from it through the
+144-bit key compare was the slowest in the design. The RAM's output now goes
+to flops only (the read port is not transparent for the same reason: the
+bypass would put a multiplexer after the RAM).
 
 CRANGE, CDIGEST and CHIER DOWN are answered from a Z-order index of the
 table's keys (``rtl.zindex``): R3 queues every CPUT of a new key and every
@@ -91,7 +101,7 @@ class Sequencer(wiring.Component):
         # One write enable per way: a write touches only its own way, so no
         # stage has to carry the whole row to write it back.
         table_w = table.write_port(granularity=1)
-        table_r = table.read_port(transparent_for=(table_w,))
+        table_r = table.read_port()
         m.submodules.routes = routes = Memory(
             shape=data.StructLayout({"bound": coord_layout(W), "node": 16}),
             depth=ROUTE_ENTRIES, init=[])
@@ -119,9 +129,9 @@ class Sequencer(wiring.Component):
                          v2.eq(v1), c2.eq(c1), h2.eq(h1),
                          v3.eq(v2), c3.eq(c2), h3.eq(h2)]
         set1, set2, set3 = h1[:self.set_bits], h2[:self.set_bits], h3[:self.set_bits]
-        m.d.comb += [table_r.addr.eq(set1), table_r.en.eq(advance)]
+        m.d.comb += [table_r.addr.eq(hash_now[:self.set_bits]), table_r.en.eq(advance)]
         # The range instructions borrow the read port while the pipeline waits
-        # (and give it back holding R2's row again); see _range.
+        # (and give it back holding R1's row again); see _range.
         ranges = bool(self.ops & RANGE_OPS)
         way_bits = (self.ways - 1).bit_length()
         if ranges:
@@ -139,27 +149,58 @@ class Sequencer(wiring.Component):
                          table_w.data[w].key.eq(c3.coord),
                          table_w.data[w].value.eq(c3.operand[:self.value_width])]
 
+        # --- R1 -> R2: the row, registered; the writes it missed -------------------
+        # The read port is not transparent, so that the RAM's output goes to
+        # the row register and nothing else. R2's row was read at the edge it
+        # entered R1, so it lacks the write landing at that edge (``early``:
+        # the last write, kept in ``last_write``) and the one at the edge it
+        # entered R2 (``late``: R3's at that time). Their set and key matches
+        # against the instruction are worked out while it is in R1 and kept as
+        # flags, and R2 folds them in after the compare; the write R3 makes
+        # now (``ahead``, the instruction just in front) is folded in the same way.
+        vw = self.value_width
+        row = Signal(data.ArrayLayout(entry_layout(W, vw), self.ways))
+        last_write = Signal(data.StructLayout({
+            "ways": self.ways, "set": self.set_bits, "put": 1, "key": coord_layout(W),
+            "value": vw}))
+        missed = data.StructLayout({"ways": self.ways, "match": 1, "put": 1, "value": vw})
+        late, early = Signal(missed), Signal(missed)
+        with m.If(advance):
+            m.d.sync += [
+                row.eq(table_r.data),
+                last_write.ways.eq(writing), last_write.set.eq(set3),
+                last_write.put.eq(c3.op == Op.CPUT), last_write.key.eq(c3.coord),
+                last_write.value.eq(c3.operand[:vw]),
+                late.ways.eq(Mux(v3 & (set3 == set1), writing, 0)),
+                late.match.eq(Value.cast(c3.coord) == Value.cast(c1.coord)),
+                late.put.eq(c3.op == Op.CPUT), late.value.eq(c3.operand[:vw]),
+                early.ways.eq(Mux(last_write.set == set1, last_write.ways, 0)),
+                early.match.eq(Value.cast(last_write.key) == Value.cast(c1.coord)),
+                early.put.eq(last_write.put), early.value.eq(last_write.value),
+            ]
+
         # --- R2: compare the row with the key, per way -------------------------
-        # R2's row was read at the edge it entered R2, which the port makes
-        # include the write landing at that same edge, but not the one R3 makes
-        # now (the instruction just ahead). R2 registers per-way hit, free and
-        # value bits with that write folded in, so R3 decides from flops and
-        # the compare-to-write path is split at a register.
-        row = table_r.data
+        # R2 registers per-way hit, free and value bits with the missed writes
+        # folded in (newest last), so R3 decides from flops and the
+        # compare-to-write path is split at a register.
         same_set = v3 & (set3 == set2)
         same_key = Value.cast(c3.coord) == Value.cast(c2.coord)
+        ahead = Signal(missed)
+        m.d.comb += [ahead.ways.eq(Mux(same_set, writing, 0)), ahead.match.eq(same_key),
+                     ahead.put.eq(c3.op == Op.CPUT), ahead.value.eq(c3.operand[:vw])]
         hit3 = Signal(self.ways)
         free3 = Signal(self.ways)
-        values3 = Signal(data.ArrayLayout(self.value_width, self.ways))
+        values3 = Signal(data.ArrayLayout(vw, self.ways))
         with m.If(advance):
             for w in range(self.ways):
-                ahead = same_set & writing[w]
-                key_hit = row[w].valid & (Value.cast(row[w].key) == Value.cast(c2.coord))
-                m.d.sync += [
-                    hit3[w].eq(Mux(ahead, (c3.op == Op.CPUT) & same_key, key_hit)),
-                    free3[w].eq(Mux(ahead, c3.op != Op.CPUT, ~row[w].valid)),
-                    values3[w].eq(Mux(ahead, c3.operand[:self.value_width], row[w].value)),
-                ]
+                hit = row[w].valid & (Value.cast(row[w].key) == Value.cast(c2.coord))
+                free, value = ~row[w].valid, row[w].value
+                for write in (early, late, ahead):
+                    here = write.ways[w]
+                    hit = Mux(here, write.put & write.match, hit)
+                    free = Mux(here, ~write.put, free)
+                    value = Mux(here, write.value, value)
+                m.d.sync += [hit3[w].eq(hit), free3[w].eq(free), values3[w].eq(value)]
 
         # --- R3: execute ----------------------------------------------------------
         rsp = Signal(response_layout(W, self.value_width))
@@ -170,13 +211,21 @@ class Sequencer(wiring.Component):
         delta = data.View(delta_layout(W), c3.operand[:DIMS * W])
 
         # CROUTE HASH and CMOE reduce 16 hash bits to [0, n) by multiply-high;
-        # they share one multiplier (a DSP on the UP5K and ECP5), fed the slice
-        # each opcode names.
-        reduce_bits = Signal(16)
-        product = Signal(32)
-        m.d.comb += [reduce_bits.eq(Mux(c3.op == Op.CMOE, h3[32:48], h3[16:32])),
-                     product.eq(reduce_bits * c3.arg)]
-        reduced = product[16:]
+        # they share one multiplier, fed the slice each opcode names. It runs
+        # alongside the pipeline so R3 answers from a register: the hash bits
+        # registered with R1, in R1 their product with each byte of n (two
+        # 16x8 products), in R2 the sum. On
+        # the HX8K (no DSP) the whole 16x16 product into the answer register
+        # was the slowest path.
+        reduce_bits = Signal(16)     # registered with R1, so a DSP has flops on both sides
+        product_lo, product_hi = Signal(24), Signal(24)
+        reduced = Signal(16)
+        with m.If(advance):
+            m.d.sync += [reduce_bits.eq(Mux(self.i.payload.op == Op.CMOE,
+                                            hash_now[32:48], hash_now[16:32])),
+                         product_lo.eq(reduce_bits * c1.arg[:8]),
+                         product_hi.eq(reduce_bits * c1.arg[8:]),
+                         reduced.eq((product_lo + (product_hi << 8))[16:32])]
 
         scanning_route = Signal()
         m.d.comb += done3.eq(1)
@@ -261,7 +310,7 @@ class Sequencer(wiring.Component):
                                      reduced)
 
         if ranges:
-            self._range(m, zindex, table_r, v3, c3, rsp, range_go, done3, out_free, set2,
+            self._range(m, zindex, table_r, v3, c3, rsp, range_go, done3, out_free, set1,
                         way_bits)
 
         with m.If(v3 & done3 & out_free):
@@ -274,7 +323,7 @@ class Sequencer(wiring.Component):
         empty_box = Cat(*((pattern.lo[i] > pattern.hi[i]) & ~mask[i] for i in range(DIMS))).any()
         return pattern.mask[DIMS:].any() | empty_box
 
-    def _range(self, m, zindex, table_r, v3, c3, rsp, range_go, done3, out_free, set2,
+    def _range(self, m, zindex, table_r, v3, c3, rsp, range_go, done3, out_free, set1,
                way_bits):
         """CRANGE, CHIER DOWN and CDIGEST: the index streams the slots inside the box
         in Z-order; each slot's row is read from the table (the pipeline is waiting,
@@ -282,7 +331,7 @@ class Sequencer(wiring.Component):
         folded into the digest; the final answer carries the count.
 
         Phases: WAIT (for a hit from the index), READ (the hit's row is on the
-        port), FINAL (the index has ended; R2's row is back on the port)."""
+        port), FINAL (the index has ended; R1's row is back on the port)."""
         W, top = self.width, (1 << self.width) - 1
         phase = Signal(range(3))
         WAIT, READ, FINAL = 0, 1, 2
@@ -323,7 +372,7 @@ class Sequencer(wiring.Component):
                 with m.Case(WAIT):
                     m.d.comb += hits.ready.eq(1)
                     with m.If(hits.valid & hits.payload.end):
-                        m.d.comb += [table_r.addr.eq(set2), table_r.en.eq(1)]
+                        m.d.comb += [table_r.addr.eq(set1), table_r.en.eq(1)]
                         m.d.sync += phase.eq(FINAL)
                     with m.Elif(hits.valid):
                         m.d.comb += [table_r.addr.eq(hits.payload.slot[way_bits:]),

@@ -48,6 +48,15 @@ def test_two_sentrons_with_garbage_match_model():
     assert run_bytes(dut, data, len(want)) == want
 
 
+def test_register_slices_with_garbage_match_model():
+    """The ECP5 build's core (register slices around and inside the array)."""
+    dut = VTPU(sentrons=4, sets=4, ways=1, slices=True)
+    stream = Stimulus(10, ops=frozenset(Op), garbage=0.1, unknown=0.03).take(300)
+    data = b"".join(ins.frame() for ins in stream)
+    want = dut.model().execute(data)
+    assert run_bytes(dut, data, len(want)) == want
+
+
 def test_top_level_verilog_has_stream_ports():
     text = verilog.convert(VTPU(sets=8, ways=2), name="vtpu_top")
     for port in ("i__valid", "i__ready", "i__payload", "o__valid", "o__ready", "o__payload"):
