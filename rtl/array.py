@@ -26,10 +26,11 @@ answer is always on its way, so this cannot deadlock.
 
 With one sentron the array is the bare sequencer: no extra clocks.
 
-``slices=True`` puts a register slice (``SkidBuffer``) after every sentron, so
-that no path runs from the collector's back-pressure into a sentron's
-pipeline enables (a thousand flops and the table's clock enable); the ECP5
-build uses it, one clock more per answer, same rate.
+``pipelined=True`` (the ECP5 build) gives every sentron its row register
+(``Sequencer`` ``row_register``) and puts a register slice (``SkidBuffer``)
+after every sentron, so that no path runs from the collector's back-pressure
+into a sentron's pipeline enables (a thousand flops and the table's clock
+enable): one clock more per answer, the same rate.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
@@ -65,13 +66,13 @@ class _Ports:
 
 class SentronArray(wiring.Component):
     def __init__(self, *, sentrons=1, sets=64, ways=4, width=COORD_WIDTH,
-                 value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS, slices=False):
+                 value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS, pipelined=False):
         assert sentrons >= 1 and sentrons & (sentrons - 1) == 0, \
             "sentrons must be a power of two"
         self.sentrons, self.sets, self.ways = sentrons, sets, ways
         self.width, self.value_width, self.seed = width, value_width, seed
         self.ops = frozenset(ops)
-        self.slices = slices
+        self.pipelined = pipelined
         self.set_bits = sets.bit_length() - 1
         self.sentron_bits = sentrons.bit_length() - 1
         assert self.set_bits + self.sentron_bits <= HASH_WIDTH
@@ -86,7 +87,8 @@ class SentronArray(wiring.Component):
         others = POINT_OPS | RANGE_OPS | ({Op.CHIER} if self.ops & RANGE_OPS else set())
         ops = self.ops if index == 0 else self.ops & others
         return Sequencer(sets=self.sets, ways=self.ways, width=self.width,
-                         value_width=self.value_width, seed=self.seed, ops=ops)
+                         value_width=self.value_width, seed=self.seed, ops=ops,
+                         row_register=self.pipelined)
 
     def elaborate(self, platform):
         m = Module()
@@ -99,7 +101,7 @@ class SentronArray(wiring.Component):
         sentrons = []         # what dispatch and collect see of each sentron
         for k in range(self.sentrons):
             m.submodules[f"sentron{k}"] = sentron = self._sequencer(k)
-            if self.slices:
+            if self.pipelined:
                 m.submodules[f"slice{k}"] = out = SkidBuffer(sentron.o.payload.shape())
                 wiring.connect(m, sentron.o, out.i)
                 sentron = _Ports(sentron.i, out.o)
@@ -108,7 +110,7 @@ class SentronArray(wiring.Component):
         # instructions the flag has no bits and the broadcast/merge logic is not built.
         broadcast = bool(self.ops & RANGE_OPS)
         order_shape = data.StructLayout({"all": int(broadcast), "target": self.sentron_bits})
-        in_flight = IN_FLIGHT_PER_SENTRON + (IN_FLIGHT_PER_SLICE if self.slices else 0)
+        in_flight = IN_FLIGHT_PER_SENTRON + (IN_FLIGHT_PER_SLICE if self.pipelined else 0)
         m.submodules.order = order = SyncFIFOBuffered(
             width=order_shape.size, depth=in_flight * self.sentrons)
 

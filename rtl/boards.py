@@ -149,7 +149,7 @@ class Board:
     pll_pad: bool = True   # iCE40: the oscillator pin is a PLL pad (SB_PLL40_PAD)
     leave_out: frozenset = frozenset()   # instructions this board's core answers BAD_OPCODE to
     sentrons: int = 1
-    slices: bool = False   # register slices around and inside the array (VTPU ``slices``)
+    pipelined: bool = False   # VTPU ``pipelined``: row registers and register slices
 
     @property
     def entries(self):
@@ -213,10 +213,11 @@ BOARDS = {
         # The range index needs ~32 DP16KDs per 2048-slot sentron (a key copy of
         # 16, the tree, the queue): 4 x 32 + the 98 in use exceeds the 208.
         leave_out=frozenset({Op.CRANGE, Op.CDIGEST}),
-        # At 125 MHz the handshakes cannot chain from the encoder through the
-        # array's collector into four sentrons' pipeline enables and back out
-        # to the decoder; the slices cost ~4 x 700 flops of the 83k.
-        slices=True),
+        # At 125 MHz a DP16KD's output cannot go through logic before a flop,
+        # and the handshakes cannot chain from the encoder through the array's
+        # collector into four sentrons' pipeline enables and back out to the
+        # decoder; the extra registers cost ~4 x 1300 flops of the 83k.
+        pipelined=True),
 }
 
 
@@ -225,7 +226,7 @@ def vtpu_core(board):
     from .sequencer import IMPLEMENTED_OPS
     from .top import VTPU
     return VTPU(sentrons=board.sentrons, sets=board.sets, ways=board.ways,
-                ops=IMPLEMENTED_OPS - board.leave_out, slices=board.slices)
+                ops=IMPLEMENTED_OPS - board.leave_out, pipelined=board.pipelined)
 
 
 def _flash(m, pulse, tick, name):

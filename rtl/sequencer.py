@@ -3,18 +3,17 @@
 Decoded instructions (``command_layout``) in, answers (``response_layout``)
 out, with exactly the golden model's statuses and results::
 
-    R1: hash -> set index registered; the table row is read at the same
-        edge, addressed by the hash of the instruction coming in
-    R2: the row, registered, compared with the key, per way; hit/free/value
-        registered
+    R1: hash -> set index registered; the table row is read
+    R2: the row compared with the key, per way; hit/free/value registered
     R3: status and result from those flops; the table written (one enable
         per way); the answer register loaded
 
 Point instructions (CGET, CPUT, CDEL) and the pure ones (CDELTA, CHIER UP,
 CROUTE HASH, CMOE, CRTSET) take one clock each, back to back. An instruction sees
 the writes of those ahead of it without a bubble: its row comes from the RAM
-three writes late at most, and R2 folds those three writes (kept as per-way
-flags worked out a stage earlier) into its compare; the rest are in the RAM.
+two writes late at most (the one landing as it is read, the one R3 makes as
+it is compared), and R2 folds those writes (kept as per-way flags worked out
+a stage earlier) into its compare; the rest are in the RAM.
 Splitting compare (R2) from decide-and-write (R3) keeps both paths short
 enough for the UP5K's fabric.
 
@@ -22,11 +21,14 @@ CROUTE RANGE scans the 16-entry ownership table, two clocks per entry, while
 the pipeline waits. CROUTE HASH and CMOE multiply as the instruction goes
 down the pipeline (a partial product per stage), so R3 answers from flops.
 
-The row register between the block RAM and the compare is for the ECP5: a
-DP16KD's data comes 5.8 ns after the clock, and the path from it through the
-144-bit key compare was the slowest in the design. The RAM's output now goes
-to flops only (the read port is not transparent for the same reason: the
-bypass would put a multiplexer after the RAM).
+``row_register=True`` (the ECP5 build) reads the row a stage earlier, as the
+instruction enters R1, addressed by the hash of the instruction coming in,
+and registers it: a DP16KD's data comes 5.8 ns after the clock, and the path
+from it through the 144-bit key compare was the slowest in the design. The
+RAM's output then goes to flops only, and R2 folds in one more missed write
+(the one landing as the row is read, kept in ``last_write``). The read port is
+not transparent in either build, so no bypass multiplexer sits after the RAM.
+The iCE40s keep the row unregistered: the ~600 flops do not fit the UP5K.
 
 CRANGE, CDIGEST and CHIER DOWN are answered from a Z-order index of the
 table's keys (``rtl.zindex``): R3 queues every CPUT of a new key and every
@@ -79,10 +81,11 @@ def _first_one(bits):
 
 class Sequencer(wiring.Component):
     def __init__(self, *, sets=64, ways=4, width=COORD_WIDTH, value_width=VALUE_WIDTH,
-                 seed=TABLE_SEED, ops=IMPLEMENTED_OPS):
+                 seed=TABLE_SEED, ops=IMPLEMENTED_OPS, row_register=False):
         assert sets & (sets - 1) == 0 and sets >= 2, "sets must be a power of two >= 2"
         self.sets, self.ways, self.width, self.value_width = sets, ways, width, value_width
         self.seed, self.ops = seed, frozenset(ops)
+        self.row_register = row_register
         self.set_bits = sets.bit_length() - 1
         super().__init__({
             "i": In(stream.Signature(command_layout(width, value_width))),
@@ -129,9 +132,13 @@ class Sequencer(wiring.Component):
                          v2.eq(v1), c2.eq(c1), h2.eq(h1),
                          v3.eq(v2), c3.eq(c2), h3.eq(h2)]
         set1, set2, set3 = h1[:self.set_bits], h2[:self.set_bits], h3[:self.set_bits]
-        m.d.comb += [table_r.addr.eq(hash_now[:self.set_bits]), table_r.en.eq(advance)]
+        # The row R2 compares is read as the instruction enters R1 (and then
+        # registered) or as it enters R2.
+        read_set = hash_now[:self.set_bits] if self.row_register else set1
+        m.d.comb += [table_r.addr.eq(read_set), table_r.en.eq(advance)]
         # The range instructions borrow the read port while the pipeline waits
-        # (and give it back holding R1's row again); see _range.
+        # (and give it back holding the row it held); see _range.
+        held_set = set1 if self.row_register else set2
         ranges = bool(self.ops & RANGE_OPS)
         way_bits = (self.ways - 1).bit_length()
         if ranges:
@@ -149,35 +156,41 @@ class Sequencer(wiring.Component):
                          table_w.data[w].key.eq(c3.coord),
                          table_w.data[w].value.eq(c3.operand[:self.value_width])]
 
-        # --- R1 -> R2: the row, registered; the writes it missed -------------------
-        # The read port is not transparent, so that the RAM's output goes to
-        # the row register and nothing else. R2's row was read at the edge it
-        # entered R1, so it lacks the write landing at that edge (``early``:
-        # the last write, kept in ``last_write``) and the one at the edge it
-        # entered R2 (``late``: R3's at that time). Their set and key matches
-        # against the instruction are worked out while it is in R1 and kept as
-        # flags, and R2 folds them in after the compare; the write R3 makes
-        # now (``ahead``, the instruction just in front) is folded in the same way.
+        # --- R1 -> R2: the writes R2's row missed ---------------------------------
+        # The row lacks the write landing at the edge it is read (``late``: R3's
+        # at the edge the instruction enters R2; with the row register, R3's at
+        # the edge it enters R1, ``early``, kept in ``last_write``, and the
+        # row is read a write earlier). Their set and key matches against the
+        # instruction are worked out while it is in R1 and kept as flags; R2
+        # folds them in after the compare, like the write R3 makes then
+        # (``ahead``, the instruction just in front).
         vw = self.value_width
-        row = Signal(data.ArrayLayout(entry_layout(W, vw), self.ways))
-        last_write = Signal(data.StructLayout({
-            "ways": self.ways, "set": self.set_bits, "put": 1, "key": coord_layout(W),
-            "value": vw}))
         missed = data.StructLayout({"ways": self.ways, "match": 1, "put": 1, "value": vw})
-        late, early = Signal(missed), Signal(missed)
+        late = Signal(missed)
         with m.If(advance):
-            m.d.sync += [
-                row.eq(table_r.data),
-                last_write.ways.eq(writing), last_write.set.eq(set3),
-                last_write.put.eq(c3.op == Op.CPUT), last_write.key.eq(c3.coord),
-                last_write.value.eq(c3.operand[:vw]),
-                late.ways.eq(Mux(v3 & (set3 == set1), writing, 0)),
-                late.match.eq(Value.cast(c3.coord) == Value.cast(c1.coord)),
-                late.put.eq(c3.op == Op.CPUT), late.value.eq(c3.operand[:vw]),
-                early.ways.eq(Mux(last_write.set == set1, last_write.ways, 0)),
-                early.match.eq(Value.cast(last_write.key) == Value.cast(c1.coord)),
-                early.put.eq(last_write.put), early.value.eq(last_write.value),
-            ]
+            m.d.sync += [late.ways.eq(Mux(v3 & (set3 == set1), writing, 0)),
+                         late.match.eq(Value.cast(c3.coord) == Value.cast(c1.coord)),
+                         late.put.eq(c3.op == Op.CPUT), late.value.eq(c3.operand[:vw])]
+        if self.row_register:
+            row = Signal(data.ArrayLayout(entry_layout(W, vw), self.ways))
+            last_write = Signal(data.StructLayout({
+                "ways": self.ways, "set": self.set_bits, "put": 1, "key": coord_layout(W),
+                "value": vw}))
+            early = Signal(missed)
+            with m.If(advance):
+                m.d.sync += [
+                    row.eq(table_r.data),
+                    last_write.ways.eq(writing), last_write.set.eq(set3),
+                    last_write.put.eq(c3.op == Op.CPUT), last_write.key.eq(c3.coord),
+                    last_write.value.eq(c3.operand[:vw]),
+                    early.ways.eq(Mux(last_write.set == set1, last_write.ways, 0)),
+                    early.match.eq(Value.cast(last_write.key) == Value.cast(c1.coord)),
+                    early.put.eq(last_write.put), early.value.eq(last_write.value),
+                ]
+            missed_writes = (early, late)
+        else:
+            row = table_r.data
+            missed_writes = (late,)
 
         # --- R2: compare the row with the key, per way -------------------------
         # R2 registers per-way hit, free and value bits with the missed writes
@@ -195,7 +208,7 @@ class Sequencer(wiring.Component):
             for w in range(self.ways):
                 hit = row[w].valid & (Value.cast(row[w].key) == Value.cast(c2.coord))
                 free, value = ~row[w].valid, row[w].value
-                for write in (early, late, ahead):
+                for write in (*missed_writes, ahead):
                     here = write.ways[w]
                     hit = Mux(here, write.put & write.match, hit)
                     free = Mux(here, ~write.put, free)
@@ -310,7 +323,7 @@ class Sequencer(wiring.Component):
                                      reduced)
 
         if ranges:
-            self._range(m, zindex, table_r, v3, c3, rsp, range_go, done3, out_free, set1,
+            self._range(m, zindex, table_r, v3, c3, rsp, range_go, done3, out_free, held_set,
                         way_bits)
 
         with m.If(v3 & done3 & out_free):
@@ -323,7 +336,7 @@ class Sequencer(wiring.Component):
         empty_box = Cat(*((pattern.lo[i] > pattern.hi[i]) & ~mask[i] for i in range(DIMS))).any()
         return pattern.mask[DIMS:].any() | empty_box
 
-    def _range(self, m, zindex, table_r, v3, c3, rsp, range_go, done3, out_free, set1,
+    def _range(self, m, zindex, table_r, v3, c3, rsp, range_go, done3, out_free, held_set,
                way_bits):
         """CRANGE, CHIER DOWN and CDIGEST: the index streams the slots inside the box
         in Z-order; each slot's row is read from the table (the pipeline is waiting,
@@ -331,7 +344,7 @@ class Sequencer(wiring.Component):
         folded into the digest; the final answer carries the count.
 
         Phases: WAIT (for a hit from the index), READ (the hit's row is on the
-        port), FINAL (the index has ended; R1's row is back on the port)."""
+        port), FINAL (the index has ended; the pipeline's row is back on the port)."""
         W, top = self.width, (1 << self.width) - 1
         phase = Signal(range(3))
         WAIT, READ, FINAL = 0, 1, 2
@@ -372,7 +385,7 @@ class Sequencer(wiring.Component):
                 with m.Case(WAIT):
                     m.d.comb += hits.ready.eq(1)
                     with m.If(hits.valid & hits.payload.end):
-                        m.d.comb += [table_r.addr.eq(set1), table_r.en.eq(1)]
+                        m.d.comb += [table_r.addr.eq(held_set), table_r.en.eq(1)]
                         m.d.sync += phase.eq(FINAL)
                     with m.Elif(hits.valid):
                         m.d.comb += [table_r.addr.eq(hits.payload.slot[way_bits:]),

@@ -7,10 +7,10 @@ the board tops instantiate; ``ops`` says which instructions the gateware
 executes (the rest answer BAD_OPCODE) and is what the golden model is
 configured with when the two are compared.
 
-``slices=True`` (the ECP5 build) puts register slices between the decoder,
-the array and the encoder, and after each sentron (``SentronArray``), so the
-handshakes stop at registers instead of chaining through all three; three
-clocks more latency, the same rate.
+``pipelined=True`` (the ECP5 build) puts register slices between the decoder,
+the array and the encoder, so the handshakes stop at registers instead of
+chaining through all three, and pipelines the array deeper (``SentronArray``):
+three clocks more latency, the same rate.
 """
 
 from amaranth.hdl import Module
@@ -30,8 +30,8 @@ __all__ = ["VTPU"]
 
 class VTPU(wiring.Component):
     def __init__(self, *, sentrons=1, sets=64, ways=4, width=COORD_WIDTH,
-                 value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS, slices=False):
-        self.slices = slices
+                 value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS, pipelined=False):
+        self.pipelined = pipelined
         self.sentrons, self.sets, self.ways = sentrons, sets, ways
         self.width, self.value_width = width, value_width
         self.seed, self.ops = seed, frozenset(ops)
@@ -55,11 +55,11 @@ class VTPU(wiring.Component):
         m.submodules.decoder = decoder = FrameDecoder(self.width, self.value_width)
         m.submodules.array = sequencer = SentronArray(
             sentrons=self.sentrons, sets=self.sets, ways=self.ways, width=self.width,
-            value_width=self.value_width, seed=self.seed, ops=self.ops, slices=self.slices)
+            value_width=self.value_width, seed=self.seed, ops=self.ops, pipelined=self.pipelined)
         m.submodules.encoder = encoder = ResponseEncoder(self.width, self.value_width)
         wiring.connect(m, wiring.flipped(self.i), decoder.i)
         commands, answers = decoder.o, sequencer.o
-        if self.slices:
+        if self.pipelined:
             m.submodules.command_slice = command_slice = SkidBuffer(decoder.o.payload.shape())
             m.submodules.answer_slice = answer_slice = SkidBuffer(sequencer.o.payload.shape())
             wiring.connect(m, decoder.o, command_slice.i)

@@ -11,8 +11,8 @@ from vtpu.isa import Op
 from vtpu.model import Model
 
 
-def array_and_model(sentrons, sets, ways, slices=False):
-    dut = SentronArray(sentrons=sentrons, sets=sets, ways=ways, slices=slices)
+def array_and_model(sentrons, sets, ways, pipelined=False):
+    dut = SentronArray(sentrons=sentrons, sets=sets, ways=ways, pipelined=pipelined)
     return dut, Model(sentrons=sentrons, sets=sets, ways=ways, ops=IMPLEMENTED_OPS)
 
 
@@ -70,10 +70,10 @@ def test_owner_is_the_models_sentron():
     run_stream(prog, dut=dut, model=model)
 
 
-def test_register_slices_four_sentrons():
-    """The ECP5 build's array: a register slice after every sentron changes
-    nothing but the latency, under back-pressure too."""
-    dut, model = array_and_model(4, 4, 2, slices=True)
+def test_pipelined_four_sentrons():
+    """The ECP5 build's array (row registers, a register slice after every
+    sentron) answers like the model, under back-pressure too."""
+    dut, model = array_and_model(4, 4, 2, pipelined=True)
     stream = Stimulus(9, ops=frozenset(Op), keys=96, spread=5, unknown=0.01).take(3000)
     run_stream(stream, dut=dut, model=model, ready_every=2)
 

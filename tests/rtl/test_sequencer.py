@@ -102,5 +102,13 @@ def test_backpressure():
     run_stream(Stimulus(2, ops=IMPLEMENTED_OPS).take(300), ready_every=3)
 
 
+def test_row_register_random_stream_matches_model():
+    """The ECP5 build's sequencer (row read a stage early and registered, one
+    more missed write folded in), under back-pressure: 5k random instructions."""
+    stream = Stimulus(11, ops=frozenset(Op), keys=64, unknown=0.01).take(5000)
+    run_stream(stream, dut=Sequencer(sets=8, ways=2, row_register=True),
+               model=Model(sets=8, ways=2, ops=IMPLEMENTED_OPS), ready_every=2)
+
+
 def test_converts_to_verilog():
     assert "module" in verilog.convert(Sequencer(sets=16, ways=2), name="sequencer")

@@ -48,9 +48,9 @@ def test_two_sentrons_with_garbage_match_model():
     assert run_bytes(dut, data, len(want)) == want
 
 
-def test_register_slices_with_garbage_match_model():
-    """The ECP5 build's core (register slices around and inside the array)."""
-    dut = VTPU(sentrons=4, sets=4, ways=1, slices=True)
+def test_pipelined_with_garbage_match_model():
+    """The ECP5 build's core (row registers, register slices around and inside the array)."""
+    dut = VTPU(sentrons=4, sets=4, ways=1, pipelined=True)
     stream = Stimulus(10, ops=frozenset(Op), garbage=0.1, unknown=0.03).take(300)
     data = b"".join(ins.frame() for ins in stream)
     want = dut.model().execute(data)
