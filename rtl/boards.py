@@ -212,9 +212,10 @@ BOARDS = {
         leds=(0, 1, 2, 3), programmer="openFPGALoader",
         # The range index needs ~32 DP16KDs per 2048-slot sentron (a key copy of
         # 16, the tree, the queue): 4 x 32 + the 98 in use exceeds the 208.
-        # pipelined=True (row registers, register slices) gives one sentron
-        # 75 MHz instead of 57, but four of them did not route: nextpnr's
-        # router1 still had >11k overused wires after 40 minutes.
+        # Not pipelined=True (row registers, register slices): with four
+        # sentrons nextpnr's router1 still had >11k overused wires after 40
+        # minutes, and with one sentron the slices hang ~800 more flops on the
+        # pipeline's enable (75 MHz, against 90 with the row register alone).
         leave_out=frozenset({Op.CRANGE, Op.CDIGEST})),
 }
 
