@@ -165,12 +165,13 @@ class Sequencer(wiring.Component):
         # folds them in after the compare, like the write R3 makes then
         # (``ahead``, the instruction just in front).
         vw = self.value_width
+        written = table_w.data[0]      # the entry R3 writes (the same in every way)
         missed = data.StructLayout({"ways": self.ways, "match": 1, "put": 1, "value": vw})
         late = Signal(missed)
         with m.If(advance):
             m.d.sync += [late.ways.eq(Mux(v3 & (set3 == set1), writing, 0)),
-                         late.match.eq(Value.cast(c3.coord) == Value.cast(c1.coord)),
-                         late.put.eq(c3.op == Op.CPUT), late.value.eq(c3.operand[:vw])]
+                         late.match.eq(Value.cast(written.key) == Value.cast(c1.coord)),
+                         late.put.eq(written.valid), late.value.eq(written.value)]
         if self.row_register:
             row = Signal(data.ArrayLayout(entry_layout(W, vw), self.ways))
             last_write = Signal(data.StructLayout({
@@ -181,8 +182,8 @@ class Sequencer(wiring.Component):
                 m.d.sync += [
                     row.eq(table_r.data),
                     last_write.ways.eq(writing), last_write.set.eq(set3),
-                    last_write.put.eq(c3.op == Op.CPUT), last_write.key.eq(c3.coord),
-                    last_write.value.eq(c3.operand[:vw]),
+                    last_write.put.eq(written.valid), last_write.key.eq(written.key),
+                    last_write.value.eq(written.value),
                     early.ways.eq(Mux(last_write.set == set1, last_write.ways, 0)),
                     early.match.eq(Value.cast(last_write.key) == Value.cast(c1.coord)),
                     early.put.eq(last_write.put), early.value.eq(last_write.value),
@@ -197,10 +198,10 @@ class Sequencer(wiring.Component):
         # folded in (newest last), so R3 decides from flops and the
         # compare-to-write path is split at a register.
         same_set = v3 & (set3 == set2)
-        same_key = Value.cast(c3.coord) == Value.cast(c2.coord)
         ahead = Signal(missed)
-        m.d.comb += [ahead.ways.eq(Mux(same_set, writing, 0)), ahead.match.eq(same_key),
-                     ahead.put.eq(c3.op == Op.CPUT), ahead.value.eq(c3.operand[:vw])]
+        m.d.comb += [ahead.ways.eq(Mux(same_set, writing, 0)),
+                     ahead.match.eq(Value.cast(written.key) == Value.cast(c2.coord)),
+                     ahead.put.eq(written.valid), ahead.value.eq(written.value)]
         hit3 = Signal(self.ways)
         free3 = Signal(self.ways)
         values3 = Signal(data.ArrayLayout(vw, self.ways))
@@ -227,9 +228,8 @@ class Sequencer(wiring.Component):
         # they share one multiplier, fed the slice each opcode names. It runs
         # alongside the pipeline so R3 answers from a register: the hash bits
         # registered with R1, in R1 their product with each byte of n (two
-        # 16x8 products), in R2 the sum. On
-        # the HX8K (no DSP) the whole 16x16 product into the answer register
-        # was the slowest path.
+        # 16x8 products), in R2 the sum. On the HX8K (no DSP) the whole 16x16
+        # product into the answer register was the slowest path.
         reduce_bits = Signal(16)     # registered with R1, so a DSP has flops on both sides
         product_lo, product_hi = Signal(24), Signal(24)
         reduced = Signal(16)
