@@ -1,7 +1,6 @@
 import random
 
-from amaranth.sim import Simulator
-
+from sim_helpers import run_sim
 from rtl.skid_buffer import SkidBuffer
 
 
@@ -34,10 +33,7 @@ def run(valid_chance, ready_chance, count=400, seed=1):
                 pending.pop(0)
             assert clocks < 20 * count, "stuck"
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(tb)
-    sim.run()
+    run_sim(dut, tb)
     assert received == sent
     return clocks
 
@@ -67,7 +63,4 @@ def test_ready_is_registered():
         await ctx.tick()
         assert ctx.get(dut.i.ready)
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(tb)
-    sim.run()
+    run_sim(dut, tb)
