@@ -128,7 +128,7 @@ class SentronArray(wiring.Component):
         m.d.comb += owner.eq(Mux(is_point & ok, owner_bits, 0))
 
         held_valid = Signal()
-        held = Signal(command_layout(self.width, self.value_width))
+        held = Signal(command_layout(self.width, self.value_width), reset_less=True)
         target = Signal(order_shape)
         taken = Signal(self.sentrons)       # broadcast: the sentrons that have it already
         readies = Cat(*(s.i.ready for s in sentrons))

@@ -50,7 +50,8 @@ class FrameDecoder(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        cmd = Signal(command_layout(self.width, self.value_width))
+        # no reset: cleared as each frame's opcode arrives (state OP)
+        cmd = Signal(command_layout(self.width, self.value_width), reset_less=True)
         length = Signal(8)
         index = Signal(8)
         crc = Signal(8)

@@ -42,6 +42,8 @@ and the testbenches configure the golden model the same way
 (``IMPLEMENTED_OPS``).
 """
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
@@ -98,13 +100,31 @@ class Sequencer(wiring.Component):
         cmd_shape = command_layout(W, self.value_width)
         rows = h3_rows(self.seed, DIMS * W, HASH_WIDTH)
 
+        # What the port reads while the other writes the same set never reaches
+        # a compare: R2 folds that write in over it (``late``/``early``). So the
+        # collision may read anything, and Yosys is told so (``no_rw_check``);
+        # otherwise it rebuilds read-old-data in fabric, a registered copy of
+        # every write and a multiplexer after the RAM (on the ECP5 ~430 flops a
+        # sentron, and the four-sentron build stopped routing). With one way a
+        # write covers the whole row; with more, a RAM cell could hold bits of
+        # two ways and garble the one not written, so the check stays.
         m.submodules.table = table = Memory(
             shape=data.ArrayLayout(entry_layout(W, self.value_width), self.ways),
-            depth=self.sets, init=[])
+            depth=self.sets, init=[], attrs={"no_rw_check": 1} if self.ways == 1 else None)
         # One write enable per way: a write touches only its own way, so no
         # stage has to carry the whole row to write it back.
         table_w = table.write_port(granularity=1)
-        table_r = table.read_port()
+        # The read port is asynchronous in the netlist and registered here (the
+        # same clock as a synchronous port): Yosys merges this register into the
+        # block RAM's port and only then applies ``no_rw_check``. A port that is
+        # already synchronous keeps its read-old-data rule whatever the
+        # attribute says. ``table_r`` is the registered port the pipeline uses.
+        table_async = table.read_port(domain="comb")
+        table_r = SimpleNamespace(addr=Signal(self.set_bits), en=Signal(),
+                                  data=Signal(table_async.data.shape(), reset_less=True))
+        m.d.comb += table_async.addr.eq(table_r.addr)
+        with m.If(table_r.en):
+            m.d.sync += table_r.data.eq(table_async.data)
         m.submodules.routes = routes = Memory(
             shape=data.StructLayout({"bound": coord_layout(W), "node": 16}),
             depth=ROUTE_ENTRIES, init=[])
@@ -113,8 +133,11 @@ class Sequencer(wiring.Component):
 
         # --- pipeline registers ----------------------------------------------
         v1, v2, v3 = Signal(), Signal(), Signal()
-        c1, c2, c3 = Signal(cmd_shape), Signal(cmd_shape), Signal(cmd_shape)
-        h1, h2, h3 = Signal(HASH_WIDTH), Signal(HASH_WIDTH), Signal(HASH_WIDTH)
+        # Data registers have no reset (``reset_less``): only the valid bits say
+        # what they hold, and a reset on every flop is a net with thousands of
+        # loads (the ECP5's slice LSR pins) for nothing.
+        c1, c2, c3 = (Signal(cmd_shape, reset_less=True) for _ in range(3))
+        h1, h2, h3 = (Signal(HASH_WIDTH, reset_less=True) for _ in range(3))
         # The whole hash in one stage: each bit is a parity of ~72 key bits, four
         # LUT4 levels from the decoder's register; a separate partial-parity
         # stage would cost another full instruction register.
@@ -173,7 +196,7 @@ class Sequencer(wiring.Component):
                          late.match.eq(Value.cast(written.key) == Value.cast(c1.coord)),
                          late.put.eq(written.valid), late.value.eq(written.value)]
         if self.row_register:
-            row = Signal(data.ArrayLayout(entry_layout(W, vw), self.ways))
+            row = Signal(data.ArrayLayout(entry_layout(W, vw), self.ways), reset_less=True)
             last_write = Signal(data.StructLayout({
                 "ways": self.ways, "set": self.set_bits, "put": 1, "key": coord_layout(W),
                 "value": vw}))
@@ -204,7 +227,7 @@ class Sequencer(wiring.Component):
                      ahead.put.eq(written.valid), ahead.value.eq(written.value)]
         hit3 = Signal(self.ways)
         free3 = Signal(self.ways)
-        values3 = Signal(data.ArrayLayout(vw, self.ways))
+        values3 = Signal(data.ArrayLayout(vw, self.ways), reset_less=True)
         with m.If(advance):
             for w in range(self.ways):
                 hit = row[w].valid & (Value.cast(row[w].key) == Value.cast(c2.coord))
@@ -230,9 +253,9 @@ class Sequencer(wiring.Component):
         # registered with R1, in R1 their product with each byte of n (two
         # 16x8 products), in R2 the sum. On the HX8K (no DSP) the whole 16x16
         # product into the answer register was the slowest path.
-        reduce_bits = Signal(16)     # registered with R1, so a DSP has flops on both sides
-        product_lo, product_hi = Signal(24), Signal(24)
-        reduced = Signal(16)
+        reduce_bits = Signal(16, reset_less=True)   # registered with R1: flops on both sides of a DSP
+        product_lo, product_hi = Signal(24, reset_less=True), Signal(24, reset_less=True)
+        reduced = Signal(16, reset_less=True)
         with m.If(advance):
             m.d.sync += [reduce_bits.eq(Mux(self.i.payload.op == Op.CMOE,
                                             hash_now[32:48], hash_now[16:32])),
@@ -359,7 +382,7 @@ class Sequencer(wiring.Component):
         # module of its own: Amaranth's simulator re-evaluates a module's
         # combinational logic whenever any of its inputs changes, and the
         # 64 parity trees would otherwise run on every table read.
-        hashed = Signal(entry_layout(W, self.value_width))
+        hashed = Signal(entry_layout(W, self.value_width), reset_less=True)
         adding = Signal()
         entry_digest = Signal(DIGEST_WIDTH)
         m.submodules.digest_hash = digest_hash = Module()
@@ -449,12 +472,12 @@ class Sequencer(wiring.Component):
         index = Signal(range(ROUTE_ENTRIES + 1))     # the next entry to read
         compare = Signal()                           # the odd clock of an entry
         compared_all = Signal()
-        entry = Signal.like(route_r.data)
+        entry = Signal.like(route_r.data, reset_less=True)
         last = Signal()                              # ``entry`` is entry n-1
         qualifies, above_best = Signal(), Signal()   # verdicts on ``entry``
         best_valid = Signal()
-        best_bound = Signal(coord_layout(W))
-        best_node = Signal(16)
+        best_bound = Signal(coord_layout(W), reset_less=True)     # meaningful when best_valid
+        best_node = Signal(16, reset_less=True)
         n = c3.arg
         better = qualifies & (~best_valid | above_best)
         final_valid = best_valid | qualifies

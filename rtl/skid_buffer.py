@@ -28,7 +28,7 @@ class SkidBuffer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         skid_valid = Signal()
-        skid = Signal(self.shape)
+        skid = Signal(self.shape, reset_less=True)    # meaningful when skid_valid
         m.d.comb += self.i.ready.eq(~skid_valid)
         taken = self.i.valid & ~skid_valid
         with m.If(~self.o.valid | self.o.ready):
