@@ -181,7 +181,7 @@ def format_table(report):
         rows.append(("  from", cp["from"]))
         rows.append(("  to", cp["to"]))
     if "synth_seconds" in report:
-        rows.append(("build time", f'{report["synth_seconds"]} s'))
+        rows.append(("build time", f'{report["synth_seconds"]} s (seed {report.get("seed", 1)})'))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
@@ -240,6 +240,7 @@ def synthesize(board_name, core="vtpu", *, build_dir=None, seed=1, quiet=False):
     yosys_cells = parse_yosys_stat((build_dir / f"{name}.rpt").read_text())
     report = summarize(board, core_info, nextpnr, yosys_cells)
     report["synth_seconds"] = seconds
+    report["seed"] = seed
     report["device"] = f"{platform.device}-{platform.package}"
     report["bitstream"] = str(build_dir / (f"{name}.bin" if board.family == "ice40" else f"{name}.bit"))
     report["command"] = f"make synth BOARD={board.name}" + (f" (core {core})" if core != "vtpu" else "")
