@@ -7,10 +7,12 @@ A point instruction (CGET, CPUT, CDEL) goes to the sentron that owns its key:
 bits ``[set_bits, set_bits + sentron_bits)`` of the table hash, the split
 ``vtpu.model.Model.locate`` defines, so each sentron holds ``sets x ways`` of
 the keys and a full set in one sentron is TABLE_FULL even when the others have
-room. A range instruction (CRANGE, CDIGEST, CHIER DOWN) goes to every sentron:
-each answers the keys it holds in Z-order, and the collector merges the
-streams -- the smallest head first, once every sentron has an answer up --
-then sends one final answer with the counts (and digests) summed.
+room. The dispatcher hashes each coordinate once and hands the hash to the
+sentron with the instruction (``Sequencer`` ``hashed``). A range instruction
+(CRANGE, CDIGEST, CHIER DOWN) goes to every sentron: each answers the keys
+it holds in Z-order, and the collector merges the streams -- the smallest
+head first, once every sentron has an answer up -- then sends one final
+answer with the counts (and digests) summed.
 Everything else (the pure instructions, CRTSET and CROUTE with the one
 ownership table, errors the decoder flagged) goes to sentron 0, which is the
 only one built with those opcodes.
@@ -42,7 +44,7 @@ from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, TABLE_SEED, VALUE_WIDTH, Dir
 from vtpu.hash import h3_rows
 
 from .hash_unit import h3_hash
-from .layouts import command_layout, response_layout
+from .layouts import command_layout, hashed_command_layout, response_layout
 from .sequencer import IMPLEMENTED_OPS, RANGE_OPS, Sequencer
 from .skid_buffer import SkidBuffer
 from .zorder import z_less
@@ -88,7 +90,7 @@ class SentronArray(wiring.Component):
         ops = self.ops if index == 0 else self.ops & others
         return Sequencer(sets=self.sets, ways=self.ways, width=self.width,
                          value_width=self.value_width, seed=self.seed, ops=ops,
-                         row_register=self.pipelined)
+                         row_register=self.pipelined, hashed=self.sentrons > 1)
 
     def elaborate(self, platform):
         m = Module()
@@ -115,10 +117,13 @@ class SentronArray(wiring.Component):
             width=order_shape.size, depth=in_flight * self.sentrons)
 
         # --- dispatch: the owner's index from the hash bits above the set index --
+        # The coordinate is hashed once, here, and the hash goes to the sentron
+        # with the instruction: its table address then comes from the dispatch
+        # register, not through a hash tree on the far side of the chip.
         cmd = self.i.payload
-        rows = h3_rows(self.seed, DIMS * self.width, HASH_WIDTH)
-        owner_rows = rows[self.set_bits:self.set_bits + self.sentron_bits]
-        owner_bits = h3_hash(Value.cast(cmd.coord), owner_rows)
+        table_hash = h3_hash(Value.cast(cmd.coord), h3_rows(self.seed, DIMS * self.width,
+                                                            HASH_WIDTH))
+        owner_bits = table_hash[self.set_bits:self.set_bits + self.sentron_bits]
         ok = cmd.error == Status.OK
         is_point = Cat(*(cmd.op == op for op in POINT_OPS & self.ops)).any()
         is_range = Cat(*(cmd.op == op for op in RANGE_OPS & self.ops)).any()
@@ -128,7 +133,7 @@ class SentronArray(wiring.Component):
         m.d.comb += owner.eq(Mux(is_point & ok, owner_bits, 0))
 
         held_valid = Signal()
-        held = Signal(command_layout(self.width, self.value_width), reset_less=True)
+        held = Signal(hashed_command_layout(self.width, self.value_width), reset_less=True)
         target = Signal(order_shape)
         taken = Signal(self.sentrons)       # broadcast: the sentrons that have it already
         readies = Cat(*(s.i.ready for s in sentrons))
@@ -140,7 +145,7 @@ class SentronArray(wiring.Component):
         load = ~held_valid | handed
         m.d.comb += self.i.ready.eq(load)
         with m.If(load):
-            m.d.sync += [held_valid.eq(self.i.valid), held.eq(cmd), taken.eq(0),
+            m.d.sync += [held_valid.eq(self.i.valid), held.eq(Cat(cmd, table_hash)), taken.eq(0),
                          target.all.eq(is_range & ok), target.target.eq(owner)]
         with m.Elif(target.all):
             m.d.sync += taken.eq(taken | Mux(order.w_rdy, readies, 0))

@@ -36,10 +36,11 @@ response field    used by
 from amaranth.hdl import signed, unsigned
 from amaranth.lib import data
 
-from vtpu.isa import COORD_WIDTH, DIMS, VALUE_WIDTH, Op, Status
+from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, VALUE_WIDTH, Op, Status
 
-__all__ = ["coord_layout", "delta_layout", "pattern_layout", "command_layout", "response_layout",
-           "COMMAND_FIELD", "RESPONSE_FIELD", "CHIER_UP_FLAG"]
+__all__ = ["coord_layout", "delta_layout", "pattern_layout", "command_layout",
+           "hashed_command_layout", "response_layout", "COMMAND_FIELD", "RESPONSE_FIELD",
+           "CHIER_UP_FLAG"]
 
 
 def coord_layout(width=COORD_WIDTH):
@@ -70,6 +71,14 @@ def command_layout(width=COORD_WIDTH, value_width=VALUE_WIDTH):
         "arg":     unsigned(16),
         "mode":    unsigned(8),
     })
+
+
+def hashed_command_layout(width=COORD_WIDTH, value_width=VALUE_WIDTH):
+    """A command and its coordinate's table hash (``vtpu.hash.table_hash``), hashed
+    upstream. The command's members keep their offsets, so the low bits are a
+    ``command_layout``."""
+    members = {name: field.shape for name, field in command_layout(width, value_width)}
+    return data.StructLayout({**members, "hash": unsigned(HASH_WIDTH)})
 
 
 def response_layout(width=COORD_WIDTH, value_width=VALUE_WIDTH):

@@ -30,6 +30,11 @@ RAM's output then goes to flops only, and R2 folds in one more missed write
 not transparent in either build, so no bypass multiplexer sits after the RAM.
 The iCE40s keep the row unregistered: the ~600 flops do not fit the UP5K.
 
+``hashed=True`` (sentrons of an array) takes the table hash with the
+instruction (``hashed_command_layout``) instead of hashing the coordinate:
+the array hashes once, before its dispatch register, to pick the owner, so
+with the row register the table's read address comes straight from a flop.
+
 CRANGE, CDIGEST and CHIER DOWN are answered from a Z-order index of the
 table's keys (``rtl.zindex``): R3 queues every CPUT of a new key and every
 CDEL that hits for the index, and a range instruction in R3 waits for the
@@ -53,7 +58,8 @@ from vtpu.isa import (COORD_WIDTH, DIGEST_SEED, DIGEST_WIDTH, DIMS, HASH_WIDTH, 
                       TABLE_SEED, VALUE_WIDTH, Dir, Op, RouteMode, Status)
 
 from .hash_unit import h3_hash
-from .layouts import CHIER_UP_FLAG, command_layout, coord_layout, delta_layout, response_layout
+from .layouts import (CHIER_UP_FLAG, command_layout, coord_layout, delta_layout,
+                      hashed_command_layout, response_layout)
 from .zindex import ZIndex
 from .zorder import z_less, z_less_equal
 from vtpu.hash import h3_rows
@@ -83,14 +89,15 @@ def _first_one(bits):
 
 class Sequencer(wiring.Component):
     def __init__(self, *, sets=64, ways=4, width=COORD_WIDTH, value_width=VALUE_WIDTH,
-                 seed=TABLE_SEED, ops=IMPLEMENTED_OPS, row_register=False):
+                 seed=TABLE_SEED, ops=IMPLEMENTED_OPS, row_register=False, hashed=False):
         assert sets & (sets - 1) == 0 and sets >= 2, "sets must be a power of two >= 2"
         self.sets, self.ways, self.width, self.value_width = sets, ways, width, value_width
         self.seed, self.ops = seed, frozenset(ops)
-        self.row_register = row_register
+        self.row_register, self.hashed = row_register, hashed
         self.set_bits = sets.bit_length() - 1
+        in_layout = (hashed_command_layout if hashed else command_layout)(width, value_width)
         super().__init__({
-            "i": In(stream.Signature(command_layout(width, value_width))),
+            "i": In(stream.Signature(in_layout)),
             "o": Out(stream.Signature(response_layout(width, value_width))),
         })
 
@@ -140,8 +147,14 @@ class Sequencer(wiring.Component):
         h1, h2, h3 = (Signal(HASH_WIDTH, reset_less=True) for _ in range(3))
         # The whole hash in one stage: each bit is a parity of ~72 key bits, four
         # LUT4 levels from the decoder's register; a separate partial-parity
-        # stage would cost another full instruction register.
-        hash_now = h3_hash(Value.cast(self.i.payload.coord), rows)
+        # stage would cost another full instruction register. ``hashed``: the
+        # array hashed it once, ahead of its dispatch register.
+        if self.hashed:
+            hash_now = self.i.payload.hash
+            command_in = Value.cast(self.i.payload)[:cmd_shape.size]
+        else:
+            hash_now = h3_hash(Value.cast(self.i.payload.coord), rows)
+            command_in = self.i.payload
 
         done3 = Signal()          # R3's instruction can answer this cycle
         out_free = ~self.o.valid | self.o.ready
@@ -151,7 +164,7 @@ class Sequencer(wiring.Component):
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.o.valid.eq(0)
         with m.If(advance):
-            m.d.sync += [v1.eq(self.i.valid), c1.eq(self.i.payload), h1.eq(hash_now),
+            m.d.sync += [v1.eq(self.i.valid), c1.eq(command_in), h1.eq(hash_now),
                          v2.eq(v1), c2.eq(c1), h2.eq(h1),
                          v3.eq(v2), c3.eq(c2), h3.eq(h2)]
         set1, set2, set3 = h1[:self.set_bits], h2[:self.set_bits], h3[:self.set_bits]
