@@ -276,24 +276,33 @@ class Sequencer(wiring.Component):
                          product_hi.eq(reduce_bits * c1.arg[8:]),
                          reduced.eq((product_lo + (product_hi << 8))[16:32])]
 
-        scanning_route = Signal()
-        m.d.comb += done3.eq(1)
-        range_go = Signal()       # R3 holds a valid CRANGE, CDIGEST or CHIER DOWN
+        # The instructions that can hold R3 are decoded from R2 and flagged as
+        # they enter R3, so that the stall (``advance``: the enable of every
+        # pipeline flop and of the table's port) is a gate or two from flops,
+        # not R3's opcode decode (on the ECP5 the slowest path ran through it).
+        scan3 = Signal()          # a CROUTE RANGE scan
+        range3 = Signal()         # CRANGE, CDIGEST, CHIER DOWN with a good pattern
+        put3, del3 = Signal(), Signal()
+        ok2 = c2.error == Status.OK
+        with m.If(advance):
+            m.d.sync += [scan3.eq(ok2 & self._scans(c2)), put3.eq(ok2 & (c2.op == Op.CPUT)),
+                         del3.eq(ok2 & (c2.op == Op.CDEL))]
+            if ranges:
+                m.d.sync += range3.eq(ok2 & self._goes_to_index(c2))
+        index_stall = Const(0)
 
         if ranges:
             # A committed CPUT of a new key or CDEL hit is queued for the Z-order
             # index; the instruction waits in R3 while the queue is full.
-            ok = (c3.error == Status.OK) & v3
-            inserting = ok & (c3.op == Op.CPUT) & ~hit & free
-            deleting = ok & (c3.op == Op.CDEL) & hit
+            inserting = v3 & put3 & ~hit & free
+            deleting = v3 & del3 & hit
             update = zindex.update
             m.d.comb += [update.valid.eq((inserting | deleting) & out_free),
                          update.payload.delete.eq(deleting),
                          update.payload.key.eq(c3.coord),
                          update.payload.slot.eq(Cat(Mux(deleting, hit_way, free_way)[:way_bits],
                                                     set3))]
-            with m.If((inserting | deleting) & ~update.ready):
-                m.d.comb += done3.eq(0)
+            index_stall = (inserting | deleting) & ~update.ready
 
         def implemented(op):
             return op in self.ops
@@ -334,13 +343,11 @@ class Sequencer(wiring.Component):
                         m.d.comb += [rsp.coord[i].eq(s[:W]) for i, s in enumerate(sums)]
                 if implemented(Op.CHIER):
                     with m.Case(Op.CHIER):
-                        self._chier(m, c3, rsp, range_go if ranges else None)
+                        self._chier(m, c3, rsp, ranges)
                 for op in sorted(RANGE_OPS & self.ops):
                     with m.Case(op):
                         with m.If(self._pattern_bad(c3.pattern)):
                             m.d.comb += rsp.status.eq(Status.BAD_ARG)
-                        with m.Else():
-                            m.d.comb += range_go.eq(1)
                 if implemented(Op.CMOE):
                     with m.Case(Op.CMOE):
                         m.d.comb += [rsp.status.eq(Mux(c3.arg == 0, Status.BAD_ARG, Status.OK)),
@@ -355,12 +362,15 @@ class Sequencer(wiring.Component):
                                      route_w.en.eq(v3 & ~bad & out_free)]
                 if implemented(Op.CROUTE):
                     with m.Case(Op.CROUTE):
-                        self._croute(m, c3, rsp, route_r, out_free, v3, done3, scanning_route,
-                                     reduced)
+                        scan_done = self._croute(m, c3, rsp, route_r, out_free, v3, reduced)
 
+        range_done = Const(1)
         if ranges:
-            self._range(m, zindex, table_r, v3, c3, rsp, range_go, done3, out_free, held_set,
-                        way_bits)
+            range_done = self._range(m, zindex, table_r, v3, c3, rsp, range3, out_free,
+                                     held_set, way_bits)
+        if Op.CROUTE not in self.ops:
+            scan_done = Const(1)
+        m.d.comb += done3.eq((~scan3 | scan_done) & (~range3 | range_done) & ~index_stall)
 
         with m.If(v3 & done3 & out_free):
             m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(rsp)]
@@ -372,8 +382,22 @@ class Sequencer(wiring.Component):
         empty_box = Cat(*((pattern.lo[i] > pattern.hi[i]) & ~mask[i] for i in range(DIMS))).any()
         return pattern.mask[DIMS:].any() | empty_box
 
-    def _range(self, m, zindex, table_r, v3, c3, rsp, range_go, done3, out_free, held_set,
-               way_bits):
+    def _scans(self, c):
+        """Whether command ``c`` (status OK) is a CROUTE RANGE that scans the table."""
+        if Op.CROUTE not in self.ops:
+            return Const(0)
+        return ((c.op == Op.CROUTE) & (c.arg != 0) & (c.mode == RouteMode.RANGE)
+                & (c.arg <= ROUTE_ENTRIES))
+
+    def _goes_to_index(self, c):
+        """Whether command ``c`` (status OK) is answered from the Z-order index: a
+        range instruction or CHIER DOWN, with a good pattern."""
+        ranges = Cat(*(c.op == op for op in RANGE_OPS & self.ops)).any()
+        if Op.CHIER in self.ops:
+            ranges |= (c.op == Op.CHIER) & (c.mode == Dir.DOWN)
+        return ranges & ~self._pattern_bad(c.pattern)
+
+    def _range(self, m, zindex, table_r, v3, c3, rsp, range3, out_free, held_set, way_bits):
         """CRANGE, CHIER DOWN and CDIGEST: the index streams the slots inside the box
         in Z-order; each slot's row is read from the table (the pipeline is waiting,
         so its read port is free) and the entry answered as a record (MORE) or
@@ -409,14 +433,13 @@ class Sequencer(wiring.Component):
             wild = pattern.mask[i]
             m.d.comb += [query.payload.lo[i].eq(Mux(wild, 0, pattern.lo[i])),
                          query.payload.hi[i].eq(Mux(wild, top, pattern.hi[i]))]
-        active = v3 & range_go
+        active = v3 & range3
         m.d.comb += query.valid.eq(active & (phase == WAIT))
         record = Signal(response_layout(W, self.value_width))
         m.d.comb += [record.op.eq(c3.op), record.tag.eq(c3.tag), record.status.eq(Status.OK),
                      record.more.eq(1), record.coord.eq(entry.key), record.value.eq(entry.value)]
 
         with m.If(active):
-            m.d.comb += done3.eq(phase == FINAL)
             with m.Switch(phase):
                 with m.Case(WAIT):
                     m.d.comb += hits.ready.eq(1)
@@ -440,11 +463,12 @@ class Sequencer(wiring.Component):
                                  rsp.value.eq(Mux(c3.op == Op.CDIGEST, digest, 0))]
                     with m.If(out_free):
                         m.d.sync += [phase.eq(WAIT), count.eq(0), digest.eq(0)]
+        return phase == FINAL
 
-    def _chier(self, m, c3, rsp, range_go):
+    def _chier(self, m, c3, rsp, ranges):
         """UP: the highest-numbered component that is not a wildcard becomes one;
         wildcard components answer with the full range whatever bounds came in.
-        DOWN is CRANGE (``range_go``); BAD_OPCODE, after the checks that make it
+        DOWN is CRANGE (``range3``); BAD_OPCODE, after the checks that make it
         BAD_ARG, in a build without the range instructions."""
         pattern, top = c3.pattern, (1 << self.width) - 1
         mask = pattern.mask[:DIMS]
@@ -457,10 +481,9 @@ class Sequencer(wiring.Component):
         with m.If(bad | ((c3.mode == Dir.UP) & mask.all())):
             m.d.comb += rsp.status.eq(Status.BAD_ARG)
         with m.Elif(c3.mode == Dir.DOWN):
-            if range_go is None:
+            if not ranges:
                 m.d.comb += rsp.status.eq(Status.BAD_OPCODE)
-            else:
-                m.d.comb += range_go.eq(1)
+            # else the index answers it (``_range``)
         with m.Else():
             m.d.comb += [rsp.status.eq(Status.OK),
                          rsp.mask.eq(up_mask | CHIER_UP_FLAG)]
@@ -468,7 +491,7 @@ class Sequencer(wiring.Component):
                 m.d.comb += [rsp.coord[i].eq(Mux(up_mask[i], 0, pattern.lo[i])),
                              rsp.hi[i].eq(Mux(up_mask[i], top, pattern.hi[i]))]
 
-    def _croute(self, m, c3, rsp, route_r, out_free, v3, done3, scanning, reduced):
+    def _croute(self, m, c3, rsp, route_r, out_free, v3, reduced):
         """HASH: multiply-high of hash bits [16:32]. RANGE: scan the ownership table.
 
         The scan keeps the best entry (greatest Morton bound at or below the
@@ -501,7 +524,6 @@ class Sequencer(wiring.Component):
         with m.Elif(c3.mode == RouteMode.HASH):
             m.d.comb += [rsp.status.eq(Status.OK), rsp.aux.eq(reduced)]
         with m.Elif((c3.mode == RouteMode.RANGE) & (n <= ROUTE_ENTRIES)):
-            m.d.comb += [scanning.eq(v3), done3.eq(~compare & compared_all)]
             with m.If(v3 & compare):
                 m.d.comb += route_r.addr.eq(index)
                 m.d.sync += [qualifies.eq(z_less_equal(entry.bound, c3.coord, W)),
@@ -520,3 +542,4 @@ class Sequencer(wiring.Component):
                          rsp.aux.eq(final_node)]
         with m.Else():
             m.d.comb += rsp.status.eq(Status.BAD_ARG)
+        return ~compare & compared_all     # done, when R3 holds a scan (``scan3``)
