@@ -28,11 +28,11 @@ answer is always on its way, so this cannot deadlock.
 
 With one sentron the array is the bare sequencer: no extra clocks.
 
-``pipelined=True`` (the ECP5 build) gives every sentron its row register
-(``Sequencer`` ``row_register``) and puts a register slice (``SkidBuffer``)
-after every sentron, so that no path runs from the collector's back-pressure
-into a sentron's pipeline enables (a thousand flops and the table's clock
-enable): one clock more per answer, the same rate.
+``pipelined=True`` (the ECP5 build) builds the sentrons as
+``PipelinedSequencer``: five stages that never stall, an answer FIFO each and
+an intake gated by credits, so no path runs from the collector's
+back-pressure into a sentron's pipeline (``i.ready`` is a flop); two clocks
+more per answer, the same rate.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
@@ -45,8 +45,8 @@ from vtpu.hash import h3_rows
 
 from .hash_unit import h3_hash
 from .layouts import command_layout, hashed_command_layout, response_layout
+from .pipelined_sequencer import PipelinedSequencer
 from .sequencer import IMPLEMENTED_OPS, RANGE_OPS, Sequencer
-from .skid_buffer import SkidBuffer
 from .zorder import z_less
 
 __all__ = ["SentronArray", "POINT_OPS"]
@@ -55,15 +55,11 @@ __all__ = ["SentronArray", "POINT_OPS"]
 POINT_OPS = frozenset({Op.CGET, Op.CPUT, Op.CDEL})
 
 # Instructions one sentron can hold between accepting and answering (three
-# pipeline stages and the answer register; two more in a register slice).
+# pipeline stages and the answer register).
 IN_FLIGHT_PER_SENTRON = 4
-IN_FLIGHT_PER_SLICE = 2
-
-
-class _Ports:
-    """A sentron's command port and the answer port the collector sees."""
-    def __init__(self, i, o):
-        self.i, self.o = i, o
+# The pipelined array's order FIFO: more than its round trip (dispatch, five
+# stages, the answer FIFO, collect), so it never holds back one per clock.
+IN_FLIGHT_PIPELINED = 16
 
 
 class SentronArray(wiring.Component):
@@ -88,9 +84,10 @@ class SentronArray(wiring.Component):
         # for its share (CHIER for DOWN, which is a CRANGE).
         others = POINT_OPS | RANGE_OPS | ({Op.CHIER} if self.ops & RANGE_OPS else set())
         ops = self.ops if index == 0 else self.ops & others
-        return Sequencer(sets=self.sets, ways=self.ways, width=self.width,
-                         value_width=self.value_width, seed=self.seed, ops=ops,
-                         row_register=self.pipelined, hashed=self.sentrons > 1)
+        kind = PipelinedSequencer if self.pipelined else Sequencer
+        return kind(sets=self.sets, ways=self.ways, width=self.width,
+                    value_width=self.value_width, seed=self.seed, ops=ops,
+                    hashed=self.sentrons > 1)
 
     def elaborate(self, platform):
         m = Module()
@@ -100,21 +97,16 @@ class SentronArray(wiring.Component):
             wiring.connect(m, only.o, wiring.flipped(self.o))
             return m
 
-        sentrons = []         # what dispatch and collect see of each sentron
+        sentrons = []
         for k in range(self.sentrons):
             m.submodules[f"sentron{k}"] = sentron = self._sequencer(k)
-            if self.pipelined:
-                m.submodules[f"slice{k}"] = out = SkidBuffer(sentron.o.payload.shape())
-                wiring.connect(m, sentron.o, out.i)
-                sentron = _Ports(sentron.i, out.o)
             sentrons.append(sentron)
         # A range instruction goes to every sentron ("all"); without the range
         # instructions the flag has no bits and the broadcast/merge logic is not built.
         broadcast = bool(self.ops & RANGE_OPS)
         order_shape = data.StructLayout({"all": int(broadcast), "target": self.sentron_bits})
-        in_flight = IN_FLIGHT_PER_SENTRON + (IN_FLIGHT_PER_SLICE if self.pipelined else 0)
-        m.submodules.order = order = SyncFIFOBuffered(
-            width=order_shape.size, depth=in_flight * self.sentrons)
+        depth = IN_FLIGHT_PIPELINED if self.pipelined else IN_FLIGHT_PER_SENTRON * self.sentrons
+        m.submodules.order = order = SyncFIFOBuffered(width=order_shape.size, depth=depth)
 
         # --- dispatch: the owner's index from the hash bits above the set index --
         # The coordinate is hashed once, here, and the hash goes to the sentron

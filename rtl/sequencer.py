@@ -21,19 +21,14 @@ CROUTE RANGE scans the 16-entry ownership table, two clocks per entry, while
 the pipeline waits. CROUTE HASH and CMOE multiply as the instruction goes
 down the pipeline (a partial product per stage), so R3 answers from flops.
 
-``row_register=True`` (the ECP5 build) reads the row a stage earlier, as the
-instruction enters R1, addressed by the hash of the instruction coming in,
-and registers it: a DP16KD's data comes 5.8 ns after the clock, and the path
-from it through the 144-bit key compare was the slowest in the design. The
-RAM's output then goes to flops only, and R2 folds in one more missed write
-(the one landing as the row is read, kept in ``last_write``). The read port is
-not transparent in either build, so no bypass multiplexer sits after the RAM.
-The iCE40s keep the row unregistered: the ~600 flops do not fit the UP5K.
-
 ``hashed=True`` (sentrons of an array) takes the table hash with the
 instruction (``hashed_command_layout``) instead of hashing the coordinate:
-the array hashes once, before its dispatch register, to pick the owner, so
-with the row register the table's read address comes straight from a flop.
+the array hashes once, before its dispatch register, to pick the owner.
+
+This is the compact sentron of the iCE40 builds. ``PipelinedSequencer``
+(``rtl.pipelined_sequencer``) executes the same instructions with a deeper
+pipeline that never stalls, for the ECP5; the two share the execution helpers
+below (``_cdelta``, ``_chier``, ``_route_scan``, ``_range``...).
 
 CRANGE, CDIGEST and CHIER DOWN are answered from a Z-order index of the
 table's keys (``rtl.zindex``): R3 queues every CPUT of a new key and every
@@ -64,7 +59,8 @@ from .zindex import ZIndex
 from .zorder import z_less, z_less_equal
 from vtpu.hash import h3_rows
 
-__all__ = ["Sequencer", "IMPLEMENTED_OPS", "RANGE_OPS", "entry_layout"]
+__all__ = ["Sequencer", "IMPLEMENTED_OPS", "RANGE_OPS", "entry_layout", "missed_write_layout",
+           "fold_writes"]
 
 # What this gateware executes; everything else answers BAD_OPCODE, and the
 # testbenches configure the golden model with the same set.
@@ -79,6 +75,24 @@ def entry_layout(width=COORD_WIDTH, value_width=VALUE_WIDTH):
     return data.StructLayout({"valid": 1, "key": coord_layout(width), "value": value_width})
 
 
+def missed_write_layout(ways, value_width):
+    """A write a row missed, as the compare folds it in: the ways it wrote in the
+    row's set (none if another set), whether it stored the compared key
+    (``match``), a CPUT (``put``; a CDEL frees) and the value it stored."""
+    return data.StructLayout({"ways": ways, "match": 1, "put": 1, "value": value_width})
+
+
+def fold_writes(way, hit, free, value, writes):
+    """Way ``way``'s hit, free and value bits after ``writes`` (oldest first, each a
+    ``missed_write_layout``) land over the row they were compared on."""
+    for write in writes:
+        here = write.ways[way]
+        hit = Mux(here, write.put & write.match, hit)
+        free = Mux(here, ~write.put, free)
+        value = Mux(here, write.value, value)
+    return hit, free, value
+
+
 def _first_one(bits):
     """Index of the lowest set bit of a list of 1-bit values (0 if none)."""
     index = Const(0, range(max(2, len(bits))))
@@ -89,11 +103,11 @@ def _first_one(bits):
 
 class Sequencer(wiring.Component):
     def __init__(self, *, sets=64, ways=4, width=COORD_WIDTH, value_width=VALUE_WIDTH,
-                 seed=TABLE_SEED, ops=IMPLEMENTED_OPS, row_register=False, hashed=False):
+                 seed=TABLE_SEED, ops=IMPLEMENTED_OPS, hashed=False):
         assert sets & (sets - 1) == 0 and sets >= 2, "sets must be a power of two >= 2"
         self.sets, self.ways, self.width, self.value_width = sets, ways, width, value_width
         self.seed, self.ops = seed, frozenset(ops)
-        self.row_register, self.hashed = row_register, hashed
+        self.hashed = hashed
         self.set_bits = sets.bit_length() - 1
         in_layout = (hashed_command_layout if hashed else command_layout)(width, value_width)
         super().__init__({
@@ -107,36 +121,7 @@ class Sequencer(wiring.Component):
         cmd_shape = command_layout(W, self.value_width)
         rows = h3_rows(self.seed, DIMS * W, HASH_WIDTH)
 
-        # What the port reads while the other writes the same set never reaches
-        # a compare: R2 folds that write in over it (``late``/``early``). So the
-        # collision may read anything, and Yosys is told so (``no_rw_check``);
-        # otherwise it rebuilds read-old-data in fabric, a registered copy of
-        # every write and a multiplexer after the RAM (on the ECP5 ~430 flops a
-        # sentron, and the four-sentron build stopped routing). With one way a
-        # write covers the whole row; with more, a RAM cell could hold bits of
-        # two ways and garble the one not written, so the check stays.
-        m.submodules.table = table = Memory(
-            shape=data.ArrayLayout(entry_layout(W, self.value_width), self.ways),
-            depth=self.sets, init=[], attrs={"no_rw_check": 1} if self.ways == 1 else None)
-        # One write enable per way: a write touches only its own way, so no
-        # stage has to carry the whole row to write it back.
-        table_w = table.write_port(granularity=1)
-        # The read port is asynchronous in the netlist and registered here (the
-        # same clock as a synchronous port): Yosys merges this register into the
-        # block RAM's port and only then applies ``no_rw_check``. A port that is
-        # already synchronous keeps its read-old-data rule whatever the
-        # attribute says. ``table_r`` is the registered port the pipeline uses.
-        table_async = table.read_port(domain="comb")
-        table_r = SimpleNamespace(addr=Signal(self.set_bits), en=Signal(),
-                                  data=Signal(table_async.data.shape(), reset_less=True))
-        m.d.comb += table_async.addr.eq(table_r.addr)
-        with m.If(table_r.en):
-            m.d.sync += table_r.data.eq(table_async.data)
-        m.submodules.routes = routes = Memory(
-            shape=data.StructLayout({"bound": coord_layout(W), "node": 16}),
-            depth=ROUTE_ENTRIES, init=[])
-        route_w = routes.write_port()
-        route_r = routes.read_port(transparent_for=(route_w,))
+        table_w, table_r, route_w, route_r = self._memories(m)
 
         # --- pipeline registers ----------------------------------------------
         v1, v2, v3 = Signal(), Signal(), Signal()
@@ -168,13 +153,8 @@ class Sequencer(wiring.Component):
                          v2.eq(v1), c2.eq(c1), h2.eq(h1),
                          v3.eq(v2), c3.eq(c2), h3.eq(h2)]
         set1, set2, set3 = h1[:self.set_bits], h2[:self.set_bits], h3[:self.set_bits]
-        # The row R2 compares is read as the instruction enters R1 (and then
-        # registered) or as it enters R2.
-        read_set = hash_now[:self.set_bits] if self.row_register else set1
-        m.d.comb += [table_r.addr.eq(read_set), table_r.en.eq(advance)]
-        # The range instructions borrow the read port while the pipeline waits
-        # (and give it back holding the row it held); see _range.
-        held_set = set1 if self.row_register else set2
+        # The row R2 compares is read as the instruction enters R2.
+        m.d.comb += [table_r.addr.eq(set1), table_r.en.eq(advance)]
         ranges = bool(self.ops & RANGE_OPS)
         way_bits = (self.ways - 1).bit_length()
         if ranges:
@@ -194,40 +174,19 @@ class Sequencer(wiring.Component):
 
         # --- R1 -> R2: the writes R2's row missed ---------------------------------
         # The row lacks the write landing at the edge it is read (``late``: R3's
-        # at the edge the instruction enters R2; with the row register, R3's at
-        # the edge it enters R1, ``early``, kept in ``last_write``, and the
-        # row is read a write earlier). Their set and key matches against the
-        # instruction are worked out while it is in R1 and kept as flags; R2
-        # folds them in after the compare, like the write R3 makes then
-        # (``ahead``, the instruction just in front).
+        # at the edge the instruction enters R2). Its set and key matches against
+        # the instruction are worked out while it is in R1 and kept as flags; R2
+        # folds it in after the compare, like the write R3 makes then (``ahead``,
+        # the instruction just in front).
         vw = self.value_width
         written = table_w.data[0]      # the entry R3 writes (the same in every way)
-        missed = data.StructLayout({"ways": self.ways, "match": 1, "put": 1, "value": vw})
+        missed = missed_write_layout(self.ways, vw)
         late = Signal(missed)
         with m.If(advance):
             m.d.sync += [late.ways.eq(Mux(v3 & (set3 == set1), writing, 0)),
                          late.match.eq(Value.cast(written.key) == Value.cast(c1.coord)),
                          late.put.eq(written.valid), late.value.eq(written.value)]
-        if self.row_register:
-            row = Signal(data.ArrayLayout(entry_layout(W, vw), self.ways), reset_less=True)
-            last_write = Signal(data.StructLayout({
-                "ways": self.ways, "set": self.set_bits, "put": 1, "key": coord_layout(W),
-                "value": vw}))
-            early = Signal(missed)
-            with m.If(advance):
-                m.d.sync += [
-                    row.eq(table_r.data),
-                    last_write.ways.eq(writing), last_write.set.eq(set3),
-                    last_write.put.eq(written.valid), last_write.key.eq(written.key),
-                    last_write.value.eq(written.value),
-                    early.ways.eq(Mux(last_write.set == set1, last_write.ways, 0)),
-                    early.match.eq(Value.cast(last_write.key) == Value.cast(c1.coord)),
-                    early.put.eq(last_write.put), early.value.eq(last_write.value),
-                ]
-            missed_writes = (early, late)
-        else:
-            row = table_r.data
-            missed_writes = (late,)
+        row = table_r.data
 
         # --- R2: compare the row with the key, per way -------------------------
         # R2 registers per-way hit, free and value bits with the missed writes
@@ -244,12 +203,7 @@ class Sequencer(wiring.Component):
         with m.If(advance):
             for w in range(self.ways):
                 hit = row[w].valid & (Value.cast(row[w].key) == Value.cast(c2.coord))
-                free, value = ~row[w].valid, row[w].value
-                for write in (*missed_writes, ahead):
-                    here = write.ways[w]
-                    hit = Mux(here, write.put & write.match, hit)
-                    free = Mux(here, ~write.put, free)
-                    value = Mux(here, write.value, value)
+                hit, free, value = fold_writes(w, hit, ~row[w].valid, row[w].value, (late, ahead))
                 m.d.sync += [hit3[w].eq(hit), free3[w].eq(free), values3[w].eq(value)]
 
         # --- R3: execute ----------------------------------------------------------
@@ -257,8 +211,6 @@ class Sequencer(wiring.Component):
         m.d.comb += [rsp.op.eq(c3.op), rsp.tag.eq(c3.tag), rsp.more.eq(0)]
         hit, hit_way = hit3.any(), _first_one(list(hit3))
         free, free_way = free3.any(), _first_one(list(free3))
-
-        delta = data.View(delta_layout(W), c3.operand[:DIMS * W])
 
         # CROUTE HASH and CMOE reduce 16 hash bits to [0, n) by multiply-high;
         # they share one multiplier, fed the slice each opcode names. It runs
@@ -335,12 +287,7 @@ class Sequencer(wiring.Component):
                             m.d.comb += rsp.status.eq(Status.NOT_FOUND)
                 if implemented(Op.CDELTA):
                     with m.Case(Op.CDELTA):
-                        sums = [Signal(signed(W + 2), name=f"sum{i}") for i in range(DIMS)]
-                        m.d.comb += [s.eq(c3.coord[i] + delta[i]) for i, s in enumerate(sums)]
-                        # In range iff the two bits above W (carry and sign) are clear.
-                        overflow = Cat(*(s[W:] for s in sums)).any()
-                        m.d.comb += [rsp.status.eq(Mux(overflow, Status.OVERFLOW, Status.OK))]
-                        m.d.comb += [rsp.coord[i].eq(s[:W]) for i, s in enumerate(sums)]
+                        self._cdelta(m, c3, rsp)
                 if implemented(Op.CHIER):
                     with m.Case(Op.CHIER):
                         self._chier(m, c3, rsp, ranges)
@@ -366,8 +313,12 @@ class Sequencer(wiring.Component):
 
         range_done = Const(1)
         if ranges:
-            range_done = self._range(m, zindex, table_r, v3, c3, rsp, range3, out_free,
-                                     held_set, way_bits)
+            def emit(record):
+                m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(record)]
+            # The pipeline waits while a range instruction borrows the read port;
+            # it is given back holding R2's row.
+            range_done = self._range(m, zindex, table_r, v3 & range3, c3, rsp, out_free, emit,
+                                     out_free, set2, way_bits)
         if Op.CROUTE not in self.ops:
             scan_done = Const(1)
         m.d.comb += done3.eq((~scan3 | scan_done) & (~range3 | range_done) & ~index_stall)
@@ -375,6 +326,43 @@ class Sequencer(wiring.Component):
         with m.If(v3 & done3 & out_free):
             m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(rsp)]
         return m
+
+    def _memories(self, m):
+        """The table (``sets`` rows of ``ways`` entries) and the route table; returns
+        (table write port, table read port, route write port, route read port).
+        The table's read port is synchronous (``addr``, ``en``, ``data`` a clock later)."""
+        W = self.width
+        # What the port reads while the other writes the same set never reaches
+        # a compare: the pipeline folds that write in over it. So the
+        # collision may read anything, and Yosys is told so (``no_rw_check``);
+        # otherwise it rebuilds read-old-data in fabric, a registered copy of
+        # every write and a multiplexer after the RAM (on the ECP5 ~430 flops a
+        # sentron, and the four-sentron build stopped routing). With one way a
+        # write covers the whole row; with more, a RAM cell could hold bits of
+        # two ways and garble the one not written, so the check stays.
+        m.submodules.table = table = Memory(
+            shape=data.ArrayLayout(entry_layout(W, self.value_width), self.ways),
+            depth=self.sets, init=[], attrs={"no_rw_check": 1} if self.ways == 1 else None)
+        # One write enable per way: a write touches only its own way, so no
+        # stage has to carry the whole row to write it back.
+        table_w = table.write_port(granularity=1)
+        # The read port is asynchronous in the netlist and registered here (the
+        # same clock as a synchronous port): Yosys merges this register into the
+        # block RAM's port and only then applies ``no_rw_check``. A port that is
+        # already synchronous keeps its read-old-data rule whatever the
+        # attribute says. ``table_r`` is the registered port the pipeline uses.
+        table_async = table.read_port(domain="comb")
+        table_r = SimpleNamespace(addr=Signal(self.set_bits), en=Signal(),
+                                  data=Signal(table_async.data.shape(), reset_less=True))
+        m.d.comb += table_async.addr.eq(table_r.addr)
+        with m.If(table_r.en):
+            m.d.sync += table_r.data.eq(table_async.data)
+        m.submodules.routes = routes = Memory(
+            shape=data.StructLayout({"bound": coord_layout(W), "node": 16}),
+            depth=ROUTE_ENTRIES, init=[])
+        route_w = routes.write_port()
+        route_r = routes.read_port(transparent_for=(route_w,))
+        return table_w, table_r, route_w, route_r
 
     def _pattern_bad(self, pattern):
         """BAD_ARG patterns: mask bits above the components, or lo > hi where not wild."""
@@ -397,11 +385,26 @@ class Sequencer(wiring.Component):
             ranges |= (c.op == Op.CHIER) & (c.mode == Dir.DOWN)
         return ranges & ~self._pattern_bad(c.pattern)
 
-    def _range(self, m, zindex, table_r, v3, c3, rsp, range3, out_free, held_set, way_bits):
+    def _cdelta(self, m, c, rsp):
+        """CDELTA: component-wise signed add; OVERFLOW outside 0..2**W-1."""
+        W = self.width
+        delta = data.View(delta_layout(W), c.operand[:DIMS * W])
+        sums = [Signal(signed(W + 2), name=f"sum{i}") for i in range(DIMS)]
+        m.d.comb += [s.eq(c.coord[i] + delta[i]) for i, s in enumerate(sums)]
+        # In range iff the two bits above W (carry and sign) are clear.
+        overflow = Cat(*(s[W:] for s in sums)).any()
+        m.d.comb += [rsp.status.eq(Mux(overflow, Status.OVERFLOW, Status.OK))]
+        m.d.comb += [rsp.coord[i].eq(s[:W]) for i, s in enumerate(sums)]
+
+    def _range(self, m, zindex, table_r, active, c3, rsp, out_free, emit, final_taken, held_set,
+               way_bits):
         """CRANGE, CHIER DOWN and CDIGEST: the index streams the slots inside the box
-        in Z-order; each slot's row is read from the table (the pipeline is waiting,
-        so its read port is free) and the entry answered as a record (MORE) or
-        folded into the digest; the final answer carries the count.
+        in Z-order; each slot's row is read from the table (nothing behind the
+        instruction uses the read port meanwhile) and the entry answered as a
+        record (MORE, through ``emit`` when ``out_free``) or folded into the digest;
+        the final answer (in ``rsp``, taken when ``final_taken``) carries the count.
+        ``active``: the instruction waiting in ``c3`` is one; the port is left
+        addressing ``held_set`` at the end.
 
         Phases: WAIT (for a hit from the index), READ (the hit's row is on the
         port), FINAL (the index has ended; the pipeline's row is back on the port)."""
@@ -433,7 +436,6 @@ class Sequencer(wiring.Component):
             wild = pattern.mask[i]
             m.d.comb += [query.payload.lo[i].eq(Mux(wild, 0, pattern.lo[i])),
                          query.payload.hi[i].eq(Mux(wild, top, pattern.hi[i]))]
-        active = v3 & range3
         m.d.comb += query.valid.eq(active & (phase == WAIT))
         record = Signal(response_layout(W, self.value_width))
         m.d.comb += [record.op.eq(c3.op), record.tag.eq(c3.tag), record.status.eq(Status.OK),
@@ -456,23 +458,26 @@ class Sequencer(wiring.Component):
                         m.d.sync += [hashed.eq(entry), adding.eq(1), count.eq(count + 1),
                                      phase.eq(WAIT)]
                     with m.Elif(out_free):
-                        m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(record),
-                                     count.eq(count + 1), phase.eq(WAIT)]
+                        emit(record)
+                        m.d.sync += [count.eq(count + 1), phase.eq(WAIT)]
                 with m.Case(FINAL):
                     m.d.comb += [rsp.status.eq(Status.OK), rsp.aux.eq(count),
                                  rsp.value.eq(Mux(c3.op == Op.CDIGEST, digest, 0))]
-                    with m.If(out_free):
+                    with m.If(final_taken):
                         m.d.sync += [phase.eq(WAIT), count.eq(0), digest.eq(0)]
         return phase == FINAL
 
-    def _chier(self, m, c3, rsp, ranges):
+    def _chier(self, m, c3, rsp, ranges, pattern_bad=None):
         """UP: the highest-numbered component that is not a wildcard becomes one;
         wildcard components answer with the full range whatever bounds came in.
         DOWN is CRANGE (``range3``); BAD_OPCODE, after the checks that make it
-        BAD_ARG, in a build without the range instructions."""
+        BAD_ARG, in a build without the range instructions. ``pattern_bad``:
+        ``_pattern_bad`` of the pattern, if worked out already."""
         pattern, top = c3.pattern, (1 << self.width) - 1
         mask = pattern.mask[:DIMS]
-        bad = (c3.mode > Dir.DOWN) | self._pattern_bad(pattern)
+        if pattern_bad is None:
+            pattern_bad = self._pattern_bad(pattern)
+        bad = (c3.mode > Dir.DOWN) | pattern_bad
         deepest = Const(0, range(DIMS))
         for i in range(DIMS):
             deepest = Mux(mask[i], deepest, i)
@@ -492,7 +497,23 @@ class Sequencer(wiring.Component):
                              rsp.hi[i].eq(Mux(up_mask[i], top, pattern.hi[i]))]
 
     def _croute(self, m, c3, rsp, route_r, out_free, v3, reduced):
-        """HASH: multiply-high of hash bits [16:32]. RANGE: scan the ownership table.
+        """HASH: multiply-high of hash bits [16:32]. RANGE: scan the ownership table."""
+        scan_done = Const(1)
+        with m.If(c3.arg == 0):
+            m.d.comb += rsp.status.eq(Status.BAD_ARG)
+        with m.Elif(c3.mode == RouteMode.HASH):
+            m.d.comb += [rsp.status.eq(Status.OK), rsp.aux.eq(reduced)]
+        with m.Elif((c3.mode == RouteMode.RANGE) & (c3.arg <= ROUTE_ENTRIES)):
+            scan_done, found, node = self._route_scan(m, c3, route_r, v3, out_free)
+            m.d.comb += [rsp.status.eq(Mux(found, Status.OK, Status.NOT_FOUND)),
+                         rsp.aux.eq(node)]
+        with m.Else():
+            m.d.comb += rsp.status.eq(Status.BAD_ARG)
+        return scan_done     # done, when R3 holds a scan (``scan3``)
+
+    def _route_scan(self, m, c, route_r, active, taken):
+        """CROUTE RANGE over the first ``c.arg`` entries of the ownership table, for
+        the instruction ``c`` that waits while ``active``; returns (done, found, node).
 
         The scan keeps the best entry (greatest Morton bound at or below the
         coordinate, lowest index on ties) in registers and takes two clocks per
@@ -501,8 +522,9 @@ class Sequencer(wiring.Component):
         entry per clock): on even clocks an entry is registered from the read
         port (and the previous one's verdict loads the best), on odd clocks it
         is compared, the two verdicts registered. The route table's read port
-        idles on entry 0, so entry 0 is on the port when the instruction reaches
-        R3; the answer comes the clock after the last compare, 2n + 1 clocks.
+        idles on entry 0, so entry 0 is on the port when the instruction starts;
+        the answer comes the clock after the last compare, 2n + 1 clocks, and
+        the scan starts over once it is ``taken``.
         """
         W = self.width
         index = Signal(range(ROUTE_ENTRIES + 1))     # the next entry to read
@@ -514,32 +536,21 @@ class Sequencer(wiring.Component):
         best_valid = Signal()
         best_bound = Signal(coord_layout(W), reset_less=True)     # meaningful when best_valid
         best_node = Signal(16, reset_less=True)
-        n = c3.arg
+        n = c.arg
         better = qualifies & (~best_valid | above_best)
-        final_valid = best_valid | qualifies
-        final_node = Mux(better, entry.node, best_node)
-
-        with m.If(c3.arg == 0):
-            m.d.comb += rsp.status.eq(Status.BAD_ARG)
-        with m.Elif(c3.mode == RouteMode.HASH):
-            m.d.comb += [rsp.status.eq(Status.OK), rsp.aux.eq(reduced)]
-        with m.Elif((c3.mode == RouteMode.RANGE) & (n <= ROUTE_ENTRIES)):
-            with m.If(v3 & compare):
-                m.d.comb += route_r.addr.eq(index)
-                m.d.sync += [qualifies.eq(z_less_equal(entry.bound, c3.coord, W)),
-                             above_best.eq(z_less(best_bound, entry.bound, W)),
-                             compare.eq(0), compared_all.eq(last)]
-            with m.Elif(v3 & ~compared_all):
-                with m.If(better):
-                    m.d.sync += [best_valid.eq(1), best_bound.eq(entry.bound),
-                                 best_node.eq(entry.node)]
-                m.d.comb += route_r.addr.eq(index + 1)
-                m.d.sync += [entry.eq(route_r.data), last.eq(index == n - 1),
-                             index.eq(index + 1), compare.eq(1)]
-            with m.Elif(v3 & out_free):
-                m.d.sync += [index.eq(0), compared_all.eq(0), qualifies.eq(0), best_valid.eq(0)]
-            m.d.comb += [rsp.status.eq(Mux(final_valid, Status.OK, Status.NOT_FOUND)),
-                         rsp.aux.eq(final_node)]
-        with m.Else():
-            m.d.comb += rsp.status.eq(Status.BAD_ARG)
-        return ~compare & compared_all     # done, when R3 holds a scan (``scan3``)
+        with m.If(active & compare):
+            m.d.comb += route_r.addr.eq(index)
+            m.d.sync += [qualifies.eq(z_less_equal(entry.bound, c.coord, W)),
+                         above_best.eq(z_less(best_bound, entry.bound, W)),
+                         compare.eq(0), compared_all.eq(last)]
+        with m.Elif(active & ~compared_all):
+            with m.If(better):
+                m.d.sync += [best_valid.eq(1), best_bound.eq(entry.bound),
+                             best_node.eq(entry.node)]
+            m.d.comb += route_r.addr.eq(index + 1)
+            m.d.sync += [entry.eq(route_r.data), last.eq(index == n - 1),
+                         index.eq(index + 1), compare.eq(1)]
+        with m.Elif(active & taken):
+            m.d.sync += [index.eq(0), compared_all.eq(0), qualifies.eq(0), best_valid.eq(0)]
+        return (~compare & compared_all, best_valid | qualifies,
+                Mux(better, entry.node, best_node))

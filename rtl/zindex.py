@@ -91,8 +91,14 @@ class ZIndex(wiring.Component):
     # The queue lets bursts of new keys in at one per clock (the index links one
     # per ~12 clocks at a few hundred keys): 256 entries of 161 bits, one
     # 4-kbit BRAM column per 16 bits on iCE40, 5 DP16KDs on ECP5.
+    # ``crowded`` rises while fewer than this many queue entries are free, early
+    # enough for a pipeline that cannot wait (``PipelinedSequencer``) to stop
+    # taking CPUTs and CDELs with its few in flight still room to land.
+    ROOM = 10
+
     def __init__(self, *, slots, width=COORD_WIDTH, queue=256):
         assert slots >= 2 and slots & (slots - 1) == 0, "slots must be a power of two >= 2"
+        assert queue > self.ROOM
         self.slots, self.width, self.queue = slots, width, queue
         self.slot_bits = slots.bit_length() - 1
         super().__init__({
@@ -101,6 +107,8 @@ class ZIndex(wiring.Component):
             "hits":   Out(stream.Signature(hit_layout(self.slot_bits))),
             # No update queued or being applied: the index matches the table.
             "idle":   Out(1),
+            # Fewer than ``ROOM`` queue entries free.
+            "crowded": Out(1),
         })
 
     def elaborate(self, platform):
@@ -157,6 +165,7 @@ class ZIndex(wiring.Component):
                                                     depth=self.queue)
         m.d.comb += [fifo.w_data.eq(self.update.payload.as_value()), fifo.w_en.eq(self.update.valid),
                      self.update.ready.eq(fifo.w_rdy)]
+        m.d.sync += self.crowded.eq(fifo.level > self.queue - self.ROOM)
         op = Signal(update_layout(W, P))
         m.d.comb += creators_r.addr.eq(op.slot)
 

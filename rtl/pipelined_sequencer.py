@@ -1,0 +1,376 @@
+"""PipelinedSequencer: the sentron pipeline that never stalls (the ECP5 build).
+
+It executes the same instructions as ``Sequencer``, with the same statuses and
+results as the golden model. Only the control is different.
+
+``Sequencer`` stalls. One enable (``advance``) holds every pipeline flop, and
+the table's port, whenever the answer cannot leave. At 125 MHz on an ECP5
+that enable was the limit: its fanout is about 1000 flops, and the decode in
+front of it is deep. Here nothing waits on the consumer::
+
+    S1  the instruction is registered; the table's read address comes from
+        here. Its key is compared, one 16-bit slice at a time, with the keys
+        of the four instructions ahead of it.
+    S2  the row is read (into the block RAM's own register); the slice
+        matches are ANDed.
+    S3  the row is registered and compared with the key, one slice at a time.
+        The writes made by the instructions four and three ahead are folded
+        together. Responses that need no table (CDELTA, CHIER UP, the
+        statuses of CMOE, CROUTE, CRTSET and of the decoder's errors) are
+        worked out.
+    S4  the slices are ANDed into hit/free per way; the write made by the
+        instruction two ahead is folded in.
+    S5  the write made by the instruction just ahead is folded in. The
+        instruction decides, writes the table and puts its answer into the
+        answer FIFO.
+
+**Flow control is by credits.** An instruction is accepted only while the
+answer FIFO (``answers`` deep) has a slot that no instruction in flight has
+claimed, so an answer never waits for the consumer. ``i.ready`` is a flop.
+
+**Missed writes.** A row read at the end of S1 lacks four writes: the one
+landing as it is read, and the next three, each made by one of the four
+instructions ahead (a write is made at the end of S5, one per clock). The
+key and set of each of them are compared with the instruction's own while
+it is in S1 (its key is known then; whether they write is not yet). Each
+write is recorded (``wlast``) as it is made, and folded in after the
+compare, newest last, so every path starts and ends at a flop.
+
+**Multi-clock instructions.** A CROUTE RANGE scan, and CRANGE, CDIGEST and
+CHIER DOWN from the Z-order index, stop the intake as they are accepted.
+They wait in S5 with nothing behind them, and the intake reopens once they
+have answered. Each record of a range answer claims a credit of its own. The
+Z-order index's update queue is kept from filling by closing the intake while
+it is ``crowded``. Nothing downstream ever has to stop the pipeline.
+
+Cost against ``Sequencer``: two more stages (latency 5 clocks from accept to
+answer valid, not 3), the answer FIFO (distributed RAM on the ECP5), and the
+slice comparators. None of this fits an iCE40 UP5K, so the iCE40 builds keep
+``Sequencer``.
+"""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.lib import data
+from amaranth.lib.fifo import SyncFIFO
+
+from vtpu.hash import h3_rows
+from vtpu.isa import DIMS, HASH_WIDTH, ROUTE_ENTRIES, Dir, Op, RouteMode, Status
+
+from .hash_unit import h3_hash
+from .layouts import command_layout, response_layout
+from .sequencer import (RANGE_OPS, Sequencer, _first_one, fold_writes, missed_write_layout)
+from .zindex import ZIndex
+
+__all__ = ["PipelinedSequencer", "AHEAD", "LATENCY"]
+
+AHEAD = 4          # writes a row misses: those of the four instructions ahead
+LATENCY = 5        # clocks from an instruction accepted to its answer valid
+SLICE = 16         # key bits per slice compare (four LUT4s of pairs, then one AND4)
+
+
+def slice_matches(a, b):
+    """Per 16-bit slice of two keys, whether they are equal (a bit each)."""
+    a, b = Value.cast(a), Value.cast(b)
+    return Cat(*(a[i:i + SLICE] == b[i:i + SLICE] for i in range(0, len(a), SLICE)))
+
+
+class PipelinedSequencer(Sequencer):
+    """``Sequencer``'s ports and instructions; ``answers``: depth of the answer FIFO
+    (and the most instructions in flight)."""
+
+    def __init__(self, *, answers=16, **kwargs):
+        assert answers > LATENCY, "the FIFO must cover the pipeline for one per clock"
+        self.answers = answers
+        super().__init__(**kwargs)
+
+    def _may_wait(self, c):
+        """Whether command ``c`` may wait in S5 for more than a clock. This is a
+        superset of the exact tests in S3: the intake stays shut until it has answered."""
+        waits = Const(0)
+        if Op.CROUTE in self.ops:
+            waits |= (c.op == Op.CROUTE) & (c.mode == RouteMode.RANGE)
+        if self.ops & RANGE_OPS:
+            waits |= Cat(*(c.op == op for op in RANGE_OPS & self.ops)).any()
+            if Op.CHIER in self.ops:
+                waits |= (c.op == Op.CHIER) & (c.mode == Dir.DOWN)
+        return waits & (c.error == Status.OK)
+
+    def elaborate(self, platform):
+        m = Module()
+        W, vw = self.width, self.value_width
+        cmd_shape = command_layout(W, vw)
+        rsp_shape = response_layout(W, vw)
+        ranges = bool(self.ops & RANGE_OPS)
+        way_bits = (self.ways - 1).bit_length()
+
+        table_w, table_r, route_w, route_r = self._memories(m)
+        m.submodules.answers = answers = SyncFIFO(width=rsp_shape.size, depth=self.answers)
+        m.d.comb += [self.o.valid.eq(answers.r_rdy), self.o.payload.eq(answers.r_data),
+                     answers.r_en.eq(self.o.ready)]
+        if ranges:
+            m.submodules.zindex = zindex = ZIndex(slots=self.sets << way_bits, width=W)
+
+        # --- stage registers -----------------------------------------------------
+        # Data registers have no reset: the valid bits say what they hold.
+        stages = range(1, 6)
+        v = {s: Signal(name=f"v{s}") for s in stages}
+        c = {s: Signal(cmd_shape, reset_less=True, name=f"c{s}") for s in stages}
+        h = {s: Signal(HASH_WIDTH, reset_less=True, name=f"h{s}") for s in stages}
+        waits = {s: Signal(name=f"waits{s}") for s in stages}   # ``_may_wait``
+        sets = {s: h[s][:self.set_bits] for s in stages}
+
+        if self.hashed:
+            hash_in = self.i.payload.hash
+            command_in = Value.cast(self.i.payload)[:cmd_shape.size]
+        else:
+            hash_in = h3_hash(Value.cast(self.i.payload.coord),
+                              h3_rows(self.seed, DIMS * W, HASH_WIDTH))
+            command_in = self.i.payload
+
+        ready = Signal()                   # i.ready: a flop
+        m.d.comb += self.i.ready.eq(ready)
+        accept = self.i.valid & ready
+        hold5 = Signal()                   # S5 keeps its instruction (only waiting ones do)
+        m.d.sync += [v[1].eq(accept), c[1].eq(command_in), h[1].eq(hash_in),
+                     waits[1].eq(self._may_wait(self.i.payload))]
+        for s in (2, 3, 4):
+            m.d.sync += [v[s].eq(v[s - 1]), c[s].eq(c[s - 1]), h[s].eq(h[s - 1]),
+                         waits[s].eq(waits[s - 1])]
+        with m.If(~hold5):
+            # Behind a waiting instruction the stages are empty: nothing is lost.
+            m.d.sync += [v[5].eq(v[4]), c[5].eq(c[4]), h[5].eq(h[4]), waits[5].eq(waits[4])]
+
+        # The row is read as the instruction leaves S1; a range instruction in S5
+        # borrows the port (nothing is behind it).
+        m.d.comb += [table_r.addr.eq(sets[1]), table_r.en.eq(1)]
+
+        # --- S1 .. S3: how this instruction's key and set relate to those ahead -----
+        # n = 1 .. AHEAD: the instruction n places ahead (in stage 1 + n now).
+        pairs = range(1, AHEAD + 1)
+        # Stage s compares with those still ahead of it that write after its row
+        # was read: in S3 the four and three ahead (S2 keeps the first), in S4 the
+        # one two ahead, in S5 the one just ahead.
+        keeps = {2: 4, 3: 4, 4: 2, 5: 1}
+        slices2 = {n: Signal(len(slice_matches(c[1].coord, c[1].coord)), name=f"key_slices{n}")
+                   for n in pairs}
+        set_eq = {(s, n): Signal(name=f"set_eq{s}_{n}") for s in keeps for n in range(1, keeps[s] + 1)}
+        key_eq = {(s, n): Signal(name=f"key_eq{s}_{n}") for s in (3, 4, 5)
+                  for n in range(1, keeps[s] + 1)}
+        for n in pairs:
+            m.d.sync += [slices2[n].eq(slice_matches(c[1].coord, c[1 + n].coord)),
+                         set_eq[2, n].eq(sets[1] == sets[1 + n]),
+                         key_eq[3, n].eq(slices2[n].all()), set_eq[3, n].eq(set_eq[2, n])]
+        for n in range(1, keeps[4] + 1):
+            m.d.sync += [key_eq[4, n].eq(key_eq[3, n]), set_eq[4, n].eq(set_eq[3, n])]
+        with m.If(~hold5):
+            m.d.sync += [key_eq[5, 1].eq(key_eq[4, 1]), set_eq[5, 1].eq(set_eq[4, 1])]
+
+        # --- the write S5 makes, and each write as the stages behind see it ----------
+        write_ways = Signal(self.ways)      # decided in S5 (below)
+        put5 = Signal()
+        m.d.comb += [table_w.addr.eq(sets[5]), table_w.en.eq(write_ways)]
+        for w in range(self.ways):
+            m.d.comb += [table_w.data[w].valid.eq(put5),
+                         table_w.data[w].key.eq(c[5].coord),
+                         table_w.data[w].value.eq(c[5].operand[:vw])]
+        written = data.StructLayout({"ways": self.ways, "put": 1, "value": vw})
+        wlast = Signal(written)             # the write made at the last clock edge
+        m.d.sync += [wlast.ways.eq(write_ways), wlast.put.eq(put5),
+                     wlast.value.eq(c[5].operand[:vw])]
+        missed = missed_write_layout(self.ways, vw)
+
+        def as_missed(write, s, n):
+            """``write`` (made by the instruction ``n`` ahead) as stage ``s`` folds it."""
+            seen = Signal(missed, name=f"missed{s}_{n}")
+            m.d.comb += [seen.ways.eq(Mux(set_eq[s, n], write.ways, 0)),
+                         seen.match.eq(key_eq[s, n]), seen.put.eq(write.put),
+                         seen.value.eq(write.value)]
+            return seen
+
+        # S2 keeps the write of the instruction four ahead, made a clock ago.
+        write4 = Signal(written)
+        m.d.sync += write4.eq(wlast)
+
+        # --- S3: the row against the key, per slice; the two oldest writes folded ---
+        row = Signal.like(table_r.data, reset_less=True)
+        m.d.sync += row.eq(table_r.data)
+        nslices = len(slices2[1])
+        row_slices = [Signal(nslices, name=f"row_slices{w}") for w in range(self.ways)]
+        row_valid = Signal(self.ways)
+        row_value = Signal(data.ArrayLayout(vw, self.ways), reset_less=True)
+        early = data.StructLayout({"here": 1, "hit": 1, "free": 1, "value": vw})
+        older = [Signal(early, name=f"older{w}") for w in range(self.ways)]
+        older_writes = (as_missed(write4, 3, 4), as_missed(wlast, 3, 3))
+        for w in range(self.ways):
+            hit, free, value = fold_writes(w, Const(0), Const(0), Const(0, vw), older_writes)
+            m.d.sync += [row_slices[w].eq(slice_matches(row[w].key, c[3].coord)),
+                         row_valid[w].eq(row[w].valid), row_value[w].eq(row[w].value),
+                         older[w].here.eq(Cat(*(x.ways[w] for x in older_writes)).any()),
+                         older[w].hit.eq(hit), older[w].free.eq(free), older[w].value.eq(value)]
+
+        # --- S4: hit/free per way, and the write two ahead folded in -------------------
+        hit5 = Signal(self.ways)
+        free5 = Signal(self.ways)
+        value5 = Signal(data.ArrayLayout(vw, self.ways), reset_less=True)
+        for w in range(self.ways):
+            o = older[w]
+            hit = Mux(o.here, o.hit, row_valid[w] & row_slices[w].all())
+            free = Mux(o.here, o.free, ~row_valid[w])
+            value = Mux(o.here, o.value, row_value[w])
+            hit, free, value = fold_writes(w, hit, free, value, (as_missed(wlast, 4, 2),))
+            with m.If(~hold5):
+                m.d.sync += [hit5[w].eq(hit), free5[w].eq(free), value5[w].eq(value)]
+
+        # --- S3 -> S5: what the instruction is, and answers that need no table --------
+        pattern_bad = Signal()
+        m.d.sync += pattern_bad.eq(self._pattern_bad(c[2].pattern))
+        kind = data.StructLayout({"get": 1, "put": 1, "delete": 1, "scan": 1, "range": 1,
+                                  "reduce": 1, "route_set": 1})
+        kind4, kind5 = Signal(kind), Signal(kind)
+        pure4, pure5 = Signal(rsp_shape, reset_less=True), Signal(rsp_shape, reset_less=True)
+        kind3, pure3 = Signal(kind), Signal(rsp_shape)
+        self._classify(m, c[3], pattern_bad, kind3, pure3, ranges)
+        m.d.sync += [kind4.eq(kind3), pure4.eq(pure3)]
+        with m.If(~hold5):
+            m.d.sync += [kind5.eq(kind4), pure5.eq(pure4)]
+
+        # CROUTE HASH and CMOE: multiply-high of 16 hash bits by n, with flops on
+        # both sides of the multiplier and the sum a stage of its own.
+        reduce_bits = Signal(16, reset_less=True)
+        product_lo, product_hi = Signal(24, reset_less=True), Signal(24, reset_less=True)
+        reduced4, reduced5 = Signal(16, reset_less=True), Signal(16, reset_less=True)
+        m.d.sync += [reduce_bits.eq(Mux(c[1].op == Op.CMOE, h[1][32:48], h[1][16:32])),
+                     product_lo.eq(reduce_bits * c[2].arg[:8]),
+                     product_hi.eq(reduce_bits * c[2].arg[8:]),
+                     reduced4.eq((product_lo + (product_hi << 8))[16:32])]
+        with m.If(~hold5):
+            m.d.sync += reduced5.eq(reduced4)
+
+        # --- S5: the write just ahead folded in; decide; answer -----------------------
+        last = as_missed(wlast, 5, 1)
+        hits, frees, values = Signal(self.ways), Signal(self.ways), []
+        for w in range(self.ways):
+            hit, free, value = fold_writes(w, hit5[w], free5[w], value5[w], (last,))
+            values.append(value)
+            m.d.comb += [hits[w].eq(hit), frees[w].eq(free)]
+        hit, hit_way = hits.any(), _first_one(list(hits))
+        free, free_way = frees.any(), _first_one(list(frees))
+        value_hit = Signal(vw)
+        m.d.comb += value_hit.eq(Cat(*values).word_select(hit_way, vw) if self.ways > 1
+                                 else values[0])
+
+        rsp = Signal(rsp_shape)
+        m.d.comb += [rsp.eq(pure5), put5.eq(kind5.put)]
+        with m.If(kind5.reduce):
+            m.d.comb += rsp.aux.eq(reduced5)
+        with m.If(kind5.get):
+            m.d.comb += [rsp.status.eq(Mux(hit, Status.OK, Status.NOT_FOUND)),
+                         rsp.value.eq(value_hit)]
+        with m.If(kind5.put):
+            m.d.comb += rsp.status.eq(Mux(hit | free, Status.OK, Status.TABLE_FULL))
+            with m.If(v[5]):
+                m.d.comb += write_ways.eq(Mux(hit, 1 << hit_way, Mux(free, 1 << free_way, 0)))
+        with m.If(kind5.delete):
+            m.d.comb += rsp.status.eq(Mux(hit, Status.OK, Status.NOT_FOUND))
+            with m.If(v[5]):
+                m.d.comb += write_ways.eq(Mux(hit, 1 << hit_way, 0))
+        m.d.comb += [route_w.addr.eq(c[5].mode), route_w.data.bound.eq(c[5].coord),
+                     route_w.data.node.eq(c[5].arg), route_w.en.eq(v[5] & kind5.route_set)]
+
+        scan_done = Const(1)
+        if Op.CROUTE in self.ops:
+            with m.If(kind5.scan):
+                scan_done, found, node = self._route_scan(m, c[5], route_r, v[5], Const(1))
+                m.d.comb += [rsp.status.eq(Mux(found, Status.OK, Status.NOT_FOUND)),
+                             rsp.aux.eq(node)]
+
+        # --- credits, and the answer FIFO ------------------------------------------------
+        credits = Signal(range(self.answers + 1), init=self.answers)
+        claims = Signal(2)          # taken this clock: an instruction, a range record
+        record = Signal()
+        m.d.comb += claims.eq(accept + record)
+
+        range_done = Const(1)
+        if ranges:
+            def emit(answer):
+                m.d.comb += [record.eq(1), answers.w_en.eq(1), answers.w_data.eq(answer)]
+            range_done = self._range(m, zindex, table_r, v[5] & kind5.range, c[5], rsp,
+                                     credits != 0, emit, Const(1), sets[1], way_bits)
+            # A CPUT of a new key or a CDEL that hits is queued for the index; the
+            # intake closes while the queue is crowded, so it always has room.
+            inserting = v[5] & kind5.put & ~hit & free
+            deleting = v[5] & kind5.delete & hit
+            update = zindex.update
+            m.d.comb += [update.valid.eq(inserting | deleting),
+                         update.payload.delete.eq(deleting),
+                         update.payload.key.eq(c[5].coord),
+                         update.payload.slot.eq(Cat(Mux(deleting, hit_way, free_way)[:way_bits],
+                                                    sets[5]))]
+
+        done5 = (~kind5.scan | scan_done) & (~kind5.range | range_done)
+        m.d.comb += hold5.eq(v[5] & ~done5)
+        with m.If(v[5] & done5):
+            m.d.comb += [answers.w_en.eq(1), answers.w_data.eq(rsp)]
+
+        # The FIFO frees a slot as the consumer takes an answer; an instruction
+        # claims one as it is accepted, a range record as it is written. ``ready``
+        # is worked out from what is known before this clock's take (one clock late
+        # to reopen, never early).
+        taken = self.o.valid & self.o.ready
+        m.d.sync += credits.eq(credits + taken - claims)
+        waiting = Signal()          # a waiting instruction was accepted and has not answered
+        waiting_next = Mux(accept & self._may_wait(self.i.payload), 1,
+                           Mux(v[5] & waits[5] & done5, 0, waiting))
+        m.d.sync += waiting.eq(waiting_next)
+        room = (credits - claims) != 0
+        if ranges:
+            room &= ~zindex.crowded
+        m.d.sync += ready.eq(room & ~waiting_next)
+        return m
+
+    def _classify(self, m, c, pattern_bad, kind, rsp, ranges):
+        """What instruction ``c`` is (``kind``) and, for those that need no table,
+        its answer (``rsp``); the table's and the waiting ones' are filled in later."""
+        m.d.comb += [rsp.op.eq(c.op), rsp.tag.eq(c.tag), rsp.more.eq(0)]
+        with m.If(c.error != Status.OK):
+            m.d.comb += rsp.status.eq(c.error)
+        with m.Else():
+            m.d.comb += rsp.status.eq(Status.BAD_OPCODE)
+            with m.Switch(c.op):
+                for op, flag in ((Op.CGET, kind.get), (Op.CPUT, kind.put), (Op.CDEL, kind.delete)):
+                    if op in self.ops:
+                        with m.Case(op):
+                            m.d.comb += flag.eq(1)
+                if Op.CDELTA in self.ops:
+                    with m.Case(Op.CDELTA):
+                        self._cdelta(m, c, rsp)
+                if Op.CHIER in self.ops:
+                    with m.Case(Op.CHIER):
+                        self._chier(m, c, rsp, ranges, pattern_bad)
+                        if ranges:
+                            m.d.comb += kind.range.eq((c.mode == Dir.DOWN) & ~pattern_bad)
+                for op in sorted(RANGE_OPS & self.ops):
+                    with m.Case(op):
+                        with m.If(pattern_bad):
+                            m.d.comb += rsp.status.eq(Status.BAD_ARG)
+                        with m.Else():
+                            m.d.comb += kind.range.eq(1)
+                if Op.CMOE in self.ops:
+                    with m.Case(Op.CMOE):
+                        m.d.comb += [rsp.status.eq(Mux(c.arg == 0, Status.BAD_ARG, Status.OK)),
+                                     kind.reduce.eq(c.arg != 0)]
+                if Op.CRTSET in self.ops:
+                    with m.Case(Op.CRTSET):
+                        bad = c.mode >= ROUTE_ENTRIES
+                        m.d.comb += [rsp.status.eq(Mux(bad, Status.BAD_ARG, Status.OK)),
+                                     kind.route_set.eq(~bad)]
+                if Op.CROUTE in self.ops:
+                    with m.Case(Op.CROUTE):
+                        with m.If(c.arg == 0):
+                            m.d.comb += rsp.status.eq(Status.BAD_ARG)
+                        with m.Elif(c.mode == RouteMode.HASH):
+                            m.d.comb += [rsp.status.eq(Status.OK), kind.reduce.eq(1)]
+                        with m.Elif((c.mode == RouteMode.RANGE) & (c.arg <= ROUTE_ENTRIES)):
+                            m.d.comb += kind.scan.eq(1)
+                        with m.Else():
+                            m.d.comb += rsp.status.eq(Status.BAD_ARG)
