@@ -49,6 +49,8 @@ slice comparators. None of this fits an iCE40 UP5K, so the iCE40 builds keep
 ``Sequencer``.
 """
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data
 from amaranth.lib.fifo import SyncFIFO
@@ -61,7 +63,7 @@ from .layouts import command_layout, response_layout
 from .sequencer import (RANGE_OPS, Sequencer, _first_one, fold_writes, missed_write_layout)
 from .zindex import ZIndex
 
-__all__ = ["PipelinedSequencer", "AHEAD", "LATENCY"]
+__all__ = ["PipelinedSequencer", "AHEAD", "LATENCY", "one_hot"]
 
 AHEAD = 4          # writes a row misses: those of the four instructions ahead
 LATENCY = 5        # clocks from an instruction accepted to its answer valid
@@ -221,18 +223,20 @@ class PipelinedSequencer(Sequencer):
             with m.If(~hold5):
                 m.d.sync += [hit5[w].eq(hit), free5[w].eq(free), value5[w].eq(value)]
 
-        # --- S3 -> S5: what the instruction is, and answers that need no table --------
-        pattern_bad = Signal()
-        m.d.sync += pattern_bad.eq(self._pattern_bad(c[2].pattern))
+        # --- S2 -> S5: what the instruction is, and the answers that need no table ----
+        # S2 decodes (one-hot opcode, the argument tests), S3 executes, S4 picks
+        # the opcode's result: no opcode compare or magnitude compare sits in front
+        # of a response register.
+        dec3, dec4 = Signal(self._decoded()), Signal(self._decoded())
+        self._decode(m, c[2], dec3)
+        m.d.sync += dec4.eq(dec3)
         kind = data.StructLayout({"get": 1, "put": 1, "delete": 1, "scan": 1, "range": 1,
-                                  "reduce": 1, "route_set": 1})
+                                  "reduce": 1, "route_set": 1, "table": 1})
         kind4, kind5 = Signal(kind), Signal(kind)
-        pure4, pure5 = Signal(rsp_shape, reset_less=True), Signal(rsp_shape, reset_less=True)
-        kind3, pure3 = Signal(kind), Signal(rsp_shape)
-        self._classify(m, c[3], pattern_bad, kind3, pure3, ranges)
-        m.d.sync += [kind4.eq(kind3), pure4.eq(pure3)]
+        pure5 = Signal(rsp_shape, reset_less=True)
+        self._execute(m, c[3], c[4], dec3, dec4, kind4, pure5, hold5, ranges)
         with m.If(~hold5):
-            m.d.sync += [kind5.eq(kind4), pure5.eq(pure4)]
+            m.d.sync += kind5.eq(kind4)
 
         # CROUTE HASH and CMOE: multiply-high of 16 hash bits by n, with flops on
         # both sides of the multiplier and the sum a stage of its own.
@@ -260,20 +264,20 @@ class PipelinedSequencer(Sequencer):
                                  else values[0])
 
         rsp = Signal(rsp_shape)
-        m.d.comb += [rsp.eq(pure5), put5.eq(kind5.put)]
+        found_status = Mux(hit, Status.OK, Status.NOT_FOUND)
+        m.d.comb += [rsp.eq(pure5), put5.eq(kind5.put),
+                     rsp.status.eq(one_hot(
+                         (kind5.get | kind5.delete, found_status),
+                         (kind5.put, Mux(hit | free, Status.OK, Status.TABLE_FULL)),
+                         (~kind5.table, pure5.status)))]
         with m.If(kind5.reduce):
             m.d.comb += rsp.aux.eq(reduced5)
         with m.If(kind5.get):
-            m.d.comb += [rsp.status.eq(Mux(hit, Status.OK, Status.NOT_FOUND)),
-                         rsp.value.eq(value_hit)]
-        with m.If(kind5.put):
-            m.d.comb += rsp.status.eq(Mux(hit | free, Status.OK, Status.TABLE_FULL))
-            with m.If(v[5]):
-                m.d.comb += write_ways.eq(Mux(hit, 1 << hit_way, Mux(free, 1 << free_way, 0)))
-        with m.If(kind5.delete):
-            m.d.comb += rsp.status.eq(Mux(hit, Status.OK, Status.NOT_FOUND))
-            with m.If(v[5]):
-                m.d.comb += write_ways.eq(Mux(hit, 1 << hit_way, 0))
+            m.d.comb += rsp.value.eq(value_hit)
+        with m.If(v[5] & kind5.put):
+            m.d.comb += write_ways.eq(Mux(hit, 1 << hit_way, Mux(free, 1 << free_way, 0)))
+        with m.If(v[5] & kind5.delete):
+            m.d.comb += write_ways.eq(Mux(hit, 1 << hit_way, 0))
         m.d.comb += [route_w.addr.eq(c[5].mode), route_w.data.bound.eq(c[5].coord),
                      route_w.data.node.eq(c[5].arg), route_w.en.eq(v[5] & kind5.route_set)]
 
@@ -328,49 +332,108 @@ class PipelinedSequencer(Sequencer):
         m.d.sync += ready.eq(room & ~waiting_next)
         return m
 
-    def _classify(self, m, c, pattern_bad, kind, rsp, ranges):
-        """What instruction ``c`` is (``kind``) and, for those that need no table,
-        its answer (``rsp``); the table's and the waiting ones' are filled in later."""
-        m.d.comb += [rsp.op.eq(c.op), rsp.tag.eq(c.tag), rsp.more.eq(0)]
-        with m.If(c.error != Status.OK):
-            m.d.comb += rsp.status.eq(c.error)
-        with m.Else():
-            m.d.comb += rsp.status.eq(Status.BAD_OPCODE)
-            with m.Switch(c.op):
-                for op, flag in ((Op.CGET, kind.get), (Op.CPUT, kind.put), (Op.CDEL, kind.delete)):
-                    if op in self.ops:
-                        with m.Case(op):
-                            m.d.comb += flag.eq(1)
-                if Op.CDELTA in self.ops:
-                    with m.Case(Op.CDELTA):
-                        self._cdelta(m, c, rsp)
-                if Op.CHIER in self.ops:
-                    with m.Case(Op.CHIER):
-                        self._chier(m, c, rsp, ranges, pattern_bad)
-                        if ranges:
-                            m.d.comb += kind.range.eq((c.mode == Dir.DOWN) & ~pattern_bad)
-                for op in sorted(RANGE_OPS & self.ops):
-                    with m.Case(op):
-                        with m.If(pattern_bad):
-                            m.d.comb += rsp.status.eq(Status.BAD_ARG)
-                        with m.Else():
-                            m.d.comb += kind.range.eq(1)
-                if Op.CMOE in self.ops:
-                    with m.Case(Op.CMOE):
-                        m.d.comb += [rsp.status.eq(Mux(c.arg == 0, Status.BAD_ARG, Status.OK)),
-                                     kind.reduce.eq(c.arg != 0)]
-                if Op.CRTSET in self.ops:
-                    with m.Case(Op.CRTSET):
-                        bad = c.mode >= ROUTE_ENTRIES
-                        m.d.comb += [rsp.status.eq(Mux(bad, Status.BAD_ARG, Status.OK)),
-                                     kind.route_set.eq(~bad)]
-                if Op.CROUTE in self.ops:
-                    with m.Case(Op.CROUTE):
-                        with m.If(c.arg == 0):
-                            m.d.comb += rsp.status.eq(Status.BAD_ARG)
-                        with m.Elif(c.mode == RouteMode.HASH):
-                            m.d.comb += [rsp.status.eq(Status.OK), kind.reduce.eq(1)]
-                        with m.Elif((c.mode == RouteMode.RANGE) & (c.arg <= ROUTE_ENTRIES)):
-                            m.d.comb += kind.scan.eq(1)
-                        with m.Else():
-                            m.d.comb += rsp.status.eq(Status.BAD_ARG)
+    # The opcodes S2 decodes one-hot, each a flag that is also "no decoder error".
+    def _decoded_ops(self):
+        ops = [op for op in (Op.CGET, Op.CPUT, Op.CDEL, Op.CDELTA, Op.CHIER, Op.CMOE, Op.CRTSET,
+                             Op.CROUTE) if op in self.ops]
+        return ops + sorted(RANGE_OPS & self.ops)
+
+    def _decoded(self):
+        return data.StructLayout({
+            "ok": 1,               # no error from the decoder
+            "op": data.StructLayout({op.name: 1 for op in self._decoded_ops()}),
+            "pattern_bad": 1, "up_mask": DIMS,
+            "chier_mode": 2,       # Dir, or 2 for a bad one
+            "arg_zero": 1, "arg_fits": 1,              # n == 0; n <= ROUTE_ENTRIES
+            "mode_hash": 1, "mode_range": 1,           # CROUTE
+            "index_bad": 1,                            # CRTSET
+        })
+
+    def _decode(self, m, c, dec):
+        """S2: the tests S3 and S4 take from flops."""
+        ok = c.error == Status.OK
+        mask = c.pattern.mask[:DIMS]
+        m.d.sync += [
+            dec.ok.eq(ok),
+            dec.pattern_bad.eq(self._pattern_bad(c.pattern)),
+            dec.up_mask.eq(self._up_mask(mask)),
+            dec.chier_mode.eq(Mux(c.mode > Dir.DOWN, 2, c.mode[:1])),
+            dec.arg_zero.eq(c.arg == 0), dec.arg_fits.eq(c.arg <= ROUTE_ENTRIES),
+            dec.mode_hash.eq(c.mode == RouteMode.HASH), dec.mode_range.eq(c.mode == RouteMode.RANGE),
+            dec.index_bad.eq(c.mode >= ROUTE_ENTRIES),
+        ]
+        m.d.sync += [getattr(dec.op, op.name).eq(ok & (c.op == op)) for op in self._decoded_ops()]
+
+    def _execute(self, m, c3, c4, dec3, dec4, kind4, pure5, hold5, ranges):
+        """S3: each opcode's answer (those that need no table) and the kind of
+        instruction, registered; S4: the opcode's answer picked into ``pure5``."""
+        rsp_shape = response_layout(self.width, self.value_width)
+        is3, is4 = dec3.op, dec4.op
+
+        def flag(op, ops=is3):
+            return getattr(ops, op.name) if op in self.ops else Const(0)
+
+        m.d.sync += [
+            kind4.get.eq(flag(Op.CGET)), kind4.put.eq(flag(Op.CPUT)),
+            kind4.delete.eq(flag(Op.CDEL)),
+            kind4.table.eq(flag(Op.CGET) | flag(Op.CPUT) | flag(Op.CDEL)),
+            kind4.scan.eq(flag(Op.CROUTE) & ~dec3.arg_zero & ~dec3.mode_hash & dec3.mode_range
+                          & dec3.arg_fits),
+            kind4.reduce.eq(~dec3.arg_zero & (flag(Op.CMOE) | flag(Op.CROUTE) & dec3.mode_hash)),
+            kind4.route_set.eq(flag(Op.CRTSET) & ~dec3.index_bad),
+        ]
+        if ranges:
+            m.d.sync += kind4.range.eq(~dec3.pattern_bad & (
+                Cat(*(flag(op) for op in RANGE_OPS & self.ops)).any()
+                | flag(Op.CHIER) & (dec3.chier_mode == Dir.DOWN)))
+
+        # The statuses of the opcodes whose answer is only a status (a CROUTE RANGE
+        # or a range instruction with good arguments: the scan or the index's, in S5).
+        known = Cat(*(flag(op) for op in self._decoded_ops())).any()
+        bad_arg, ok_ = Const(Status.BAD_ARG, Status), Const(Status.OK, Status)
+        route_status = Mux(dec3.arg_zero, bad_arg, Mux(dec3.mode_hash, ok_, Mux(
+            dec3.mode_range & dec3.arg_fits, Status.BAD_OPCODE, bad_arg)))
+        status4 = Signal(Status)
+        m.d.sync += status4.eq(one_hot(
+            (~dec3.ok, c3.error),
+            (dec3.ok & ~known, Status.BAD_OPCODE),
+            (flag(Op.CMOE), Mux(dec3.arg_zero, bad_arg, ok_)),
+            (flag(Op.CRTSET), Mux(dec3.index_bad, bad_arg, ok_)),
+            (flag(Op.CROUTE), route_status),
+            *((flag(op), Mux(dec3.pattern_bad, bad_arg, Status.BAD_OPCODE))
+              for op in RANGE_OPS & self.ops)))
+
+        # CDELTA's and CHIER UP's answers, each in registers of its own.
+        answers = []
+        if Op.CDELTA in self.ops:
+            cdelta3, cdelta4 = Signal(rsp_shape), Signal(rsp_shape, reset_less=True)
+            self._cdelta(m, c3, cdelta3)
+            m.d.sync += cdelta4.eq(cdelta3)
+            answers.append((flag(Op.CDELTA, is4), cdelta4))
+        if Op.CHIER in self.ops:
+            chier3, chier4 = Signal(rsp_shape), Signal(rsp_shape, reset_less=True)
+            m.d.comb += chier3.status.eq(Status.BAD_OPCODE)
+            self._chier(m, SimpleNamespace(pattern=c3.pattern, mode=dec3.chier_mode), chier3,
+                        ranges, pattern_bad=dec3.pattern_bad, up_mask=dec3.up_mask)
+            m.d.sync += chier4.eq(chier3)
+            answers.append((flag(Op.CHIER, is4), chier4))
+        others = ~Cat(*(f for f, _ in answers)).any()
+        with m.If(~hold5):
+            m.d.sync += [pure5.op.eq(c4.op), pure5.tag.eq(c4.tag), pure5.more.eq(0),
+                         pure5.value.eq(0), pure5.aux.eq(0),
+                         pure5.status.eq(one_hot(*((f, a.status) for f, a in answers),
+                                                 (others, status4)))]
+            for name in ("coord", "hi", "mask"):
+                m.d.sync += getattr(pure5, name).eq(
+                    one_hot(*((f, getattr(a, name)) for f, a in answers)))
+
+
+def one_hot(*choices):
+    """The value whose flag is set, of (flag, value) pairs whose flags are never
+    set together (0 if none is): an AND-OR, a LUT level or two, where an
+    if/elif chain would be a multiplexer per choice."""
+    width = max(len(Value.cast(value)) for _, value in choices)
+    out = Const(0, width)
+    for chosen, value in choices:
+        out = out | Mux(chosen, Value.cast(value), 0)
+    return out

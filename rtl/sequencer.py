@@ -467,22 +467,27 @@ class Sequencer(wiring.Component):
                         m.d.sync += [phase.eq(WAIT), count.eq(0), digest.eq(0)]
         return phase == FINAL
 
-    def _chier(self, m, c3, rsp, ranges, pattern_bad=None):
+    @staticmethod
+    def _up_mask(mask):
+        """CHIER UP's wildcards: ``mask`` and its highest-numbered component that is
+        not one (component i turns when every component above it is a wildcard)."""
+        return Cat(*(mask[i] | mask[i + 1:].all() for i in range(DIMS)))
+
+    def _chier(self, m, c3, rsp, ranges, pattern_bad=None, up_mask=None):
         """UP: the highest-numbered component that is not a wildcard becomes one;
         wildcard components answer with the full range whatever bounds came in.
         DOWN is CRANGE (``range3``); BAD_OPCODE, after the checks that make it
-        BAD_ARG, in a build without the range instructions. ``pattern_bad``:
-        ``_pattern_bad`` of the pattern, if worked out already."""
+        BAD_ARG, in a build without the range instructions. ``pattern_bad``,
+        ``up_mask``: ``_pattern_bad`` and ``_up_mask`` of the pattern, if worked
+        out already."""
         pattern, top = c3.pattern, (1 << self.width) - 1
         mask = pattern.mask[:DIMS]
         if pattern_bad is None:
             pattern_bad = self._pattern_bad(pattern)
         bad = (c3.mode > Dir.DOWN) | pattern_bad
-        deepest = Const(0, range(DIMS))
-        for i in range(DIMS):
-            deepest = Mux(mask[i], deepest, i)
-        up_mask = Signal(DIMS)
-        m.d.comb += up_mask.eq(mask | (Const(1, DIMS) << deepest)[:DIMS])
+        if up_mask is None:
+            up_mask = Signal(DIMS)
+            m.d.comb += up_mask.eq(self._up_mask(mask))
         with m.If(bad | ((c3.mode == Dir.UP) & mask.all())):
             m.d.comb += rsp.status.eq(Status.BAD_ARG)
         with m.Elif(c3.mode == Dir.DOWN):
