@@ -45,7 +45,7 @@ from vtpu.hash import h3_rows
 
 from .hash_unit import h3_hash
 from .layouts import command_layout, hashed_command_layout, response_layout
-from .pipelined_sequencer import PipelinedSequencer
+from .pipelined_sequencer import PipelinedSequencer, may_wait
 from .sequencer import IMPLEMENTED_OPS, RANGE_OPS, Sequencer
 from .zorder import z_less
 
@@ -137,7 +137,8 @@ class SentronArray(wiring.Component):
         load = ~held_valid | handed
         m.d.comb += self.i.ready.eq(load)
         with m.If(load):
-            m.d.sync += [held_valid.eq(self.i.valid), held.eq(Cat(cmd, table_hash)), taken.eq(0),
+            m.d.sync += [held_valid.eq(self.i.valid),
+                         held.eq(Cat(cmd, table_hash, may_wait(cmd, self.ops))), taken.eq(0),
                          target.all.eq(is_range & ok), target.target.eq(owner)]
         with m.Elif(target.all):
             m.d.sync += taken.eq(taken | Mux(order.w_rdy, readies, 0))

@@ -149,11 +149,17 @@ class Board:
     pll_pad: bool = True   # iCE40: the oscillator pin is a PLL pad (SB_PLL40_PAD)
     leave_out: frozenset = frozenset()   # instructions this board's core answers BAD_OPCODE to
     sentrons: int = 1
-    pipelined: bool = False   # VTPU ``pipelined``: row registers and register slices
+    pipelined: bool = False   # VTPU ``pipelined``: PipelinedSequencer sentrons
 
     @property
     def entries(self):
         return self.sentrons * self.sets * self.ways
+
+    @property
+    def ops(self):
+        """The instructions the board's core executes."""
+        from .sequencer import IMPLEMENTED_OPS
+        return IMPLEMENTED_OPS - self.leave_out
 
     @property
     def clk_hz(self):
@@ -212,20 +218,19 @@ BOARDS = {
         leds=(0, 1, 2, 3), programmer="openFPGALoader",
         # The range index needs ~32 DP16KDs per 2048-slot sentron (a key copy of
         # 16, the tree, the queue): 4 x 32 + the 98 in use exceeds the 208.
-        # pipelined: row registers and register slices around every sentron
-        # (70 MHz where the plain array made 57). Both builds routed only once
-        # the table's read port stopped carrying Yosys's read-old-data logic
-        # (``no_rw_check``, rtl/sequencer.py).
+        # pipelined: sentrons that never stall (``PipelinedSequencer``); the
+        # stalling ones made 70 MHz at best. The table's read port carries no
+        # read-old-data logic (``no_rw_check``, rtl/sequencer.py): with it the
+        # four-sentron build stopped routing.
         leave_out=frozenset({Op.CRANGE, Op.CDIGEST}), pipelined=True),
 }
 
 
 def vtpu_core(board):
     """The default core: the vTPU sized for the board."""
-    from .sequencer import IMPLEMENTED_OPS
     from .top import VTPU
-    return VTPU(sentrons=board.sentrons, sets=board.sets, ways=board.ways,
-                ops=IMPLEMENTED_OPS - board.leave_out, pipelined=board.pipelined)
+    return VTPU(sentrons=board.sentrons, sets=board.sets, ways=board.ways, ops=board.ops,
+                pipelined=board.pipelined)
 
 
 def _flash(m, pulse, tick, name):

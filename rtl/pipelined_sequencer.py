@@ -53,7 +53,7 @@ from types import SimpleNamespace
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data
-from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.fifo import SyncFIFOBuffered
 
 from vtpu.hash import h3_rows
 from vtpu.isa import DIMS, HASH_WIDTH, ROUTE_ENTRIES, Dir, Op, RouteMode, Status
@@ -63,11 +63,25 @@ from .layouts import command_layout, response_layout
 from .sequencer import (RANGE_OPS, Sequencer, _first_one, fold_writes, missed_write_layout)
 from .zindex import ZIndex
 
-__all__ = ["PipelinedSequencer", "AHEAD", "LATENCY", "one_hot"]
+__all__ = ["PipelinedSequencer", "AHEAD", "LATENCY", "one_hot", "may_wait"]
 
 AHEAD = 4          # writes a row misses: those of the four instructions ahead
 LATENCY = 5        # clocks from an instruction accepted to its answer valid
 SLICE = 16         # key bits per slice compare (four LUT4s of pairs, then one AND4)
+
+
+def may_wait(c, ops):
+    """Whether command ``c`` may hold a ``PipelinedSequencer`` executing ``ops`` for
+    more than a clock: a superset of the exact tests of S3, since the intake
+    stays shut until it has answered."""
+    waits = Const(0)
+    if Op.CROUTE in ops:
+        waits |= (c.op == Op.CROUTE) & (c.mode == RouteMode.RANGE)
+    if ops & RANGE_OPS:
+        waits |= Cat(*(c.op == op for op in RANGE_OPS & ops)).any()
+        if Op.CHIER in ops:
+            waits |= (c.op == Op.CHIER) & (c.mode == Dir.DOWN)
+    return waits & (c.error == Status.OK)
 
 
 def slice_matches(a, b):
@@ -85,18 +99,6 @@ class PipelinedSequencer(Sequencer):
         self.answers = answers
         super().__init__(**kwargs)
 
-    def _may_wait(self, c):
-        """Whether command ``c`` may wait in S5 for more than a clock. This is a
-        superset of the exact tests in S3: the intake stays shut until it has answered."""
-        waits = Const(0)
-        if Op.CROUTE in self.ops:
-            waits |= (c.op == Op.CROUTE) & (c.mode == RouteMode.RANGE)
-        if self.ops & RANGE_OPS:
-            waits |= Cat(*(c.op == op for op in RANGE_OPS & self.ops)).any()
-            if Op.CHIER in self.ops:
-                waits |= (c.op == Op.CHIER) & (c.mode == Dir.DOWN)
-        return waits & (c.error == Status.OK)
-
     def elaborate(self, platform):
         m = Module()
         W, vw = self.width, self.value_width
@@ -106,7 +108,8 @@ class PipelinedSequencer(Sequencer):
         way_bits = (self.ways - 1).bit_length()
 
         table_w, table_r, route_w, route_r = self._memories(m)
-        m.submodules.answers = answers = SyncFIFO(width=rsp_shape.size, depth=self.answers)
+        # Registered outputs: the collector picks among flops.
+        m.submodules.answers = answers = SyncFIFOBuffered(width=rsp_shape.size, depth=self.answers)
         m.d.comb += [self.o.valid.eq(answers.r_rdy), self.o.payload.eq(answers.r_data),
                      answers.r_en.eq(self.o.ready)]
         if ranges:
@@ -122,11 +125,13 @@ class PipelinedSequencer(Sequencer):
         sets = {s: h[s][:self.set_bits] for s in stages}
 
         if self.hashed:
-            hash_in = self.i.payload.hash
+            # the array hashed and decoded it, ahead of its dispatch register
+            hash_in, waits_in = self.i.payload.hash, self.i.payload.waits
             command_in = Value.cast(self.i.payload)[:cmd_shape.size]
         else:
             hash_in = h3_hash(Value.cast(self.i.payload.coord),
                               h3_rows(self.seed, DIMS * W, HASH_WIDTH))
+            waits_in = may_wait(self.i.payload, self.ops)
             command_in = self.i.payload
 
         ready = Signal()                   # i.ready: a flop
@@ -134,7 +139,7 @@ class PipelinedSequencer(Sequencer):
         accept = self.i.valid & ready
         hold5 = Signal()                   # S5 keeps its instruction (only waiting ones do)
         m.d.sync += [v[1].eq(accept), c[1].eq(command_in), h[1].eq(hash_in),
-                     waits[1].eq(self._may_wait(self.i.payload))]
+                     waits[1].eq(waits_in)]
         for s in (2, 3, 4):
             m.d.sync += [v[s].eq(v[s - 1]), c[s].eq(c[s - 1]), h[s].eq(h[s - 1]),
                          waits[s].eq(waits[s - 1])]
@@ -316,14 +321,13 @@ class PipelinedSequencer(Sequencer):
         with m.If(v[5] & done5):
             m.d.comb += [answers.w_en.eq(1), answers.w_data.eq(rsp)]
 
-        # The FIFO frees a slot as the consumer takes an answer; an instruction
-        # claims one as it is accepted, a range record as it is written. ``ready``
-        # is worked out from what is known before this clock's take (one clock late
-        # to reopen, never early).
-        taken = self.o.valid & self.o.ready
-        m.d.sync += credits.eq(credits + taken - claims)
+        # A slot comes back a clock after the consumer takes an answer (from a
+        # register: the take is the collector's decision, late in the clock); an
+        # instruction claims one as it is accepted, a range record as it is written.
+        taken = Signal()
+        m.d.sync += [taken.eq(self.o.valid & self.o.ready), credits.eq(credits + taken - claims)]
         waiting = Signal()          # a waiting instruction was accepted and has not answered
-        waiting_next = Mux(accept & self._may_wait(self.i.payload), 1,
+        waiting_next = Mux(accept & waits_in, 1,
                            Mux(v[5] & waits[5] & done5, 0, waiting))
         m.d.sync += waiting.eq(waiting_next)
         room = (credits - claims) != 0
@@ -425,7 +429,7 @@ class PipelinedSequencer(Sequencer):
                                                  (others, status4)))]
             for name in ("coord", "hi", "mask"):
                 m.d.sync += getattr(pure5, name).eq(
-                    one_hot(*((f, getattr(a, name)) for f, a in answers)))
+                    one_hot(*((f, getattr(a, name)) for f, a in answers)) if answers else 0)
 
 
 def one_hot(*choices):

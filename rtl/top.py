@@ -7,10 +7,12 @@ the board tops instantiate; ``ops`` says which instructions the gateware
 executes (the rest answer BAD_OPCODE) and is what the golden model is
 configured with when the two are compared.
 
-``pipelined=True`` (the ECP5 build) puts register slices between the decoder,
-the array and the encoder, so the handshakes stop at registers instead of
-chaining through all three, and pipelines the array deeper (``SentronArray``):
-three clocks more latency, the same rate.
+``pipelined=True`` (the ECP5 build) builds the array's sentrons as
+``PipelinedSequencer`` (``SentronArray``) and puts a register slice between
+the array and the encoder, so the encoder's handshake stops at a register.
+The decoder needs none: it holds a command in its own register until the
+array takes it, and the array's dispatch register takes it without a decode
+in the way.
 """
 
 from amaranth.hdl import Module
@@ -60,11 +62,9 @@ class VTPU(wiring.Component):
         wiring.connect(m, wiring.flipped(self.i), decoder.i)
         commands, answers = decoder.o, sequencer.o
         if self.pipelined:
-            m.submodules.command_slice = command_slice = SkidBuffer(decoder.o.payload.shape())
             m.submodules.answer_slice = answer_slice = SkidBuffer(sequencer.o.payload.shape())
-            wiring.connect(m, decoder.o, command_slice.i)
             wiring.connect(m, sequencer.o, answer_slice.i)
-            commands, answers = command_slice.o, answer_slice.o
+            answers = answer_slice.o
         wiring.connect(m, commands, sequencer.i)
         wiring.connect(m, answers, encoder.i)
         wiring.connect(m, encoder.o, wiring.flipped(self.o))
