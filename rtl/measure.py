@@ -8,7 +8,9 @@ the byte-serial host link in front of it moves one byte per clock.
     in the steady state (answers / clocks from first to last answer);
   * ``rtl.<op>.latency_clocks``: clocks from the first instruction accepted
     to its answer valid;
-  * ``rtl.array4.<op>.*``: the same through a 4-sentron ``SentronArray``.
+  * ``rtl.array4.<op>.*``: the same through a 4-sentron ``SentronArray``;
+  * ``rtl.pipelined.<op>.*``, ``rtl.pipelined.array4.<op>.*``: the same for
+    ``PipelinedSequencer``, the ECP5 build's sentron, alone and four in an array.
 """
 
 import random
@@ -20,6 +22,7 @@ from vtpu.isa import DIMS, Op, Status
 
 from .layouts import COMMAND_FIELD
 from .array import SentronArray
+from .pipelined_sequencer import PipelinedSequencer
 from .sequencer import Sequencer
 
 __all__ = ["measure_stream", "figures"]
@@ -77,12 +80,15 @@ def _run(dut, instructions):
     return accepted, finals, statuses, records
 
 
-def measure_stream(instructions, *, sets=64, ways=4, sentrons=1):
+def measure_stream(instructions, *, sets=64, ways=4, sentrons=1, pipelined=False):
     """Run (op, members) instructions back to back; returns (per_clock, latency, statuses).
 
-    One sentron is the bare sequencer; more are a ``SentronArray``."""
-    dut = SentronArray(sentrons=sentrons, sets=sets, ways=ways) if sentrons > 1 else \
-        Sequencer(sets=sets, ways=ways)
+    One sentron is the bare sequencer (``PipelinedSequencer`` if ``pipelined``);
+    more are a ``SentronArray``."""
+    if sentrons > 1:
+        dut = SentronArray(sentrons=sentrons, sets=sets, ways=ways, pipelined=pipelined)
+    else:
+        dut = (PipelinedSequencer if pipelined else Sequencer)(sets=sets, ways=ways)
     accepted, answered, statuses, _ = _run(dut, instructions)
     per_clock = len(answered) / (answered[-1] - answered[0] + 1)
     # The answer registered at edge k is seen valid by the sampler at edge k+1.
@@ -136,14 +142,15 @@ def figures(quick=False):
         "chier": [(Op.CHIER, {"pattern": _pattern_value(c, c, rng.getrandbits(DIMS - 1)),
                               "mode": 0}) for c in (coord() for _ in range(n))],
     }
-    for name, stream in mixes.items():
-        per_clock, latency, statuses = measure_stream(stream)
-        out[f"rtl.{name}.per_clock"] = round(per_clock, 4)
-        out[f"rtl.{name}.latency_clocks"] = latency
-        if name in ("cget", "cdel"):
-            out[f"rtl.{name}.hits"] = sum(s == Status.OK for op, s in zip(stream, statuses)
-                                          if op[0] != Op.CPUT)
-            out[f"rtl.{name}.misses"] = sum(s == Status.NOT_FOUND for s in statuses)
+    for prefix, pipelined in (("rtl", False), ("rtl.pipelined", True)):
+        for name, stream in mixes.items():
+            per_clock, latency, statuses = measure_stream(stream, pipelined=pipelined)
+            out[f"{prefix}.{name}.per_clock"] = round(per_clock, 4)
+            out[f"{prefix}.{name}.latency_clocks"] = latency
+            if name in ("cget", "cdel"):
+                out[f"{prefix}.{name}.hits"] = sum(
+                    s == Status.OK for op, s in zip(stream, statuses) if op[0] != Op.CPUT)
+                out[f"{prefix}.{name}.misses"] = sum(s == Status.NOT_FOUND for s in statuses)
     # CPUTs of new keys only: each is queued for the Z-order index, which links
     # one key per walk; this is the rate the queue drains at, once it is full.
     # 1024 of them: four times the queue, so the figure is the sustained rate.
@@ -159,10 +166,12 @@ def figures(quick=False):
         out[f"rtl.crange.stored.cap{capacity}"] = stored
     # The same point mixes through a 4-sentron array: keys spread over the
     # sentrons by hash, answers merged back in order.
-    for name in ("cput", "cget", "cdel"):
-        per_clock, latency, _ = measure_stream(mixes[name], sets=16, sentrons=4)
-        out[f"rtl.array4.{name}.per_clock"] = round(per_clock, 4)
-        out[f"rtl.array4.{name}.latency_clocks"] = latency
+    for prefix, pipelined in (("rtl", False), ("rtl.pipelined", True)):
+        for name in ("cput", "cget", "cdel"):
+            per_clock, latency, _ = measure_stream(mixes[name], sets=16, sentrons=4,
+                                                   pipelined=pipelined)
+            out[f"{prefix}.array4.{name}.per_clock"] = round(per_clock, 4)
+            out[f"{prefix}.array4.{name}.latency_clocks"] = latency
     return out
 
 

@@ -22,7 +22,7 @@ front of it is deep. Here nothing waits on the consumer::
         instruction two ahead is folded in.
     S5  the write made by the instruction just ahead is folded in. The
         instruction decides, writes the table and puts its answer into the
-        answer FIFO.
+        answer FIFO, whose output is a register.
 
 **Flow control is by credits.** An instruction is accepted only while the
 answer FIFO (``answers`` deep) has a slot that no instruction in flight has
@@ -43,8 +43,9 @@ have answered. Each record of a range answer claims a credit of its own. The
 Z-order index's update queue is kept from filling by closing the intake while
 it is ``crowded``. Nothing downstream ever has to stop the pipeline.
 
-Cost against ``Sequencer``: two more stages (latency 5 clocks from accept to
-answer valid, not 3), the answer FIFO (distributed RAM on the ECP5), and the
+Cost against ``Sequencer``: two more stages and the FIFO's output register
+(latency 6 clocks from accept to answer valid, not 3, for every instruction:
+answers leave in order), the answer FIFO (distributed RAM on the ECP5), and the
 slice comparators. None of this fits an iCE40 UP5K, so the iCE40 builds keep
 ``Sequencer``.
 """
@@ -66,7 +67,7 @@ from .zindex import ZIndex
 __all__ = ["PipelinedSequencer", "AHEAD", "LATENCY", "one_hot", "may_wait"]
 
 AHEAD = 4          # writes a row misses: those of the four instructions ahead
-LATENCY = 5        # clocks from an instruction accepted to its answer valid
+LATENCY = 6        # clocks from an instruction accepted to its answer valid (rtl.measure)
 SLICE = 16         # key bits per slice compare (four LUT4s of pairs, then one AND4)
 
 
@@ -95,7 +96,8 @@ class PipelinedSequencer(Sequencer):
     (and the most instructions in flight)."""
 
     def __init__(self, *, answers=16, **kwargs):
-        assert answers > LATENCY, "the FIFO must cover the pipeline for one per clock"
+        # the credits must cover the round trip (accept, answer, take, slot back)
+        assert answers > LATENCY + 2, "too few answer slots for one instruction per clock"
         self.answers = answers
         super().__init__(**kwargs)
 

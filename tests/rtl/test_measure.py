@@ -1,6 +1,7 @@
 """The sequencer's cycle figures: the pipeline's no-bubble claim, checked."""
 
 from rtl.measure import figures
+from rtl.pipelined_sequencer import LATENCY
 
 
 def test_point_and_pure_ops_issue_one_per_clock():
@@ -8,10 +9,16 @@ def test_point_and_pure_ops_issue_one_per_clock():
     for op in ("cget", "cput", "cdel", "cdelta", "chier", "croute", "cmoe"):
         assert out[f"rtl.{op}.per_clock"] == 1.0, op
         assert out[f"rtl.{op}.latency_clocks"] <= 3, op
+        # the ECP5's sentron: the same rate through its credits, two stages and
+        # the FIFO's register more
+        assert out[f"rtl.pipelined.{op}.per_clock"] == 1.0, op
+        assert out[f"rtl.pipelined.{op}.latency_clocks"] == LATENCY, op
     # the array adds its dispatch and collect registers, and no bubbles
     for op in ("cget", "cput", "cdel"):
         assert out[f"rtl.array4.{op}.per_clock"] == 1.0, op
         assert out[f"rtl.array4.{op}.latency_clocks"] <= 6, op
+        assert out[f"rtl.pipelined.array4.{op}.per_clock"] == 1.0, op
+        assert out[f"rtl.pipelined.array4.{op}.latency_clocks"] <= LATENCY + 2, op
     # the mixes really mix hits and misses
     assert out["rtl.cget.hits"] > 0 and out["rtl.cget.misses"] > 0
     # CRANGE of 16 results: four times the keys cost a few clocks (one more tree
