@@ -48,6 +48,7 @@ from amaranth.lib.wiring import In, Out
 from vtpu.isa import Op
 
 from .skid_buffer import SkidBuffer
+from .stream_register import StreamRegister
 from .uart import UARTRx, UARTTx, uart_divisor
 
 __all__ = ["UARTLink", "BoardTop", "Board", "BOARDS", "vtpu_core", "ice40_pll_hz",
@@ -88,11 +89,12 @@ class UARTLink(wiring.Component):
             m.submodules.rx_fifo = rx_fifo = SyncFIFOBuffered(width=8, depth=self.fifo_depth)
             m.submodules.tx_fifo = tx_fifo = SyncFIFOBuffered(width=8, depth=self.fifo_depth)
             # The FIFO's data comes straight from block RAM (5.8 ns clock-to-out
-            # on the ECP5): a register slice keeps it out of the frame decoder.
-            m.submodules.rx_slice = rx_slice = SkidBuffer(8)
+            # on the ECP5): a register with no multiplexer in front takes it, and
+            # the frame decoder reads that (its ready is a flop).
+            m.submodules.rx_register = rx_register = StreamRegister(8)
             wiring.connect(m, uart_rx.o, rx_fifo.w_stream)
-            wiring.connect(m, rx_fifo.r_stream, rx_slice.i)
-            wiring.connect(m, rx_slice.o, core.i)
+            wiring.connect(m, rx_fifo.r_stream, rx_register.i)
+            wiring.connect(m, rx_register.o, core.i)
             # and one before the TX FIFO keeps its full flag out of the encoder
             m.submodules.tx_slice = tx_slice = SkidBuffer(8)
             wiring.connect(m, core.o, tx_slice.i)

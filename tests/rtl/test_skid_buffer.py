@@ -1,13 +1,21 @@
+"""The register slices: SkidBuffer (both paths cut) and StreamRegister (nothing
+in front of its register)."""
+
 import random
+
+import pytest
 
 from sim_helpers import run_sim
 from rtl.skid_buffer import SkidBuffer
+from rtl.stream_register import StreamRegister
+
+SLICES = [SkidBuffer, StreamRegister]
 
 
-def run(valid_chance, ready_chance, count=400, seed=1):
+def run(valid_chance, ready_chance, count=400, seed=1, kind=SkidBuffer):
     """Random offers and random back-pressure: every payload comes out once, in
     order; returns the clocks it took."""
-    dut = SkidBuffer(8)
+    dut = kind(8)
     rng = random.Random(seed)
     sent = [rng.randrange(256) for _ in range(count)]
     received = []
@@ -38,14 +46,16 @@ def run(valid_chance, ready_chance, count=400, seed=1):
     return clocks
 
 
-def test_order_kept_under_random_backpressure():
+@pytest.mark.parametrize("kind", SLICES)
+def test_order_kept_under_random_backpressure(kind):
     for seed, (valid, ready) in enumerate([(0.5, 0.5), (0.9, 0.3), (0.3, 0.9), (1.0, 0.5)]):
-        run(valid, ready, seed=seed)
+        run(valid, ready, seed=seed, kind=kind)
 
 
-def test_full_rate_when_never_stalled():
+@pytest.mark.parametrize("kind", SLICES)
+def test_full_rate_when_never_stalled(kind):
     # one payload per clock, plus the clock through the register
-    assert run(1.0, 1.0, count=200) == 201
+    assert run(1.0, 1.0, count=200, kind=kind) == 201
 
 
 def test_ready_is_registered():
