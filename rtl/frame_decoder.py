@@ -11,9 +11,17 @@ order and the decoder itself never drops or reorders anything.
 Payload bytes are written straight into the shared ``command_layout`` members
 (``layouts.COMMAND_FIELD``) at the byte offsets the ISA's field lists give, so
 no payload buffer is needed.
+
+Everything that depends on the opcode is worked out while the TAG byte
+arrives (the opcode is in its register by then) and kept in flops: which
+member layout the opcode has, which lengths fit it, whether it is known. A
+command byte's enable is then an AND-OR of a few flops and a one-hot register
+of the payload position, with no opcode decode or counter compare in front:
+on the ECP5 that enable, fanned out over the 630-bit command register, was
+the slowest path.
 """
 
-from amaranth.hdl import Module, Signal, Value, signed
+from amaranth.hdl import Cat, Module, Signal, Value
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -52,11 +60,9 @@ class FrameDecoder(wiring.Component):
         m = Module()
         # no reset: cleared as each frame's opcode arrives (state OP)
         cmd = Signal(command_layout(self.width, self.value_width), reset_less=True)
-        length = Signal(8)
-        index = Signal(8)
+        left = Signal(8)          # payload bytes after the one arriving
         crc = Signal(8)
         known = Signal()          # the opcode byte names an instruction
-        fits = Signal()           # LEN fits that instruction
 
         m.d.comb += self.o.payload.eq(cmd)
 
@@ -69,39 +75,31 @@ class FrameDecoder(wiring.Component):
             m.d.sync += [cmd.error.eq(error), self.o.valid.eq(1)]
 
         byte = self.i.payload
-        m.d.comb += known.eq(0)
-        with m.Switch(cmd.op):
-            for op in Op:
-                with m.Case(op):
-                    m.d.comb += known.eq(1)
-        m.d.comb += fits.eq(0)
-        with m.Switch(cmd.op):
-            for op in Op:
-                with m.Case(op):
-                    with m.Switch(byte):
-                        for n in range(MAX_PAYLOAD + 1):
-                            if length_fits(op, n):
-                                with m.Case(n):
-                                    m.d.comb += fits.eq(1)
+        taken = self.i.valid & self.i.ready
+        tag = Signal()            # the TAG byte arrives: the opcode is in ``cmd.op``
+        with m.If(tag):
+            m.d.sync += known.eq(Cat(*(cmd.op == op for op in Op)).any())
+        fits = self._length_fits(m, cmd, byte, tag)
 
         with m.FSM() as fsm:
             with m.State("HUNT"):
-                with m.If(self.i.valid & self.i.ready & (byte == CMD_SYNC)):
+                with m.If(taken & (byte == CMD_SYNC)):
                     m.next = "OP"
             with m.State("OP"):
-                with m.If(self.i.valid & self.i.ready):
+                with m.If(taken):
                     # The instruction is cleared here rather than on the sync
                     # byte, so no byte comparison gates the enable of every
                     # bit of it (the board's slowest path otherwise).
                     m.d.sync += [cmd.eq(0), cmd.op.eq(byte), crc.eq(crc8_next(0, byte))]
                     m.next = "TAG"
             with m.State("TAG"):
-                with m.If(self.i.valid & self.i.ready):
+                m.d.comb += tag.eq(taken)
+                with m.If(taken):
                     m.d.sync += [cmd.tag.eq(byte), crc.eq(crc8_next(crc, byte))]
                     m.next = "LEN"
             with m.State("LEN"):
-                with m.If(self.i.valid & self.i.ready):
-                    m.d.sync += [length.eq(byte), index.eq(0), crc.eq(crc8_next(crc, byte))]
+                with m.If(taken):
+                    m.d.sync += [left.eq(byte - 1), crc.eq(crc8_next(crc, byte))]
                     with m.If((byte > MAX_PAYLOAD) | (known & ~fits)):
                         emit(Status.BAD_FRAME)
                         m.next = "HUNT"
@@ -110,12 +108,12 @@ class FrameDecoder(wiring.Component):
                     with m.Else():
                         m.next = "PAYLOAD"
             with m.State("PAYLOAD"):
-                with m.If(self.i.valid & self.i.ready):
-                    m.d.sync += [index.eq(index + 1), crc.eq(crc8_next(crc, byte))]
-                    with m.If(index + 1 == length):
+                with m.If(taken):
+                    m.d.sync += [left.eq(left - 1), crc.eq(crc8_next(crc, byte))]
+                    with m.If(left == 0):
                         m.next = "CRC"
             with m.State("CRC"):
-                with m.If(self.i.valid & self.i.ready):
+                with m.If(taken):
                     with m.If(byte != crc):
                         emit(Status.BAD_FRAME)
                     with m.Elif(~known):
@@ -123,40 +121,57 @@ class FrameDecoder(wiring.Component):
                     with m.Else():
                         emit(Status.OK)
                     m.next = "HUNT"
-        taken = self.i.valid & self.i.ready
-        self._store(m, cmd, byte, tag=taken & fsm.ongoing("TAG"),
-                    store=taken & fsm.ongoing("PAYLOAD"))
+        self._store(m, cmd, byte, tag=tag, store=taken & fsm.ongoing("PAYLOAD"))
         return m
+
+    def _length_fits(self, m, cmd, byte, tag):
+        """Whether ``byte``, as LEN, fits the opcode: per set of lengths some
+        opcodes share, a flag loaded while the tag arrives."""
+        groups = {}
+        for op in Op:
+            lengths = frozenset(n for n in range(MAX_PAYLOAD + 1) if length_fits(op, n))
+            groups.setdefault(lengths, []).append(op)
+        fits = []
+        for n, (lengths, ops) in enumerate(groups.items()):
+            flag = Signal(name=f"lengths{n}")
+            with m.If(tag):
+                m.d.sync += flag.eq(Cat(*(cmd.op == op for op in ops)).any())
+            fits.append(flag & Cat(*(byte == length for length in sorted(lengths))).any())
+        return Cat(*fits).any()
 
     def _store(self, m, cmd, byte, *, tag, store):
         """Write each payload byte into the member the opcode's layout names.
 
-        Per member: where it starts in this opcode's payload and how many bytes
-        it takes (two small constant tables, read once per frame); then one
-        comparator per member byte. Compact where a case per (opcode, byte)
-        would not be.
+        ``at``: the position of the next payload byte, one-hot, shifted as each
+        byte is stored. Per (member, first byte, size) that some opcode uses, a
+        flag loaded while the tag arrives. A member byte's enable is the OR,
+        over its layouts, of flag and position bit.
         """
-        members = {}
+        layouts = {}              # (member, first, size) -> opcodes
         for op in Op:
-            for offset, member, i in _byte_map(op, self.width, self.value_width):
-                start, size = members.setdefault(member, {}).get(op, (offset, 0))
-                members[member][op] = (start, size + 1)
-        for member, spans in members.items():
-            target = Value.cast(getattr(cmd, member))
-            # ``relative``: which byte of the member the next payload byte is,
-            # negative before the member starts; set from the opcode while the
-            # tag arrives and counted up with the payload, so no opcode decode
-            # or subtraction sits between a byte and its register's enable.
-            relative = Signal(signed(9), name=f"{member}_byte")
-            size = Signal(8, name=f"{member}_size")
+            spans = {}
+            for offset, member, _ in _byte_map(op, self.width, self.value_width):
+                first, size = spans.get(member, (offset, 0))
+                spans[member] = (first, size + 1)
+            for member, (first, size) in spans.items():
+                layouts.setdefault((member, first, size), []).append(op)
+        span = max(first + size for _, first, size in layouts)
+        at = Signal(span)
+        with m.If(tag):
+            m.d.sync += at.eq(1)
+        with m.Elif(store):
+            m.d.sync += at.eq(at << 1)
+        flags = {}
+        for key, ops in layouts.items():
+            member, first, size = key
+            flags[key] = flag = Signal(name=f"{member}_at{first}")
             with m.If(tag):
-                m.d.sync += [relative.eq(0), size.eq(0)]
-                with m.Switch(cmd.op):
-                    for op, (first, count) in spans.items():
-                        with m.Case(op):
-                            m.d.sync += [relative.eq(-first), size.eq(count)]
-            with m.Elif(store):
-                m.d.sync += relative.eq(relative + 1)
+                m.d.sync += flag.eq(Cat(*(cmd.op == op for op in ops)).any())
+        for member in sorted({member for member, _, _ in layouts}):
+            target = Value.cast(getattr(cmd, member))
             for i in range(len(target) // 8):
-                with m.If(store & (relative == i) & (i < size)):
-                    m.d.sync += target[8 * i: 8 * i + 8].eq(byte)
+                here = [flags[key] & at[key[1] + i] for key in layouts
+                        if key[0] == member and i < key[2]]
+                if here:
+                    with m.If(store & Cat(*here).any()):
+                        m.d.sync += target[8 * i: 8 * i + 8].eq(byte)
