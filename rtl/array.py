@@ -31,8 +31,11 @@ With one sentron the array is the bare sequencer: no extra clocks.
 ``pipelined=True`` (the ECP5 build) builds the sentrons as
 ``PipelinedSequencer``: five stages that never stall, an answer FIFO each and
 an intake gated by credits, so no path runs from the collector's
-back-pressure into a sentron's pipeline (``i.ready`` is a flop); two clocks
-more per answer, the same rate.
+back-pressure into a sentron's pipeline (``i.ready`` is a flop). A register
+slice (``SkidBuffer``) after every sentron pops its FIFO from a flop, so the
+collector's decision (late in the clock, and across the chip from the
+sentrons) only drives the registers next to it; three clocks more per answer,
+the same rate.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
@@ -47,6 +50,7 @@ from .hash_unit import h3_hash
 from .layouts import command_layout, hashed_command_layout, response_layout
 from .pipelined_sequencer import PipelinedSequencer, may_wait
 from .sequencer import IMPLEMENTED_OPS, RANGE_OPS, Sequencer
+from .skid_buffer import SkidBuffer
 from .zorder import z_less
 
 __all__ = ["SentronArray", "POINT_OPS"]
@@ -60,6 +64,12 @@ IN_FLIGHT_PER_SENTRON = 4
 # The pipelined array's order FIFO: more than its round trip (dispatch, five
 # stages, the answer FIFO, collect), so it never holds back one per clock.
 IN_FLIGHT_PIPELINED = 16
+
+
+class _Ports:
+    """A sentron's command port and the answer port the collector sees."""
+    def __init__(self, i, o):
+        self.i, self.o = i, o
 
 
 class SentronArray(wiring.Component):
@@ -97,9 +107,13 @@ class SentronArray(wiring.Component):
             wiring.connect(m, only.o, wiring.flipped(self.o))
             return m
 
-        sentrons = []
+        sentrons = []         # what dispatch and collect see of each sentron
         for k in range(self.sentrons):
             m.submodules[f"sentron{k}"] = sentron = self._sequencer(k)
+            if self.pipelined:
+                m.submodules[f"slice{k}"] = out = SkidBuffer(sentron.o.payload.shape())
+                wiring.connect(m, sentron.o, out.i)
+                sentron = _Ports(sentron.i, out.o)
             sentrons.append(sentron)
         # A range instruction goes to every sentron ("all"); without the range
         # instructions the flag has no bits and the broadcast/merge logic is not built.

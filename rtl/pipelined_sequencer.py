@@ -22,7 +22,7 @@ front of it is deep. Here nothing waits on the consumer::
         instruction two ahead is folded in.
     S5  the write made by the instruction just ahead is folded in. The
         instruction decides, writes the table and puts its answer into the
-        answer FIFO, whose output is a register.
+        answer FIFO.
 
 **Flow control is by credits.** An instruction is accepted only while the
 answer FIFO (``answers`` deep) has a slot that no instruction in flight has
@@ -43,18 +43,22 @@ have answered. Each record of a range answer claims a credit of its own. The
 Z-order index's update queue is kept from filling by closing the intake while
 it is ``crowded``. Nothing downstream ever has to stop the pipeline.
 
-Cost against ``Sequencer``: two more stages and the FIFO's output register
-(latency 6 clocks from accept to answer valid, not 3, for every instruction:
-answers leave in order), the answer FIFO (distributed RAM on the ECP5), and the
-slice comparators. None of this fits an iCE40 UP5K, so the iCE40 builds keep
-``Sequencer``.
+The answer FIFO's output comes from distributed RAM, not a register: a
+consumer far away (the array's collector) should take it through a register
+slice whose ready is a flop (``SkidBuffer``), so the FIFO is popped by a flop
+next to it.
+
+Cost against ``Sequencer``: two more stages (latency 5 clocks from accept to
+answer valid, not 3, for every instruction: answers leave in order), the
+answer FIFO (distributed RAM on the ECP5), and the slice comparators. None of
+this fits an iCE40 UP5K, so the iCE40 builds keep ``Sequencer``.
 """
 
 from types import SimpleNamespace
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data
-from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.fifo import SyncFIFO
 
 from vtpu.hash import h3_rows
 from vtpu.isa import DIMS, HASH_WIDTH, ROUTE_ENTRIES, Dir, Op, RouteMode, Status
@@ -67,7 +71,7 @@ from .zindex import ZIndex
 __all__ = ["PipelinedSequencer", "AHEAD", "LATENCY", "one_hot", "may_wait"]
 
 AHEAD = 4          # writes a row misses: those of the four instructions ahead
-LATENCY = 6        # clocks from an instruction accepted to its answer valid (rtl.measure)
+LATENCY = 5        # clocks from an instruction accepted to its answer valid (rtl.measure)
 SLICE = 16         # key bits per slice compare (four LUT4s of pairs, then one AND4)
 
 
@@ -110,8 +114,7 @@ class PipelinedSequencer(Sequencer):
         way_bits = (self.ways - 1).bit_length()
 
         table_w, table_r, route_w, route_r = self._memories(m)
-        # Registered outputs: the collector picks among flops.
-        m.submodules.answers = answers = SyncFIFOBuffered(width=rsp_shape.size, depth=self.answers)
+        m.submodules.answers = answers = SyncFIFO(width=rsp_shape.size, depth=self.answers)
         m.d.comb += [self.o.valid.eq(answers.r_rdy), self.o.payload.eq(answers.r_data),
                      answers.r_en.eq(self.o.ready)]
         if ranges:
