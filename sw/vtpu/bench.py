@@ -145,9 +145,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="vtpu bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer iterations")
     parser.add_argument("--output", default=str(REPORTS / "bench.json"))
+    parser.add_argument("--only", default=",".join(name for name, _ in SECTIONS),
+                        help="comma-separated sections to run (default: all of "
+                             + ", ".join(name for name, _ in SECTIONS) + ")")
     args = parser.parse_args(argv)
+    chosen = set(args.only.split(","))
+    if chosen - {name for name, _ in SECTIONS}:
+        parser.error(f"unknown section(s): {', '.join(sorted(chosen - {n for n, _ in SECTIONS}))}")
     figures, unavailable = {}, {}
     for name, section in SECTIONS:
+        if name not in chosen:
+            continue
         try:
             figures.update(section(quick=args.quick))
         except (ImportError, AttributeError, LookupError) as exc:
