@@ -48,7 +48,7 @@ from vtpu.hash import h3_rows
 
 from .hash_unit import h3_hash
 from .layouts import command_layout, hashed_command_layout, response_layout
-from .pipelined_sequencer import PipelinedSequencer, may_wait
+from .pipelined_sequencer import PipelinedSequencer, may_wait, one_hot
 from .sequencer import IMPLEMENTED_OPS, RANGE_OPS, Sequencer
 from .skid_buffer import SkidBuffer
 from .zorder import z_less
@@ -163,25 +163,43 @@ class SentronArray(wiring.Component):
         m.d.comb += [order.w_data.eq(target), order.w_en.eq(handed)]
 
         # --- collect: the next answer comes from the sentron at the FIFO's head -
+        # The head is kept one-hot in a register of its own (``hot``, all zero
+        # while there is none), so taking the answer of sentron k is one gate of
+        # flops: its head bit, its answer's valid and the output register's state.
         head = data.View(order_shape, order.r_data)
+        hot = Signal(self.sentrons)
+        head_all = Signal()
+        out_free = ~self.o.valid | self.o.ready
         answer = Signal(response_layout(self.width, self.value_width))
-        answer_valid = Signal()
-        chosen = Signal(self.sentrons)      # the sentrons whose answers are taken
-        retire = Signal()
         valids = Cat(*(s.o.valid for s in sentrons))
-        with m.Switch(head.target):
-            for k, sentron in enumerate(sentrons):
-                with m.Case(k):
-                    m.d.comb += [answer.eq(sentron.o.payload),
-                                 answer_valid.eq(sentron.o.valid),
-                                 chosen.eq(1 << k), retire.eq(~sentron.o.payload.more)]
-        if broadcast:
-            with m.If(head.all):
-                self._merge(m, sentrons, valids, answer, answer_valid, chosen, retire)
-        take = order.r_rdy & answer_valid & (~self.o.valid | self.o.ready)
+        chosen = Signal(self.sentrons)      # the sentrons whose answers are taken
+        retire = Signal()                   # the head's last answer is taken
         for k, sentron in enumerate(sentrons):
-            m.d.comb += sentron.o.ready.eq(take & chosen[k])
-        m.d.comb += order.r_en.eq(take & retire)
+            m.d.comb += chosen[k].eq(hot[k] & sentron.o.valid & out_free)
+        m.d.comb += [
+            answer.eq(one_hot(*((hot[k], s.o.payload) for k, s in enumerate(sentrons)))),
+            retire.eq((chosen & ~Cat(*(s.o.payload.more for s in sentrons))).any()),
+        ]
+        if broadcast:
+            with m.If(head_all):
+                answer_valid, merged = Signal(), Signal(self.sentrons)
+                m.d.comb += chosen.eq(0)
+                self._merge(m, sentrons, valids, answer, answer_valid, merged, retire)
+                with m.If(answer_valid & out_free):
+                    m.d.comb += chosen.eq(merged)
+                with m.Else():
+                    m.d.comb += retire.eq(0)
+        take = chosen.any()
+        for k, sentron in enumerate(sentrons):
+            m.d.comb += sentron.o.ready.eq(chosen[k])
+        # The head register loads the next target as the last one retires.
+        with m.If(~hot.any() | retire):
+            m.d.comb += order.r_en.eq(1)
+            m.d.sync += [hot.eq(Mux(order.r_rdy, 1 << head.target, 0)),
+                         head_all.eq(order.r_rdy & head.all)]
+            if broadcast:
+                with m.If(order.r_rdy & head.all):
+                    m.d.sync += hot.eq(~0)
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.o.valid.eq(0)
         with m.If(take):
