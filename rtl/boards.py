@@ -95,11 +95,14 @@ class UARTLink(wiring.Component):
             wiring.connect(m, uart_rx.o, rx_fifo.w_stream)
             wiring.connect(m, rx_fifo.r_stream, rx_register.i)
             wiring.connect(m, rx_register.o, core.i)
-            # and one before the TX FIFO keeps its full flag out of the encoder
+            # and one before the TX FIFO keeps its full flag out of the encoder;
+            # the TX FIFO's block RAM feeds a StreamRegister too
             m.submodules.tx_slice = tx_slice = SkidBuffer(8)
+            m.submodules.tx_register = tx_register = StreamRegister(8)
             wiring.connect(m, core.o, tx_slice.i)
             wiring.connect(m, tx_slice.o, tx_fifo.w_stream)
-            wiring.connect(m, tx_fifo.r_stream, uart_tx.i)
+            wiring.connect(m, tx_fifo.r_stream, tx_register.i)
+            wiring.connect(m, tx_register.o, uart_tx.i)
         else:
             wiring.connect(m, uart_rx.o, core.i)
             wiring.connect(m, core.o, uart_tx.i)

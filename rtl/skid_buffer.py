@@ -8,6 +8,10 @@ flop, so neither the payload nor the back-pressure passes through
 combinationally, and a payload per clock still goes through when ``o`` is
 ready. When ``o`` stalls, the payload accepted that clock (``i.ready`` was
 already promised) waits in the skid register.
+
+The skid register takes ``i.payload`` on every clock it is empty, needed or
+not, so its enable is a flop (``~skid_valid``) rather than ``o.ready``'s
+late decision, fanned out over the payload.
 """
 
 from amaranth.hdl import Module, Signal
@@ -31,11 +35,13 @@ class SkidBuffer(wiring.Component):
         skid = Signal(self.shape, reset_less=True)    # meaningful when skid_valid
         m.d.comb += self.i.ready.eq(~skid_valid)
         taken = self.i.valid & ~skid_valid
+        with m.If(~skid_valid):
+            m.d.sync += skid.eq(self.i.payload)
         with m.If(~self.o.valid | self.o.ready):
             with m.If(skid_valid):
                 m.d.sync += [self.o.payload.eq(skid), self.o.valid.eq(1), skid_valid.eq(0)]
             with m.Else():
                 m.d.sync += [self.o.payload.eq(self.i.payload), self.o.valid.eq(self.i.valid)]
         with m.Elif(taken):
-            m.d.sync += [skid.eq(self.i.payload), skid_valid.eq(1)]
+            m.d.sync += skid_valid.eq(1)
         return m
