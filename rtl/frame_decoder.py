@@ -18,7 +18,9 @@ member layout the opcode has, which lengths fit it, whether it is known. A
 command byte's enable is then an AND-OR of a few flops and a one-hot register
 of the payload position, with no opcode decode or counter compare in front:
 on the ECP5 that enable, fanned out over the 630-bit command register, was
-the slowest path.
+the slowest path. LEN is tested as it arrives and judged a clock later, in a
+state that takes no byte (CHECK), so no length compare sits in front of the
+decision either.
 """
 
 from amaranth.hdl import Cat, Module, Signal, Value
@@ -69,7 +71,8 @@ class FrameDecoder(wiring.Component):
         # One pending instruction at a time: while it waits, no byte is taken.
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.o.valid.eq(0)
-        m.d.comb += self.i.ready.eq(~self.o.valid)
+        checking = Signal()       # state CHECK: no byte is taken
+        m.d.comb += self.i.ready.eq(~self.o.valid & ~checking)
 
         def emit(error):
             m.d.sync += [cmd.error.eq(error), self.o.valid.eq(1)]
@@ -80,6 +83,8 @@ class FrameDecoder(wiring.Component):
         with m.If(tag):
             m.d.sync += known.eq(Cat(*(cmd.op == op for op in Op)).any())
         fits = self._length_fits(m, cmd, byte, tag)
+        # LEN's tests, registered as it arrives and judged in CHECK
+        rejected, empty = Signal(), Signal()
 
         with m.FSM() as fsm:
             with m.State("HUNT"):
@@ -99,14 +104,19 @@ class FrameDecoder(wiring.Component):
                     m.next = "LEN"
             with m.State("LEN"):
                 with m.If(taken):
-                    m.d.sync += [left.eq(byte - 1), crc.eq(crc8_next(crc, byte))]
-                    with m.If((byte > MAX_PAYLOAD) | (known & ~fits)):
-                        emit(Status.BAD_FRAME)
-                        m.next = "HUNT"
-                    with m.Elif(byte == 0):
-                        m.next = "CRC"
-                    with m.Else():
-                        m.next = "PAYLOAD"
+                    m.d.sync += [left.eq(byte - 1), crc.eq(crc8_next(crc, byte)),
+                                 rejected.eq((byte > MAX_PAYLOAD) | (known & ~fits)),
+                                 empty.eq(byte == 0)]
+                    m.next = "CHECK"
+            with m.State("CHECK"):
+                m.d.comb += checking.eq(1)
+                with m.If(rejected):
+                    emit(Status.BAD_FRAME)
+                    m.next = "HUNT"
+                with m.Elif(empty):
+                    m.next = "CRC"
+                with m.Else():
+                    m.next = "PAYLOAD"
             with m.State("PAYLOAD"):
                 with m.If(taken):
                     m.d.sync += [left.eq(left - 1), crc.eq(crc8_next(crc, byte))]
