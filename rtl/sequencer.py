@@ -17,7 +17,7 @@ a stage earlier) into its compare; the rest are in the RAM.
 Splitting compare (R2) from decide-and-write (R3) keeps both paths short
 enough for the UP5K's fabric.
 
-CROUTE RANGE scans the 16-entry ownership table, two clocks per entry, while
+CROUTE RANGE scans the 16-entry ownership table, three clocks per entry, while
 the pipeline waits. CROUTE HASH and CMOE multiply as the instruction goes
 down the pipeline (a partial product per stage), so R3 answers from flops.
 
@@ -56,7 +56,7 @@ from .hash_unit import h3_hash
 from .layouts import (CHIER_UP_FLAG, command_layout, coord_layout, delta_layout,
                       hashed_command_layout, response_layout)
 from .zindex import ZIndex
-from .zorder import z_less, z_less_equal
+from .zorder import merge_parts, z_parts
 from vtpu.hash import h3_rows
 
 __all__ = ["Sequencer", "IMPLEMENTED_OPS", "RANGE_OPS", "entry_layout", "missed_write_layout",
@@ -521,19 +521,20 @@ class Sequencer(wiring.Component):
         the instruction ``c`` that waits while ``active``; returns (done, found, node).
 
         The scan keeps the best entry (greatest Morton bound at or below the
-        coordinate, lowest index on ties) in registers and takes two clocks per
+        coordinate, lowest index on ties) in registers and takes three clocks per
         entry, so that no path runs from the table through a 144-bit compare
-        into the 160 enables of the kept best (the HX8K's slowest path at one
-        entry per clock): on even clocks an entry is registered from the read
-        port (and the previous one's verdict loads the best), on odd clocks it
-        is compared, the two verdicts registered. The route table's read port
-        idles on entry 0, so entry 0 is on the port when the instruction starts;
-        the answer comes the clock after the last compare, 2n + 1 clocks, and
-        the scan starts over once it is ``taken``.
+        into the 160 enables of the kept best: an entry is registered from the
+        read port (and the previous one's verdict loads the best); then the
+        8-bit slices of its two Z-order compares (with the coordinate and with
+        the best) are registered; then they are merged into the two verdicts.
+        The route table's read port idles on entry 0, so entry 0 is on the port
+        when the instruction starts; the answer comes the clock after the last
+        verdicts, 3n + 1 clocks, and the scan starts over once it is ``taken``.
         """
         W = self.width
+        LOAD, PARTS, MERGE = 0, 1, 2
+        phase = Signal(range(3))
         index = Signal(range(ROUTE_ENTRIES + 1))     # the next entry to read
-        compare = Signal()                           # the odd clock of an entry
         compared_all = Signal()
         entry = Signal.like(route_r.data, reset_less=True)
         last = Signal()                              # ``entry`` is entry n-1
@@ -541,21 +542,34 @@ class Sequencer(wiring.Component):
         best_valid = Signal()
         best_bound = Signal(coord_layout(W), reset_less=True)     # meaningful when best_valid
         best_node = Signal(16, reset_less=True)
+        # the slices: entry <= coordinate, best < entry
+        within = [(Signal(name=f"within_less{k}"), Signal(name=f"within_equal{k}"))
+                  for k in range(len(z_parts(entry.bound, c.coord, W)))]
+        above = [(Signal(name=f"above_less{k}"), Signal(name=f"above_equal{k}"))
+                 for k in range(len(within))]
         n = c.arg
         better = qualifies & (~best_valid | above_best)
-        with m.If(active & compare):
-            m.d.comb += route_r.addr.eq(index)
-            m.d.sync += [qualifies.eq(z_less_equal(entry.bound, c.coord, W)),
-                         above_best.eq(z_less(best_bound, entry.bound, W)),
-                         compare.eq(0), compared_all.eq(last)]
-        with m.Elif(active & ~compared_all):
-            with m.If(better):
-                m.d.sync += [best_valid.eq(1), best_bound.eq(entry.bound),
-                             best_node.eq(entry.node)]
-            m.d.comb += route_r.addr.eq(index + 1)
-            m.d.sync += [entry.eq(route_r.data), last.eq(index == n - 1),
-                         index.eq(index + 1), compare.eq(1)]
+        with m.If(active & ~compared_all):
+            with m.Switch(phase):
+                with m.Case(LOAD):
+                    with m.If(better):
+                        m.d.sync += [best_valid.eq(1), best_bound.eq(entry.bound),
+                                     best_node.eq(entry.node)]
+                    m.d.comb += route_r.addr.eq(index + 1)
+                    m.d.sync += [entry.eq(route_r.data), last.eq(index == n - 1),
+                                 index.eq(index + 1), phase.eq(PARTS)]
+                with m.Case(PARTS):
+                    m.d.comb += route_r.addr.eq(index)
+                    for flops, parts in ((within, z_parts(entry.bound, c.coord, W)),
+                                         (above, z_parts(best_bound, entry.bound, W))):
+                        for (less_r, equal_r), (less, equal) in zip(flops, parts):
+                            m.d.sync += [less_r.eq(less), equal_r.eq(equal)]
+                    m.d.sync += phase.eq(MERGE)
+                with m.Case(MERGE):
+                    m.d.comb += route_r.addr.eq(index)
+                    m.d.sync += [qualifies.eq(merge_parts(within, or_equal=True)),
+                                 above_best.eq(merge_parts(above)),
+                                 compared_all.eq(last), phase.eq(LOAD)]
         with m.Elif(active & taken):
             m.d.sync += [index.eq(0), compared_all.eq(0), qualifies.eq(0), best_valid.eq(0)]
-        return (~compare & compared_all, best_valid | qualifies,
-                Mux(better, entry.node, best_node))
+        return (compared_all, best_valid | qualifies, Mux(better, entry.node, best_node))

@@ -16,7 +16,8 @@ from amaranth.hdl import Cat, Const, Value
 
 from vtpu.isa import DIMS
 
-__all__ = ["morton_bits", "less_than", "z_less", "z_less_equal", "in_box"]
+__all__ = ["morton_bits", "less_than", "less_than_parts", "merge_parts", "z_less",
+           "z_less_equal", "z_parts", "in_box"]
 
 
 def _morton_list(coord, width):
@@ -28,18 +29,24 @@ def morton_bits(coord, width):
     return Cat(*_morton_list(coord, width))
 
 
-def less_than(a, b, *, or_equal=False, chunk=8):
-    """Unsigned ``a < b`` (``a <= b`` with ``or_equal``) of two equal-width values
-    (or lists of bits, LSB first), as a tree over ``chunk``-bit slices."""
+def less_than_parts(a, b, *, chunk=8):
+    """(less, equal) of each ``chunk``-bit slice of two equal-width values (or lists
+    of bits, LSB first), least significant first: the first half of ``less_than``,
+    for a pipeline that registers them before ``merge_parts``."""
     # Slices are cut from bit lists, not from one wide Cat: Amaranth's simulator
     # would rebuild the whole Cat for every slice.
     a, b = (v if isinstance(v, list) else list(Value.cast(v)) for v in (a, b))
     assert len(a) == len(b)
-    # (less, equal) per slice, least significant first
     parts = []
     for i in range(0, len(a), chunk):
         x, y = Cat(*a[i:i + chunk]), Cat(*b[i:i + chunk])
         parts.append((x < y, x == y))
+    return parts
+
+
+def merge_parts(parts, *, or_equal=False):
+    """``a < b`` (``a <= b``) from ``less_than_parts``, as a balanced tree."""
+    parts = list(parts)
     while len(parts) > 1:
         merged = []
         for k in range(0, len(parts) - 1, 2):
@@ -52,12 +59,23 @@ def less_than(a, b, *, or_equal=False, chunk=8):
     return less | equal if or_equal else less
 
 
+def less_than(a, b, *, or_equal=False, chunk=8):
+    """Unsigned ``a < b`` (``a <= b`` with ``or_equal``) of two equal-width values
+    (or lists of bits, LSB first), as a tree over ``chunk``-bit slices."""
+    return merge_parts(less_than_parts(a, b, chunk=chunk), or_equal=or_equal)
+
+
 def z_less(a, b, width):
     return less_than(_morton_list(a, width), _morton_list(b, width))
 
 
 def z_less_equal(a, b, width):
     return less_than(_morton_list(a, width), _morton_list(b, width), or_equal=True)
+
+
+def z_parts(a, b, width):
+    """``less_than_parts`` of two coordinates in Z-order."""
+    return less_than_parts(_morton_list(a, width), _morton_list(b, width))
 
 
 def in_box(coord, lo, hi):
