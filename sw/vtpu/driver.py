@@ -251,11 +251,10 @@ class SerialBackend(_SocketBackend):
     def __init__(self, port=None, board="icebreaker", baudrate=None, **_):
         import serial
         from rtl.boards import BOARDS
-        from rtl.sequencer import IMPLEMENTED_OPS
         if port is None:
             raise ValueError("serial backend needs a port (e.g. --port /dev/ttyUSB1)")
         b = BOARDS[board]
-        super().__init__(sets=b.sets * b.sentrons, ways=b.ways, ops=IMPLEMENTED_OPS - b.leave_out)
+        super().__init__(sets=b.sets * b.sentrons, ways=b.ways, ops=b.ops)
         try:
             self._port = serial.serial_for_url(port, baudrate=baudrate or b.baud, timeout=0.05)
         except serial.SerialException as exc:
