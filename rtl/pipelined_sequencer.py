@@ -143,8 +143,14 @@ class PipelinedSequencer(Sequencer):
         m.d.comb += self.i.ready.eq(ready)
         accept = self.i.valid & ready
         hold5 = Signal()                   # S5 keeps its instruction (only waiting ones do)
-        m.d.sync += [v[1].eq(accept), c[1].eq(command_in), h[1].eq(hash_in),
-                     waits[1].eq(waits_in)]
+        m.d.sync += v[1].eq(accept)
+        # S1 loads on this sentron's own valid. Loaded on every clock, the S1
+        # registers of the sentrons of an array would be copies of one another
+        # (they all see the dispatch register), and Yosys would merge them, and
+        # the stages after them, into one pipeline shared by every sentron, with
+        # each stage's buses crossing the chip to the sentrons' block RAMs.
+        with m.If(self.i.valid):
+            m.d.sync += [c[1].eq(command_in), h[1].eq(hash_in), waits[1].eq(waits_in)]
         for s in (2, 3, 4):
             m.d.sync += [v[s].eq(v[s - 1]), c[s].eq(c[s - 1]), h[s].eq(h[s - 1]),
                          waits[s].eq(waits[s - 1])]
