@@ -5,6 +5,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 SIM     ?= verilator
 BOARD   ?= icebreaker
+CLOCK_MHZ ?=             # make synth: the core clock (default: the board's Fmax target)
 WAVES   ?= 0
 INSTRUCTIONS ?=          # default 100000; 500 with WAVES=1
 PIPELINED ?= 0           # 1: cross-check the ECP5 build's core (PipelinedSequencer sentrons)
@@ -40,13 +41,13 @@ sim: setup
 		$(if $(INSTRUCTIONS),--instructions $(INSTRUCTIONS)) $(if $(SENTRONS),--sentrons $(SENTRONS))
 
 synth: setup
-	$(BIN)/python -m rtl.build --board $(BOARD)
+	$(BIN)/python -m rtl.build --board $(BOARD) $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ))
 
 bench: setup
 	$(BIN)/python -m vtpu.bench
 
 prog: setup
-	$(BIN)/python -m rtl.build --board $(BOARD) --program
+	$(BIN)/python -m rtl.build --board $(BOARD) --program $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ))
 
 clean:
 	rm -rf build sim_build .pytest_cache .hypothesis

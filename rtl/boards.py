@@ -36,7 +36,7 @@ the default. Extra pins beyond amaranth-boards live in ``constraints/<board>.py`
 
 import importlib
 import runpy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from amaranth.hdl import ClockDomain, Elaboratable, Instance, Module, Signal
@@ -52,7 +52,7 @@ from .stream_register import StreamRegister
 from .uart import UARTRx, UARTTx, uart_divisor
 
 __all__ = ["UARTLink", "BoardTop", "Board", "BOARDS", "vtpu_core", "ice40_pll_hz",
-           "ecp5_pll_hz", "CONSTRAINTS"]
+           "ecp5_pll_hz", "pll_settings", "CONSTRAINTS"]
 
 CONSTRAINTS = Path(__file__).resolve().parent.parent / "constraints"
 
@@ -123,7 +123,15 @@ def ice40_pll_hz(osc_hz, divr, divf, divq):
     vco = pfd * (divf + 1)
     assert 10e6 <= pfd <= 133e6, f"PFD {pfd / 1e6} MHz out of range"
     assert 533e6 <= vco <= 1066e6, f"VCO {vco / 1e6} MHz out of range"
+    assert 1 <= divq <= 6 and 0 <= divr <= 15 and 0 <= divf <= 127, "divider out of range"
     return vco / 2 ** divq, vco
+
+
+def ice40_filter_range(osc_hz, divr):
+    """The PLL loop filter setting for its PFD frequency (as icepll chooses it)."""
+    pfd = osc_hz / (divr + 1) / 1e6
+    return next(n for n, below in enumerate((17, 26, 44, 66, 101), 1) if pfd < below) \
+        if pfd < 101 else 6
 
 
 def ecp5_pll_hz(osc_hz, clki_div, clkfb_div, clkop_div):
@@ -133,7 +141,35 @@ def ecp5_pll_hz(osc_hz, clki_div, clkfb_div, clkop_div):
     vco = out * clkop_div
     assert 3.125e6 <= pfd <= 400e6, f"PFD {pfd / 1e6} MHz out of range"
     assert 400e6 <= vco <= 800e6, f"VCO {vco / 1e6} MHz out of range"
+    assert 1 <= clki_div <= 128 and 1 <= clkfb_div <= 80 and 1 <= clkop_div <= 128, \
+        "divider out of range"
     return out, vco
+
+
+def pll_settings(family, osc_hz, want_hz):
+    """Divider settings whose output is closest to ``want_hz`` (the lower one on a
+    tie), searched over every legal setting as icepll and ecppll do; on the ECP5
+    the output divider only places the VCO, nearest the middle of its range."""
+    best = None
+    if family == "ice40":
+        candidates = (dict(divr=r, divf=f, divq=q)
+                      for r in range(16) for f in range(128) for q in range(1, 7))
+        rate = ice40_pll_hz
+    else:
+        candidates = (dict(clki_div=i, clkfb_div=f,
+                           clkop_div=max(1, min(128, round(600e6 / (osc_hz / i * f)))))
+                      for i in range(1, 129) for f in range(1, 81))
+        rate = ecp5_pll_hz
+    for setting in candidates:
+        try:
+            out = rate(osc_hz, **setting)[0]
+        except AssertionError:
+            continue
+        if best is None or (abs(out - want_hz), out) < best[0]:
+            best = ((abs(out - want_hz), out), setting)
+    if best is None:
+        raise ValueError(f"no {family} PLL setting from {osc_hz / 1e6} MHz")
+    return best[1]
 
 
 @dataclass(frozen=True)
@@ -159,6 +195,10 @@ class Board:
     @property
     def entries(self):
         return self.sentrons * self.sets * self.ways
+
+    def at_clock(self, mhz):
+        """This board with its PLL set for a core clock of (about) ``mhz``."""
+        return replace(self, pll=pll_settings(self.family, self.osc_hz, mhz * 1e6))
 
     @property
     def ops(self):
@@ -272,7 +312,7 @@ class BoardTop(Elaboratable):
             settings = dict(
                 p_FEEDBACK_PATH="SIMPLE",
                 p_DIVR=b.pll["divr"], p_DIVF=b.pll["divf"], p_DIVQ=b.pll["divq"],
-                p_FILTER_RANGE=1,  # for a 12 MHz PFD (icepll)
+                p_FILTER_RANGE=ice40_filter_range(b.osc_hz, b.pll["divr"]),
                 i_RESETB=1, i_BYPASS=0, o_PLLOUTGLOBAL=clk, o_LOCK=locked)
             if b.pll_pad:
                 # The iCEBreaker's oscillator pin is a PLL pad: the PLL takes it directly.

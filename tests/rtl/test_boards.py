@@ -1,0 +1,57 @@
+"""Board settings: PLL dividers for a chosen core clock, and the synthesis report's verdicts."""
+
+import pytest
+
+from rtl.boards import BOARDS, ecp5_pll_hz, ice40_filter_range, ice40_pll_hz, pll_settings
+from rtl.build import format_table, summarize
+from rtl.uart import uart_divisor
+
+RATE = {"ice40": ice40_pll_hz, "ecp5": ecp5_pll_hz}
+
+
+@pytest.mark.parametrize("name", sorted(BOARDS))
+def test_solver_finds_each_boards_target_clock(name):
+    b = BOARDS[name]
+    setting = pll_settings(b.family, b.osc_hz, b.clk_hz)
+    assert RATE[b.family](b.osc_hz, **setting)[0] == b.clk_hz
+
+
+@pytest.mark.parametrize("name, mhz", [("ulx3s-85f", 90), ("ulx3s-85f", 62.5), ("hx8k", 48),
+                                       ("icebreaker", 24)])
+def test_board_at_a_chosen_clock(name, mhz):
+    b = BOARDS[name].at_clock(mhz)
+    assert abs(b.clk_hz - mhz * 1e6) < 0.01 * mhz * 1e6
+    # the UART still keeps its bit time within 2% at the new clock
+    bit = uart_divisor(b.clk_hz, b.baud) / b.clk_hz
+    assert abs(bit * b.baud - 1) < 0.02
+    assert b.entries == BOARDS[name].entries
+
+
+def test_unreachable_clock_gives_the_nearest_legal_setting():
+    setting = pll_settings("ice40", 12e6, 1e6)        # below the PLL's range
+    out, vco = ice40_pll_hz(12e6, **setting)
+    assert 533e6 <= vco <= 1066e6 and out > 1e6
+
+
+def test_filter_range_follows_the_pfd():
+    assert ice40_filter_range(12e6, 0) == 1            # 12 MHz (icepll)
+    assert ice40_filter_range(30e6, 0) == 3
+    assert ice40_filter_range(120e6, 0) == 6
+
+
+def report_for(name, clock_mhz, achieved):
+    b = BOARDS[name].at_clock(clock_mhz)
+    nextpnr = {"fmax": {"clk": {"achieved_mhz": achieved, "constraint_mhz": b.clk_hz / 1e6}},
+               "utilization": {}, "critical_paths": []}
+    core = {"core": "VTPU", "sentrons": b.sentrons, "entries": b.entries, "sets": b.sets,
+            "ways": b.ways, "ops": []}
+    return summarize(b, core, nextpnr, {})
+
+
+def test_report_tells_the_built_clock_from_the_target():
+    r = report_for("ulx3s-85f", 90, 95.0)
+    assert r["timing_met"] and not r["target_met"] and r["target_mhz"] == 125
+    assert "125 MHz (design brief), not met" in format_table(r)
+    r = report_for("ulx3s-85f", 125, 120.0)
+    assert not r["timing_met"] and not r["target_met"]
+    assert "design brief" not in format_table(r)
