@@ -14,6 +14,12 @@ The formats are enumerated from the ISA's field lists at elaboration; each is
 a list of byte sources in ``response_layout`` members (``RESPONSE_FIELD``).
 The response is read where it is, in the producer's output register, and
 taken (``i.ready``) with the frame's last byte: the encoder stores no payload.
+
+The byte out is one multiplexer over the sources, addressed by the ROM's
+registered output. A version with a registered output and the byte picked in
+two registered steps (GROUP=16 sources, then the group) had a shorter path,
+but with it the four-sentron ECP5 build stopped routing (nextpnr's router1
+stalled at ~45k-60k arcs in three runs, seeds 1 and 2); with this one it routes.
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal, Value
@@ -28,8 +34,6 @@ from .crc import crc8_next
 from .layouts import CHIER_UP_FLAG, RESPONSE_FIELD, response_layout
 
 __all__ = ["ResponseEncoder"]
-
-GROUP = 16      # byte sources per first-step multiplexer (two LUT levels on an ECP5)
 
 
 class ResponseEncoder(wiring.Component):
@@ -115,8 +119,8 @@ class ResponseEncoder(wiring.Component):
                                 m.d.comb += chosen.eq(names.index(f"RESULT_{op.name}"))
 
         # Which byte source each (format, index) sends: a small ROM addressed by
-        # the format's first entry plus the byte index, read synchronously (a
-        # block RAM, not a LUT case tree, where the family has small ones).
+        # the format's first entry plus the byte index, read synchronously one
+        # clock ahead (a block RAM, not a LUT case tree).
         rom_init, starts = [], {}
         for name in names:
             starts[name] = len(rom_init)
@@ -125,91 +129,70 @@ class ResponseEncoder(wiring.Component):
             shape=range(max(2, len(byte_sources))), depth=max(2, len(rom_init)), init=rom_init)
         order_r = order.read_port()
 
-        # The payload byte is picked in two registered steps: within a group of
-        # GROUP sources by the low bits of its number (``picked``), then the group.
-        # The ROM is read one byte ahead of that, starting while the header goes out.
-        groups = [byte_sources[g:g + GROUP] for g in range(0, len(byte_sources), GROUP)]
-        picked = [Signal(8, name=f"picked{g}") for g in range(len(groups))]
-        group = Signal(range(max(2, len(groups))))
+        # The ROM address and the one after it are kept in registers, so the
+        # address for the next clock is a 2:1 choice on "byte sent", not an adder.
         rom_range = range(max(2, len(rom_init)) + 1)
-        address = Signal(rom_range)        # of the number the ROM holds now
-        address_next = Signal(rom_range)
-        step = Signal()                    # ``picked`` takes the ROM's number; the ROM reads on
-        m.d.comb += order_r.addr.eq(Mux(step, address_next, address))
-        number = order_r.data
-        with m.If(step):
-            m.d.sync += [address.eq(address_next), address_next.eq(address_next + 1),
-                         group.eq(number // GROUP)]
-            for g, sources in enumerate(groups):
-                with m.Switch(number % GROUP):
-                    for n, expr in enumerate(sources):
-                        with m.Case(n):
-                            m.d.sync += picked[g].eq(expr)
-        payload_byte = Signal(8)
-        with m.Switch(group):
-            for g in range(len(groups)):
-                with m.Case(g):
-                    m.d.comb += payload_byte.eq(picked[g])
-
-        # The frame's format, its first ROM entry and length, from a register of
-        # the format: no decode of the response sits in front of the ROM address.
-        form = Signal(range(len(names)))
+        address, address_next = Signal(rom_range), Signal(rom_range)
         length = Signal(8)
-        left = Signal(8)          # payload bytes after the next one
-        start, start_next = Signal(rom_range), Signal(rom_range)
-        form_length = Signal(8)
-        with m.Switch(form):
+        last = Signal(8)          # length - 1: the PAYLOAD state's last index
+        index = Signal(8)
+        crc = Signal(8)
+        chosen_length = Signal(8)
+        chosen_start = Signal(rom_range)
+        with m.Switch(chosen):
             for n, name in enumerate(names):
                 with m.Case(n):
-                    m.d.comb += [start.eq(starts[name]), start_next.eq(starts[name] + 1),
-                                 form_length.eq(len(orders[name]))]
+                    m.d.comb += [chosen_length.eq(len(orders[name])),
+                                 chosen_start.eq(starts[name])]
 
-        # The output is a register. ``crc`` covers the frame's bytes (from STAT)
-        # before the one in it (``counted``: that one is a frame byte too), so the
-        # check byte is one CRC step from flops.
+        next_byte = Signal()      # PAYLOAD moves on to its next byte this clock
+        m.d.comb += order_r.addr.eq(Mux(next_byte, address_next, address))
+        payload_byte = Signal(8)
+        with m.Switch(order_r.data):
+            for number, expr in enumerate(byte_sources):
+                with m.Case(number):
+                    m.d.comb += payload_byte.eq(expr)
+
         out = self.o
-        advance = ~out.valid | out.ready
-        crc = Signal(8)
-        counted = Signal()
-        with m.If(out.valid & out.ready):
-            m.d.sync += out.valid.eq(0)
-
-        def send(value, counts, then):
-            with m.If(advance):
-                m.d.sync += [out.payload.eq(value), out.valid.eq(1), counted.eq(counts)]
-                with m.If(counted):
-                    m.d.sync += crc.eq(crc8_next(crc, out.payload))
-                m.next = then
-
+        sent = out.valid & out.ready
         with m.FSM():
             with m.State("IDLE"):
                 with m.If(self.i.valid):
-                    m.d.sync += form.eq(chosen)
+                    m.d.sync += [address.eq(chosen_start), address_next.eq(chosen_start + 1),
+                                 length.eq(chosen_length), last.eq(chosen_length - 1),
+                                 index.eq(0), crc.eq(0)]
                     m.next = "SYNC"
             with m.State("SYNC"):
-                m.d.sync += [address.eq(start), address_next.eq(start_next),
-                             length.eq(form_length), left.eq(form_length - 1)]
-                send(RSP_SYNC, 0, "STAT")
-                m.d.sync += crc.eq(0)
-            with m.State("STAT"):
-                send(Value.cast(i.status) | (i.more << 7), 1, "TAG")
-            with m.State("TAG"):
-                m.d.comb += step.eq(advance)
-                send(i.tag, 1, "LEN")
-            with m.State("LEN"):
-                send(length, 1, "PAYLOAD")
-                with m.If(advance & (length == 0)):
-                    m.next = "CRC"
+                m.d.comb += [out.valid.eq(1), out.payload.eq(RSP_SYNC)]
+                with m.If(sent):
+                    m.next = "STAT"
+            for state, value, following in (
+                    ("STAT", Value.cast(i.status) | (i.more << 7), "TAG"),
+                    ("TAG", i.tag, "LEN"),
+                    ("LEN", length, None)):
+                with m.State(state):
+                    m.d.comb += [out.valid.eq(1), out.payload.eq(value)]
+                    with m.If(sent):
+                        m.d.sync += crc.eq(crc8_next(crc, value))
+                        if following:
+                            m.next = following
+                        else:
+                            m.next = "PAYLOAD"
+                            with m.If(length == 0):
+                                m.next = "CRC"
             with m.State("PAYLOAD"):
-                m.d.comb += step.eq(advance)
-                send(payload_byte, 1, "PAYLOAD")
-                with m.If(advance):
-                    m.d.sync += left.eq(left - 1)
-                    with m.If(left == 0):
+                m.d.comb += [out.valid.eq(1), out.payload.eq(payload_byte)]
+                with m.If(sent):
+                    m.d.comb += next_byte.eq(1)
+                    m.d.sync += [crc.eq(crc8_next(crc, payload_byte)), index.eq(index + 1),
+                                 address.eq(address_next), address_next.eq(address_next + 1)]
+                    with m.If(index == last):
                         m.next = "CRC"
             with m.State("CRC"):
-                send(crc8_next(crc, out.payload), 0, "IDLE")
-                # The response is taken only now: it stays in the producer's
-                # output register while its bytes are picked.
-                m.d.comb += self.i.ready.eq(advance)
+                m.d.comb += [out.valid.eq(1), out.payload.eq(crc)]
+                with m.If(sent):
+                    # The response is taken only now: it stays in the producer's
+                    # output register while its bytes go out.
+                    m.d.comb += self.i.ready.eq(1)
+                    m.next = "IDLE"
         return m
