@@ -130,8 +130,7 @@ def ice40_pll_hz(osc_hz, divr, divf, divq):
 def ice40_filter_range(osc_hz, divr):
     """The PLL loop filter setting for its PFD frequency (as icepll chooses it)."""
     pfd = osc_hz / (divr + 1) / 1e6
-    return next(n for n, below in enumerate((17, 26, 44, 66, 101), 1) if pfd < below) \
-        if pfd < 101 else 6
+    return next((n for n, below in enumerate((17, 26, 44, 66, 101), 1) if pfd < below), 6)
 
 
 def ecp5_pll_hz(osc_hz, clki_div, clkfb_div, clkop_div):

@@ -543,10 +543,12 @@ class Sequencer(wiring.Component):
         best_bound = Signal(coord_layout(W), reset_less=True)     # meaningful when best_valid
         best_node = Signal(16, reset_less=True)
         # the slices: entry <= coordinate, best < entry
+        within_parts = z_parts(entry.bound, c.coord, W)
+        above_parts = z_parts(best_bound, entry.bound, W)
         within = [(Signal(name=f"within_less{k}"), Signal(name=f"within_equal{k}"))
-                  for k in range(len(z_parts(entry.bound, c.coord, W)))]
+                  for k in range(len(within_parts))]
         above = [(Signal(name=f"above_less{k}"), Signal(name=f"above_equal{k}"))
-                 for k in range(len(within))]
+                 for k in range(len(above_parts))]
         n = c.arg
         better = qualifies & (~best_valid | above_best)
         with m.If(active & ~compared_all):
@@ -560,8 +562,7 @@ class Sequencer(wiring.Component):
                                  index.eq(index + 1), phase.eq(PARTS)]
                 with m.Case(PARTS):
                     m.d.comb += route_r.addr.eq(index)
-                    for flops, parts in ((within, z_parts(entry.bound, c.coord, W)),
-                                         (above, z_parts(best_bound, entry.bound, W))):
+                    for flops, parts in ((within, within_parts), (above, above_parts)):
                         for (less_r, equal_r), (less, equal) in zip(flops, parts):
                             m.d.sync += [less_r.eq(less), equal_r.eq(equal)]
                     m.d.sync += phase.eq(MERGE)
