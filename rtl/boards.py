@@ -5,13 +5,20 @@
 ``BoardTop`` adds the PLL that makes the core clock, the reset held until it
 locks, the pins and the LEDs of one board from ``BOARDS``:
 
-==========  =============  ==========  =========  ===============================
-board       FPGA           core clock  baud       table (sentrons x sets x ways)
-==========  =============  ==========  =========  ===============================
-icebreaker  iCE40 UP5K     30 MHz      3 Mbaud    1 x 256 x 1
-hx8k        iCE40 HX8K     60 MHz      3 Mbaud    1 x 256 x 1
-ulx3s-85f   ECP5 85F       125 MHz     3 Mbaud    4 x 2048 x 1 (8192 entries)
-==========  =============  ==========  =========  ===============================
+==========  =============  ==========  ==========  =========  =============================
+board       FPGA           core clock  host link   baud       table (sentrons x sets x ways)
+==========  =============  ==========  ==========  =========  =============================
+icebreaker  iCE40 UP5K     30 MHz      core clock  3 Mbaud    1 x 256 x 1
+hx8k        iCE40 HX8K     60 MHz      core clock  3 Mbaud    1 x 256 x 1
+ulx3s-85f   ECP5 85F       125 MHz     62.5 MHz    3 Mbaud    4 x 2048 x 1 (8192 entries)
+==========  =============  ==========  ==========  =========  =============================
+
+The core clock (``sync``) runs the frame decoder and the sentron array. On
+the ECP5 the host link (UART, its FIFOs, the response encoder) has a clock of
+its own (``host``, the PLL's CLKOS) and AsyncFIFOs cross between them
+(``rtl.top.VTPU``, ``host_domain``): the encoder's byte multiplexer over the
+420-bit answer was the slowest path at 125 MHz, and a 3 Mbaud line has no use
+for that clock.
 
 Why these tables: an entry is valid + 144-bit key + 64-bit value = 209 bits,
 14 iCE40 BRAMs (256 x 16) wide per way; the 16-entry route table takes 10
@@ -21,8 +28,8 @@ or 32 (HX8K) BRAMs. On the ECP5 a one-way row of 2048 sets is 24 DP16KDs
 512 x 4 ways use the same BRAMs but read four times the wires (24 x 36 bits
 each): nextpnr's router1 was still resolving ~33k overused wires after 7
 minutes of routing and router2 diverged, while 4 x 2048 x 1 routes in
-minutes. The ULX3S FTDI (FT231X) also does 3 Mbaud; 125 MHz is
-not a multiple of it, so the bit time is 42 clocks (0.8% slow, well inside
+minutes. The ULX3S FTDI (FT231X) also does 3 Mbaud; 62.5 MHz is
+not a multiple of it, so the bit time is 21 clocks (0.8% slow, well inside
 the 8N1 margin).
 
 LEDs: heartbeat (~1 Hz), receive activity, transmit activity, UART error
@@ -39,7 +46,7 @@ import runpy
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from amaranth.hdl import ClockDomain, Elaboratable, Instance, Module, Signal
+from amaranth.hdl import ClockDomain, DomainRenamer, Elaboratable, Instance, Module, Signal
 from amaranth.lib import io, wiring
 from amaranth.lib.cdc import ResetSynchronizer
 from amaranth.lib.fifo import SyncFIFOBuffered
@@ -64,10 +71,14 @@ class UARTLink(wiring.Component):
     absorbs the bytes that arrive while the core waits on the (slower)
     transmit side; another behind it lets the core finish a burst of answers
     at its own pace. ``fifo_depth=0`` connects straight through.
+
+    ``domain`` clocks the UART and the FIFOs (the core's byte ports must be in
+    it too: ``VTPU(host_domain=...)``); the core keeps its own domains.
     """
 
-    def __init__(self, core, divisor, *, fifo_depth=512):
+    def __init__(self, core, divisor, *, fifo_depth=512, domain="sync"):
         self.core, self.divisor, self.fifo_depth = core, divisor, fifo_depth
+        self.domain = domain
         super().__init__({
             "rx": In(1, init=1),
             "tx": Out(1, init=1),
@@ -81,24 +92,25 @@ class UARTLink(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.core = core = self.core
-        m.submodules.uart_rx = uart_rx = UARTRx(self.divisor)
-        m.submodules.uart_tx = uart_tx = UARTTx(self.divisor)
+        host = DomainRenamer(self.domain) if self.domain != "sync" else (lambda block: block)
+        m.submodules.uart_rx = uart_rx = host(UARTRx(self.divisor))
+        m.submodules.uart_tx = uart_tx = host(UARTTx(self.divisor))
         m.d.comb += [uart_rx.rx.eq(self.rx), self.tx.eq(uart_tx.tx)]
 
         if self.fifo_depth:
-            m.submodules.rx_fifo = rx_fifo = SyncFIFOBuffered(width=8, depth=self.fifo_depth)
-            m.submodules.tx_fifo = tx_fifo = SyncFIFOBuffered(width=8, depth=self.fifo_depth)
+            m.submodules.rx_fifo = rx_fifo = host(SyncFIFOBuffered(width=8, depth=self.fifo_depth))
+            m.submodules.tx_fifo = tx_fifo = host(SyncFIFOBuffered(width=8, depth=self.fifo_depth))
             # The FIFO's data comes straight from block RAM (5.8 ns clock-to-out
             # on the ECP5): a register with no multiplexer in front takes it, and
             # the frame decoder reads that (its ready is a flop).
-            m.submodules.rx_register = rx_register = StreamRegister(8)
+            m.submodules.rx_register = rx_register = host(StreamRegister(8))
             wiring.connect(m, uart_rx.o, rx_fifo.w_stream)
             wiring.connect(m, rx_fifo.r_stream, rx_register.i)
             wiring.connect(m, rx_register.o, core.i)
             # and one before the TX FIFO keeps its full flag out of the encoder;
             # the TX FIFO's block RAM feeds a StreamRegister too
-            m.submodules.tx_slice = tx_slice = SkidBuffer(8)
-            m.submodules.tx_register = tx_register = StreamRegister(8)
+            m.submodules.tx_slice = tx_slice = host(SkidBuffer(8))
+            m.submodules.tx_register = tx_register = host(StreamRegister(8))
             wiring.connect(m, core.o, tx_slice.i)
             wiring.connect(m, tx_slice.o, tx_fifo.w_stream)
             wiring.connect(m, tx_fifo.r_stream, tx_register.i)
@@ -190,6 +202,9 @@ class Board:
     leave_out: frozenset = frozenset()   # instructions this board's core answers BAD_OPCODE to
     sentrons: int = 1
     pipelined: bool = False   # VTPU ``pipelined``: PipelinedSequencer sentrons
+    # ECP5: the host link (UART, FIFOs, response encoder) on a clock of its own
+    # near this (the PLL's CLKOS: its VCO divided); None: one clock for all.
+    host_mhz: float = None
 
     @property
     def entries(self):
@@ -212,18 +227,37 @@ class Board:
         return ecp5_pll_hz(self.osc_hz, **self.pll)[0]
 
     @property
+    def host_domain(self):
+        return "sync" if self.host_mhz is None else "host"
+
+    @property
+    def host_pll_div(self):
+        """CLKOS_DIV: the VCO divided down to (about) ``host_mhz``."""
+        assert self.family == "ecp5", "a host clock of its own is an ECP5 PLL output"
+        vco = ecp5_pll_hz(self.osc_hz, **self.pll)[1]
+        return max(1, min(128, round(vco / (self.host_mhz * 1e6))))
+
+    @property
+    def host_hz(self):
+        if self.host_mhz is None:
+            return self.clk_hz
+        return ecp5_pll_hz(self.osc_hz, **self.pll)[1] / self.host_pll_div
+
+    @property
     def divisor(self):
-        return uart_divisor(self.clk_hz, self.baud)
+        return uart_divisor(self.host_hz, self.baud)
 
     def platform_class(self):
         module, cls = self.platform.rsplit(".", 1)
         return getattr(importlib.import_module(f"amaranth_boards.{module}"), cls)
 
     def constraints(self):
-        """``constraints/<board>.py``: RESOURCES to add, DRIVE_HIGH resource names."""
+        """``constraints/<board>.py``: RESOURCES to add, DRIVE_HIGH resource names,
+        FLOORPLAN (netlist cell name -> nextpnr BEL it is locked to)."""
         path = CONSTRAINTS / f"{self.name}.py"
         found = runpy.run_path(str(path)) if path.exists() else {}
-        return {"RESOURCES": found.get("RESOURCES", []), "DRIVE_HIGH": found.get("DRIVE_HIGH", [])}
+        return {"RESOURCES": found.get("RESOURCES", []), "DRIVE_HIGH": found.get("DRIVE_HIGH", []),
+                "FLOORPLAN": found.get("FLOORPLAN", {})}
 
     def make_platform(self):
         platform = self.platform_class()()
@@ -266,7 +300,10 @@ BOARDS = {
         # stalling ones made 70 MHz at best. The table's read port carries no
         # read-old-data logic (``no_rw_check``, rtl/sequencer.py): with it the
         # four-sentron build stopped routing.
-        leave_out=frozenset({Op.CRANGE, Op.CDIGEST}), pipelined=True),
+        leave_out=frozenset({Op.CRANGE, Op.CDIGEST}), pipelined=True,
+        # The UART, its FIFOs and the response encoder at 62.5 MHz (CLKOS):
+        # the encoder's byte multiplexer was the 125 MHz build's slowest path.
+        host_mhz=62.5),
 }
 
 
@@ -274,10 +311,10 @@ def vtpu_core(board):
     """The default core: the vTPU sized for the board."""
     from .top import VTPU
     return VTPU(sentrons=board.sentrons, sets=board.sets, ways=board.ways, ops=board.ops,
-                pipelined=board.pipelined)
+                pipelined=board.pipelined, host_domain=board.host_domain)
 
 
-def _flash(m, pulse, tick, name):
+def _flash(m, domain, pulse, tick, name):
     """Lit from a pulse until the second ``tick`` after it, so one byte shows on an LED.
 
     A shared tick instead of a counter per LED: a wide down-counter is a long
@@ -285,9 +322,9 @@ def _flash(m, pulse, tick, name):
     """
     lit = Signal(2, name=f"{name}_flash")
     with m.If(pulse):
-        m.d.sync += lit.eq(0b11)
+        m.d[domain] += lit.eq(0b11)
     with m.Elif(tick):
-        m.d.sync += lit.eq(lit >> 1)
+        m.d[domain] += lit.eq(lit >> 1)
     return lit[0]
 
 
@@ -297,16 +334,28 @@ class BoardTop(Elaboratable):
     def __init__(self, board: Board, core_factory=vtpu_core):
         self.board = board
         self.core = core_factory(board)
-        self.link = UARTLink(self.core, board.divisor, fifo_depth=board.fifo_depth)
+        self.link = UARTLink(self.core, board.divisor, fifo_depth=board.fifo_depth,
+                             domain=board.host_domain)
 
     def _clock(self, m, platform):
-        """Core clock from the board oscillator through the PLL; reset until it locks."""
+        """Core clock (and the host link's, if apart) from the board oscillator through
+        the PLL; each domain held in reset until it locks."""
         b = self.board
         osc = platform.request(platform.default_clk, dir="-")
         m.domains.sync = cd_sync = ClockDomain("sync")
         clk = Signal()   # the PLL output: a top-level name for the clock constraint
         m.d.comb += cd_sync.clk.eq(clk)
         locked = Signal()
+        host_outputs = {}
+        if b.host_domain != "sync":
+            m.domains.host = cd_host = ClockDomain("host")
+            host_clk = Signal()
+            m.d.comb += cd_host.clk.eq(host_clk)
+            # The crossings are asynchronous FIFOs: the phase does not matter.
+            host_outputs = dict(p_CLKOS_ENABLE="ENABLED", p_CLKOS_DIV=b.host_pll_div,
+                                p_CLKOS_CPHASE=b.host_pll_div // 2, p_CLKOS_FPHASE=0,
+                                a_FREQUENCY_PIN_CLKOS=str(round(b.host_hz / 1e6, 4)),
+                                i_ENCLKOS=0, o_CLKOS=host_clk)
         if b.family == "ice40":
             settings = dict(
                 p_FEEDBACK_PATH="SIMPLE",
@@ -338,10 +387,13 @@ class BoardTop(Elaboratable):
                 i_CLKI=osc.io, i_CLKFB=clk, i_RST=0, i_STDBY=0,
                 i_PHASESEL0=0, i_PHASESEL1=0, i_PHASEDIR=1, i_PHASESTEP=1, i_PHASELOADREG=1,
                 i_PLLWAKESYNC=0, i_ENCLKOP=0,
-                o_CLKOP=clk, o_LOCK=locked)
+                o_CLKOP=clk, o_LOCK=locked, **host_outputs)
         # Released synchronously, a few clocks after lock.
         m.submodules.reset_sync = ResetSynchronizer(~locked, domain="sync")
         platform.add_clock_constraint(clk, b.clk_hz)
+        if host_outputs:
+            m.submodules.host_reset_sync = ResetSynchronizer(~locked, domain="host")
+            platform.add_clock_constraint(host_clk, b.host_hz)
 
     def elaborate(self, platform):
         m = Module()
@@ -354,17 +406,19 @@ class BoardTop(Elaboratable):
         for name in b.constraints()["DRIVE_HIGH"]:
             m.d.comb += platform.request(name, 0).o.eq(1)
 
-        heartbeat = Signal(int(b.clk_hz).bit_length())   # top bit: about 1 s on, 1 s off
-        m.d.sync += heartbeat.eq(heartbeat + 1)
+        # The LEDs follow the UART's pulses, so they count in its clock.
+        host = b.host_domain
+        heartbeat = Signal(int(b.host_hz).bit_length())   # top bit: about 1 s on, 1 s off
+        m.d[host] += heartbeat.eq(heartbeat + 1)
         # One clock every 2**k clocks (k: ~17 ms), from a toggling heartbeat bit.
-        k = int(b.clk_hz / 60).bit_length() - 1
+        k = int(b.host_hz / 60).bit_length() - 1
         last, tick = Signal(), Signal()
-        m.d.sync += [last.eq(heartbeat[k]), tick.eq(last != heartbeat[k])]
+        m.d[host] += [last.eq(heartbeat[k]), tick.eq(last != heartbeat[k])]
         error_seen = Signal()
         with m.If(link.error):
-            m.d.sync += error_seen.eq(1)
-        lights = [heartbeat[-1], _flash(m, link.rx_byte, tick, "rx"),
-                  _flash(m, link.tx_byte, tick, "tx"), error_seen]
+            m.d[host] += error_seen.eq(1)
+        lights = [heartbeat[-1], _flash(m, host, link.rx_byte, tick, "rx"),
+                  _flash(m, host, link.tx_byte, tick, "tx"), error_seen]
         for number, light in zip(b.leds, lights):
             m.d.comb += platform.request("led", number).o.eq(light)
         return m

@@ -13,10 +13,23 @@ the array and the encoder, so the encoder's handshake stops at a register.
 The decoder needs none: it holds a command in its own register until the
 array takes it, and the array's dispatch register takes it without a decode
 in the way.
+
+``host_domain`` (the ECP5 build: ``"host"``) puts the byte ports and the
+response encoder in a clock domain of their own, apart from the decoder and
+the array in ``sync``:
+
+    i (host) -> AsyncFIFO -> FrameDecoder -> SentronArray -> AsyncFIFO -> ResponseEncoder -> o (host)
+
+A byte-serial host link has no use for the array's clock (a 3 Mbaud UART
+moves a byte per 3.3 us), and the encoder's byte multiplexer over the 420-bit
+answer is the slowest path of the 125 MHz build, so it gets a slower clock
+instead of more pipeline. Both crossings are Amaranth's gray-code AsyncFIFOs;
+the encoder reads the answer where it is, in the FIFO's read register.
 """
 
-from amaranth.hdl import Module
+from amaranth.hdl import DomainRenamer, Module, Shape
 from amaranth.lib import stream, wiring
+from amaranth.lib.fifo import AsyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from vtpu.isa import COORD_WIDTH, TABLE_SEED, VALUE_WIDTH
@@ -32,8 +45,9 @@ __all__ = ["VTPU"]
 
 class VTPU(wiring.Component):
     def __init__(self, *, sentrons=1, sets=64, ways=4, width=COORD_WIDTH,
-                 value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS, pipelined=False):
-        self.pipelined = pipelined
+                 value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS, pipelined=False,
+                 host_domain="sync"):
+        self.pipelined, self.host_domain = pipelined, host_domain
         self.sentrons, self.sets, self.ways = sentrons, sets, ways
         self.width, self.value_width = width, value_width
         self.seed, self.ops = seed, frozenset(ops)
@@ -58,14 +72,37 @@ class VTPU(wiring.Component):
         m.submodules.array = sequencer = SentronArray(
             sentrons=self.sentrons, sets=self.sets, ways=self.ways, width=self.width,
             value_width=self.value_width, seed=self.seed, ops=self.ops, pipelined=self.pipelined)
-        m.submodules.encoder = encoder = ResponseEncoder(self.width, self.value_width)
-        wiring.connect(m, wiring.flipped(self.i), decoder.i)
+        encoder = ResponseEncoder(self.width, self.value_width)
         commands, answers = decoder.o, sequencer.o
         if self.pipelined:
             m.submodules.answer_slice = answer_slice = SkidBuffer(sequencer.o.payload.shape())
             wiring.connect(m, sequencer.o, answer_slice.i)
             answers = answer_slice.o
         wiring.connect(m, commands, sequencer.i)
-        wiring.connect(m, answers, encoder.i)
+        host = self.host_domain
+        if host == "sync":
+            m.submodules.encoder = encoder
+            wiring.connect(m, wiring.flipped(self.i), decoder.i)
+            wiring.connect(m, answers, encoder.i)
+        else:
+            m.submodules.encoder = encoder = DomainRenamer(host)(encoder)
+            # Bytes in: a few, the host side's own FIFO holds the rest.
+            m.submodules.command_crossing = byte_fifo = AsyncFIFO(
+                width=8, depth=8, w_domain=host, r_domain="sync")
+            wiring.connect(m, wiring.flipped(self.i), byte_fifo.w_stream)
+            wiring.connect(m, byte_fifo.r_stream, decoder.i)
+            # Answers out: each is at least five bytes on the wire, so four in
+            # flight keep the encoder busy.
+            m.submodules.answer_crossing = answer_fifo = AsyncFIFO(
+                width=Shape.cast(answers.payload.shape()).width, depth=4,
+                w_domain="sync", r_domain=host)
+            m.d.comb += [
+                answer_fifo.w_data.eq(answers.payload),
+                answer_fifo.w_en.eq(answers.valid),
+                answers.ready.eq(answer_fifo.w_rdy),
+                encoder.i.payload.eq(answer_fifo.r_data),
+                encoder.i.valid.eq(answer_fifo.r_rdy),
+                answer_fifo.r_en.eq(encoder.i.ready),
+            ]
         wiring.connect(m, encoder.o, wiring.flipped(self.o))
         return m
