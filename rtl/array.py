@@ -108,9 +108,11 @@ class SentronArray(wiring.Component):
             return m
 
         sentrons = []         # what dispatch and collect see of each sentron
+        held_at_most = 0      # pipelined: answers a sentron and its slice can hold
         for k in range(self.sentrons):
             m.submodules[f"sentron{k}"] = sentron = self._sequencer(k)
             if self.pipelined:
+                held_at_most = sentron.answers + 2
                 m.submodules[f"slice{k}"] = out = SkidBuffer(sentron.o.payload.shape())
                 wiring.connect(m, sentron.o, out.i)
                 sentron = _Ports(sentron.i, out.o)
@@ -119,8 +121,19 @@ class SentronArray(wiring.Component):
         # instructions the flag has no bits and the broadcast/merge logic is not built.
         broadcast = bool(self.ops & RANGE_OPS)
         order_shape = data.StructLayout({"all": int(broadcast), "target": self.sentron_bits})
-        depth = IN_FLIGHT_PIPELINED if self.pipelined else IN_FLIGHT_PER_SENTRON * self.sentrons
+        if self.pipelined:
+            # Every instruction in the order FIFO (all but the head, which is in
+            # ``hot``) holds a credit of a sentron it went to, or sits in that
+            # sentron's slice: its answers are not taken before it is the head.
+            # So the FIFO cannot fill, and its ``w_rdy`` stays out of the offer
+            # to the sentrons: their S1 enable is the AND of two flops.
+            depth = max(IN_FLIGHT_PIPELINED, self.sentrons * held_at_most)
+            room = Const(1)
+        else:
+            depth = IN_FLIGHT_PER_SENTRON * self.sentrons
         m.submodules.order = order = SyncFIFOBuffered(width=order_shape.size, depth=depth)
+        if not self.pipelined:
+            room = order.w_rdy
 
         # --- dispatch: the owner's index from the hash bits above the set index --
         # The coordinate is hashed once, here, and the hash goes to the sentron
@@ -141,25 +154,28 @@ class SentronArray(wiring.Component):
         held_valid = Signal()
         held = Signal(hashed_command_layout(self.width, self.value_width), reset_less=True)
         target = Signal(order_shape)
-        taken = Signal(self.sentrons)       # broadcast: the sentrons that have it already
+        # the sentrons still to take the held instruction: its owner, or (a
+        # broadcast) those that have not yet; a register, so an offer is two flops
+        mine = Signal(self.sentrons)
         readies = Cat(*(s.i.ready for s in sentrons))
         handed = Signal()
         with m.If(target.all):
-            m.d.comb += handed.eq(held_valid & order.w_rdy & (taken | readies).all())
+            m.d.comb += handed.eq(held_valid & room & (~mine | readies).all())
         with m.Else():
-            m.d.comb += handed.eq(held_valid & order.w_rdy & readies.bit_select(target.target, 1))
+            m.d.comb += handed.eq(held_valid & room & (mine & readies).any())
         load = ~held_valid | handed
         m.d.comb += self.i.ready.eq(load)
         with m.If(load):
             m.d.sync += [held_valid.eq(self.i.valid),
-                         held.eq(Cat(cmd, table_hash, may_wait(cmd, self.ops))), taken.eq(0),
+                         held.eq(Cat(cmd, table_hash, may_wait(cmd, self.ops))),
+                         mine.eq(Mux(is_range & ok, (1 << self.sentrons) - 1,
+                                     Const(1, self.sentrons) << owner)),
                          target.all.eq(is_range & ok), target.target.eq(owner)]
         with m.Elif(target.all):
-            m.d.sync += taken.eq(taken | Mux(order.w_rdy, readies, 0))
+            m.d.sync += mine.eq(mine & ~Mux(room, readies, 0))
         for k, sentron in enumerate(sentrons):
-            mine = Mux(target.all, ~taken[k], target.target == k)
             m.d.comb += [sentron.i.payload.eq(held),
-                         sentron.i.valid.eq(held_valid & order.w_rdy & mine)]
+                         sentron.i.valid.eq(held_valid & room & mine[k])]
         m.d.comb += [order.w_data.eq(target), order.w_en.eq(handed)]
 
         # --- collect: the next answer comes from the sentron at the FIFO's head -

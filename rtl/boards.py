@@ -301,6 +301,10 @@ BOARDS = {
         # read-old-data logic (``no_rw_check``, rtl/sequencer.py): with it the
         # four-sentron build stopped routing.
         leave_out=frozenset({Op.CRANGE, Op.CDIGEST}), pipelined=True,
+        # router2 converges on this design in minutes once the floorplan
+        # (constraints/ulx3s-85f.py) keeps each sentron together; router1 stalled
+        # at 75k unrouted arcs on the same placement.
+        pnr_opts=("--router", "router2"),
         # The UART, its FIFOs and the response encoder at 62.5 MHz (CLKOS):
         # the encoder's byte multiplexer was the 125 MHz build's slowest path.
         host_mhz=62.5),

@@ -70,3 +70,26 @@ def test_the_target_is_the_core_clocks_and_every_clock_must_meet_its_own():
     assert "host_clk" in format_table(r) and "MISSED" in format_table(r)
     r = report_for("ulx3s-85f", 125, 120.0, host_achieved=90.0)
     assert not r["timing_met"] and not r["target_met"]
+
+
+def test_ulx3s_floorplan_gives_each_sentron_a_block_of_its_own():
+    from amaranth.hdl import Shape
+    from rtl.build import floorplan_script
+    from rtl.sequencer import entry_layout
+    from vtpu.isa import COORD_WIDTH, VALUE_WIDTH
+    b = BOARDS["ulx3s-85f"]
+    floorplan = b.constraints()["FLOORPLAN"]
+    # a table row is this many DP16KDs wide (2048 x 9 each), one site each
+    width = -(-Shape.cast(entry_layout(COORD_WIDTH, VALUE_WIDTH)).width * b.ways // 9)
+    assert b.sets == 2048 and len(set(floorplan.values())) == len(floorplan) == b.sentrons * width
+    blocks = []
+    for k in range(b.sentrons):
+        sites = [floorplan[f"link.core.array.sentron{k}.table.0.{i}"] for i in range(width)]
+        xs = [int(s.split("/")[0][1:]) for s in sites]
+        blocks.append((min(xs), max(xs)))
+        assert max(xs) - min(xs) < 40          # compact: not spread along a whole EBR row
+    assert len(set(blocks)) > 1                # and not all in one place
+    script = floorplan_script(floorplan, top="vtpu_ulx3s_85f")
+    assert script.count("select -assert-count 1 vtpu_ulx3s_85f/c:") == len(floorplan)
+    assert 'setattr -set BEL "X13/Y22/EBR0" vtpu_ulx3s_85f/c:link.core.array.sentron0.table.0.0' \
+        in script
