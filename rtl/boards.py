@@ -232,10 +232,17 @@ class Board:
 
     @property
     def host_pll_div(self):
-        """CLKOS_DIV: the VCO divided down to (about) ``host_mhz``."""
+        """CLKOS_DIV: the VCO divided down to the clock nearest ``host_mhz`` that
+        keeps the UART's bit time within its margin."""
         assert self.family == "ecp5", "a host clock of its own is an ECP5 PLL output"
         vco = ecp5_pll_hz(self.osc_hz, **self.pll)[1]
-        return max(1, min(128, round(vco / (self.host_mhz * 1e6))))
+        for div in sorted(range(1, 129), key=lambda d: abs(vco / d - self.host_mhz * 1e6)):
+            try:
+                uart_divisor(vco / div, self.baud)
+                return div
+            except ValueError:
+                continue
+        raise ValueError(f"no host clock from a {vco / 1e6:g} MHz VCO suits {self.baud} baud")
 
     @property
     def host_hz(self):
@@ -289,7 +296,8 @@ BOARDS = {
         # CHIER: ~2200 more cells than the 7680; the range index: ~16 more BRAMs
         # than the 5 left of the 32.
         leave_out=frozenset({Op.CHIER, Op.CRANGE, Op.CDIGEST})),
-    # 25 MHz * 5 = 125 MHz, VCO 625 MHz (ecppll -i 25 -o 125); 42 clocks per bit.
+    # 25 MHz * 5 = 125 MHz, VCO 625 MHz (ecppll -i 25 -o 125); the host link at
+    # VCO / 10 = 62.5 MHz, 21 clocks per bit.
     "ulx3s-85f": Board(
         "ulx3s-85f", "ulx3s.ULX3S_85F_Platform", "ecp5", 25e6,
         dict(clki_div=1, clkfb_div=5, clkop_div=5), 3_000_000, sentrons=4, sets=2048, ways=1,

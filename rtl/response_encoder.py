@@ -20,7 +20,9 @@ registered output. A version with a registered output and the byte picked in
 two registered steps (GROUP=16 sources, then the group) had a shorter path,
 but with it the four-sentron ECP5 build stopped routing (nextpnr's router1
 stalled at ~45k-60k unrouted arcs in four runs, seeds 1 and 2); with this one
-it routes (95.19 MHz).
+it routed (95.19 MHz, single clock). On the ECP5 the encoder now runs on the
+host link's 62.5 MHz clock (``VTPU(host_domain=...)``), where this one meets
+its clock (79.47 MHz).
 """
 
 from amaranth.hdl import Cat, Module, Mux, Signal, Value

@@ -16,7 +16,8 @@ def test_solver_finds_each_boards_target_clock(name):
     assert RATE[b.family](b.osc_hz, **setting)[0] == b.clk_hz
 
 
-@pytest.mark.parametrize("name, mhz", [("ulx3s-85f", 90), ("ulx3s-85f", 62.5), ("hx8k", 48),
+@pytest.mark.parametrize("name, mhz", [("ulx3s-85f", 90), ("ulx3s-85f", 65), ("ulx3s-85f", 62.5),
+                                       ("hx8k", 48),
                                        ("icebreaker", 24)])
 def test_board_at_a_chosen_clock(name, mhz):
     b = BOARDS[name].at_clock(mhz)
