@@ -22,9 +22,9 @@ the array in ``sync``:
 
 A byte-serial host link has no use for the array's clock (a 3 Mbaud UART
 moves a byte per 3.3 us), and the encoder's byte multiplexer over the 420-bit
-answer is the slowest path of the 125 MHz build, so it gets a slower clock
-instead of more pipeline. Both crossings are Amaranth's gray-code AsyncFIFOs;
-the encoder reads the answer where it is, in the FIFO's read register.
+answer was the single-clock 125 MHz build's slowest path, so it gets a clock
+of its own instead of more pipeline. Both crossings are Amaranth's gray-code
+AsyncFIFOs; the encoder reads the answer where it is, in the FIFO's read register.
 """
 
 from amaranth.hdl import DomainRenamer, Module, Shape
