@@ -128,12 +128,10 @@ class SentronArray(wiring.Component):
             # So the FIFO cannot fill, and its ``w_rdy`` stays out of the offer
             # to the sentrons: their S1 enable is the AND of two flops.
             depth = max(IN_FLIGHT_PIPELINED, self.sentrons * held_at_most)
-            room = Const(1)
         else:
             depth = IN_FLIGHT_PER_SENTRON * self.sentrons
         m.submodules.order = order = SyncFIFOBuffered(width=order_shape.size, depth=depth)
-        if not self.pipelined:
-            room = order.w_rdy
+        room = Const(1) if self.pipelined else order.w_rdy
 
         # --- dispatch: the owner's index from the hash bits above the set index --
         # The coordinate is hashed once, here, and the hash goes to the sentron
