@@ -33,8 +33,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# One pytest worker per core (pytest-xdist); tests that start the Verilator
+# backend share one worker (their xdist_group, tests/backends.py).
 test: setup
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadgroup
 
 sim: setup
 	$(BIN)/python -m tb.run --sim $(SIM) --waves $(WAVES) --pipelined $(PIPELINED) \

@@ -33,15 +33,35 @@ def _pattern_value(lo, hi, mask=0):
     return mask | lo << 16 | hi << (16 + 16 * DIMS)
 
 
-def _run(dut, instructions):
-    """Drive (op, members) instructions back to back into ``dut``; returns the clock
-    each was accepted at, the clock of each final answer, the final statuses and
-    each instruction's record count (its MORE answers)."""
-    accepted, finals, statuses, records = [], [], [], []
+class _Bench:
+    """One design in Amaranth's simulator, run again and again: building the
+    simulator (elaborating and compiling the design) takes seconds, a run of a
+    few hundred instructions a fraction of one. Before each run but the first
+    the simulator is reset: every signal and memory back to its initial value,
+    the clock and both testbenches restarted, as in a new one."""
 
-    async def source(ctx):
-        cycle = 0
-        for op, members in instructions:
+    def __init__(self, dut):
+        self.dut, self.instructions, self.used = dut, [], False
+        self.sim = Simulator(dut)
+        self.sim.add_clock(1e-6)
+        self.sim.add_testbench(self._source)
+        self.sim.add_testbench(self._sink)
+
+    def run(self, instructions):
+        """Drive (op, members) instructions back to back into the design; returns
+        the clock each was accepted at, the clock of each final answer, the final
+        statuses and each instruction's record count (its MORE answers)."""
+        self.instructions = instructions
+        self.accepted, self.finals, self.statuses, self.records = [], [], [], []
+        if self.used:
+            self.sim.reset()
+        self.used = True
+        self.sim.run()
+        return self.accepted, self.finals, self.statuses, self.records
+
+    async def _source(self, ctx):
+        dut, cycle = self.dut, 0
+        for op, members in self.instructions:
             ctx.set(dut.i.payload.as_value(), 0)
             ctx.set(dut.i.payload.op, op)
             ctx.set(dut.i.payload.error, Status.OK)
@@ -53,31 +73,41 @@ def _run(dut, instructions):
                 _, _, ready = await ctx.tick().sample(dut.i.ready)
                 cycle += 1
                 if ready:
-                    accepted.append(cycle)
+                    self.accepted.append(cycle)
                     break
         ctx.set(dut.i.valid, 0)
 
-    async def sink(ctx):
+    async def _sink(self, ctx):
+        dut = self.dut
         ctx.set(dut.o.ready, 1)
         cycle, pending = 0, 0
-        while len(finals) < len(instructions):
+        while len(self.finals) < len(self.instructions):
             _, _, valid, more, status = await ctx.tick().sample(
                 dut.o.valid, dut.o.payload.more, dut.o.payload.status)
             cycle += 1
             if valid and more:
                 pending += 1
             elif valid:
-                finals.append(cycle)
-                statuses.append(Status(status))
-                records.append(pending)
+                self.finals.append(cycle)
+                self.statuses.append(Status(status))
+                self.records.append(pending)
                 pending = 0
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(source)
-    sim.add_testbench(sink)
-    sim.run()
-    return accepted, finals, statuses, records
+
+_BENCHES = {}      # (sets, ways, sentrons, pipelined) -> _Bench; figures() empties it
+
+
+def _bench(sets, ways, sentrons=1, pipelined=False):
+    """The simulator of one sentron (the bare sequencer, ``PipelinedSequencer`` if
+    ``pipelined``) or, for more, a ``SentronArray``; built on first use."""
+    key = (sets, ways, sentrons, pipelined)
+    if key not in _BENCHES:
+        if sentrons > 1:
+            dut = SentronArray(sentrons=sentrons, sets=sets, ways=ways, pipelined=pipelined)
+        else:
+            dut = (PipelinedSequencer if pipelined else Sequencer)(sets=sets, ways=ways)
+        _BENCHES[key] = _Bench(dut)
+    return _BENCHES[key]
 
 
 def measure_stream(instructions, *, sets=64, ways=4, sentrons=1, pipelined=False):
@@ -85,11 +115,7 @@ def measure_stream(instructions, *, sets=64, ways=4, sentrons=1, pipelined=False
 
     One sentron is the bare sequencer (``PipelinedSequencer`` if ``pipelined``);
     more are a ``SentronArray``."""
-    if sentrons > 1:
-        dut = SentronArray(sentrons=sentrons, sets=sets, ways=ways, pipelined=pipelined)
-    else:
-        dut = (PipelinedSequencer if pipelined else Sequencer)(sets=sets, ways=ways)
-    accepted, answered, statuses, _ = _run(dut, instructions)
+    accepted, answered, statuses, _ = _bench(sets, ways, sentrons, pipelined).run(instructions)
     per_clock = len(answered) / (answered[-1] - answered[0] + 1)
     # The answer registered at edge k is seen valid by the sampler at edge k+1.
     latency = answered[0] - accepted[0] - 1
@@ -117,8 +143,7 @@ def measure_range(capacity, *, results=16, fill=0.25, seed=1):
     box = _pattern_value(pack((corner,) * DIMS), pack((corner + 1,) * DIMS))
     nowhere = _pattern_value(pack((1,) * DIMS), pack((1,) * DIMS))
     program = puts + [(Op.CDIGEST, {"pattern": nowhere}), (Op.CRANGE, {"pattern": box})]
-    dut = Sequencer(sets=capacity // 4, ways=4)
-    _, finals, statuses, records = _run(dut, program)
+    _, finals, statuses, records = _bench(capacity // 4, 4).run(program)
     stored = sum(s == Status.OK for s in statuses[:len(puts)])
     assert statuses[-1] == Status.OK
     return finals[-1] - finals[-2], records[-1], stored
@@ -172,6 +197,7 @@ def figures(quick=False):
                                                    pipelined=pipelined)
             out[f"{prefix}.array4.{name}.per_clock"] = round(per_clock, 4)
             out[f"{prefix}.array4.{name}.latency_clocks"] = latency
+    _BENCHES.clear()        # the simulators hold every design's state: let them go
     return out
 
 
