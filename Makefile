@@ -33,10 +33,11 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# One pytest worker per core (pytest-xdist); tests that start the Verilator
-# backend share one worker (their xdist_group, tests/backends.py).
+# One pytest worker per core (pytest-xdist), each test module whole on one
+# worker (test_client's tests share one device per backend, in order). Not
+# --dist loadgroup: with pytest 9.2 it silently stops grouping (xdist #1386).
 test: setup
-	$(BIN)/python -m pytest -q -n auto --dist loadgroup
+	$(BIN)/python -m pytest -q -n auto --dist loadscope
 
 sim: setup
 	$(BIN)/python -m tb.run --sim $(SIM) --waves $(WAVES) --pipelined $(PIPELINED) \

@@ -2,11 +2,9 @@
 
 import json
 
-from backends import VERILATOR
 from vtpu import bench
 
 
-@VERILATOR                 # its host section starts the Verilator backend
 def test_bench_writes_flat_report(tmp_path):
     # the rtl section is rtl.measure.figures, which tests/rtl/test_measure.py checks
     out = tmp_path / "bench.json"

@@ -17,7 +17,7 @@ import pytest
 from phext.coordinate import Coordinate
 from phext.phext import Phext
 
-from backends import backend_params
+from vtpu.driver import available_backends
 from vtpu.phextio import read_phext
 from vtpu.server import make_server
 
@@ -43,7 +43,7 @@ class Http:
         return status, json.loads(text)
 
 
-@pytest.fixture(params=backend_params())
+@pytest.fixture(params=available_backends())
 def server(request, tmp_path):
     srv = make_server(port=0, backend=request.param, data=tmp_path, sets=16, ways=2)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)

@@ -182,20 +182,22 @@ class VerilatorBackend(_SocketBackend):
     The cocotb test ``tb.serve`` runs in the simulator's process and connects
     back to a socket this backend listens on; bytes go to the top level's
     ``i`` stream and come back from its ``o`` stream, one per clock. The first
-    use builds the simulator into ``build/driver/verilator`` (about a minute).
+    use builds the simulator into ``build/driver/verilator`` (about a minute), or
+    ``$VTPU_VERILATOR_BUILD`` (each pytest-xdist worker has its own: two builds
+    into one directory at once would collide).
     """
 
     name = "verilator"
     timeout = 120.0
 
-    def __init__(self, sets=16, ways=2, sentrons=1, build_dir="build/driver/verilator", **_):
+    def __init__(self, sets=16, ways=2, sentrons=1, build_dir=None, **_):
         from rtl.sequencer import IMPLEMENTED_OPS
         super().__init__(sets=sets * sentrons, ways=ways, ops=IMPLEMENTED_OPS)
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(600)
         port = self._listener.getsockname()[1]
         root = Path(__file__).resolve().parents[2]
-        build_dir = Path(build_dir).resolve()
+        build_dir = Path(build_dir or os.environ.get("VTPU_VERILATOR_BUILD", "build/driver/verilator")).resolve()
         build_dir.mkdir(parents=True, exist_ok=True)
         self._log = open(build_dir / "serve.log", "w")
         self._child = subprocess.Popen(
