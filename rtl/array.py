@@ -31,14 +31,11 @@ With one sentron the array is the bare sequencer: no extra clocks.
 ``pipelined=True`` (the ECP5 build) builds the sentrons as
 ``PipelinedSequencer``: five stages that never stall, an answer FIFO each and
 an intake gated by credits, so no path runs from the collector's
-back-pressure into a sentron's pipeline (``i.ready`` is a flop). The sentrons
-sit in the chip's four quarters (their block RAMs are floorplanned there),
-the dispatcher and the collector between them, so each sentron is reached
-through a ``StreamLink`` each way: ``link_stages`` registers across the chip
-into a FIFO at the far end, with credits coming back the same way. Nothing
-crosses the chip but flop-to-flop paths, and the collector's decision (late
-in the clock) drives only the link FIFOs next to it. That costs
-``2 * (link_stages + 1)`` clocks of latency, not rate.
+back-pressure into a sentron's pipeline (``i.ready`` is a flop). A register
+slice (``SkidBuffer``) after every sentron pops its FIFO from a flop, so the
+collector's decision (late in the clock, and across the chip from the
+sentrons) only drives the registers next to it; three clocks more per answer,
+the same rate.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
@@ -53,10 +50,10 @@ from .hash_unit import h3_hash
 from .layouts import command_layout, hashed_command_layout, response_layout
 from .pipelined_sequencer import PipelinedSequencer, may_wait, one_hot
 from .sequencer import IMPLEMENTED_OPS, RANGE_OPS, Sequencer
-from .stream_link import StreamLink
+from .skid_buffer import SkidBuffer
 from .zorder import z_less
 
-__all__ = ["SentronArray", "POINT_OPS", "LINK_STAGES"]
+__all__ = ["SentronArray", "POINT_OPS"]
 
 # Instructions that touch one key and go to the sentron owning it.
 POINT_OPS = frozenset({Op.CGET, Op.CPUT, Op.CDEL})
@@ -67,9 +64,6 @@ IN_FLIGHT_PER_SENTRON = 4
 # The pipelined array's order FIFO: more than its round trip (dispatch, five
 # stages, the answer FIFO, collect), so it never holds back one per clock.
 IN_FLIGHT_PIPELINED = 16
-# The pipelined array's links to and from each sentron: registers each way
-# (two: one at each end, so the crossing itself is a bare wire between flops).
-LINK_STAGES = 2
 
 
 class _Ports:
@@ -80,15 +74,13 @@ class _Ports:
 
 class SentronArray(wiring.Component):
     def __init__(self, *, sentrons=1, sets=64, ways=4, width=COORD_WIDTH,
-                 value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS, pipelined=False,
-                 link_stages=LINK_STAGES):
+                 value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS, pipelined=False):
         assert sentrons >= 1 and sentrons & (sentrons - 1) == 0, \
             "sentrons must be a power of two"
         self.sentrons, self.sets, self.ways = sentrons, sets, ways
         self.width, self.value_width, self.seed = width, value_width, seed
         self.ops = frozenset(ops)
         self.pipelined = pipelined
-        self.link_stages = link_stages      # pipelined arrays only
         self.set_bits = sets.bit_length() - 1
         self.sentron_bits = sentrons.bit_length() - 1
         assert self.set_bits + self.sentron_bits <= HASH_WIDTH
@@ -116,18 +108,14 @@ class SentronArray(wiring.Component):
             return m
 
         sentrons = []         # what dispatch and collect see of each sentron
-        held_at_most = 0      # pipelined: credits of a sentron and its two links
+        held_at_most = 0      # pipelined: answers a sentron and its slice can hold
         for k in range(self.sentrons):
             m.submodules[f"sentron{k}"] = sentron = self._sequencer(k)
             if self.pipelined:
-                m.submodules[f"to{k}"] = to = StreamLink(sentron.i.payload.shape(),
-                                                         stages=self.link_stages)
-                m.submodules[f"from{k}"] = back = StreamLink(sentron.o.payload.shape(),
-                                                             stages=self.link_stages)
-                wiring.connect(m, to.o, sentron.i)
-                wiring.connect(m, sentron.o, back.i)
-                held_at_most = to.depth + sentron.answers + back.depth
-                sentron = _Ports(to.i, back.o)
+                held_at_most = sentron.answers + 2
+                m.submodules[f"slice{k}"] = out = SkidBuffer(sentron.o.payload.shape())
+                wiring.connect(m, sentron.o, out.i)
+                sentron = _Ports(sentron.i, out.o)
             sentrons.append(sentron)
         # A range instruction goes to every sentron ("all"); without the range
         # instructions the flag has no bits and the broadcast/merge logic is not built.
@@ -135,11 +123,10 @@ class SentronArray(wiring.Component):
         order_shape = data.StructLayout({"all": int(broadcast), "target": self.sentron_bits})
         if self.pipelined:
             # Every instruction in the order FIFO (all but the head, which is in
-            # ``hot``) holds a credit of a sentron it went to: of the link to it,
-            # of the sentron, or of the link back (its answers are not taken
-            # before it is the head). So the FIFO cannot fill, and its ``w_rdy``
-            # stays out of the offer to the links: their enable is the AND of
-            # three flops.
+            # ``hot``) holds a credit of a sentron it went to, or sits in that
+            # sentron's slice: its answers are not taken before it is the head.
+            # So the FIFO cannot fill, and its ``w_rdy`` stays out of the offer
+            # to the sentrons: their S1 enable is the AND of two flops.
             depth = max(IN_FLIGHT_PIPELINED, self.sentrons * held_at_most)
         else:
             depth = IN_FLIGHT_PER_SENTRON * self.sentrons

@@ -1,6 +1,5 @@
 """The sequencer's cycle figures: the pipeline's no-bubble claim, checked."""
 
-from rtl.array import LINK_STAGES
 from rtl.measure import figures
 from rtl.pipelined_sequencer import LATENCY
 
@@ -19,10 +18,8 @@ def test_point_and_pure_ops_issue_one_per_clock():
         assert out[f"rtl.array4.{op}.per_clock"] == 1.0, op
         assert out[f"rtl.array4.{op}.latency_clocks"] <= 6, op
         assert out[f"rtl.pipelined.array4.{op}.per_clock"] == 1.0, op
-        # the dispatch register, a link each way (its stages and its FIFO), the
-        # collect register
-        assert out[f"rtl.pipelined.array4.{op}.latency_clocks"] == \
-            LATENCY + 2 + 2 * (LINK_STAGES + 1), op
+        # dispatch register, the slice after the sentron, the collect register
+        assert out[f"rtl.pipelined.array4.{op}.latency_clocks"] == LATENCY + 3, op
     # the mixes really mix hits and misses
     assert out["rtl.cget.hits"] > 0 and out["rtl.cget.misses"] > 0
     # CRANGE of 16 results: four times the keys cost a few clocks (one more tree
