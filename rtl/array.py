@@ -57,9 +57,6 @@ __all__ = ["SentronArray", "POINT_OPS"]
 
 # Instructions that touch one key and go to the sentron owning it.
 POINT_OPS = frozenset({Op.CGET, Op.CPUT, Op.CDEL})
-# The answer fields a point instruction sets (``PipelinedSequencer`` leaves the
-# others zero for them).
-POINT_ANSWER_FIELDS = ("op", "tag", "status", "more", "value")
 
 # Instructions one sentron can hold between accepting and answering (three
 # pipeline stages and the answer register).
@@ -73,13 +70,6 @@ class _Ports:
     """A sentron's command port and the answer port the collector sees."""
     def __init__(self, i, o):
         self.i, self.o = i, o
-
-
-class _Answers:
-    """An answer stream as the collector sees it: a narrow slice's output
-    widened to the response layout."""
-    def __init__(self, valid, ready, payload):
-        self.valid, self.ready, self.payload = valid, ready, payload
 
 
 class SentronArray(wiring.Component):
@@ -117,17 +107,19 @@ class SentronArray(wiring.Component):
             wiring.connect(m, only.o, wiring.flipped(self.o))
             return m
 
-        # A range instruction goes to every sentron ("all"); without the range
-        # instructions the flag has no bits and the broadcast/merge logic is not built.
-        broadcast = bool(self.ops & RANGE_OPS)
         sentrons = []         # what dispatch and collect see of each sentron
         held_at_most = 0      # pipelined: answers a sentron and its slice can hold
         for k in range(self.sentrons):
             m.submodules[f"sentron{k}"] = sentron = self._sequencer(k)
             if self.pipelined:
                 held_at_most = sentron.answers + 2
-                sentron = _Ports(sentron.i, self._slice(m, k, sentron.o, narrow=k > 0 and not broadcast))
+                m.submodules[f"slice{k}"] = out = SkidBuffer(sentron.o.payload.shape())
+                wiring.connect(m, sentron.o, out.i)
+                sentron = _Ports(sentron.i, out.o)
             sentrons.append(sentron)
+        # A range instruction goes to every sentron ("all"); without the range
+        # instructions the flag has no bits and the broadcast/merge logic is not built.
+        broadcast = bool(self.ops & RANGE_OPS)
         order_shape = data.StructLayout({"all": int(broadcast), "target": self.sentron_bits})
         if self.pipelined:
             # Every instruction in the order FIFO (all but the head, which is in
@@ -227,25 +219,6 @@ class SentronArray(wiring.Component):
         with m.If(take):
             m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(answer)]
         return m
-
-    def _slice(self, m, k, answers, *, narrow):
-        """The register slice after sentron ``k``. ``narrow``: the sentron executes
-        only the point instructions, whose answers leave every field but
-        ``POINT_ANSWER_FIELDS`` zero, so only those cross the chip to the collector
-        (85 bits of the 421)."""
-        layout = answers.payload.shape()
-        if not narrow:
-            m.submodules[f"slice{k}"] = out = SkidBuffer(layout)
-            wiring.connect(m, answers, out.i)
-            return out.o
-        fields = {name: layout[name].shape for name in POINT_ANSWER_FIELDS}
-        m.submodules[f"slice{k}"] = out = SkidBuffer(data.StructLayout(fields))
-        wide = Signal(layout, name=f"answer{k}")
-        m.d.comb += [out.i.valid.eq(answers.valid), answers.ready.eq(out.i.ready)]
-        for name in POINT_ANSWER_FIELDS:
-            m.d.comb += [getattr(out.i.payload, name).eq(getattr(answers.payload, name)),
-                         getattr(wide, name).eq(getattr(out.o.payload, name))]
-        return _Answers(out.o.valid, out.o.ready, wide)
 
     def _merge(self, m, sentrons, valids, answer, answer_valid, chosen, retire):
         """A range instruction went to every sentron; each answers its records in
