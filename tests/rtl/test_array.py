@@ -4,16 +4,17 @@ from amaranth.back import verilog
 
 from test_sequencer import run_stream
 from rtl.array import POINT_OPS, SentronArray
-from rtl.sequencer import IMPLEMENTED_OPS
+from rtl.boards import BOARDS
+from rtl.sequencer import IMPLEMENTED_OPS, RANGE_OPS
 from tb.stimulus import Instruction, Stimulus
 from vtpu.coord import Pattern
 from vtpu.isa import Op
 from vtpu.model import Model
 
 
-def array_and_model(sentrons, sets, ways, pipelined=False):
-    dut = SentronArray(sentrons=sentrons, sets=sets, ways=ways, pipelined=pipelined)
-    return dut, Model(sentrons=sentrons, sets=sets, ways=ways, ops=IMPLEMENTED_OPS)
+def array_and_model(sentrons, sets, ways, pipelined=False, ops=IMPLEMENTED_OPS):
+    dut = SentronArray(sentrons=sentrons, sets=sets, ways=ways, pipelined=pipelined, ops=ops)
+    return dut, Model(sentrons=sentrons, sets=sets, ways=ways, ops=ops)
 
 
 def test_random_stream_matches_model_four_sentrons():
@@ -91,3 +92,14 @@ def test_one_sentron_is_the_sequencer():
 
 def test_converts_to_verilog():
     assert "module" in verilog.convert(SentronArray(sentrons=2, sets=8, ways=2), name="array")
+
+
+def test_pipelined_without_range_instructions():
+    """The ULX3S build's array (no range instructions, so no broadcast or merge:
+    sentrons 1..3 answer only point instructions) against the model, under
+    back-pressure."""
+    ops = BOARDS["ulx3s-85f"].ops
+    assert not ops & RANGE_OPS
+    dut, model = array_and_model(4, 4, 2, pipelined=True, ops=ops)
+    stream = Stimulus(10, ops=frozenset(Op), keys=96, spread=5, unknown=0.01).take(3000)
+    run_stream(stream, dut=dut, model=model, ready_every=2)
