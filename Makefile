@@ -10,6 +10,7 @@ WAVES   ?= 0
 INSTRUCTIONS ?=          # default 100000; 500 with WAVES=1
 PIPELINED ?= 0           # 1: cross-check the ECP5 build's core (PipelinedSequencer sentrons)
 SENTRONS ?=              # default 2
+JOBS    ?=               # make sim: simulators side by side (default: one per core)
 
 # Reproducible Verilog from Amaranth; the yowasp tools for board builds.
 export AMARANTH_USE_YOSYS := builtin
@@ -41,7 +42,8 @@ test: setup
 
 sim: setup
 	$(BIN)/python -m tb.run --sim $(SIM) --waves $(WAVES) --pipelined $(PIPELINED) \
-		$(if $(INSTRUCTIONS),--instructions $(INSTRUCTIONS)) $(if $(SENTRONS),--sentrons $(SENTRONS))
+		$(if $(INSTRUCTIONS),--instructions $(INSTRUCTIONS)) $(if $(SENTRONS),--sentrons $(SENTRONS)) \
+		$(if $(JOBS),--jobs $(JOBS))
 
 synth: setup
 	$(BIN)/python -m rtl.build --board $(BOARD) $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ))

@@ -64,6 +64,15 @@ class Coverage:
         self.occupancy = Counter()
         self.result_sizes = Counter()
         self.frame_errors = Counter()
+        self.merged = Counter()       # hits read back from other runs (``merge``)
+
+    @classmethod
+    def merge(cls, implemented, paths):
+        """One coverage from the ``write`` files of several runs (parallel jobs)."""
+        total = cls(implemented)
+        for path in paths:
+            total.merged.update(json.loads(Path(path).read_text())["hits"])
+        return total
 
     def bins(self):
         """Every reachable bin name."""
@@ -75,7 +84,7 @@ class Coverage:
         return names
 
     def hits(self):
-        out = Counter()
+        out = Counter(self.merged)
         for (op, status), n in self.op_status.items():
             out[f"{op}/{status}"] += n
         for b, n in self.occupancy.items():
@@ -120,7 +129,8 @@ class Coverage:
 
     def write(self, path, extra=None):
         hit, total = self.summary()
-        data = {"bins": {b: self.hits()[b] for b in self.bins()}, "hit": hit, "total": total,
+        data = {"bins": {b: self.hits()[b] for b in self.bins()}, "hits": dict(self.hits()),
+                "hit": hit, "total": total,
                 "missing": self.missing(), "unexpected": self.unexpected(), **(extra or {})}
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(json.dumps(data, indent=1) + "\n")

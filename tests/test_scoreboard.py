@@ -63,3 +63,27 @@ def test_a_wrong_answer_is_reported_with_seed_and_index(capsys):
     report = capsys.readouterr().out
     assert "MISMATCH at instruction 1 (replay: seed 0, index 1)" in report
     assert "CGET 2.1.3/4.7.2/9.2.2" in report and "NOT_FOUND" in report
+
+
+def test_parallel_jobs_coverage_and_tallies_add_up(tmp_path):
+    # make sim's jobs each write their coverage; the run is judged on the sum.
+    from tb.coverage import Coverage
+    from tb.run import merge_results
+    puts = [Instruction(Op.CPUT, {"coord": parse_coord(f"1.1.1/1.1.1/1.1.{i}"), "value": i}, i)
+            for i in range(1, 4)]
+    gets = [Instruction(Op.CGET, {"coord": parse_coord("1.1.1/1.1.1/1.1.9")}, 9)]
+    for name, program in (("a", puts), ("b", gets)):
+        _run(program).coverage.write(tmp_path / f"{name}.json")
+    ops = Model(sets=4, ways=2).ops
+    alone = Coverage.merge(ops, [tmp_path / "a.json"])
+    both = Coverage.merge(ops, [tmp_path / "a.json", tmp_path / "b.json"])
+    assert "CGET/NOT_FOUND" in alone.missing() and "CGET/NOT_FOUND" not in both.missing()
+    assert both.hits()["CPUT/OK"] == 3 and both.hits()["CGET/NOT_FOUND"] == 1
+    assert "CDEL/OK" in both.missing() and not both.unexpected()
+    tallies = merge_results([
+        {"instructions": 10, "random": 8, "directed": 2, "mismatches": 0, "unmatched": 0,
+         "clocks": 100, "seconds": 4.0},
+        {"instructions": 7, "random": 7, "directed": 0, "mismatches": 1, "unmatched": 2,
+         "clocks": 50, "seconds": 5.0}])
+    assert tallies == {"instructions": 17, "random": 15, "directed": 2, "mismatches": 1,
+                       "unmatched": 2, "clocks": 150, "seconds": 5.0}
