@@ -18,12 +18,12 @@ def array_and_model(sentrons, sets, ways, pipelined=False, ops=IMPLEMENTED_OPS):
 
 
 def test_random_stream_matches_model_four_sentrons():
-    """6k seeded random instructions over 4 sentrons: full sets in one sentron
+    """3k seeded random instructions over 4 sentrons: full sets in one sentron
     while others have room, pure ops and route table on sentron 0, range
     instructions fanned out and merged, bad opcodes. (make sim runs 100k through
     a two-sentron array in cocotb.)"""
     dut, model = array_and_model(4, 4, 2)
-    stream = Stimulus(3, ops=frozenset(Op), keys=96, spread=5, unknown=0.01).take(6000)
+    stream = Stimulus(3, ops=frozenset(Op), keys=96, spread=5, unknown=0.01).take(3000)
     run_stream(stream, dut=dut, model=model)
 
 
@@ -76,7 +76,7 @@ def test_pipelined_four_sentrons():
     """The ECP5 build's array (row registers, a register slice after every
     sentron) answers like the model, under back-pressure too."""
     dut, model = array_and_model(4, 4, 2, pipelined=True)
-    stream = Stimulus(9, ops=frozenset(Op), keys=96, spread=5, unknown=0.01).take(3000)
+    stream = Stimulus(9, ops=frozenset(Op), keys=96, spread=5, unknown=0.01).take(1500)
     run_stream(stream, dut=dut, model=model, ready_every=2)
 
 
@@ -101,5 +101,5 @@ def test_pipelined_without_range_instructions():
     ops = BOARDS["ulx3s-85f"].ops
     assert not ops & RANGE_OPS
     dut, model = array_and_model(4, 4, 2, pipelined=True, ops=ops)
-    stream = Stimulus(10, ops=frozenset(Op), keys=96, spread=5, unknown=0.01).take(3000)
+    stream = Stimulus(10, ops=frozenset(Op), keys=96, spread=5, unknown=0.01).take(1500)
     run_stream(stream, dut=dut, model=model, ready_every=2)

@@ -14,7 +14,7 @@ from rtl.uart import UARTRx, UARTTx
 from tb.stimulus import Stimulus
 from vtpu.isa import Op
 
-DIV = 6
+DIV = 4          # the fewest clocks per bit the UART takes: each bit costs a simulated clock
 
 
 async def send_serial(ctx, pin, data, divisor, gap=0, domain="sync"):
