@@ -55,7 +55,8 @@ def export_verilog(sets, ways, path, simulator, sentrons=1, pipelined=False):
         text = re.sub(r"(?m)^(\s*)always @\*\n(\s+[^\n]+ = \d+'[bhd][0-9a-fA-F_]+;)$",
                       r"\1initial\n\2", text)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    if not path.exists() or path.read_text() != text:     # unchanged: no rebuild
+        path.write_text(text)
     return top
 
 

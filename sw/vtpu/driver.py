@@ -20,9 +20,11 @@ reports is answered by exactly one final (MORE clear) response frame.
 
 import collections
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -183,8 +185,9 @@ class VerilatorBackend(_SocketBackend):
     back to a socket this backend listens on; bytes go to the top level's
     ``i`` stream and come back from its ``o`` stream, one per clock. The first
     use builds the simulator into ``build/driver/verilator`` (about a minute), or
-    ``$VTPU_VERILATOR_BUILD`` (each pytest-xdist worker has its own: two builds
-    into one directory at once would collide).
+    ``$VTPU_VERILATOR_BUILD``; later ones, in any process, reuse it while the
+    design is unchanged. Each backend runs the simulator in a directory of its
+    own under the build (``run-<pid>-...``, kept only when the simulator failed).
     """
 
     name = "verilator"
@@ -199,31 +202,45 @@ class VerilatorBackend(_SocketBackend):
         root = Path(__file__).resolve().parents[2]
         build_dir = Path(build_dir or os.environ.get("VTPU_VERILATOR_BUILD", "build/driver/verilator")).resolve()
         build_dir.mkdir(parents=True, exist_ok=True)
-        self._log = open(build_dir / "serve.log", "w")
+        self._run_dir = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=build_dir))
+        self._failed = False
+        self._log = open(self._run_dir / "serve.log", "w")
         self._child = subprocess.Popen(
             [sys.executable, "-m", "tb.serve", "--port", str(port), "--sentrons", str(sentrons),
-             "--sets", str(sets), "--ways", str(ways), "--build-dir", str(build_dir)],
+             "--sets", str(sets), "--ways", str(ways), "--build-dir", str(build_dir),
+             "--run-dir", str(self._run_dir)],
             cwd=root, stdout=self._log, stderr=subprocess.STDOUT)
         try:
             self._sock, _ = self._listener.accept()
         except OSError:
-            self.close()
-            raise BackendError(f"verilator: the simulator did not start; see {self._log.name}")
+            raise self._fail("verilator: the simulator did not start")
         self._sock.settimeout(0.5)
+
+    def _exchange(self, frames, owed):
+        try:
+            return super()._exchange(frames, owed)
+        except BackendError:
+            self._failed = True          # keep the run's log for a look
+            raise
+
+    def _fail(self, message):
+        """Close, keep the run's log, and say where it is."""
+        self._failed = True
+        self.close()
+        return BackendError(f"{message}; see {self._log.name}")
 
     def _write(self, data):
         self._sock.sendall(data)
 
     def _read(self):
         if self._child.poll() is not None:
-            raise BackendError(f"verilator: the simulator exited ({self._child.returncode}); "
-                               f"see {self._log.name}")
+            raise self._fail(f"verilator: the simulator exited ({self._child.returncode})")
         try:
             data = self._sock.recv(65536)
         except TimeoutError:
             return b""
         if not data:
-            raise BackendError("verilator: the simulator closed the connection")
+            raise self._fail("verilator: the simulator closed the connection")
         return data
 
     def close(self):
@@ -238,6 +255,8 @@ class VerilatorBackend(_SocketBackend):
                 self._child.kill()
         if getattr(self, "_log", None):
             self._log.close()
+        if getattr(self, "_run_dir", None) is not None and not self._failed:
+            shutil.rmtree(self._run_dir, ignore_errors=True)
 
 
 class SerialBackend(_SocketBackend):
