@@ -214,10 +214,11 @@ class SentronArray(wiring.Component):
             if broadcast:
                 with m.If(order.r_rdy & head.all):
                     m.d.sync += hot.eq(~0)
-        with m.If(self.o.valid & self.o.ready):
-            m.d.sync += self.o.valid.eq(0)
-        with m.If(take):
-            m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(answer)]
+        # The answer register loads whenever it is free, an answer taken or not
+        # (``o.valid`` says which): its enable is two flops beside it, not the
+        # sentrons' valids from across the chip fanned out over 421 bits.
+        with m.If(out_free):
+            m.d.sync += [self.o.valid.eq(take), self.o.payload.eq(answer)]
         return m
 
     def _merge(self, m, sentrons, valids, answer, answer_valid, chosen, retire):

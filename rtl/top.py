@@ -90,7 +90,13 @@ class VTPU(wiring.Component):
             m.submodules.command_crossing = byte_fifo = AsyncFIFO(
                 width=8, depth=8, w_domain=host, r_domain="sync")
             wiring.connect(m, wiring.flipped(self.i), byte_fifo.w_stream)
-            wiring.connect(m, byte_fifo.r_stream, decoder.i)
+            # A byte reaches the decoder from flops: the decoder's byte enables
+            # fan out over its 630-bit command register, and with the FIFO's
+            # read logic in front of them that was a single sentron's slowest
+            # path on the ECP5 (a one-sentron ULX3S build: 77.94 MHz).
+            m.submodules.byte_slice = byte_slice = SkidBuffer(8)
+            wiring.connect(m, byte_fifo.r_stream, byte_slice.i)
+            wiring.connect(m, byte_slice.o, decoder.i)
             # Answers out: each is at least five bytes on the wire, so four in
             # flight keep the encoder busy.
             m.submodules.answer_crossing = answer_fifo = AsyncFIFO(
