@@ -30,7 +30,7 @@ from pathlib import Path
 
 BUILD = Path("build/sim")
 REPORTS = Path("build/reports")
-CHUNK = 1000          # random instructions per part: tb/test_vtpu.py's CHUNK
+CHUNK = 1000          # random instructions per part (tb/test_vtpu.py draws them)
 
 
 def export_verilog(sets, ways, path, simulator, sentrons=1, pipelined=False):

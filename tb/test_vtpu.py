@@ -18,6 +18,7 @@ from cocotb.triggers import FallingEdge
 
 from rtl.sequencer import IMPLEMENTED_OPS
 from tb.harness import start
+from tb.run import CHUNK
 from tb.scoreboard import Scoreboard
 from tb.stimulus import Instruction, Stimulus
 from vtpu.coord import Pattern
@@ -34,7 +35,6 @@ RESULT = os.environ.get("VTPU_RESULT", "build/sim/result.json")
 FIRST_PART = int(os.environ.get("VTPU_FIRST_PART", "0"))
 DIRECTED = os.environ.get("VTPU_DIRECTED", "1") == "1"
 JOBS = int(os.environ.get("VTPU_JOBS", "1"))
-CHUNK = 1000      # random instructions per part
 
 
 async def stream(dut, scoreboard, instructions, first_index, ready_every=1):
