@@ -6,8 +6,10 @@ Builds ``BoardTop`` with the amaranth-boards platform into
 ``build/synth-<board>/``, with nextpnr writing its JSON report
 (``--report``), then writes ``build/reports/synth-<board>.json`` and prints
 the same as a table: Fmax per clock as nextpnr measured it, LUTs, FFs, BRAM,
-SPRAM, DSP, the core's sentrons and table entries, and the critical path
-nextpnr names. Exits non-zero if any clock misses its constraint: the
+SPRAM, DSP, the core's sentrons and table entries, the critical path
+nextpnr names, and which blocks drive the register inputs whose routing alone
+takes more than half a clock period (``slow_routes``: what a faster clock has
+to shorten besides that one path). Exits non-zero if any clock misses its constraint: the
 board's target (UP5K 30 MHz, HX8K 60 MHz, ECP5 125 MHz), or ``--clock-mhz``
 (``make synth CLOCK_MHZ=F``), for a bitstream at a clock the build meets; the
 report then says whether the target was met as well (``target_met``).
@@ -124,7 +126,47 @@ def parse_nextpnr_report(report):
             "from": f'{start["cell"]}.{start["port"]}', "to": f'{end["cell"]}.{end["port"]}',
             "nets": nets,
         })
-    return {"fmax": fmax, "utilization": util, "critical_paths": paths}
+    return {"fmax": fmax, "utilization": util, "critical_paths": paths,
+            "slow_routes": slow_routes(report, fmax)}
+
+
+def driver_module(cell):
+    """The design block a netlist cell belongs to: its hierarchical name up to the
+    first part Yosys made up (``$``, ``[``, a memory's row number) or the cell's own."""
+    block = []
+    for part in cell.split(".")[:-1]:
+        if "$" in part or "[" in part or part.isdigit():
+            break
+        block.append(part)
+    return ".".join(block) or "(top)"
+
+
+def slow_routes(report, fmax, top=8):
+    """What holds Fmax down across the design, not only on its slowest path: the
+    register inputs whose *routing alone* takes more than half their clock's
+    period, counted per design block that drives them (from nextpnr's
+    ``--detailed-timing-report``). Empty without the detailed report."""
+    nets = report.get("detailed_net_timings")
+    if nets is None:
+        return {}
+    half = {f"posedge {clock}": 500 / v["constraint_mhz"] for clock, v in fmax.items()}   # ns
+    blocks = {}
+    for net in nets:
+        for end in net.get("endpoints", []):
+            limit = half.get(end.get("event"))
+            delay = max(end["delay"]) if isinstance(end["delay"], list) else end["delay"]
+            if limit is None or delay <= limit:
+                continue
+            block = blocks.setdefault(driver_module(net["driver"]),
+                                      {"endpoints": 0, "worst_ns": 0.0, "worst_net": ""})
+            block["endpoints"] += 1
+            if delay > block["worst_ns"]:
+                block["worst_ns"], block["worst_net"] = round(delay, 2), net["net"]
+    ranked = sorted(blocks.items(), key=lambda kv: -kv[1]["endpoints"])
+    return {
+        "over_half_period": sum(b["endpoints"] for b in blocks.values()),
+        "by_block": [{"block": name, **b} for name, b in ranked[:top]],
+    }
 
 
 def _used(util, *bels):
@@ -171,6 +213,7 @@ def summarize(board, core_info, nextpnr, yosys_cells):
         "utilization": util,
         "fmax": nextpnr["fmax"],
         "critical_path": worst,
+        "slow_routes": nextpnr.get("slow_routes", {}),
     }
 
 
@@ -193,6 +236,11 @@ def format_table(report):
                                       f'{cp["routing_ns"]} routing, {cp["levels"]} logic cells deep'))
         rows.append(("  from", cp["from"]))
         rows.append(("  to", cp["to"]))
+    if slow := report.get("slow_routes"):
+        rows.append(("slow routes", f'{slow["over_half_period"]} register inputs routed in more '
+                                    f'than half a clock period; most from:'))
+        for b in slow["by_block"][:4]:
+            rows.append(("", f'  {b["block"]}: {b["endpoints"]} (worst {b["worst_ns"]} ns)'))
     if "synth_seconds" in report:
         rows.append(("build time", f'{report["synth_seconds"]} s (seed {report.get("seed", 1)})'))
     width = max(len(k) for k, _ in rows)
@@ -254,6 +302,7 @@ def synthesize(board_name, core="vtpu", *, build_dir=None, seed=1, quiet=False, 
     plan = platform.prepare(top, name, synth_opts=board.synth_opts, **overrides, nextpnr_opts=[
         "--report", f"{name}.report.json",
         "--timing-allow-fail",   # write the report anyway; we judge the timing below
+        "--detailed-timing-report",   # every net's delays: the report's slow_routes
         "--seed", str(seed),
         *board.pnr_opts,
     ])

@@ -3,7 +3,7 @@
 import pytest
 
 from rtl.boards import BOARDS, ecp5_pll_hz, ice40_filter_range, ice40_pll_hz, pll_settings
-from rtl.build import format_table, summarize
+from rtl.build import driver_module, format_table, parse_nextpnr_report, summarize
 from rtl.uart import uart_divisor
 
 RATE = {"ice40": ice40_pll_hz, "ecp5": ecp5_pll_hz}
@@ -71,6 +71,45 @@ def test_the_target_is_the_core_clocks_and_every_clock_must_meet_its_own():
     assert "host_clk" in format_table(r) and "MISSED" in format_table(r)
     r = report_for("ulx3s-85f", 125, 120.0, host_achieved=90.0)
     assert not r["timing_met"] and not r["target_met"]
+
+
+def test_driver_module_stops_at_names_yosys_made_up():
+    assert driver_module("link.core.array.slice1.o__valid_LUT4_C") == "link.core.array.slice1"
+    assert driver_module("link.core.array.sentron0.answers.storage.0.88_DO_LUT4_B_Z") == \
+        "link.core.array.sentron0.answers.storage"
+    assert driver_module("link.core.array.o__payload$72.coord[8]_TRELLIS_FF_Q_2_DI") == "link.core.array"
+    assert driver_module("clk_TRELLIS_FF_Q") == "(top)"
+
+
+def test_slow_routes_counts_register_inputs_routed_over_half_a_period_per_block():
+    def net(driver, *delays, clock="clk"):
+        return {"driver": driver, "net": driver + "_Z", "port": "Q",
+                "endpoints": [{"cell": "x", "port": "D", "event": f"posedge {clock}",
+                               "delay": [d * 0.9, d]} for d in delays]}
+    report = {
+        "fmax": {"clk": {"achieved": 80.0, "constraint": 125.0},       # half period 4 ns
+                 "host": {"achieved": 70.0, "constraint": 62.5}},      # 8 ns
+        "detailed_net_timings": [
+            net("core.array.head_LUT4", 4.5, 3.9, 7.0),                # two over 4 ns
+            net("core.array.slice1.valid_LUT4", 4.1),
+            net("core.encoder.byte_LUT4", 7.5, clock="host"),          # under its 8 ns
+            net("core.decoder.state_LUT4", 4.2, clock="unconstrained"),   # no such clock
+        ],
+    }
+    slow = parse_nextpnr_report(report)["slow_routes"]
+    assert slow["over_half_period"] == 3
+    assert slow["by_block"] == [
+        {"block": "core.array", "endpoints": 2, "worst_ns": 7.0, "worst_net": "core.array.head_LUT4_Z"},
+        {"block": "core.array.slice1", "endpoints": 1, "worst_ns": 4.1,
+         "worst_net": "core.array.slice1.valid_LUT4_Z"},
+    ]
+    # without --detailed-timing-report there is nothing to count, and the table says nothing
+    assert parse_nextpnr_report({"fmax": report["fmax"]})["slow_routes"] == {}
+    r = report_for("ulx3s-85f", 125, 80.0)
+    assert "slow routes" not in format_table(r)
+    r["slow_routes"] = slow
+    assert "3 register inputs routed in more than half a clock period" in format_table(r)
+    assert "core.array: 2 (worst 7.0 ns)" in format_table(r)
 
 
 def test_ulx3s_floorplan_gives_each_sentron_a_block_of_its_own():
