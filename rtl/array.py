@@ -31,16 +31,30 @@ With one sentron the array is the bare sequencer: no extra clocks.
 ``pipelined=True`` (the ECP5 build) builds the sentrons as
 ``PipelinedSequencer``: five stages that never stall, an answer FIFO each and
 an intake gated by credits, so no path runs from the collector's
-back-pressure into a sentron's pipeline (``i.ready`` is a flop). A register
-slice (``SkidBuffer``) after every sentron pops its FIFO from a flop, so the
-collector's decision (late in the clock, and across the chip from the
-sentrons) only drives the registers next to it; three clocks more per answer,
-the same rate.
+back-pressure into a sentron's pipeline (``i.ready`` is a flop). Nothing the
+dispatcher decides drives a wide enable across the chip either: it takes the
+instruction straight from its input (a stream's payload holds still until it
+is taken), reads each sentron's ready from a flop of its own, a clock late,
+and hands the instruction to a register beside the sentron (``link``, loaded
+on every clock, one copy per sentron that the netlist keeps apart:
+``rtl.replica``), which the sentron takes the next clock without a ready of
+its own in the way; its ready promises room for those two clocks
+(``slack``). A register slice (``SkidBuffer``) after every sentron pops its
+FIFO from a flop, so the collector's decision (late in the clock, and across
+the chip from the sentrons) only drives the registers next to it; three
+clocks more per answer than a sentron alone, the same rate.
+
+``answer_domain`` (pipelined only; the ECP5 build: the host link's clock)
+puts the collector on another clock: each sentron writes its answers into an
+AsyncFIFO of its own and gets its credits back as the collector empties it
+(no slices then), and the order FIFO crosses too. Answers leave the board one
+byte at a time, so the host's clock has the time the core's lacks for the
+merge of four 421-bit answer streams.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.fifo import AsyncFIFO, SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, TABLE_SEED, VALUE_WIDTH, Dir, Op, Status
@@ -49,6 +63,7 @@ from vtpu.hash import h3_rows
 from .hash_unit import h3_hash
 from .layouts import command_layout, hashed_command_layout, response_layout
 from .pipelined_sequencer import PipelinedSequencer, may_wait, one_hot
+from .replica import replica
 from .sequencer import IMPLEMENTED_OPS, RANGE_OPS, Sequencer
 from .skid_buffer import SkidBuffer
 from .zorder import z_less
@@ -61,6 +76,10 @@ POINT_OPS = frozenset({Op.CGET, Op.CPUT, Op.CDEL})
 # Instructions one sentron can hold between accepting and answering (three
 # pipeline stages and the answer register).
 IN_FLIGHT_PER_SENTRON = 4
+# Instructions a pipelined sentron in an array may be sent after its ready
+# falls: the dispatcher reads the ready a clock late, and the link register
+# beside the sentron takes one more clock.
+LINK_SLACK = 2
 # The pipelined array's order FIFO: more than its round trip (dispatch, five
 # stages, the answer FIFO, collect), so it never holds back one per clock.
 IN_FLIGHT_PIPELINED = 16
@@ -74,9 +93,13 @@ class _Ports:
 
 class SentronArray(wiring.Component):
     def __init__(self, *, sentrons=1, sets=64, ways=4, width=COORD_WIDTH,
-                 value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS, pipelined=False):
+                 value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS, pipelined=False,
+                 answer_domain="sync"):
         assert sentrons >= 1 and sentrons & (sentrons - 1) == 0, \
             "sentrons must be a power of two"
+        assert pipelined or answer_domain == "sync", \
+            "answers cross to another clock only from PipelinedSequencer sentrons (credits)"
+        self.answer_domain = answer_domain
         self.sentrons, self.sets, self.ways = sentrons, sets, ways
         self.width, self.value_width, self.seed = width, value_width, seed
         self.ops = frozenset(ops)
@@ -94,10 +117,36 @@ class SentronArray(wiring.Component):
         # for its share (CHIER for DOWN, which is a CRANGE).
         others = POINT_OPS | RANGE_OPS | ({Op.CHIER} if self.ops & RANGE_OPS else set())
         ops = self.ops if index == 0 else self.ops & others
+        # In an array a pipelined sentron takes its instructions from a link
+        # register, two clocks after the dispatcher saw its ready (``slack``).
+        extra = dict(answer_domain=self.answer_domain,
+                     slack=LINK_SLACK if self.sentrons > 1 else 0) if self.pipelined else {}
         kind = PipelinedSequencer if self.pipelined else Sequencer
         return kind(sets=self.sets, ways=self.ways, width=self.width,
                     value_width=self.value_width, seed=self.seed, ops=ops,
-                    hashed=self.sentrons > 1)
+                    hashed=self.sentrons > 1, **extra)
+
+    def _link(self, m, k, held, sentron):
+        """Sentron ``k``'s copy of the dispatch register, loaded on every clock.
+        Without the range instructions sentrons 1.. execute only CGET, CPUT and
+        CDEL, so their copies hold only the fields those read."""
+        if k == 0 or self.ops & RANGE_OPS:
+            link = replica(held.shape(), name=f"link{k}", reset_less=True)
+            m.d.sync += link.eq(held)
+            m.d.comb += sentron.i.payload.eq(link)
+            return
+        point = data.StructLayout({
+            "op": Op, "tag": held.tag.shape(), "error": Status, "coord": held.coord.shape(),
+            "value": self.value_width, "set": self.set_bits, "waits": 1})
+        link = replica(point, name=f"link{k}", reset_less=True)
+        m.d.sync += [link.op.eq(held.op), link.tag.eq(held.tag), link.error.eq(held.error),
+                     link.coord.eq(held.coord), link.value.eq(held.operand),
+                     link.set.eq(held.hash), link.waits.eq(held.waits)]
+        payload = sentron.i.payload
+        m.d.comb += [payload.op.eq(link.op), payload.tag.eq(link.tag),
+                     payload.error.eq(link.error), payload.coord.eq(link.coord),
+                     payload.operand.eq(link.value), payload.hash.eq(link.set),
+                     payload.waits.eq(link.waits)]
 
     def elaborate(self, platform):
         m = Module()
@@ -107,11 +156,16 @@ class SentronArray(wiring.Component):
             wiring.connect(m, only.o, wiring.flipped(self.o))
             return m
 
+        crossing = self.answer_domain != "sync"
+        collect = m.d[self.answer_domain]
         sentrons = []         # what dispatch and collect see of each sentron
         held_at_most = 0      # pipelined: answers a sentron and its slice can hold
         for k in range(self.sentrons):
             m.submodules[f"sentron{k}"] = sentron = self._sequencer(k)
-            if self.pipelined:
+            if crossing:
+                # Its answers come out of its own AsyncFIFO, on the collector's clock.
+                held_at_most = sentron.answers
+            elif self.pipelined:
                 held_at_most = sentron.answers + 2
                 m.submodules[f"slice{k}"] = out = SkidBuffer(sentron.o.payload.shape())
                 wiring.connect(m, sentron.o, out.i)
@@ -126,12 +180,19 @@ class SentronArray(wiring.Component):
             # ``hot``) holds a credit of a sentron it went to, or sits in that
             # sentron's slice: its answers are not taken before it is the head.
             # So the FIFO cannot fill, and its ``w_rdy`` stays out of the offer
-            # to the sentrons: their S1 enable is the AND of two flops.
+            # to the sentrons.
             depth = max(IN_FLIGHT_PIPELINED, self.sentrons * held_at_most)
         else:
             depth = IN_FLIGHT_PER_SENTRON * self.sentrons
-        m.submodules.order = order = SyncFIFOBuffered(width=order_shape.size, depth=depth)
-        room = Const(1) if self.pipelined else order.w_rdy
+        if crossing:
+            # Read on the collector's clock. Its writer sees the reads a few clocks
+            # late, so it is twice as deep as it can ever hold: the writer never
+            # finds it full.
+            order = AsyncFIFO(width=order_shape.size, depth=1 << (2 * depth - 1).bit_length(),
+                              w_domain="sync", r_domain=self.answer_domain)
+        else:
+            order = SyncFIFOBuffered(width=order_shape.size, depth=depth)
+        m.submodules.order = order
 
         # --- dispatch: the owner's index from the hash bits above the set index --
         # The coordinate is hashed once, here, and the hash goes to the sentron
@@ -149,31 +210,16 @@ class SentronArray(wiring.Component):
         owner = Signal(self.sentron_bits)
         m.d.comb += owner.eq(Mux(is_point & ok, owner_bits, 0))
 
-        held_valid = Signal()
-        held = Signal(hashed_command_layout(self.width, self.value_width), reset_less=True)
+        hashed = Signal(hashed_command_layout(self.width, self.value_width))
+        m.d.comb += hashed.eq(Cat(cmd, table_hash, may_wait(cmd, self.ops)))
         target = Signal(order_shape)
-        # the sentrons still to take the held instruction: its owner, or (a
-        # broadcast) those that have not yet; a register, so an offer is two flops
-        mine = Signal(self.sentrons)
         readies = Cat(*(s.i.ready for s in sentrons))
-        handed = Signal()
-        with m.If(target.all):
-            m.d.comb += handed.eq(held_valid & room & (~mine | readies).all())
-        with m.Else():
-            m.d.comb += handed.eq(held_valid & room & (mine & readies).any())
-        load = ~held_valid | handed
-        m.d.comb += self.i.ready.eq(load)
-        with m.If(load):
-            m.d.sync += [held_valid.eq(self.i.valid),
-                         held.eq(Cat(cmd, table_hash, may_wait(cmd, self.ops))),
-                         mine.eq(Mux(is_range & ok, (1 << self.sentrons) - 1,
-                                     Const(1, self.sentrons) << owner)),
-                         target.all.eq(is_range & ok), target.target.eq(owner)]
-        with m.Elif(target.all):
-            m.d.sync += mine.eq(mine & ~Mux(room, readies, 0))
-        for k, sentron in enumerate(sentrons):
-            m.d.comb += [sentron.i.payload.eq(held),
-                         sentron.i.valid.eq(held_valid & room & mine[k])]
+        if self.pipelined:
+            handed = self._dispatch_to_links(m, sentrons, hashed, readies, is_range & ok, owner)
+            m.d.comb += [target.all.eq(is_range & ok), target.target.eq(owner)]
+        else:
+            handed = self._dispatch_held(m, sentrons, hashed, readies, is_range & ok, owner,
+                                         order.w_rdy, target)
         m.d.comb += [order.w_data.eq(target), order.w_en.eq(handed)]
 
         # --- collect: the next answer comes from the sentron at the FIFO's head -
@@ -209,17 +255,84 @@ class SentronArray(wiring.Component):
         # The head register loads the next target as the last one retires.
         with m.If(~hot.any() | retire):
             m.d.comb += order.r_en.eq(1)
-            m.d.sync += [hot.eq(Mux(order.r_rdy, 1 << head.target, 0)),
-                         head_all.eq(order.r_rdy & head.all)]
+            collect += [hot.eq(Mux(order.r_rdy, 1 << head.target, 0)),
+                        head_all.eq(order.r_rdy & head.all)]
             if broadcast:
                 with m.If(order.r_rdy & head.all):
-                    m.d.sync += hot.eq(~0)
+                    collect += hot.eq(~0)
         # The answer register loads whenever it is free, an answer taken or not
         # (``o.valid`` says which): its enable is two flops beside it, not the
         # sentrons' valids from across the chip fanned out over 421 bits.
+        # Its payload flops are not reset: only the valid says anything after one.
+        answer_held = Signal.like(answer, reset_less=True)
+        m.d.comb += self.o.payload.eq(answer_held)
         with m.If(out_free):
-            m.d.sync += [self.o.valid.eq(take), self.o.payload.eq(answer)]
+            collect += [self.o.valid.eq(take), answer_held.eq(answer)]
         return m
+
+    def _dispatch_held(self, m, sentrons, hashed, readies, broadcast, owner, room, target):
+        """The sequencers' dispatch: the instruction waits in a register (its
+        sentrons take it from there as they are ready); returns ``handed``."""
+        held_valid = Signal()
+        held = Signal.like(hashed, reset_less=True)
+        # the sentrons still to take the held instruction: its owner, or (a
+        # broadcast) those that have not yet; a register, so an offer is two flops
+        mine = Signal(self.sentrons)
+        held_target = Signal.like(target)
+        handed = Signal()
+        with m.If(held_target.all):
+            m.d.comb += handed.eq(held_valid & room & (~mine | readies).all())
+        with m.Else():
+            m.d.comb += handed.eq(held_valid & room & (mine & readies).any())
+        load = ~held_valid | handed
+        m.d.comb += [self.i.ready.eq(load), target.eq(held_target)]
+        with m.If(load):
+            m.d.sync += [held_valid.eq(self.i.valid), held.eq(hashed),
+                         mine.eq(Mux(broadcast, (1 << self.sentrons) - 1,
+                                     Const(1, self.sentrons) << owner)),
+                         held_target.all.eq(broadcast), held_target.target.eq(owner)]
+        with m.Elif(held_target.all):
+            m.d.sync += mine.eq(mine & ~Mux(room, readies, 0))
+        for k, sentron in enumerate(sentrons):
+            m.d.comb += [sentron.i.payload.eq(held),
+                         sentron.i.valid.eq(held_valid & room & mine[k])]
+        return handed
+
+    def _dispatch_to_links(self, m, sentrons, hashed, readies, broadcast, owner):
+        """The pipelined sentrons' dispatch, from the input itself (a stream's
+        payload holds still until it is taken) into a register beside each
+        sentron (``link``), with no enable: nothing decided here fans out over
+        a wide register across the chip. Returns ``handed``.
+
+        A sentron's ready is read from a flop here, a clock late, and its link
+        takes one more clock, so it takes an instruction two clocks after this
+        decision: its ready promises room for those two more (``slack``). A
+        sentron just handed a waiting instruction closes its intake, which
+        shows here two clocks later: until then nothing more is offered to it.
+        A broadcast is offered to each sentron once (``given``), and taken from
+        the input once all have it."""
+        n = self.sentrons
+        seen = Signal(n, init=(1 << n) - 1)       # as the sentrons' own, out of reset
+        waits_handed = [Signal(n, name=f"waits_handed{i}") for i in (1, 2)]
+        m.d.sync += [seen.eq(readies), waits_handed[1].eq(waits_handed[0])]
+        able = seen & ~(waits_handed[0] | waits_handed[1])
+        given = Signal(n)                        # the broadcast's sentrons so far
+        mine = Mux(broadcast, ~given, Const(1, n) << owner)
+        offers = Signal(n)
+        handed = Signal()
+        m.d.comb += [offers.eq(Mux(self.i.valid, mine & able, 0)),
+                     handed.eq(Mux(broadcast, (given | offers).all(), offers.any())),
+                     self.i.ready.eq(handed)]
+        m.d.sync += [given.eq(Mux(handed, 0, given | Mux(broadcast, offers, 0))),
+                     waits_handed[0].eq(Mux(hashed.waits, offers, 0))]
+        for k, sentron in enumerate(sentrons):
+            # Loaded on every clock: copies the netlist keeps apart (``replica``),
+            # each placed by its own sentron.
+            self._link(m, k, hashed, sentron)
+            link_valid = replica(name=f"link{k}_valid")
+            m.d.sync += link_valid.eq(offers[k])
+            m.d.comb += sentron.i.valid.eq(link_valid)
+        return handed
 
     def _merge(self, m, sentrons, valids, answer, answer_valid, chosen, retire):
         """A range instruction went to every sentron; each answers its records in

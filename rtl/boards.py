@@ -10,15 +10,16 @@ board       FPGA           core clock  host link   baud       table (sentrons x 
 ==========  =============  ==========  ==========  =========  =============================
 icebreaker  iCE40 UP5K     30 MHz      core clock  3 Mbaud    1 x 256 x 1
 hx8k        iCE40 HX8K     60 MHz      core clock  3 Mbaud    1 x 256 x 1
-ulx3s-85f   ECP5 85F       125 MHz     62.5 MHz    3 Mbaud    4 x 2048 x 1 (8192 entries)
+ulx3s-85f   ECP5 85F       125 MHz     48.08 MHz   3 Mbaud    4 x 2048 x 1 (8192 entries)
 ==========  =============  ==========  ==========  =========  =============================
 
-The core clock (``sync``) runs the frame decoder and the sentron array. On
-the ECP5 the host link (UART, its FIFOs, the response encoder) has a clock of
-its own (``host``, the PLL's CLKOS) and AsyncFIFOs cross between them
-(``rtl.top.VTPU``, ``host_domain``): the encoder's byte multiplexer over the
-420-bit answer was the slowest path at 125 MHz, and a 3 Mbaud line has no use
-for that clock.
+The core clock (``sync``) runs the sentron array. On the iCE40s it runs
+everything; on the ECP5 what works a byte at a time -- the UART, its FIFOs,
+the frame decoder, the array's answer collector and the response encoder --
+has a clock of its own (``host``, the PLL's CLKOS; ``rtl.top.VTPU``,
+``host_domain``): at 125 MHz those blocks were the slowest paths, and a
+3 Mbaud line has no use for that clock. Each domain's reset reaches its flops
+through a global buffer there (``BoardTop._reset``).
 
 Why these tables: an entry is valid + 144-bit key + 64-bit value = 209 bits,
 14 iCE40 BRAMs (256 x 16) wide per way; the 16-entry route table takes 10
@@ -28,9 +29,9 @@ or 32 (HX8K) BRAMs. On the ECP5 a one-way row of 2048 sets is 24 DP16KDs
 512 x 4 ways use the same BRAMs but read four times the wires (24 x 36 bits
 each): nextpnr's router1 was still resolving ~33k overused wires after 7
 minutes of routing and router2 diverged, while 4 x 2048 x 1 routes in
-minutes. The ULX3S FTDI (FT231X) also does 3 Mbaud; 62.5 MHz is
-not a multiple of it, so the bit time is 21 clocks (0.8% slow, well inside
-the 8N1 margin).
+minutes. The ULX3S FTDI (FT231X) also does 3 Mbaud; the host clock, 625 MHz /
+13 = 48.08 MHz, makes a bit 16 clocks (0.16% fast, well inside the 8N1
+margin).
 
 LEDs: heartbeat (~1 Hz), receive activity, transmit activity, UART error
 seen (framing error or receive overrun; sticky until reset).
@@ -46,9 +47,10 @@ import runpy
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from amaranth.hdl import ClockDomain, DomainRenamer, Elaboratable, Instance, Module, Signal
+from amaranth.hdl import (ClockDomain, DomainRenamer, Elaboratable, Instance, Module, ResetSignal,
+                          Signal)
 from amaranth.lib import io, wiring
-from amaranth.lib.cdc import ResetSynchronizer
+from amaranth.lib.cdc import AsyncFFSynchronizer, ResetSynchronizer
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
@@ -297,7 +299,7 @@ BOARDS = {
         # than the 5 left of the 32.
         leave_out=frozenset({Op.CHIER, Op.CRANGE, Op.CDIGEST})),
     # 25 MHz * 5 = 125 MHz, VCO 625 MHz (ecppll -i 25 -o 125); the host link at
-    # VCO / 10 = 62.5 MHz, 21 clocks per bit.
+    # VCO / 13 = 48.08 MHz, 16 clocks per bit.
     "ulx3s-85f": Board(
         "ulx3s-85f", "ulx3s.ULX3S_85F_Platform", "ecp5", 25e6,
         dict(clki_div=1, clkfb_div=5, clkop_div=5), 3_000_000, sentrons=4, sets=2048, ways=1,
@@ -313,9 +315,10 @@ BOARDS = {
         # (constraints/ulx3s-85f.py) keeps each sentron together; router1 stalled
         # at 75k unrouted arcs on the same placement.
         pnr_opts=("--router", "router2"),
-        # The UART, its FIFOs and the response encoder at 62.5 MHz (CLKOS):
-        # the encoder's byte multiplexer was the 125 MHz build's slowest path.
-        host_mhz=62.5),
+        # The byte-serial blocks (UART, FIFOs, decoder, answer collector,
+        # encoder) at 48 MHz (CLKOS). At 62.5 the collector, merging four
+        # answer streams from across the chip, missed it (60.75 MHz).
+        host_mhz=48),
 }
 
 
@@ -401,11 +404,26 @@ class BoardTop(Elaboratable):
                 i_PLLWAKESYNC=0, i_ENCLKOP=0,
                 o_CLKOP=clk, o_LOCK=locked, **host_outputs)
         # Released synchronously, a few clocks after lock.
-        m.submodules.reset_sync = ResetSynchronizer(~locked, domain="sync")
+        self._reset(m, b, "sync", ~locked)
         platform.add_clock_constraint(clk, b.clk_hz)
         if host_outputs:
-            m.submodules.host_reset_sync = ResetSynchronizer(~locked, domain="host")
+            self._reset(m, b, "host", ~locked)
             platform.add_clock_constraint(host_clk, b.host_hz)
+
+    @staticmethod
+    def _reset(m, board, domain, arst):
+        """``domain``'s reset: asserted with ``arst``, released on its clock. On the
+        ECP5 it reaches its flops through a global buffer (DCCA): from a fabric
+        flop the reset of the four-sentron build, ~1500 loads across the die,
+        was the core clock's slowest net (10 ns)."""
+        name = "reset_sync" if domain == "sync" else f"{domain}_reset_sync"
+        if board.family != "ecp5":
+            m.submodules[name] = ResetSynchronizer(arst, domain=domain)
+            return
+        released = Signal(name=f"{domain}_reset")
+        m.submodules[name] = AsyncFFSynchronizer(arst, released, o_domain=domain)
+        m.submodules[f"{domain}_reset_buffer"] = Instance(
+            "DCCA", i_CLKI=released, i_CE=1, o_CLKO=ResetSignal(domain))
 
     def elaborate(self, platform):
         m = Module()

@@ -34,6 +34,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .boards import BOARDS, BoardTop, vtpu_core
+from .replica import KEEP_REPLICAS
 
 __all__ = ["Loopback", "CORES", "floorplan_script", "synthesize", "parse_nextpnr_report", "parse_yosys_stat",
            "summarize", "format_table", "main"]
@@ -304,7 +305,8 @@ def synthesize(board_name, core="vtpu", *, build_dir=None, seed=1, quiet=False, 
     top = BoardTop(board, CORES[core])
     core_info = describe_core(top.core)
     platform = board.make_platform()
-    overrides = {}
+    # copies made to be placed apart stay copies (rtl.replica)
+    overrides = {"script_after_read": KEEP_REPLICAS}
     if floorplan := board.constraints()["FLOORPLAN"]:
         overrides["script_after_synth"] = floorplan_script(floorplan, top=name)
     plan = platform.prepare(top, name, synth_opts=board.synth_opts, **overrides, nextpnr_opts=[

@@ -27,6 +27,14 @@ front of it is deep. Here nothing waits on the consumer::
 **Flow control is by credits.** An instruction is accepted only while the
 answer FIFO (``answers`` deep) has a slot that no instruction in flight has
 claimed, so an answer never waits for the consumer. ``i.ready`` is a flop.
+With ``slack`` (in an array, whose dispatcher reads ``ready`` late), ``ready``
+promises room for that many more, and an instruction offered is taken
+without looking at it. With ``answer_domain`` the answer FIFO is an
+AsyncFIFO read on that clock, and a slot comes back when the FIFO's level,
+as the sentron's side sees it, falls behind what was written.
+
+A sentron that executes only CGET, CPUT and CDEL keeps only the fields
+those answer with in its FIFO (op, tag, status, value: 85 of 421 bits).
 
 **Missed writes.** A row read at the end of S1 lacks four writes: the one
 landing as it is read, and the next three, each made by one of the four
@@ -58,7 +66,7 @@ from types import SimpleNamespace
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data
-from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.fifo import AsyncFIFO, SyncFIFO
 
 from vtpu.hash import h3_rows
 from vtpu.isa import DIMS, HASH_WIDTH, ROUTE_ENTRIES, Dir, Op, RouteMode, Status
@@ -99,10 +107,14 @@ class PipelinedSequencer(Sequencer):
     """``Sequencer``'s ports and instructions; ``answers``: depth of the answer FIFO
     (and the most instructions in flight)."""
 
-    def __init__(self, *, answers=16, **kwargs):
+    def __init__(self, *, answers=16, answer_domain="sync", slack=0, **kwargs):
         # the credits must cover the round trip (accept, answer, take, slot back)
         assert answers > LATENCY + 2, "too few answer slots for one instruction per clock"
+        assert answer_domain == "sync" or answers & (answers - 1) == 0, \
+            "an answer FIFO across clocks is a power of two deep"
         self.answers = answers
+        self.answer_domain = answer_domain
+        self.slack = slack
         super().__init__(**kwargs)
 
     def elaborate(self, platform):
@@ -114,9 +126,25 @@ class PipelinedSequencer(Sequencer):
         way_bits = (self.ways - 1).bit_length()
 
         table_w, table_r, route_w, route_r = self._memories(m)
-        m.submodules.answers = answers = SyncFIFO(width=rsp_shape.size, depth=self.answers)
-        m.d.comb += [self.o.valid.eq(answers.r_rdy), self.o.payload.eq(answers.r_data),
-                     answers.r_en.eq(self.o.ready)]
+        crossing = self.answer_domain != "sync"
+        # A sentron that executes only CGET, CPUT and CDEL (those of an array
+        # past the first, without range instructions) answers with a value and
+        # a status: its FIFO stores those fields only, 85 of the 421 bits.
+        point_only = self.ops <= {Op.CGET, Op.CPUT, Op.CDEL}
+        stored = data.StructLayout({name: rsp_shape[name].shape for name in
+                                    ("op", "tag", "status", "more", "value")}) \
+            if point_only else rsp_shape
+        if crossing:
+            answers = AsyncFIFO(width=stored.size, depth=self.answers,
+                                w_domain="sync", r_domain=self.answer_domain)
+        else:
+            answers = SyncFIFO(width=stored.size, depth=self.answers)
+        m.submodules.answers = answers
+        answer_in = Signal(rsp_shape)       # what S5 (or a range record) writes
+        m.d.comb += answers.w_data.eq(Cat(*(answer_in[name] for name, _ in stored)))
+        answer_out = data.View(stored, answers.r_data)
+        m.d.comb += [self.o.valid.eq(answers.r_rdy), answers.r_en.eq(self.o.ready)]
+        m.d.comb += [self.o.payload[name].eq(answer_out[name]) for name, _ in stored]
         if ranges:
             m.submodules.zindex = zindex = ZIndex(slots=self.sets << way_bits, width=W)
 
@@ -139,18 +167,26 @@ class PipelinedSequencer(Sequencer):
             waits_in = may_wait(self.i.payload, self.ops)
             command_in = self.i.payload
 
-        ready = Signal()                   # i.ready: a flop
+        ready = Signal(init=1)             # i.ready: a flop (out of reset there is room)
         m.d.comb += self.i.ready.eq(ready)
-        accept = self.i.valid & ready
+        # With ``slack``, whoever sends acts on ``ready`` some clocks late and
+        # never sends while it saw it low: an instruction offered is taken.
+        accept = self.i.valid if self.slack else self.i.valid & ready
         hold5 = Signal()                   # S5 keeps its instruction (only waiting ones do)
         m.d.sync += v[1].eq(accept)
-        # S1 loads on this sentron's own valid. Loaded on every clock, the S1
-        # registers of the sentrons of an array would be copies of one another
-        # (they all see the dispatch register), and Yosys would merge them, and
-        # the stages after them, into one pipeline shared by every sentron, with
-        # each stage's buses crossing the chip to the sentrons' block RAMs.
-        with m.If(self.i.valid):
-            m.d.sync += [c[1].eq(command_in), h[1].eq(hash_in), waits[1].eq(waits_in)]
+        s1 = [c[1].eq(command_in), h[1].eq(hash_in), waits[1].eq(waits_in)]
+        if self.slack:
+            # The sender's register is this sentron's own (``SentronArray``'s
+            # links), so S1 can load on every clock: no enable over its flops.
+            m.d.sync += s1
+        else:
+            # S1 loads on this sentron's own valid. Loaded on every clock, the S1
+            # registers of the sentrons of an array would be copies of one another
+            # (they all see the dispatch register), and Yosys would merge them, and
+            # the stages after them, into one pipeline shared by every sentron, with
+            # each stage's buses crossing the chip to the sentrons' block RAMs.
+            with m.If(self.i.valid):
+                m.d.sync += s1
         for s in (2, 3, 4):
             m.d.sync += [v[s].eq(v[s - 1]), c[s].eq(c[s - 1]), h[s].eq(h[s - 1]),
                          waits[s].eq(waits[s - 1])]
@@ -316,7 +352,7 @@ class PipelinedSequencer(Sequencer):
         range_done = Const(1)
         if ranges:
             def emit(answer):
-                m.d.comb += [record.eq(1), answers.w_en.eq(1), answers.w_data.eq(answer)]
+                m.d.comb += [record.eq(1), answers.w_en.eq(1), answer_in.eq(answer)]
             range_done = self._range(m, zindex, table_r, range5, c[5], rsp,
                                      credits != 0, emit, Const(1), sets[1], way_bits)
             # A CPUT of a new key or a CDEL that hits is queued for the index; the
@@ -334,18 +370,33 @@ class PipelinedSequencer(Sequencer):
         done5 = (~kind5.scan | scan_done) & (~kind5.range | range_done)
         m.d.comb += hold5.eq(v[5] & ~done5)
         with m.If(v[5] & done5):
-            m.d.comb += [answers.w_en.eq(1), answers.w_data.eq(rsp)]
+            m.d.comb += [answers.w_en.eq(1), answer_in.eq(rsp)]
 
         # A slot comes back a clock after the consumer takes an answer (from a
         # register: the take is the collector's decision, late in the clock); an
         # instruction claims one as it is accepted, a range record as it is written.
-        taken = Signal()
-        m.d.sync += [taken.eq(self.o.valid & self.o.ready), credits.eq(credits + taken - claims)]
+        taken = Signal(range(self.answers + 1))
+        if crossing:
+            # The consumer is on another clock: what it took shows here as the
+            # FIFO's level falling short of what was written, ``w_level`` (a
+            # register, one clock behind the writes) against its value a clock
+            # before plus the write made a clock before that. Slots come back a
+            # few clocks late, never early.
+            level_before = Signal.like(answers.w_level)
+            wrote, wrote_before = Signal(), Signal()
+            m.d.sync += [level_before.eq(answers.w_level), wrote.eq(answers.w_en),
+                         wrote_before.eq(wrote),
+                         taken.eq(level_before + wrote_before - answers.w_level)]
+        else:
+            m.d.sync += taken.eq(self.o.valid & self.o.ready)
+        m.d.sync += credits.eq(credits + taken - claims)
         waiting = Signal()          # a waiting instruction was accepted and has not answered
         waiting_next = Mux(accept & waits_in, 1,
                            Mux(v[5] & waits[5] & done5, 0, waiting))
         m.d.sync += waiting.eq(waiting_next)
-        room = (credits - claims) != 0
+        # room for this instruction and the ``slack`` more that may come after
+        # ``ready`` falls
+        room = (credits - claims) > self.slack
         if ranges:
             room &= ~zindex.crowded
         m.d.sync += ready.eq(room & ~waiting_next)

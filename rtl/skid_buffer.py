@@ -12,6 +12,10 @@ already promised) waits in the skid register.
 The skid register takes ``i.payload`` on every clock it is empty, needed or
 not, so its enable is a flop (``~skid_valid``) rather than ``o.ready``'s
 late decision, fanned out over the payload.
+
+Only the valids are reset: a payload means nothing while its valid is low, and
+a reset reaching every payload flop was the largest net of the ECP5 build
+(~4000 loads, 10 ns across the chip).
 """
 
 from amaranth.hdl import Module, Signal
@@ -33,15 +37,17 @@ class SkidBuffer(wiring.Component):
         m = Module()
         skid_valid = Signal()
         skid = Signal(self.shape, reset_less=True)    # meaningful when skid_valid
+        main = Signal(self.shape, reset_less=True)    # meaningful when o.valid
+        m.d.comb += self.o.payload.eq(main)
         m.d.comb += self.i.ready.eq(~skid_valid)
         taken = self.i.valid & ~skid_valid
         with m.If(~skid_valid):
             m.d.sync += skid.eq(self.i.payload)
         with m.If(~self.o.valid | self.o.ready):
             with m.If(skid_valid):
-                m.d.sync += [self.o.payload.eq(skid), self.o.valid.eq(1), skid_valid.eq(0)]
+                m.d.sync += [main.eq(skid), self.o.valid.eq(1), skid_valid.eq(0)]
             with m.Else():
-                m.d.sync += [self.o.payload.eq(self.i.payload), self.o.valid.eq(self.i.valid)]
+                m.d.sync += [main.eq(self.i.payload), self.o.valid.eq(self.i.valid)]
         with m.Elif(taken):
             m.d.sync += skid_valid.eq(1)
         return m

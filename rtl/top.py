@@ -8,23 +8,27 @@ executes (the rest answer BAD_OPCODE) and is what the golden model is
 configured with when the two are compared.
 
 ``pipelined=True`` (the ECP5 build) builds the array's sentrons as
-``PipelinedSequencer`` (``SentronArray``) and puts a register slice between
-the array and the encoder, so the encoder's handshake stops at a register.
-The decoder needs none: it holds a command in its own register until the
-array takes it, and the array's dispatch register takes it without a decode
-in the way.
+``PipelinedSequencer`` (``SentronArray``) and, on one clock, puts a register
+slice between the array and the encoder, so the encoder's handshake stops at
+a register. The decoder needs none: it holds a command in its own register
+until the array takes it.
 
-``host_domain`` (the ECP5 build: ``"host"``) puts the byte ports and the
-response encoder in a clock domain of their own, apart from the decoder and
-the array in ``sync``:
+``host_domain`` (the ECP5 build: ``"host"``) gives everything that works a
+byte at a time a clock of its own, apart from the sentrons on ``sync``:
 
-    i (host) -> AsyncFIFO -> FrameDecoder -> SentronArray -> AsyncFIFO -> ResponseEncoder -> o (host)
+    i (host) -> FrameDecoder -> Mailbox -> SentronArray's dispatch and sentrons (sync)
+             -> each sentron's AsyncFIFO -> SentronArray's collector (host) -> ResponseEncoder -> o
 
-A byte-serial host link has no use for the array's clock (a 3 Mbaud UART
-moves a byte per 3.3 us), and the encoder's byte multiplexer over the 420-bit
-answer was the single-clock 125 MHz build's slowest path, so it gets a clock
-of its own instead of more pipeline. Both crossings are Amaranth's gray-code
-AsyncFIFOs; the encoder reads the answer where it is, in the FIFO's read register.
+A byte-serial host link has no use for the sentrons' clock (a 3 Mbaud UART
+moves a byte per 3.3 us; a command is twenty bytes and more, an answer five
+and more), and on the ECP5 its blocks were the 125 MHz core clock's slowest
+paths: the decoder's enables over its 630-bit command register, the
+encoder's byte multiplexer over the 421-bit answer, the collector merging
+four answer streams from across the chip. A command crosses by handshake
+(``Mailbox``: the decoder holds it until the array has taken it), the answers
+through an AsyncFIFO per sentron (``SentronArray(answer_domain=...)``). The
+non-pipelined sequencers have no credits to hand answers across clocks, so
+their answers cross after the array, through one AsyncFIFO.
 """
 
 from amaranth.hdl import DomainRenamer, Module, Shape
@@ -35,6 +39,7 @@ from amaranth.lib.wiring import In, Out
 from vtpu.isa import COORD_WIDTH, TABLE_SEED, VALUE_WIDTH
 
 from .frame_decoder import FrameDecoder
+from .mailbox import Mailbox
 from .response_encoder import ResponseEncoder
 from .array import SentronArray
 from .sequencer import IMPLEMENTED_OPS
@@ -68,47 +73,53 @@ class VTPU(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.decoder = decoder = FrameDecoder(self.width, self.value_width)
+        host = self.host_domain
+        apart = host != "sync"
+        decoder = FrameDecoder(self.width, self.value_width)
+        # Pipelined sentrons hand their answers to the host clock themselves.
         m.submodules.array = sequencer = SentronArray(
             sentrons=self.sentrons, sets=self.sets, ways=self.ways, width=self.width,
-            value_width=self.value_width, seed=self.seed, ops=self.ops, pipelined=self.pipelined)
+            value_width=self.value_width, seed=self.seed, ops=self.ops, pipelined=self.pipelined,
+            answer_domain=host if apart and self.pipelined else "sync")
         encoder = ResponseEncoder(self.width, self.value_width)
-        commands, answers = decoder.o, sequencer.o
-        if self.pipelined:
-            m.submodules.answer_slice = answer_slice = SkidBuffer(sequencer.o.payload.shape())
-            wiring.connect(m, sequencer.o, answer_slice.i)
-            answers = answer_slice.o
-        wiring.connect(m, commands, sequencer.i)
-        host = self.host_domain
-        if host == "sync":
+        if not apart:
+            m.submodules.decoder = decoder
             m.submodules.encoder = encoder
             wiring.connect(m, wiring.flipped(self.i), decoder.i)
+            wiring.connect(m, decoder.o, sequencer.i)
+            answers = sequencer.o
+            if self.pipelined:
+                m.submodules.answer_slice = answer_slice = SkidBuffer(sequencer.o.payload.shape())
+                wiring.connect(m, sequencer.o, answer_slice.i)
+                answers = answer_slice.o
             wiring.connect(m, answers, encoder.i)
+            wiring.connect(m, encoder.o, wiring.flipped(self.o))
+            return m
+
+        # The decoder takes a byte a clock: it works on the host's clock, and
+        # whole commands cross to the array's.
+        m.submodules.decoder = decoder = DomainRenamer(host)(decoder)
+        m.submodules.encoder = encoder = DomainRenamer(host)(encoder)
+        wiring.connect(m, wiring.flipped(self.i), decoder.i)
+        wiring.connect(m, encoder.o, wiring.flipped(self.o))
+        m.submodules.command_crossing = command_crossing = Mailbox(
+            decoder.o.payload.shape(), w_domain=host, r_domain="sync")
+        wiring.connect(m, decoder.o, command_crossing.i)
+        wiring.connect(m, command_crossing.o, sequencer.i)
+        if self.pipelined:
+            wiring.connect(m, sequencer.o, encoder.i)
         else:
-            m.submodules.encoder = encoder = DomainRenamer(host)(encoder)
-            # Bytes in: a few, the host side's own FIFO holds the rest.
-            m.submodules.command_crossing = byte_fifo = AsyncFIFO(
-                width=8, depth=8, w_domain=host, r_domain="sync")
-            wiring.connect(m, wiring.flipped(self.i), byte_fifo.w_stream)
-            # A byte reaches the decoder from flops: the decoder's byte enables
-            # fan out over its 630-bit command register, and with the FIFO's
-            # read logic in front of them that was a single sentron's slowest
-            # path on the ECP5 (a one-sentron ULX3S build: 77.94 MHz).
-            m.submodules.byte_slice = byte_slice = SkidBuffer(8)
-            wiring.connect(m, byte_fifo.r_stream, byte_slice.i)
-            wiring.connect(m, byte_slice.o, decoder.i)
             # Answers out: each is at least five bytes on the wire, so four in
             # flight keep the encoder busy.
             m.submodules.answer_crossing = answer_fifo = AsyncFIFO(
-                width=Shape.cast(answers.payload.shape()).width, depth=4,
+                width=Shape.cast(sequencer.o.payload.shape()).width, depth=4,
                 w_domain="sync", r_domain=host)
             m.d.comb += [
-                answer_fifo.w_data.eq(answers.payload),
-                answer_fifo.w_en.eq(answers.valid),
-                answers.ready.eq(answer_fifo.w_rdy),
+                answer_fifo.w_data.eq(sequencer.o.payload),
+                answer_fifo.w_en.eq(sequencer.o.valid),
+                sequencer.o.ready.eq(answer_fifo.w_rdy),
                 encoder.i.payload.eq(answer_fifo.r_data),
                 encoder.i.valid.eq(answer_fifo.r_rdy),
                 answer_fifo.r_en.eq(encoder.i.ready),
             ]
-        wiring.connect(m, encoder.o, wiring.flipped(self.o))
         return m

@@ -5,10 +5,13 @@ from amaranth.sim import Simulator
 __all__ = ["run_sim", "stream_put", "stream_get", "feed_bytes"]
 
 
-def run_sim(dut, *testbenches, vcd=None, processes=(), clock=True):
+def run_sim(dut, *testbenches, vcd=None, processes=(), clock=True, clocks=None):
+    """``clocks``: more clock domains, name -> period in seconds (``sync``: 1 us)."""
     sim = Simulator(dut)
     if clock:
         sim.add_clock(1e-6)
+    for domain, period in (clocks or {}).items():
+        sim.add_clock(period, domain=domain)
     for tb in testbenches:
         sim.add_testbench(tb)
     for process in processes:

@@ -1,5 +1,6 @@
 """Sentron array against the golden model configured with the same geometry."""
 
+import pytest
 from amaranth.back import verilog
 
 from test_sequencer import run_stream
@@ -12,8 +13,10 @@ from vtpu.isa import Op
 from vtpu.model import Model
 
 
-def array_and_model(sentrons, sets, ways, pipelined=False, ops=IMPLEMENTED_OPS):
-    dut = SentronArray(sentrons=sentrons, sets=sets, ways=ways, pipelined=pipelined, ops=ops)
+def array_and_model(sentrons, sets, ways, pipelined=False, ops=IMPLEMENTED_OPS,
+                    answer_domain="sync"):
+    dut = SentronArray(sentrons=sentrons, sets=sets, ways=ways, pipelined=pipelined, ops=ops,
+                       answer_domain=answer_domain)
     return dut, Model(sentrons=sentrons, sets=sets, ways=ways, ops=ops)
 
 
@@ -103,3 +106,16 @@ def test_pipelined_without_range_instructions():
     dut, model = array_and_model(4, 4, 2, pipelined=True, ops=ops)
     stream = Stimulus(10, ops=frozenset(Op), keys=96, spread=5, unknown=0.01).take(1500)
     run_stream(stream, dut=dut, model=model, ready_every=2)
+
+
+@pytest.mark.parametrize("answer_period", [0.53e-6, 1.9e-6])
+def test_answers_on_another_clock(answer_period):
+    """The ULX3S build's array with its collector on the host clock (each sentron
+    writes its answers into an AsyncFIFO of its own and gets its slots back as
+    the host takes them): against the model, under back-pressure, the host's
+    clock faster and slower than the sentrons', neither a multiple. Range
+    instructions too: the merge runs on the host clock."""
+    dut, model = array_and_model(4, 4, 2, pipelined=True, answer_domain="host")
+    stream = Stimulus(11, ops=frozenset(Op), keys=96, spread=5, unknown=0.01).take(600)
+    run_stream(stream, dut=dut, model=model, ready_every=2, answer_domain="host",
+               answer_period=answer_period)

@@ -18,7 +18,8 @@ def test_point_and_pure_ops_issue_one_per_clock():
         assert out[f"rtl.array4.{op}.per_clock"] == 1.0, op
         assert out[f"rtl.array4.{op}.latency_clocks"] <= 6, op
         assert out[f"rtl.pipelined.array4.{op}.per_clock"] == 1.0, op
-        # dispatch register, the slice after the sentron, the collect register
+        # the link register beside the sentron, the slice after it, the collect
+        # register
         assert out[f"rtl.pipelined.array4.{op}.latency_clocks"] == LATENCY + 3, op
     # the mixes really mix hits and misses
     assert out["rtl.cget.hits"] > 0 and out["rtl.cget.misses"] > 0

@@ -26,9 +26,12 @@ def expected_frames(model, ins):
     return model.answer(Op(ins.op), ins.tag, result, fields.get("dir"))
 
 
-def run_stream(instructions, *, sets=16, ways=2, ready_every=1, dut=None, model=None):
+def run_stream(instructions, *, sets=16, ways=2, ready_every=1, dut=None, model=None,
+               answer_domain="sync", answer_period=None):
     """Drive ``dut`` (a Sequencer, or anything with its ports) and compare every
-    answer with ``model``'s; both default to a sequencer of ``sets x ways``."""
+    answer with ``model``'s; both default to a sequencer of ``sets x ways``.
+    ``answer_domain``: the clock ``dut.o`` is on (``answer_period`` seconds;
+    ``sync`` is 1 us)."""
     model = model or Model(sets=sets, ways=ways, ops=IMPLEMENTED_OPS)
     want = [expected_frames(model, ins) for ins in instructions]
     dut = dut or Sequencer(sets=sets, ways=ways)
@@ -45,14 +48,20 @@ def run_stream(instructions, *, sets=16, ways=2, ready_every=1, dut=None, model=
             ctx.set(dut.i.payload.as_value(), 0)
             set_members(ctx, dut.i.payload, members)
             ctx.set(dut.i.valid, 1)
-            await ctx.tick().until(dut.i.ready)
+            for _ in range(2000):       # a DUT that stops taking fails, not hangs
+                _, _, ready = await ctx.tick().sample(dut.i.ready)
+                if ready:
+                    break
+            else:
+                return
         ctx.set(dut.i.valid, 0)
 
     async def sink(ctx):
         cycle, idle, finals = 0, 0, 0
         while finals < len(instructions) and idle < 1000:   # idle: a hang fails, not loops
             ctx.set(dut.o.ready, cycle % ready_every == 0)
-            _, _, valid, ready, payload = await ctx.tick().sample(dut.o.valid, dut.o.ready, dut.o.payload)
+            _, _, valid, ready, payload = await ctx.tick(answer_domain).sample(
+                dut.o.valid, dut.o.ready, dut.o.payload)
             cycle += 1
             idle = 0 if valid else idle + 1
             if valid and ready:
@@ -65,7 +74,8 @@ def run_stream(instructions, *, sets=16, ways=2, ready_every=1, dut=None, model=
         stats["cycles"] = cycle
 
     start = time.time()
-    run_sim(dut, source, sink)
+    clocks = {answer_domain: answer_period} if answer_domain != "sync" else {}
+    run_sim(dut, source, sink, clocks=clocks)
     stats["seconds"] = time.time() - start
     # Group the beats per instruction (the last beat of each has more = 0).
     per_instruction, current = [], b""
