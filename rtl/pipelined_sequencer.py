@@ -107,6 +107,11 @@ class PipelinedSequencer(Sequencer):
     """``Sequencer``'s ports and instructions; ``answers``: depth of the answer FIFO
     (and the most instructions in flight)."""
 
+    # The merge of a CROUTE RANGE entry's 18 compare slices into its verdict was
+    # the ECP5 core clock's slowest path (nine LUTs deep, 92.58 MHz): it takes
+    # two clocks here, groups of five and then the groups (4n + 1 clocks).
+    ROUTE_MERGE_GROUP = 5
+
     def __init__(self, *, answers=16, answer_domain="sync", slack=0, **kwargs):
         # the credits must cover the round trip (accept, answer, take, slot back)
         assert answers > LATENCY + 2, "too few answer slots for one instruction per clock"

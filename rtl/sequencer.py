@@ -56,7 +56,7 @@ from .hash_unit import h3_hash
 from .layouts import (CHIER_UP_FLAG, command_layout, coord_layout, delta_layout,
                       hashed_command_layout, response_layout)
 from .zindex import ZIndex
-from .zorder import merge_parts, z_parts
+from .zorder import merge_pairs, merge_parts, z_parts
 from vtpu.hash import h3_rows
 
 __all__ = ["Sequencer", "IMPLEMENTED_OPS", "RANGE_OPS", "entry_layout", "missed_write_layout",
@@ -102,6 +102,10 @@ def _first_one(bits):
 
 
 class Sequencer(wiring.Component):
+    # CROUTE RANGE: slices merged into a verdict in one clock (0), or a group of
+    # this many a clock before (``_route_scan``)
+    ROUTE_MERGE_GROUP = 0
+
     def __init__(self, *, sets=64, ways=4, width=COORD_WIDTH, value_width=VALUE_WIDTH,
                  seed=TABLE_SEED, ops=IMPLEMENTED_OPS, hashed=False):
         assert sets & (sets - 1) == 0 and sets >= 2, "sets must be a power of two >= 2"
@@ -530,10 +534,12 @@ class Sequencer(wiring.Component):
         The route table's read port idles on entry 0, so entry 0 is on the port
         when the instruction starts; the answer comes the clock after the last
         verdicts, 3n + 1 clocks, and the scan starts over once it is ``taken``.
+        With ``ROUTE_MERGE_GROUP`` the slices are merged in two clocks (groups,
+        then the groups' results): 4n + 1 clocks.
         """
         W = self.width
-        LOAD, PARTS, MERGE = 0, 1, 2
-        phase = Signal(range(3))
+        LOAD, PARTS, MERGE, VERDICT = 0, 1, 2, 3
+        phase = Signal(range(4))
         index = Signal(range(ROUTE_ENTRIES + 1))     # the next entry to read
         compared_all = Signal()
         entry = Signal.like(route_r.data, reset_less=True)
@@ -549,6 +555,13 @@ class Sequencer(wiring.Component):
                   for k in range(len(within_parts))]
         above = [(Signal(name=f"above_less{k}"), Signal(name=f"above_equal{k}"))
                  for k in range(len(above_parts))]
+        # ROUTE_MERGE_GROUP: the slices merged a group at a time, a clock before
+        # the verdicts (a clock more per entry)
+        group = self.ROUTE_MERGE_GROUP or 1
+        within_groups, above_groups = (
+            [(Signal(name=f"{name}_group_less{g}"), Signal(name=f"{name}_group_equal{g}"))
+             for g in range(-(-len(parts) // group))] if self.ROUTE_MERGE_GROUP else []
+            for name, parts in (("within", within_parts), ("above", above_parts)))
         n = c.arg
         better = qualifies & (~best_valid | above_best)
         with m.If(active & ~compared_all):
@@ -568,8 +581,21 @@ class Sequencer(wiring.Component):
                     m.d.sync += phase.eq(MERGE)
                 with m.Case(MERGE):
                     m.d.comb += route_r.addr.eq(index)
-                    m.d.sync += [qualifies.eq(merge_parts(within, or_equal=True)),
-                                 above_best.eq(merge_parts(above)),
+                    if not self.ROUTE_MERGE_GROUP:
+                        m.d.sync += [qualifies.eq(merge_parts(within, or_equal=True)),
+                                     above_best.eq(merge_parts(above)),
+                                     compared_all.eq(last), phase.eq(LOAD)]
+                    else:
+                        for groups, flops in ((within_groups, within), (above_groups, above)):
+                            for g, (less_r, equal_r) in enumerate(groups):
+                                less, equal = merge_pairs(
+                                    flops[g * self.ROUTE_MERGE_GROUP:(g + 1) * self.ROUTE_MERGE_GROUP])
+                                m.d.sync += [less_r.eq(less), equal_r.eq(equal)]
+                        m.d.sync += phase.eq(VERDICT)
+                with m.Case(VERDICT):
+                    m.d.comb += route_r.addr.eq(index)
+                    m.d.sync += [qualifies.eq(merge_parts(within_groups, or_equal=True)),
+                                 above_best.eq(merge_parts(above_groups)),
                                  compared_all.eq(last), phase.eq(LOAD)]
         with m.Elif(active & taken):
             m.d.sync += [index.eq(0), compared_all.eq(0), qualifies.eq(0), best_valid.eq(0)]

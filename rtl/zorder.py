@@ -16,7 +16,7 @@ from amaranth.hdl import Cat, Const, Value
 
 from vtpu.isa import DIMS
 
-__all__ = ["morton_bits", "less_than", "less_than_parts", "merge_parts", "z_less",
+__all__ = ["morton_bits", "less_than", "less_than_parts", "merge_pairs", "merge_parts", "z_less",
            "z_less_equal", "z_parts", "in_box"]
 
 
@@ -44,8 +44,10 @@ def less_than_parts(a, b, *, chunk=8):
     return parts
 
 
-def merge_parts(parts, *, or_equal=False):
-    """``a < b`` (``a <= b``) from ``less_than_parts``, as a balanced tree."""
+def merge_pairs(parts):
+    """(less, equal) of the whole from the (less, equal) of its consecutive parts,
+    least significant first, as a balanced tree: parts merged in groups, then
+    the groups' results, give the same answer."""
     parts = list(parts)
     while len(parts) > 1:
         merged = []
@@ -55,7 +57,12 @@ def merge_parts(parts, *, or_equal=False):
         if len(parts) % 2:
             merged.append(parts[-1])
         parts = merged
-    less, equal = parts[0] if parts else (Const(0), Const(1))
+    return parts[0] if parts else (Const(0), Const(1))
+
+
+def merge_parts(parts, *, or_equal=False):
+    """``a < b`` (``a <= b``) from ``less_than_parts``, as a balanced tree."""
+    less, equal = merge_pairs(parts)
     return less | equal if or_equal else less
 
 
