@@ -45,8 +45,8 @@ the chip from the sentrons) only drives the registers next to it; three
 clocks more per answer than a sentron alone, the same rate.
 
 ``answer_domain`` (pipelined only; the ECP5 build: the host link's clock)
-puts the collector on another clock: each sentron writes its answers into an
-AsyncFIFO of its own and gets its credits back as the collector empties it
+puts the collector on another clock: each sentron writes its answers into a
+``CreditFIFO`` of its own and gets its credits back as the collector empties it
 (no slices then), and the order FIFO crosses too. Answers leave the board one
 byte at a time, so the host's clock has the time the core's lacks for the
 merge of four 421-bit answer streams.
@@ -54,12 +54,13 @@ merge of four 421-bit answer streams.
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.fifo import AsyncFIFO, SyncFIFOBuffered
+from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, TABLE_SEED, VALUE_WIDTH, Dir, Op, Status
 from vtpu.hash import h3_rows
 
+from .credit_fifo import CreditFIFO
 from .hash_unit import h3_hash
 from .layouts import command_layout, hashed_command_layout, response_layout
 from .pipelined_sequencer import PipelinedSequencer, may_wait, one_hot
@@ -163,7 +164,7 @@ class SentronArray(wiring.Component):
         for k in range(self.sentrons):
             m.submodules[f"sentron{k}"] = sentron = self._sequencer(k)
             if crossing:
-                # Its answers come out of its own AsyncFIFO, on the collector's clock.
+                # Its answers come out of a CreditFIFO of its own, on the collector's clock.
                 held_at_most = sentron.answers
             elif self.pipelined:
                 held_at_most = sentron.answers + 2
@@ -188,8 +189,8 @@ class SentronArray(wiring.Component):
             # Read on the collector's clock. Its writer sees the reads a few clocks
             # late, so it is twice as deep as it can ever hold: the writer never
             # finds it full.
-            order = AsyncFIFO(width=order_shape.size, depth=1 << (2 * depth - 1).bit_length(),
-                              w_domain="sync", r_domain=self.answer_domain)
+            order = CreditFIFO(width=order_shape.size, depth=1 << (2 * depth - 1).bit_length(),
+                               w_domain="sync", r_domain=self.answer_domain)
         else:
             order = SyncFIFOBuffered(width=order_shape.size, depth=depth)
         m.submodules.order = order

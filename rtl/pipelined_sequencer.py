@@ -29,8 +29,8 @@ answer FIFO (``answers`` deep) has a slot that no instruction in flight has
 claimed, so an answer never waits for the consumer. ``i.ready`` is a flop.
 With ``slack`` (in an array, whose dispatcher reads ``ready`` late), ``ready``
 promises room for that many more, and an instruction offered is taken
-without looking at it. With ``answer_domain`` the answer FIFO is an
-AsyncFIFO read on that clock, and a slot comes back when the FIFO's level,
+without looking at it. With ``answer_domain`` the answer FIFO is a
+``CreditFIFO`` read on that clock, and a slot comes back when the FIFO's level,
 as the sentron's side sees it, falls behind what was written.
 
 A sentron that executes only CGET, CPUT and CDEL keeps only the fields
@@ -66,11 +66,12 @@ from types import SimpleNamespace
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data
-from amaranth.lib.fifo import AsyncFIFO, SyncFIFO
+from amaranth.lib.fifo import SyncFIFO
 
 from vtpu.hash import h3_rows
 from vtpu.isa import DIMS, HASH_WIDTH, ROUTE_ENTRIES, Dir, Op, RouteMode, Status
 
+from .credit_fifo import CreditFIFO
 from .hash_unit import h3_hash
 from .layouts import command_layout, response_layout
 from .sequencer import (RANGE_OPS, Sequencer, _first_one, fold_writes, missed_write_layout)
@@ -140,8 +141,9 @@ class PipelinedSequencer(Sequencer):
                                     ("op", "tag", "status", "more", "value")}) \
             if point_only else rsp_shape
         if crossing:
-            answers = AsyncFIFO(width=stored.size, depth=self.answers,
-                                w_domain="sync", r_domain=self.answer_domain)
+            # written only under credits: no full test on the write side
+            answers = CreditFIFO(width=stored.size, depth=self.answers,
+                                 w_domain="sync", r_domain=self.answer_domain)
         else:
             answers = SyncFIFO(width=stored.size, depth=self.answers)
         m.submodules.answers = answers
