@@ -179,7 +179,9 @@ class SentronArray(wiring.Component):
         if self.pipelined:
             # Every instruction in the order FIFO (all but the head, which is in
             # ``hot``) holds a credit of a sentron it went to, or sits in that
-            # sentron's slice: its answers are not taken before it is the head.
+            # sentron's slice, or in its link on the way to claiming one (which
+            # the sentron's ``slack`` keeps room for): its answers are not
+            # taken before it is the head.
             # So the FIFO cannot fill, and its ``w_rdy`` stays out of the offer
             # to the sentrons.
             depth = max(IN_FLIGHT_PIPELINED, self.sentrons * held_at_most)

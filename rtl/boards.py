@@ -366,7 +366,7 @@ class BoardTop(Elaboratable):
             m.domains.host = cd_host = ClockDomain("host")
             host_clk = Signal()
             m.d.comb += cd_host.clk.eq(host_clk)
-            # The crossings are asynchronous FIFOs: the phase does not matter.
+            # The crossings (a handshake, FIFOs) are asynchronous: the phase does not matter.
             host_outputs = dict(p_CLKOS_ENABLE="ENABLED", p_CLKOS_DIV=b.host_pll_div,
                                 p_CLKOS_CPHASE=b.host_pll_div // 2, p_CLKOS_FPHASE=0,
                                 a_FREQUENCY_PIN_CLKOS=str(round(b.host_hz / 1e6, 4)),

@@ -34,7 +34,7 @@ without looking at it. With ``answer_domain`` the answer FIFO is a
 as the sentron's side sees it, falls behind what was written.
 
 A sentron that executes only CGET, CPUT and CDEL keeps only the fields
-those answer with in its FIFO (op, tag, status, value: 85 of 421 bits).
+those answer with in its FIFO (op, tag, status, more, value: 85 of 421 bits).
 
 **Missed writes.** A row read at the end of S1 lacks four writes: the one
 landing as it is read, and the next three, each made by one of the four
@@ -51,10 +51,11 @@ have answered. Each record of a range answer claims a credit of its own. The
 Z-order index's update queue is kept from filling by closing the intake while
 it is ``crowded``. Nothing downstream ever has to stop the pipeline.
 
-The answer FIFO's output comes from distributed RAM, not a register: a
-consumer far away (the array's collector) should take it through a register
-slice whose ready is a flop (``SkidBuffer``), so the FIFO is popped by a flop
-next to it.
+On one clock the answer FIFO's output comes from distributed RAM, not a
+register: a consumer far away (the array's collector) should take it through
+a register slice whose ready is a flop (``SkidBuffer``), so the FIFO is
+popped by a flop next to it. Across clocks (``CreditFIFO``) it comes from the
+RAM's read register.
 
 Cost against ``Sequencer``: two more stages (latency 5 clocks from accept to
 answer valid, not 3, for every instruction: answers leave in order), the

@@ -562,6 +562,18 @@ class Sequencer(wiring.Component):
             [(Signal(name=f"{name}_group_less{g}"), Signal(name=f"{name}_group_equal{g}"))
              for g in range(-(-len(parts) // group))] if self.ROUTE_MERGE_GROUP else []
             for name, parts in (("within", within_parts), ("above", above_parts)))
+        # The slices, and their groups, load on every clock, with no enable: what
+        # they are worked out from (the entry, the best, the coordinate) holds
+        # still from one LOAD to the next, so in MERGE (VERDICT) they hold this
+        # entry's, as if loaded in PARTS (MERGE) alone.
+        for flops, parts in ((within, within_parts), (above, above_parts)):
+            for (less_r, equal_r), (less, equal) in zip(flops, parts):
+                m.d.sync += [less_r.eq(less), equal_r.eq(equal)]
+        for groups, flops in ((within_groups, within), (above_groups, above)):
+            for g, (less_r, equal_r) in enumerate(groups):
+                less, equal = merge_pairs(
+                    flops[g * self.ROUTE_MERGE_GROUP:(g + 1) * self.ROUTE_MERGE_GROUP])
+                m.d.sync += [less_r.eq(less), equal_r.eq(equal)]
         n = c.arg
         better = qualifies & (~best_valid | above_best)
         with m.If(active & ~compared_all):
@@ -575,9 +587,6 @@ class Sequencer(wiring.Component):
                                  index.eq(index + 1), phase.eq(PARTS)]
                 with m.Case(PARTS):
                     m.d.comb += route_r.addr.eq(index)
-                    for flops, parts in ((within, within_parts), (above, above_parts)):
-                        for (less_r, equal_r), (less, equal) in zip(flops, parts):
-                            m.d.sync += [less_r.eq(less), equal_r.eq(equal)]
                     m.d.sync += phase.eq(MERGE)
                 with m.Case(MERGE):
                     m.d.comb += route_r.addr.eq(index)
@@ -586,11 +595,6 @@ class Sequencer(wiring.Component):
                                      above_best.eq(merge_parts(above)),
                                      compared_all.eq(last), phase.eq(LOAD)]
                     else:
-                        for groups, flops in ((within_groups, within), (above_groups, above)):
-                            for g, (less_r, equal_r) in enumerate(groups):
-                                less, equal = merge_pairs(
-                                    flops[g * self.ROUTE_MERGE_GROUP:(g + 1) * self.ROUTE_MERGE_GROUP])
-                                m.d.sync += [less_r.eq(less), equal_r.eq(equal)]
                         m.d.sync += phase.eq(VERDICT)
                 with m.Case(VERDICT):
                     m.d.comb += route_r.addr.eq(index)

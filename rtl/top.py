@@ -17,7 +17,7 @@ until the array takes it.
 byte at a time a clock of its own, apart from the sentrons on ``sync``:
 
     i (host) -> FrameDecoder -> Mailbox -> SentronArray's dispatch and sentrons (sync)
-             -> each sentron's AsyncFIFO -> SentronArray's collector (host) -> ResponseEncoder -> o
+             -> each sentron's CreditFIFO -> SentronArray's collector (host) -> ResponseEncoder -> o
 
 A byte-serial host link has no use for the sentrons' clock (a 3 Mbaud UART
 moves a byte per 3.3 us; a command is twenty bytes and more, an answer five
@@ -26,7 +26,7 @@ paths: the decoder's enables over its 630-bit command register, the
 encoder's byte multiplexer over the 421-bit answer, the collector merging
 four answer streams from across the chip. A command crosses by handshake
 (``Mailbox``: the decoder holds it until the array has taken it), the answers
-through an AsyncFIFO per sentron (``SentronArray(answer_domain=...)``). The
+through a ``CreditFIFO`` per sentron (``SentronArray(answer_domain=...)``). The
 non-pipelined sequencers have no credits to hand answers across clocks, so
 their answers cross after the array, through one AsyncFIFO.
 """

@@ -93,8 +93,11 @@ class ZIndex(wiring.Component):
     # 4-kbit BRAM column per 16 bits on iCE40, 5 DP16KDs on ECP5.
     # ``crowded`` rises while fewer than this many queue entries are free, early
     # enough for a pipeline that cannot wait (``PipelinedSequencer``) to stop
-    # taking CPUTs and CDELs with its few in flight still room to land.
-    ROOM = 10
+    # taking CPUTs and CDELs with its few in flight still room to land: in an
+    # array up to ten (the queue's level is a clock late, the sentron's ready
+    # another, the dispatcher reads it a clock late and its link adds one, and
+    # five stages), and two to spare.
+    ROOM = 12
 
     def __init__(self, *, slots, width=COORD_WIDTH, queue=256):
         assert slots >= 2 and slots & (slots - 1) == 0, "slots must be a power of two >= 2"

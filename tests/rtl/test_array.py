@@ -111,7 +111,7 @@ def test_pipelined_without_range_instructions():
 @pytest.mark.parametrize("answer_period", [0.53e-6, 1.9e-6])
 def test_answers_on_another_clock(answer_period):
     """The ULX3S build's array with its collector on the host clock (each sentron
-    writes its answers into an AsyncFIFO of its own and gets its slots back as
+    writes its answers into a CreditFIFO of its own and gets its slots back as
     the host takes them): against the model, under back-pressure, the host's
     clock faster and slower than the sentrons', neither a multiple. Range
     instructions too: the merge runs on the host clock."""

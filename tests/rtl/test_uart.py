@@ -107,8 +107,9 @@ def test_vtpu_behind_the_pins_matches_model():
 @pytest.mark.parametrize("core_period, pipelined, count", [(0.53e-6, True, 6),
                                                            (1.9e-6, False, 10)])
 def test_host_link_on_its_own_clock_matches_model(core_period, pipelined, count):
-    """The ECP5 arrangement: UART, FIFOs and response encoder in ``host``, the
-    decoder and array in ``sync``, bytes and answers through AsyncFIFOs; the
+    """The ECP5 arrangement: UART, FIFOs, decoder and response encoder in
+    ``host`` (and, pipelined, the array's collector), the sentrons in ``sync``,
+    commands across by handshake (``Mailbox``) and answers through FIFOs; the
     core clock faster (as on the board) and slower than the host's, neither a
     multiple of the other."""
     core = VTPU(sentrons=2, sets=8, ways=2, pipelined=pipelined, host_domain="host")
