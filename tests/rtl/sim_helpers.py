@@ -2,7 +2,7 @@
 
 from amaranth.sim import Simulator
 
-__all__ = ["run_sim", "stream_put", "stream_get", "feed_bytes"]
+__all__ = ["run_sim", "until_ready", "stream_put", "stream_get", "feed_bytes"]
 
 
 def run_sim(dut, *testbenches, vcd=None, processes=(), clock=True, clocks=None):
@@ -21,6 +21,16 @@ def run_sim(dut, *testbenches, vcd=None, processes=(), clock=True, clocks=None):
             sim.run()
     else:
         sim.run()
+
+
+async def until_ready(ctx, ready, limit):
+    """Tick until ``ready`` is seen high at a clock edge; False after ``limit``
+    clocks (a stuck DUT fails its test instead of hanging it)."""
+    for _ in range(limit):
+        _, _, seen = await ctx.tick().sample(ready)
+        if seen:
+            return True
+    return False
 
 
 async def stream_put(ctx, stream, payload):

@@ -6,9 +6,8 @@ taking at random; its clock faster and slower than the writer's."""
 import random
 
 import pytest
-from amaranth.sim import Simulator
-
 from rtl.credit_fifo import CreditFIFO
+from sim_helpers import run_sim
 
 
 @pytest.mark.parametrize("read_period", [0.37e-6, 1.0e-6, 2.3e-6])
@@ -46,12 +45,7 @@ def test_words_arrive_in_order_across_clocks(read_period):
                 got.append(data)
             idle = 0 if ready else idle + 1
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_clock(read_period, domain="read")
-    sim.add_testbench(writer)
-    sim.add_testbench(reader)
-    sim.run()
+    run_sim(dut, writer, reader, clocks={"read": read_period})
     assert got == words
     assert most["level"] > depth // 2       # the FIFO did fill up, not only trickle
 
@@ -80,8 +74,5 @@ def test_level_counts_what_the_reader_has_not_taken():
             await ctx.tick()
         levels.append(ctx.get(dut.w_level))
 
-    sim = Simulator(dut)
-    sim.add_clock(1e-6)
-    sim.add_testbench(bench)
-    sim.run()
+    run_sim(dut, bench)
     assert levels[-2] == 3 and levels[-1] == 0, levels

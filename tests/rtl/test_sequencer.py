@@ -5,7 +5,7 @@ import time
 from amaranth.back import verilog
 
 from beats import beat_bytes, command_members, set_members
-from sim_helpers import run_sim
+from sim_helpers import run_sim, until_ready
 from rtl.pipelined_sequencer import PipelinedSequencer
 from rtl.sequencer import IMPLEMENTED_OPS, Sequencer
 from tb.stimulus import Stimulus
@@ -48,12 +48,8 @@ def run_stream(instructions, *, sets=16, ways=2, ready_every=1, dut=None, model=
             ctx.set(dut.i.payload.as_value(), 0)
             set_members(ctx, dut.i.payload, members)
             ctx.set(dut.i.valid, 1)
-            for _ in range(2000):       # a DUT that stops taking fails, not hangs
-                _, _, ready = await ctx.tick().sample(dut.i.ready)
-                if ready:
-                    break
-            else:
-                return
+            if not await until_ready(ctx, dut.i.ready, 2000):
+                return                  # the sink reports the stopped answers
         ctx.set(dut.i.valid, 0)
 
     async def sink(ctx):
