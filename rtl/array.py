@@ -65,7 +65,7 @@ from .hash_unit import h3_hash
 from .layouts import command_layout, hashed_command_layout, response_layout
 from .pipelined_sequencer import PipelinedSequencer, may_wait, one_hot
 from .replica import replica
-from .sequencer import IMPLEMENTED_OPS, RANGE_OPS, Sequencer
+from .sequencer import IMPLEMENTED_OPS, RANGE_OPS, Sequencer, pattern_bad
 from .skid_buffer import SkidBuffer
 from .zorder import z_less
 
@@ -214,16 +214,22 @@ class SentronArray(wiring.Component):
         m.d.comb += owner.eq(Mux(is_point & ok, owner_bits, 0))
 
         hashed = Signal(hashed_command_layout(self.width, self.value_width))
-        m.d.comb += hashed.eq(Cat(cmd, table_hash, may_wait(cmd, self.ops)))
+        m.d.comb += hashed.eq(Cat(cmd, table_hash, may_wait(cmd, self.ops),
+                                  pattern_bad(cmd.pattern)))
         target = Signal(order_shape)
         readies = Cat(*(s.i.ready for s in sentrons))
         if self.pipelined:
             handed = self._dispatch_to_links(m, sentrons, hashed, readies, is_range & ok, owner)
             m.d.comb += [target.all.eq(is_range & ok), target.target.eq(owner)]
+            # The target is written a clock after the hand-off, from flops: the
+            # decision (the input's valid, the readies seen) into the FIFO's
+            # write pointer and RAM enables was seven LUTs deep. Its answer is
+            # five clocks away at least.
+            m.d.sync += [order.w_data.eq(target), order.w_en.eq(handed)]
         else:
             handed = self._dispatch_held(m, sentrons, hashed, readies, is_range & ok, owner,
                                          order.w_rdy, target)
-        m.d.comb += [order.w_data.eq(target), order.w_en.eq(handed)]
+            m.d.comb += [order.w_data.eq(target), order.w_en.eq(handed)]
 
         # --- collect: the next answer comes from the sentron at the FIFO's head -
         # The head is kept one-hot in a register of its own (``hot``, all zero

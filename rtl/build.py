@@ -293,6 +293,23 @@ def floorplan_script(floorplan, top="top"):
     return "\n".join(lines)
 
 
+def lut_mapping_script(board, top):
+    """``synth_<family>`` options and the commands after it that map the logic
+    to LUTs with ABC assuming ``board.wire_ps`` between two LUTs: the synthesis
+    script stops before its own LUT mapping (``map_luts``), which assumes 300 ps,
+    and resumes after it. At 300 ps ABC takes a chain of five LUTs through their
+    fast inputs for as quick as a tree of three; on a full ECP5 a hop between
+    LUTs costs a nanosecond and more, so the trees are faster."""
+    assert board.family == "ecp5"
+    return f"{board.synth_opts} -run :map_luts".strip(), [
+        "check -latchonly -assert",
+        "techmap -map +/lattice/latches_map.v",
+        f"abc9 -W {board.wire_ps}",
+        "clean",
+        f"synth_ecp5 {board.synth_opts} -top {top} -run map_cells:".replace("  ", " "),
+    ]
+
+
 def synthesize(board_name, core="vtpu", *, build_dir=None, seed=1, quiet=False, clock_mhz=None):
     """Build the bitstream; return (report dict, build directory). ``clock_mhz``:
     the core clock to build for, instead of the board's target."""
@@ -307,9 +324,14 @@ def synthesize(board_name, core="vtpu", *, build_dir=None, seed=1, quiet=False, 
     platform = board.make_platform()
     # copies made to be placed apart stay copies (rtl.replica)
     overrides = {"script_after_read": KEEP_REPLICAS}
+    synth_opts, after_synth = board.synth_opts, []
+    if board.wire_ps is not None:
+        synth_opts, after_synth = lut_mapping_script(board, name)
     if floorplan := board.constraints()["FLOORPLAN"]:
-        overrides["script_after_synth"] = floorplan_script(floorplan, top=name)
-    plan = platform.prepare(top, name, synth_opts=board.synth_opts, **overrides, nextpnr_opts=[
+        after_synth.append(floorplan_script(floorplan, top=name))
+    if after_synth:
+        overrides["script_after_synth"] = "\n".join(after_synth)
+    plan = platform.prepare(top, name, synth_opts=synth_opts, **overrides, nextpnr_opts=[
         "--report", f"{name}.report.json",
         "--timing-allow-fail",   # write the report anyway; we judge the timing below
         "--detailed-timing-report",   # every net's delays: the report's slow_routes

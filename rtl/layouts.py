@@ -75,12 +75,15 @@ def command_layout(width=COORD_WIDTH, value_width=VALUE_WIDTH):
 
 def hashed_command_layout(width=COORD_WIDTH, value_width=VALUE_WIDTH):
     """A command as the array hands it to a sentron: with its coordinate's table
-    hash (``vtpu.hash.table_hash``) and whether it may hold the sentron for more
-    than a clock (``waits``, ``rtl.pipelined_sequencer.may_wait``), both worked
-    out upstream. The command's members keep their offsets, so the low bits are
-    a ``command_layout``."""
+    hash (``vtpu.hash.table_hash``), whether it may hold the sentron for more
+    than a clock (``waits``, ``rtl.pipelined_sequencer.may_wait``) and whether
+    its pattern is BAD_ARG (``pattern_bad``, ``rtl.sequencer.pattern_bad``: nine
+    magnitude compares ORed, too deep for a pipeline stage at 125 MHz), all
+    worked out upstream. The command's members keep their offsets, so the low
+    bits are a ``command_layout``."""
     members = {name: field.shape for name, field in command_layout(width, value_width)}
-    return data.StructLayout({**members, "hash": unsigned(HASH_WIDTH), "waits": 1})
+    return data.StructLayout({**members, "hash": unsigned(HASH_WIDTH), "waits": 1,
+                              "pattern_bad": 1})
 
 
 def response_layout(width=COORD_WIDTH, value_width=VALUE_WIDTH):

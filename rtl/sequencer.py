@@ -60,7 +60,7 @@ from .zorder import merge_pairs, merge_parts, z_parts
 from vtpu.hash import h3_rows
 
 __all__ = ["Sequencer", "IMPLEMENTED_OPS", "RANGE_OPS", "entry_layout", "missed_write_layout",
-           "fold_writes"]
+           "fold_writes", "pattern_bad"]
 
 # What this gateware executes; everything else answers BAD_OPCODE, and the
 # testbenches configure the golden model with the same set.
@@ -91,6 +91,14 @@ def fold_writes(way, hit, free, value, writes):
         free = Mux(here, ~write.put, free)
         value = Mux(here, write.value, value)
     return hit, free, value
+
+
+def pattern_bad(pattern):
+    """Whether a range pattern is BAD_ARG: mask bits above the components, or
+    lo > hi where not wild."""
+    mask = pattern.mask[:DIMS]
+    empty_box = Cat(*((pattern.lo[i] > pattern.hi[i]) & ~mask[i] for i in range(DIMS))).any()
+    return pattern.mask[DIMS:].any() | empty_box
 
 
 def _first_one(bits):
@@ -297,7 +305,7 @@ class Sequencer(wiring.Component):
                         self._chier(m, c3, rsp, ranges)
                 for op in sorted(RANGE_OPS & self.ops):
                     with m.Case(op):
-                        with m.If(self._pattern_bad(c3.pattern)):
+                        with m.If(pattern_bad(c3.pattern)):
                             m.d.comb += rsp.status.eq(Status.BAD_ARG)
                 if implemented(Op.CMOE):
                     with m.Case(Op.CMOE):
@@ -368,12 +376,6 @@ class Sequencer(wiring.Component):
         route_r = routes.read_port(transparent_for=(route_w,))
         return table_w, table_r, route_w, route_r
 
-    def _pattern_bad(self, pattern):
-        """BAD_ARG patterns: mask bits above the components, or lo > hi where not wild."""
-        mask = pattern.mask[:DIMS]
-        empty_box = Cat(*((pattern.lo[i] > pattern.hi[i]) & ~mask[i] for i in range(DIMS))).any()
-        return pattern.mask[DIMS:].any() | empty_box
-
     def _scans(self, c):
         """Whether command ``c`` (status OK) is a CROUTE RANGE that scans the table."""
         if Op.CROUTE not in self.ops:
@@ -387,7 +389,7 @@ class Sequencer(wiring.Component):
         ranges = Cat(*(c.op == op for op in RANGE_OPS & self.ops)).any()
         if Op.CHIER in self.ops:
             ranges |= (c.op == Op.CHIER) & (c.mode == Dir.DOWN)
-        return ranges & ~self._pattern_bad(c.pattern)
+        return ranges & ~pattern_bad(c.pattern)
 
     def _cdelta(self, m, c, rsp):
         """CDELTA: component-wise signed add; OVERFLOW outside 0..2**W-1."""
@@ -477,22 +479,24 @@ class Sequencer(wiring.Component):
         not one (component i turns when every component above it is a wildcard)."""
         return Cat(*(mask[i] | mask[i + 1:].all() for i in range(DIMS)))
 
-    def _chier(self, m, c3, rsp, ranges, pattern_bad=None, up_mask=None):
+    def _chier(self, m, c3, rsp, ranges, bad_pattern=None, up_mask=None, full_mask=None):
         """UP: the highest-numbered component that is not a wildcard becomes one;
         wildcard components answer with the full range whatever bounds came in.
         DOWN is CRANGE (``range3``); BAD_OPCODE, after the checks that make it
-        BAD_ARG, in a build without the range instructions. ``pattern_bad``,
-        ``up_mask``: ``_pattern_bad`` and ``_up_mask`` of the pattern, if worked
-        out already."""
+        BAD_ARG, in a build without the range instructions. ``bad_pattern``,
+        ``up_mask``, ``full_mask``: ``pattern_bad``, ``_up_mask`` and whether
+        every component is a wildcard, if worked out already."""
         pattern, top = c3.pattern, (1 << self.width) - 1
         mask = pattern.mask[:DIMS]
-        if pattern_bad is None:
-            pattern_bad = self._pattern_bad(pattern)
-        bad = (c3.mode > Dir.DOWN) | pattern_bad
+        if bad_pattern is None:
+            bad_pattern = pattern_bad(pattern)
+        bad = (c3.mode > Dir.DOWN) | bad_pattern
         if up_mask is None:
             up_mask = Signal(DIMS)
             m.d.comb += up_mask.eq(self._up_mask(mask))
-        with m.If(bad | ((c3.mode == Dir.UP) & mask.all())):
+        if full_mask is None:
+            full_mask = mask.all()
+        with m.If(bad | ((c3.mode == Dir.UP) & full_mask)):
             m.d.comb += rsp.status.eq(Status.BAD_ARG)
         with m.Elif(c3.mode == Dir.DOWN):
             if not ranges:

@@ -1,9 +1,12 @@
 """Board settings: PLL dividers for a chosen core clock, and the synthesis report's verdicts."""
 
+import subprocess
+
 import pytest
 
 from rtl.boards import BOARDS, ecp5_pll_hz, ice40_filter_range, ice40_pll_hz, pll_settings
-from rtl.build import driver_module, format_table, parse_nextpnr_report, summarize
+from rtl.build import (driver_module, format_table, lut_mapping_script, parse_nextpnr_report,
+                       summarize, tool_env)
 from rtl.uart import uart_divisor
 
 RATE = {"ice40": ice40_pll_hz, "ecp5": ecp5_pll_hz}
@@ -149,3 +152,22 @@ def test_ulx3s_floorplan_gives_each_sentron_a_block_of_its_own():
     assert script.count("select -assert-count 1 vtpu_ulx3s_85f/c:") == len(floorplan)
     assert 'setattr -set BEL "X13/Y22/EBR0" vtpu_ulx3s_85f/c:link.core.array.sentron0.table.0.0' \
         in script
+
+
+def test_lut_mapping_replaces_only_the_synthesis_scripts_own_lut_mapping():
+    """The ULX3S build stops Yosys's synth_ecp5 before ``map_luts``, maps with ABC
+    itself and resumes at ``map_cells``: the labels must exist in this Yosys, and
+    ``map_luts`` must hold only what the replacement does again (else a newer
+    Yosys's step would be skipped silently)."""
+    board = BOARDS["ulx3s-85f"]
+    opts, commands = lut_mapping_script(board, "top")
+    assert opts.endswith("-run :map_luts") and commands[-1].endswith("-run map_cells:")
+    assert f"abc9 -W {board.wire_ps}" in commands
+    env = tool_env(board)
+    help_text = subprocess.run([env["YOSYS"], "-p", "help synth_lattice"], env=env,
+                               capture_output=True, text=True, check=True).stdout
+    script = help_text[help_text.index("    map_luts:"):help_text.index("    map_cells:")]
+    steps = [line.strip().split("    (")[0] for line in script.splitlines()[1:] if line.strip()]
+    assert steps == ["check -latchonly -assert", "techmap -map +/lattice/latches_map.v",
+                     "abc9 -W 300", "clean"]
+    assert commands[:4] == [*steps[:2], f"abc9 -W {board.wire_ps}", *steps[3:]]
