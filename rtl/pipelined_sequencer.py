@@ -21,8 +21,8 @@ front of it is deep. Here nothing waits on the consumer::
     S4  the slices are ANDed into hit/free per way; the write made by the
         instruction two ahead is folded in.
     S5  the write made by the instruction just ahead is folded in. The
-        instruction decides, writes the table and puts its answer into a
-        register, which writes the answer FIFO a clock later.
+        instruction decides, writes the table and puts its answer into the
+        answer FIFO.
 
 **Flow control is by credits.** An instruction is accepted only while the
 answer FIFO (``answers`` deep) has a slot that no instruction in flight has
@@ -57,9 +57,8 @@ a register slice whose ready is a flop (``SkidBuffer``), so the FIFO is
 popped by a flop next to it. Across clocks (``CreditFIFO``) it comes from the
 RAM's read register.
 
-Cost against ``Sequencer``: two more stages and the answer register (latency
-6 clocks from accept to answer valid, not 3, for every instruction: answers
-leave in order), the
+Cost against ``Sequencer``: two more stages (latency 5 clocks from accept to
+answer valid, not 3, for every instruction: answers leave in order), the
 answer FIFO (distributed RAM on the ECP5), and the slice comparators. None of
 this fits an iCE40 UP5K, so the iCE40 builds keep ``Sequencer``.
 """
@@ -83,7 +82,7 @@ from .zindex import ZIndex
 __all__ = ["PipelinedSequencer", "AHEAD", "LATENCY", "one_hot", "may_wait"]
 
 AHEAD = 4          # writes a row misses: those of the four instructions ahead
-LATENCY = 6        # clocks from an instruction accepted to its answer valid (rtl.measure)
+LATENCY = 5        # clocks from an instruction accepted to its answer valid (rtl.measure)
 SLICE = 16         # key bits per slice compare (four LUT4s of pairs, then one AND4)
 
 
@@ -151,17 +150,7 @@ class PipelinedSequencer(Sequencer):
             answers = SyncFIFO(width=stored.size, depth=self.answers)
         m.submodules.answers = answers
         answer_in = Signal(rsp_shape)       # what S5 (or a range record) writes
-        answer_en = Signal()
-        # The FIFO is written from a register: its write data, spread over a
-        # hundred LUT RAM slices, was S5's decision and answer multiplexer away
-        # (four LUTs and 9.8 ns of routing).
-        # (Reset: with a reset-less one Yosys 0.70's abc9 failed an assertion,
-        # ``GetSize(conn.first) == GetSize(conn.second)``, on the ULX3S build.)
-        answer_held = Signal(stored.size)
-        answer_held_valid = Signal()
-        m.d.sync += [answer_held.eq(Cat(*(answer_in[name] for name, _ in stored))),
-                     answer_held_valid.eq(answer_en)]
-        m.d.comb += [answers.w_data.eq(answer_held), answers.w_en.eq(answer_held_valid)]
+        m.d.comb += answers.w_data.eq(Cat(*(answer_in[name] for name, _ in stored)))
         answer_out = data.View(stored, answers.r_data)
         m.d.comb += [self.o.valid.eq(answers.r_rdy), answers.r_en.eq(self.o.ready)]
         m.d.comb += [self.o.payload[name].eq(answer_out[name]) for name, _ in stored]
@@ -198,18 +187,6 @@ class PipelinedSequencer(Sequencer):
         # never sends while it saw it low: an instruction offered is taken.
         accept = self.i.valid if self.slack else self.i.valid & ready
         hold5 = Signal()                   # S5 keeps its instruction (only waiting ones do)
-
-        def load5(*statements, read_waiting=False):
-            """S5's registers load from S4 unless S5 holds a waiting instruction.
-            Without the range instructions (the ECP5 build) the only one that
-            waits is a CROUTE RANGE scan, and only what it reads as it waits is
-            held (``read_waiting``); the rest loads on every clock. Over all of
-            S5 the hold was a 1200-flop enable, 8.6 ns of routing."""
-            if read_waiting or ranges:
-                with m.If(~hold5):
-                    m.d.sync += statements
-            else:
-                m.d.sync += statements
         m.d.sync += v[1].eq(accept)
         s1 = [c[1].eq(command_in), h[1].eq(hash_in), waits[1].eq(waits_in),
               bad_pattern[1].eq(bad_pattern_in)]
@@ -229,12 +206,9 @@ class PipelinedSequencer(Sequencer):
             m.d.sync += [v[s].eq(v[s - 1]), c[s].eq(c[s - 1]), h[s].eq(h[s - 1]),
                          waits[s].eq(waits[s - 1])]
         m.d.sync += bad_pattern[2].eq(bad_pattern[1])
-        # Behind a waiting instruction the stages are empty: nothing is lost.
-        scanned = ("coord", "arg")      # what a scan reads while it waits
-        load5(v[5].eq(v[4]), waits[5].eq(waits[4]),
-              *(c[5][name].eq(c[4][name]) for name in scanned), read_waiting=True)
-        load5(h[5].eq(h[4]), *(c[5][name].eq(c[4][name]) for name, _ in cmd_shape
-                               if name not in scanned))
+        with m.If(~hold5):
+            # Behind a waiting instruction the stages are empty: nothing is lost.
+            m.d.sync += [v[5].eq(v[4]), c[5].eq(c[4]), h[5].eq(h[4]), waits[5].eq(waits[4])]
 
         # The row is read as the instruction leaves S1. A range instruction in S5
         # borrows the port (nothing is behind it): it reads where it wants and
@@ -261,7 +235,8 @@ class PipelinedSequencer(Sequencer):
                          key_eq[3, n].eq(slices2[n].all()), set_eq[3, n].eq(set_eq[2, n])]
         for n in range(1, keeps[4] + 1):
             m.d.sync += [key_eq[4, n].eq(key_eq[3, n]), set_eq[4, n].eq(set_eq[3, n])]
-        load5(key_eq[5, 1].eq(key_eq[4, 1]), set_eq[5, 1].eq(set_eq[4, 1]))
+        with m.If(~hold5):
+            m.d.sync += [key_eq[5, 1].eq(key_eq[4, 1]), set_eq[5, 1].eq(set_eq[4, 1])]
 
         # --- the write S5 makes, and each write as the stages behind see it ----------
         write_ways = Signal(self.ways)      # decided in S5 (below)
@@ -316,7 +291,8 @@ class PipelinedSequencer(Sequencer):
             free = Mux(o.here, o.free, ~row_valid[w])
             value = Mux(o.here, o.value, row_value[w])
             hit, free, value = fold_writes(w, hit, free, value, (as_missed(wlast, 4, 2),))
-            load5(hit5[w].eq(hit), free5[w].eq(free), value5[w].eq(value))
+            with m.If(~hold5):
+                m.d.sync += [hit5[w].eq(hit), free5[w].eq(free), value5[w].eq(value)]
 
         # --- S2 -> S5: what the instruction is, and the answers that need no table ----
         # S2 decodes (one-hot opcode, the argument tests), S3 executes, S4 picks
@@ -329,8 +305,9 @@ class PipelinedSequencer(Sequencer):
                                   "reduce": 1, "route_set": 1, "table": 1})
         kind4, kind5 = Signal(kind), Signal(kind)
         pure5 = Signal(rsp_shape, reset_less=True)
-        self._execute(m, c[3], c[4], dec3, dec4, kind4, pure5, load5, ranges)
-        load5(kind5.eq(kind4), read_waiting=True)
+        self._execute(m, c[3], c[4], dec3, dec4, kind4, pure5, hold5, ranges)
+        with m.If(~hold5):
+            m.d.sync += kind5.eq(kind4)
 
         # CROUTE HASH and CMOE: multiply-high of 16 hash bits by n, with flops on
         # both sides of the multiplier and the sum a stage of its own.
@@ -341,7 +318,8 @@ class PipelinedSequencer(Sequencer):
                      product_lo.eq(reduce_bits * c[2].arg[:8]),
                      product_hi.eq(reduce_bits * c[2].arg[8:]),
                      reduced4.eq((product_lo + (product_hi << 8))[16:32])]
-        load5(reduced5.eq(reduced4))
+        with m.If(~hold5):
+            m.d.sync += reduced5.eq(reduced4)
 
         # --- S5: the write just ahead folded in; decide; answer -----------------------
         last = as_missed(wlast, 5, 1)
@@ -378,8 +356,6 @@ class PipelinedSequencer(Sequencer):
         if Op.CROUTE in self.ops:
             with m.If(kind5.scan):
                 scan_done, found, node = self._route_scan(m, c[5], route_r, v[5], Const(1))
-                # Its answer carries a status and a node only: what ``pure5``
-                # loads behind it as it waits (coord, hi, mask) is never sent.
                 m.d.comb += [rsp.status.eq(Mux(found, Status.OK, Status.NOT_FOUND)),
                              rsp.aux.eq(node)]
 
@@ -392,7 +368,7 @@ class PipelinedSequencer(Sequencer):
         range_done = Const(1)
         if ranges:
             def emit(answer):
-                m.d.comb += [record.eq(1), answer_en.eq(1), answer_in.eq(answer)]
+                m.d.comb += [record.eq(1), answers.w_en.eq(1), answer_in.eq(answer)]
             range_done = self._range(m, zindex, table_r, range5, c[5], rsp,
                                      credits != 0, emit, Const(1), sets[1], way_bits)
             # A CPUT of a new key or a CDEL that hits is queued for the index; the
@@ -410,7 +386,7 @@ class PipelinedSequencer(Sequencer):
         done5 = (~kind5.scan | scan_done) & (~kind5.range | range_done)
         m.d.comb += hold5.eq(v[5] & ~done5)
         with m.If(v[5] & done5):
-            m.d.comb += [answer_en.eq(1), answer_in.eq(rsp)]
+            m.d.comb += [answers.w_en.eq(1), answer_in.eq(rsp)]
 
         # A slot comes back a clock after the consumer takes an answer (from a
         # register: the take is the collector's decision, late in the clock); an
@@ -475,10 +451,9 @@ class PipelinedSequencer(Sequencer):
         ]
         m.d.sync += [getattr(dec.op, op.name).eq(ok & (c.op == op)) for op in self._decoded_ops()]
 
-    def _execute(self, m, c3, c4, dec3, dec4, kind4, pure5, load5, ranges):
+    def _execute(self, m, c3, c4, dec3, dec4, kind4, pure5, hold5, ranges):
         """S3: each opcode's answer (those that need no table) and the kind of
-        instruction, registered; S4: the opcode's answer picked into ``pure5``
-        (by ``load5``)."""
+        instruction, registered; S4: the opcode's answer picked into ``pure5``."""
         rsp_shape = response_layout(self.width, self.value_width)
         is3, is4 = dec3.op, dec4.op
 
@@ -531,13 +506,14 @@ class PipelinedSequencer(Sequencer):
             m.d.sync += chier4.eq(chier3)
             answers.append((flag(Op.CHIER, is4), chier4))
         others = ~Cat(*(f for f, _ in answers)).any()
-        # op and tag: a waiting instruction answers with them
-        load5(pure5.op.eq(c4.op), pure5.tag.eq(c4.tag), read_waiting=True)
-        load5(pure5.more.eq(0), pure5.value.eq(0), pure5.aux.eq(0),
-              pure5.status.eq(one_hot(*((f, a.status) for f, a in answers), (others, status4))),
-              *(getattr(pure5, name).eq(one_hot(*((f, getattr(a, name)) for f, a in answers))
-                                        if answers else 0)
-                for name in ("coord", "hi", "mask")))
+        with m.If(~hold5):
+            m.d.sync += [pure5.op.eq(c4.op), pure5.tag.eq(c4.tag), pure5.more.eq(0),
+                         pure5.value.eq(0), pure5.aux.eq(0),
+                         pure5.status.eq(one_hot(*((f, a.status) for f, a in answers),
+                                                 (others, status4)))]
+            for name in ("coord", "hi", "mask"):
+                m.d.sync += getattr(pure5, name).eq(
+                    one_hot(*((f, getattr(a, name)) for f, a in answers)) if answers else 0)
 
 
 def one_hot(*choices):

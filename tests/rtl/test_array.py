@@ -110,10 +110,9 @@ def test_pipelined_without_range_instructions():
 
 def test_pipelined_scans_without_range_instructions():
     """The ULX3S build's sentron 0: without the range instructions a CROUTE RANGE
-    scan is the only instruction that waits in S5, and only what it reads there
-    (its coordinate, n, op and tag) is held while the rest of S5 loads behind
-    it, from a link that holds whatever comes next. Scans among CRTSETs and the
-    instructions that follow them, under back-pressure."""
+    scan is the only instruction that waits in S5, while the link behind it
+    holds whatever comes next. Scans among CRTSETs and the instructions that
+    follow them, under back-pressure."""
     ops = BOARDS["ulx3s-85f"].ops
     dut, model = array_and_model(4, 4, 1, pipelined=True, ops=ops)
     mix = {Op.CROUTE: 8, Op.CRTSET: 4, Op.CDELTA: 3, Op.CHIER: 3}
