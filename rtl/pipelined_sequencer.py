@@ -45,11 +45,14 @@ write is recorded (``wlast``) as it is made, and folded in after the
 compare, newest last, so every path starts and ends at a flop.
 
 **Multi-clock instructions.** A CROUTE RANGE scan, and CRANGE, CDIGEST and
-CHIER DOWN from the Z-order index, stop the intake as they are accepted.
-They wait in S5 with nothing behind them, and the intake reopens once they
-have answered. Each record of a range answer claims a credit of its own. The
-Z-order index's update queue is kept from filling by closing the intake while
-it is ``crowded``. Nothing downstream ever has to stop the pipeline.
+CHIER DOWN from the Z-order index, stop the intake as they are accepted,
+and the intake reopens once they have answered. The range instructions wait
+in S5 with nothing behind them; a scan is handed from S5 to a unit of its
+own, which answers when it is done, so without the range instructions (the
+ECP5 build) S5 never holds. Each record of a range answer claims a credit of
+its own. The Z-order index's update queue is kept from filling by closing the
+intake while it is ``crowded``. Nothing downstream ever has to stop the
+pipeline.
 
 On one clock the answer FIFO's output comes from distributed RAM, not a
 register: a consumer far away (the array's collector) should take it through
@@ -73,6 +76,7 @@ from vtpu.hash import h3_rows
 from vtpu.isa import DIMS, HASH_WIDTH, ROUTE_ENTRIES, Dir, Op, RouteMode, Status
 
 from .credit_fifo import CreditFIFO
+from .replica import replica
 from .hash_unit import h3_hash
 from .layouts import command_layout, response_layout
 from .sequencer import (RANGE_OPS, Sequencer, _first_one, fold_writes, missed_write_layout,
@@ -352,12 +356,34 @@ class PipelinedSequencer(Sequencer):
         m.d.comb += [route_w.addr.eq(c[5].mode), route_w.data.bound.eq(c[5].coord),
                      route_w.data.node.eq(c[5].arg), route_w.en.eq(v[5] & kind5.route_set)]
 
-        scan_done = Const(1)
+        # --- the CROUTE RANGE scan: a unit of its own beside S5 ---------------------------
+        # S5 hands the scan over and goes on (the intake is closed and the stages
+        # behind it are empty until the scan has answered), so without the range
+        # instructions S5 never holds: holding it was an enable over ~1200 flops,
+        # the ECP5 core clock's slowest path. The scan's answer is registered as
+        # it finishes and written a clock later, over S5's answer in the fields a
+        # CROUTE answer has, so the FIFO's write data stays a register and a
+        # multiplexer away: 4n + 3 clocks from S5 (a scan takes 4n + 1).
+        scan_answered = Const(0)      # the scan's answer is written this clock
+        scan_rsp = Signal(data.StructLayout({"status": Status, "aux": 16}), reset_less=True)
         if Op.CROUTE in self.ops:
-            with m.If(kind5.scan):
-                scan_done, found, node = self._route_scan(m, c[5], route_r, v[5], Const(1))
-                m.d.comb += [rsp.status.eq(Mux(found, Status.OK, Status.NOT_FOUND)),
-                             rsp.aux.eq(node)]
+            scanning = Signal()
+            scan_cmd = Signal(data.StructLayout({"op": Op, "tag": cmd_shape["tag"].shape,
+                                                 "coord": cmd_shape["coord"].shape,
+                                                 "arg": cmd_shape["arg"].shape}),
+                              reset_less=True)
+            with m.If(v[5] & kind5.scan):
+                m.d.sync += [scanning.eq(1)] + [scan_cmd[name].eq(c[5][name])
+                                                 for name, _ in scan_cmd.shape()]
+            compared_all, found, node = self._route_scan(m, scan_cmd, route_r, scanning,
+                                                         Const(1))
+            scan_finished = scanning & compared_all
+            scan_answered = Signal()
+            with m.If(scan_finished):
+                m.d.sync += scanning.eq(0)
+            m.d.sync += [scan_answered.eq(scan_finished),
+                         scan_rsp.status.eq(Mux(found, Status.OK, Status.NOT_FOUND)),
+                         scan_rsp.aux.eq(node)]
 
         # --- credits, and the answer FIFO ------------------------------------------------
         credits = Signal(range(self.answers + 1), init=self.answers)
@@ -365,6 +391,9 @@ class PipelinedSequencer(Sequencer):
         record = Signal()
         m.d.comb += claims.eq(accept + record)
 
+        # What the FIFO is given whether it writes or not (a range record or a
+        # scan's answer replaces it): no gate in front of its write data.
+        m.d.comb += answer_in.eq(rsp)
         range_done = Const(1)
         if ranges:
             def emit(answer):
@@ -383,10 +412,17 @@ class PipelinedSequencer(Sequencer):
                                                     sets[5]))]
 
         m.d.comb += range5.eq(v[5] & kind5.range)
-        done5 = (~kind5.scan | scan_done) & (~kind5.range | range_done)
+        done5 = ~kind5.range | range_done
         m.d.comb += hold5.eq(v[5] & ~done5)
-        with m.If(v[5] & done5):
-            m.d.comb += [answers.w_en.eq(1), answer_in.eq(rsp)]
+        with m.If(v[5] & done5 & ~kind5.scan):
+            m.d.comb += answers.w_en.eq(1)
+        if Op.CROUTE in self.ops:
+            with m.If(scan_answered):
+                # (S5 is empty then: its coord, value and the rest are never sent)
+                m.d.comb += [answers.w_en.eq(1), answer_in.op.eq(scan_cmd.op),
+                             answer_in.tag.eq(scan_cmd.tag),
+                             answer_in.status.eq(scan_rsp.status),
+                             answer_in.aux.eq(scan_rsp.aux)]
 
         # A slot comes back a clock after the consumer takes an answer (from a
         # register: the take is the collector's decision, late in the clock); an
@@ -407,8 +443,8 @@ class PipelinedSequencer(Sequencer):
             m.d.sync += taken.eq(self.o.valid & self.o.ready)
         m.d.sync += credits.eq(credits + taken - claims)
         waiting = Signal()          # a waiting instruction was accepted and has not answered
-        waiting_next = Mux(accept & waits_in, 1,
-                           Mux(v[5] & waits[5] & done5, 0, waiting))
+        answered_waiting = v[5] & waits[5] & done5 & ~kind5.scan | scan_answered
+        waiting_next = Mux(accept & waits_in, 1, Mux(answered_waiting, 0, waiting))
         m.d.sync += waiting.eq(waiting_next)
         # room for this instruction and the ``slack`` more that may come after
         # ``ready`` falls
@@ -502,7 +538,7 @@ class PipelinedSequencer(Sequencer):
             m.d.comb += chier3.status.eq(Status.BAD_OPCODE)
             self._chier(m, SimpleNamespace(pattern=c3.pattern, mode=dec3.chier_mode), chier3,
                         ranges, bad_pattern=dec3.pattern_bad, up_mask=dec3.up_mask,
-                        full_mask=dec3.full_mask)
+                        full_mask=dec3.full_mask, fields_always=True)
             m.d.sync += chier4.eq(chier3)
             answers.append((flag(Op.CHIER, is4), chier4))
         others = ~Cat(*(f for f, _ in answers)).any()
@@ -511,9 +547,22 @@ class PipelinedSequencer(Sequencer):
                          pure5.value.eq(0), pure5.aux.eq(0),
                          pure5.status.eq(one_hot(*((f, a.status) for f, a in answers),
                                                  (others, status4)))]
-            for name in ("coord", "hi", "mask"):
-                m.d.sync += getattr(pure5, name).eq(
-                    one_hot(*((f, getattr(a, name)) for f, a in answers)) if answers else 0)
+        # coord, hi and mask are sent by CDELTA and CHIER UP only (an error answer,
+        # or any other opcode's, has none of them: ``vtpu.isa.RESULT``), so they
+        # are picked, not gated: gated, the flags became 300-load reset nets.
+        # The pick between the two is copied per component for the same reason.
+        coord, hi, mask = Const(0), Const(0), Const(0)
+        if Op.CHIER in self.ops:
+            coord, hi, mask = chier4.coord, chier4.hi, chier4.mask
+        if Op.CDELTA in self.ops:
+            coord = cdelta4.coord
+            if Op.CHIER in self.ops:
+                picks = [replica(name=f"pick_cdelta{i}") for i in range(DIMS)]
+                m.d.sync += [pick.eq(flag(Op.CDELTA)) for pick in picks]    # as dec4's
+                coord = Cat(*(Mux(pick, cdelta4.coord[i], chier4.coord[i])
+                              for i, pick in enumerate(picks)))
+        with m.If(~hold5):
+            m.d.sync += [pure5.coord.eq(coord), pure5.hi.eq(hi), pure5.mask.eq(mask)]
 
 
 def one_hot(*choices):

@@ -479,14 +479,18 @@ class Sequencer(wiring.Component):
         not one (component i turns when every component above it is a wildcard)."""
         return Cat(*(mask[i] | mask[i + 1:].all() for i in range(DIMS)))
 
-    def _chier(self, m, c3, rsp, ranges, bad_pattern=None, up_mask=None, full_mask=None):
+    def _chier(self, m, c3, rsp, ranges, bad_pattern=None, up_mask=None, full_mask=None,
+               fields_always=False):
         """UP: the highest-numbered component that is not a wildcard becomes one;
         wildcard components answer with the full range whatever bounds came in.
         DOWN is CRANGE (``range3``); BAD_OPCODE, after the checks that make it
         BAD_ARG, in a build without the range instructions. ``bad_pattern``,
         ``up_mask``, ``full_mask``: ``pattern_bad``, ``_up_mask`` and whether
-        every component is a wildcard, if worked out already."""
-        pattern, top = c3.pattern, (1 << self.width) - 1
+        every component is a wildcard, if worked out already. ``fields_always``:
+        the new bounds whatever the status (an error answer carries no payload,
+        so they are never sent): no 288-load reset in front of the registers
+        taking them."""
+        pattern = c3.pattern
         mask = pattern.mask[:DIMS]
         if bad_pattern is None:
             bad_pattern = pattern_bad(pattern)
@@ -503,11 +507,19 @@ class Sequencer(wiring.Component):
                 m.d.comb += rsp.status.eq(Status.BAD_OPCODE)
             # else the index answers it (``_range``)
         with m.Else():
-            m.d.comb += [rsp.status.eq(Status.OK),
-                         rsp.mask.eq(up_mask | CHIER_UP_FLAG)]
-            for i in range(DIMS):
-                m.d.comb += [rsp.coord[i].eq(Mux(up_mask[i], 0, pattern.lo[i])),
-                             rsp.hi[i].eq(Mux(up_mask[i], top, pattern.hi[i]))]
+            # (the flag in the mask tells the encoder an UP answer from a DOWN one)
+            m.d.comb += [rsp.status.eq(Status.OK), rsp.mask.eq(up_mask | CHIER_UP_FLAG)]
+            if not fields_always:
+                self._chier_up_bounds(m, pattern, rsp, up_mask)
+        if fields_always:
+            self._chier_up_bounds(m, pattern, rsp, up_mask)
+
+    def _chier_up_bounds(self, m, pattern, rsp, up_mask):
+        """CHIER UP's new bounds: the wildcards' components span the full range."""
+        top = (1 << self.width) - 1
+        for i in range(DIMS):
+            m.d.comb += [rsp.coord[i].eq(Mux(up_mask[i], 0, pattern.lo[i])),
+                         rsp.hi[i].eq(Mux(up_mask[i], top, pattern.hi[i]))]
 
     def _croute(self, m, c3, rsp, route_r, out_free, v3, reduced):
         """HASH: multiply-high of hash bits [16:32]. RANGE: scan the ownership table."""
