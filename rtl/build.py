@@ -301,12 +301,14 @@ def lut_mapping_script(board, top):
     fast inputs for as quick as a tree of three; on a full ECP5 a hop between
     LUTs costs a nanosecond and more, so the trees are faster."""
     assert board.family == "ecp5"
-    return f"{board.synth_opts} -run :map_luts".strip(), [
+    def synth(*options):
+        return " ".join(filter(None, (board.synth_opts, *options)))
+    return synth("-run :map_luts"), [
         "check -latchonly -assert",
         "techmap -map +/lattice/latches_map.v",
         f"abc9 -W {board.wire_ps}",
         "clean",
-        f"synth_ecp5 {board.synth_opts} -top {top} -run map_cells:".replace("  ", " "),
+        f"synth_ecp5 {synth(f'-top {top}', '-run map_cells:')}",
     ]
 
 

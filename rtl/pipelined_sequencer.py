@@ -365,8 +365,8 @@ class PipelinedSequencer(Sequencer):
         # CROUTE answer has, so the FIFO's write data stays a register and a
         # multiplexer away: 4n + 3 clocks from S5 (a scan takes 4n + 1).
         scan_answered = Const(0)      # the scan's answer is written this clock
-        scan_rsp = Signal(data.StructLayout({"status": Status, "aux": 16}), reset_less=True)
         if Op.CROUTE in self.ops:
+            scan_rsp = Signal(data.StructLayout({"status": Status, "aux": 16}), reset_less=True)
             scanning = Signal()
             scan_cmd = Signal(data.StructLayout({"op": Op, "tag": cmd_shape["tag"].shape,
                                                  "coord": cmd_shape["coord"].shape,
