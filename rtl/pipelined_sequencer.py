@@ -21,8 +21,10 @@ front of it is deep. Here nothing waits on the consumer::
     S4  the slices are ANDed into hit/free per way; the write made by the
         instruction two ahead is folded in.
     S5  the write made by the instruction just ahead is folded in. The
-        instruction decides, writes the table and puts its answer into the
-        answer FIFO.
+        instruction decides and puts its answer into the answer FIFO; its
+        write goes into registers beside the block RAMs and lands at the next
+        clock edge (with the range instructions, which read the table from S5,
+        it is written at once).
 
 **Flow control is by credits.** An instruction is accepted only while the
 answer FIFO (``answers`` deep) has a slot that no instruction in flight has
@@ -36,13 +38,14 @@ as the sentron's side sees it, falls behind what was written.
 A sentron that executes only CGET, CPUT and CDEL keeps only the fields
 those answer with in its FIFO (op, tag, status, more, value: 85 of 421 bits).
 
-**Missed writes.** A row read at the end of S1 lacks four writes: the one
-landing as it is read, and the next three, each made by one of the four
-instructions ahead (a write is made at the end of S5, one per clock). The
-key and set of each of them are compared with the instruction's own while
-it is in S1 (its key is known then; whether they write is not yet). Each
-write is recorded (``wlast``) as it is made, and folded in after the
-compare, newest last, so every path starts and ends at a flop.
+**Missed writes.** A row read at the end of S1 lacks five writes: the one
+landing as it is read, and the next four, each decided by one of the five
+instructions ahead (a write is decided at the end of S5, one per clock, and
+lands a clock later; four when it lands at once). The key and set of each
+of them are compared with the instruction's own while it is in S1 (its key
+is known then; whether they write is not yet): the fifth's are in the write
+registers. Each write is recorded (``wlast``) as it is decided, and folded in
+after the compare, newest last, so every path starts and ends at a flop.
 
 **Multi-clock instructions.** A CROUTE RANGE scan, and CRANGE, CDIGEST and
 CHIER DOWN from the Z-order index, stop the intake as they are accepted,
@@ -79,13 +82,13 @@ from .credit_fifo import CreditFIFO
 from .replica import replica
 from .hash_unit import h3_hash
 from .layouts import command_layout, response_layout
-from .sequencer import (RANGE_OPS, Sequencer, _first_one, fold_writes, missed_write_layout,
-                        pattern_bad)
+from .sequencer import (RANGE_OPS, Sequencer, _first_one, entry_layout, fold_writes,
+                        missed_write_layout, pattern_bad)
 from .zindex import ZIndex
 
 __all__ = ["PipelinedSequencer", "AHEAD", "LATENCY", "one_hot", "may_wait"]
 
-AHEAD = 4          # writes a row misses: those of the four instructions ahead
+AHEAD = 4          # writes a row misses when the table is written in S5 (one more when late)
 LATENCY = 5        # clocks from an instruction accepted to its answer valid (rtl.measure)
 SLICE = 16         # key bits per slice compare (four LUT4s of pairs, then one AND4)
 
@@ -222,20 +225,35 @@ class PipelinedSequencer(Sequencer):
         m.d.comb += table_r.en.eq(~range5)
 
         # --- S1 .. S3: how this instruction's key and set relate to those ahead -----
-        # n = 1 .. AHEAD: the instruction n places ahead (in stage 1 + n now).
-        pairs = range(1, AHEAD + 1)
+        # Without the range instructions (which read the table from S5) the
+        # table is written a clock after S5 decides, from registers: S5's
+        # decision was four LUTs and a route to every one of the sentron's block
+        # RAMs. A row then misses a fifth write, that of the instruction whose
+        # write is in those registers as the row is read.
+        late_write = not ranges
+        ahead = AHEAD + late_write
+        # n = 1 .. ahead: the instruction n places ahead (in stage 1 + n now;
+        # "stage 6" is the write registers).
+        pairs = range(1, ahead + 1)
         # Stage s compares with those still ahead of it that write after its row
-        # was read: in S3 the four and three ahead (S2 keeps the first), in S4 the
-        # one two ahead, in S5 the one just ahead.
-        keeps = {2: 4, 3: 4, 4: 2, 5: 1}
+        # was read: in S3 those five (or four) to three ahead (S2 keeps the first),
+        # in S4 the one two ahead, in S5 the one just ahead.
+        keeps = {2: ahead, 3: ahead, 4: 2, 5: 1}
         slices2 = {n: Signal(len(slice_matches(c[1].coord, c[1].coord)), name=f"key_slices{n}")
                    for n in pairs}
+        ahead_key = {n: c[1 + n].coord for n in range(1, AHEAD + 1)}
+        ahead_set = {n: sets[1 + n] for n in range(1, AHEAD + 1)}
+        if late_write:
+            # the write registers (below): the set and key of the write to land next
+            write_set = Signal.like(sets[5], reset_less=True, name="write_set")
+            write_entry = Signal(entry_layout(W, vw), reset_less=True, name="write_entry")
+            ahead_key[ahead], ahead_set[ahead] = write_entry.key, write_set
         set_eq = {(s, n): Signal(name=f"set_eq{s}_{n}") for s in keeps for n in range(1, keeps[s] + 1)}
         key_eq = {(s, n): Signal(name=f"key_eq{s}_{n}") for s in (3, 4, 5)
                   for n in range(1, keeps[s] + 1)}
         for n in pairs:
-            m.d.sync += [slices2[n].eq(slice_matches(c[1].coord, c[1 + n].coord)),
-                         set_eq[2, n].eq(sets[1] == sets[1 + n]),
+            m.d.sync += [slices2[n].eq(slice_matches(c[1].coord, ahead_key[n])),
+                         set_eq[2, n].eq(sets[1] == ahead_set[n]),
                          key_eq[3, n].eq(slices2[n].all()), set_eq[3, n].eq(set_eq[2, n])]
         for n in range(1, keeps[4] + 1):
             m.d.sync += [key_eq[4, n].eq(key_eq[3, n]), set_eq[4, n].eq(set_eq[3, n])]
@@ -245,13 +263,25 @@ class PipelinedSequencer(Sequencer):
         # --- the write S5 makes, and each write as the stages behind see it ----------
         write_ways = Signal(self.ways)      # decided in S5 (below)
         put5 = Signal()
-        m.d.comb += [table_w.addr.eq(sets[5]), table_w.en.eq(write_ways)]
-        for w in range(self.ways):
-            m.d.comb += [table_w.data[w].valid.eq(put5),
-                         table_w.data[w].key.eq(c[5].coord),
-                         table_w.data[w].value.eq(c[5].operand[:vw])]
+        entry = Signal(entry_layout(W, vw))
+        m.d.comb += [entry.valid.eq(put5), entry.key.eq(c[5].coord),
+                     entry.value.eq(c[5].operand[:vw])]
+        if late_write:
+            # Without a reset, so Yosys keeps them apart from ``wlast`` (which
+            # has one): these sit by the block RAMs, that by S5. (A write
+            # registered as the reset comes was decided and lands.)
+            write_en = Signal(self.ways, reset_less=True, name="write_en")
+            m.d.sync += [write_set.eq(sets[5]), write_en.eq(write_ways), write_entry.eq(entry)]
+            m.d.comb += [table_w.addr.eq(write_set), table_w.en.eq(write_en)]
+            m.d.comb += [table_w.data[w].eq(write_entry) for w in range(self.ways)]
+        else:
+            m.d.comb += [table_w.addr.eq(sets[5]), table_w.en.eq(write_ways)]
+            m.d.comb += [table_w.data[w].eq(entry) for w in range(self.ways)]
         written = data.StructLayout({"ways": self.ways, "put": 1, "value": vw})
-        wlast = Signal(written)             # the write made at the last clock edge
+        # The write S5 decided at the last clock edge, for the stages behind; with
+        # the late write a copy of the write registers, kept apart from them
+        # (they sit by the block RAMs; this by S5).
+        wlast = Signal(written)
         m.d.sync += [wlast.ways.eq(write_ways), wlast.put.eq(put5),
                      wlast.value.eq(c[5].operand[:vw])]
         missed = missed_write_layout(self.ways, vw)
@@ -264,11 +294,12 @@ class PipelinedSequencer(Sequencer):
                          seen.value.eq(write.value)]
             return seen
 
-        # S2 keeps the write of the instruction four ahead, made a clock ago.
-        write4 = Signal(written)
-        m.d.sync += write4.eq(wlast)
+        # S2 keeps the write of the instruction four ahead, decided a clock ago
+        # (and that of the fifth, two clocks ago).
+        write4, write5 = Signal(written), Signal(written)
+        m.d.sync += [write4.eq(wlast), write5.eq(write4)]
 
-        # --- S3: the row against the key, per slice; the two oldest writes folded ---
+        # --- S3: the row against the key, per slice; the oldest writes folded ---
         row = Signal.like(table_r.data, reset_less=True)
         m.d.sync += row.eq(table_r.data)
         nslices = len(slices2[1])
@@ -277,7 +308,8 @@ class PipelinedSequencer(Sequencer):
         row_value = Signal(data.ArrayLayout(vw, self.ways), reset_less=True)
         early = data.StructLayout({"here": 1, "hit": 1, "free": 1, "value": vw})
         older = [Signal(early, name=f"older{w}") for w in range(self.ways)]
-        older_writes = (as_missed(write4, 3, 4), as_missed(wlast, 3, 3))
+        older_writes = ((as_missed(write5, 3, 5),) if late_write else ()) + \
+            (as_missed(write4, 3, 4), as_missed(wlast, 3, 3))
         for w in range(self.ways):
             hit, free, value = fold_writes(w, Const(0), Const(0), Const(0, vw), older_writes)
             m.d.sync += [row_slices[w].eq(slice_matches(row[w].key, c[3].coord)),
