@@ -12,10 +12,12 @@ front of it is deep. Here nothing waits on the consumer::
         here. Its key is compared, one 16-bit slice at a time, with the keys
         of the four instructions ahead of it.
     S2  the row is read (into the block RAM's own register); the slice
-        matches are ANDed.
+        matches are ANDed. The writes of the instructions five (if any) and
+        four ahead are folded together, as far as they can be without the
+        key compares.
     S3  the row is registered and compared with the key, one slice at a time.
-        The writes made by the instructions four and three ahead are folded
-        together. Responses that need no table (CDELTA, CHIER UP, the
+        The write of the instruction three ahead is folded over those two.
+        Responses that need no table (CDELTA, CHIER UP, the
         statuses of CMOE, CROUTE, CRTSET and of the decoder's errors) are
         worked out.
     S4  the slices are ANDed into hit/free per way; the write made by the
@@ -294,12 +296,30 @@ class PipelinedSequencer(Sequencer):
                          seen.value.eq(write.value)]
             return seen
 
-        # S2 keeps the write of the instruction four ahead, decided a clock ago
-        # (and that of the fifth, two clocks ago).
-        write4, write5 = Signal(written), Signal(written)
-        m.d.sync += [write4.eq(wlast), write5.eq(write4)]
+        # The writes of the instructions five (with the late write) and four
+        # ahead are folded a clock early, in S2, as far as they can be without
+        # their key compares (S3 has those): S3 then folds one write and picks.
+        # In S2 the write four ahead is ``wlast``, and that five ahead ``write4``.
+        write4 = Signal(written)
+        m.d.sync += write4.eq(wlast)
+        s2_writes = [(n, write) for n, write in ((5, write4), (4, wlast)) if n <= ahead]
+        prefold_layout = data.StructLayout({"here": 1, "free": 1, "value": vw,
+                                            **{f"put{n}": 1 for n, _ in s2_writes}})
+        prefold = [Signal(prefold_layout, reset_less=True, name=f"prefold{w}")
+                   for w in range(self.ways)]
+        for w in range(self.ways):
+            here_any, free, value, puts = Const(0), Const(0), Const(0, vw), {}
+            for n, write in s2_writes:             # oldest first: the newest here wins
+                here = set_eq[2, n] & write.ways[w]
+                puts = {k: put & ~here for k, put in puts.items()}
+                puts[n] = here & write.put
+                free, value = Mux(here, ~write.put, free), Mux(here, write.value, value)
+                here_any = here_any | here
+            m.d.sync += [prefold[w].here.eq(here_any), prefold[w].free.eq(free),
+                         prefold[w].value.eq(value)]
+            m.d.sync += [prefold[w][f"put{n}"].eq(put) for n, put in puts.items()]
 
-        # --- S3: the row against the key, per slice; the oldest writes folded ---
+        # --- S3: the row against the key, per slice; the write three ahead folded ---
         row = Signal.like(table_r.data, reset_less=True)
         m.d.sync += row.eq(table_r.data)
         nslices = len(slices2[1])
@@ -308,14 +328,16 @@ class PipelinedSequencer(Sequencer):
         row_value = Signal(data.ArrayLayout(vw, self.ways), reset_less=True)
         early = data.StructLayout({"here": 1, "hit": 1, "free": 1, "value": vw})
         older = [Signal(early, name=f"older{w}") for w in range(self.ways)]
-        older_writes = ((as_missed(write5, 3, 5),) if late_write else ()) + \
-            (as_missed(write4, 3, 4), as_missed(wlast, 3, 3))
         for w in range(self.ways):
-            hit, free, value = fold_writes(w, Const(0), Const(0), Const(0, vw), older_writes)
+            o = prefold[w]
+            hit_before = Cat(*(o[f"put{n}"] & key_eq[3, n] for n, _ in s2_writes)).any()
+            here = set_eq[3, 3] & wlast.ways[w]
             m.d.sync += [row_slices[w].eq(slice_matches(row[w].key, c[3].coord)),
                          row_valid[w].eq(row[w].valid), row_value[w].eq(row[w].value),
-                         older[w].here.eq(Cat(*(x.ways[w] for x in older_writes)).any()),
-                         older[w].hit.eq(hit), older[w].free.eq(free), older[w].value.eq(value)]
+                         older[w].here.eq(here | o.here),
+                         older[w].hit.eq(Mux(here, wlast.put & key_eq[3, 3], hit_before)),
+                         older[w].free.eq(Mux(here, ~wlast.put, o.free)),
+                         older[w].value.eq(Mux(here, wlast.value, o.value))]
 
         # --- S4: hit/free per way, and the write two ahead folded in -------------------
         hit5 = Signal(self.ways)
