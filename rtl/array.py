@@ -95,7 +95,7 @@ class _Ports:
 class SentronArray(wiring.Component):
     def __init__(self, *, sentrons=1, sets=64, ways=4, width=COORD_WIDTH,
                  value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS, pipelined=False,
-                 answer_domain="sync"):
+                 answer_domain="sync", table_groups=1):
         assert sentrons >= 1 and sentrons & (sentrons - 1) == 0, \
             "sentrons must be a power of two"
         assert pipelined or answer_domain == "sync", \
@@ -105,6 +105,8 @@ class SentronArray(wiring.Component):
         self.width, self.value_width, self.seed = width, value_width, seed
         self.ops = frozenset(ops)
         self.pipelined = pipelined
+        assert pipelined or table_groups == 1, "only PipelinedSequencer tables split into groups"
+        self.table_groups = table_groups
         self.set_bits = sets.bit_length() - 1
         self.sentron_bits = sentrons.bit_length() - 1
         assert self.set_bits + self.sentron_bits <= HASH_WIDTH
@@ -120,7 +122,7 @@ class SentronArray(wiring.Component):
         ops = self.ops if index == 0 else self.ops & others
         # In an array a pipelined sentron takes its instructions from a link
         # register, two clocks after the dispatcher saw its ready (``slack``).
-        extra = dict(answer_domain=self.answer_domain,
+        extra = dict(answer_domain=self.answer_domain, table_groups=self.table_groups,
                      slack=LINK_SLACK if self.sentrons > 1 else 0) if self.pipelined else {}
         kind = PipelinedSequencer if self.pipelined else Sequencer
         return kind(sets=self.sets, ways=self.ways, width=self.width,

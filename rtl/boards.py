@@ -210,6 +210,10 @@ class Board:
     # ECP5: the host link (UART, FIFOs, response encoder) on a clock of its own
     # near this (the PLL's CLKOS: its VCO divided); None: one clock for all.
     host_mhz: float = None
+    # pipelined: each sentron's table as this many memories, each with its own
+    # address and write registers (``PipelinedSequencer``); the floorplan
+    # places each in a row of block RAMs of its own
+    table_groups: int = 1
 
     @property
     def entries(self):
@@ -324,7 +328,10 @@ BOARDS = {
         # The byte-serial blocks (UART, FIFOs, decoder, answer collector,
         # encoder) at 48 MHz (CLKOS). At 62.5 the collector, merging four
         # answer streams from across the chip, missed it (60.75 MHz).
-        host_mhz=48),
+        host_mhz=48,
+        # one per EBR row of the sentron's block (constraints/ulx3s-85f.py): from
+        # one register the read address crossed all 24 DP16KDs (8.78 ns, one net)
+        table_groups=2),
 }
 
 
@@ -332,7 +339,8 @@ def vtpu_core(board):
     """The default core: the vTPU sized for the board."""
     from .top import VTPU
     return VTPU(sentrons=board.sentrons, sets=board.sets, ways=board.ways, ops=board.ops,
-                pipelined=board.pipelined, host_domain=board.host_domain)
+                pipelined=board.pipelined, host_domain=board.host_domain,
+                table_groups=board.table_groups)
 
 
 def _flash(m, domain, pulse, tick, name):

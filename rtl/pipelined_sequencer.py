@@ -76,11 +76,13 @@ from types import SimpleNamespace
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data
 from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.memory import Memory
 
 from vtpu.hash import h3_rows
 from vtpu.isa import DIMS, HASH_WIDTH, ROUTE_ENTRIES, Dir, Op, RouteMode, Status
 
 from .credit_fifo import CreditFIFO
+from .multiply import MultiplyHigh
 from .replica import replica
 from .hash_unit import h3_hash
 from .layouts import command_layout, response_layout
@@ -124,7 +126,11 @@ class PipelinedSequencer(Sequencer):
     # two clocks here, groups of five and then the groups (4n + 1 clocks).
     ROUTE_MERGE_GROUP = 5
 
-    def __init__(self, *, answers=16, answer_domain="sync", slack=0, **kwargs):
+    # The ECP5's DP16KD is 9 bits wide at 2048 rows: a group of the table's
+    # memories (``table_groups``) takes whole block RAMs.
+    TABLE_COLUMN = 9
+
+    def __init__(self, *, answers=16, answer_domain="sync", slack=0, table_groups=1, **kwargs):
         # the credits must cover the round trip (accept, answer, take, slot back)
         assert answers > LATENCY + 2, "too few answer slots for one instruction per clock"
         assert answer_domain == "sync" or answers & (answers - 1) == 0, \
@@ -132,7 +138,35 @@ class PipelinedSequencer(Sequencer):
         self.answers = answers
         self.answer_domain = answer_domain
         self.slack = slack
+        self.table_groups = table_groups
         super().__init__(**kwargs)
+        assert table_groups == 1 or (self.ways == 1 and not self.ops & RANGE_OPS), \
+            "the table splits into groups only with one way and without the range instructions"
+
+    def _table_groups(self, m, groups):
+        """The table as ``groups`` memories side by side, each some whole block
+        RAMs' worth of the row's bits, with ports of their own: each group can
+        be addressed and written from registers placed by it. Returns (write
+        ports, read addresses, the row read): the row as ``Sequencer._table``'s
+        port has it, a clock after its address. (One way: a write covers the
+        row, so ``no_rw_check`` holds as it does there.)"""
+        row_shape = data.ArrayLayout(entry_layout(self.width, self.value_width), 1)
+        columns = -(-row_shape.size // self.TABLE_COLUMN)
+        per_group = -(-columns // groups) * self.TABLE_COLUMN
+        bounds = [(lo, min(lo + per_group, row_shape.size))
+                  for lo in range(0, row_shape.size, per_group)]
+        assert len(bounds) == groups, "more groups than the row has block RAMs for"
+        writes, addrs = [], []
+        row = Signal(row_shape, reset_less=True)
+        for g, (lo, hi) in enumerate(bounds):
+            memory = Memory(shape=hi - lo, depth=self.sets, init=[], attrs={"no_rw_check": 1})
+            m.submodules[f"table{g}"] = memory
+            writes.append(memory.write_port())
+            # asynchronous and registered here, as in ``Sequencer._table`` (why there)
+            read = memory.read_port(domain="comb")
+            addrs.append(read.addr)
+            m.d.sync += Value.cast(row)[lo:hi].eq(read.data)
+        return writes, addrs, row
 
     def elaborate(self, platform):
         m = Module()
@@ -142,7 +176,19 @@ class PipelinedSequencer(Sequencer):
         ranges = bool(self.ops & RANGE_OPS)
         way_bits = (self.ways - 1).bit_length()
 
-        table_w, table_r, route_w, route_r = self._memories(m)
+        # Without the range instructions (which read the table from S5) the
+        # table is written a clock after S5 decides, from registers: S5's
+        # decision was four LUTs and a route to every one of the sentron's block
+        # RAMs. A row then misses a fifth write, that of the instruction whose
+        # write is in those registers as the row is read.
+        late_write = not ranges
+        groups = self.table_groups
+        if groups > 1:
+            table_ws, table_addrs, table_row = self._table_groups(m, groups)
+        else:
+            table_w, table_r = self._table(m)
+            table_row = table_r.data
+        route_w, route_r = self._routes(m)
         crossing = self.answer_domain != "sync"
         # A sentron that executes only CGET, CPUT and CDEL (those of an array
         # past the first, without range instructions) answers with a value and
@@ -199,6 +245,12 @@ class PipelinedSequencer(Sequencer):
         m.d.sync += v[1].eq(accept)
         s1 = [c[1].eq(command_in), h[1].eq(hash_in), waits[1].eq(waits_in),
               bad_pattern[1].eq(bad_pattern_in)]
+        if groups > 1:
+            # A copy of the row's address by each group of block RAMs: from one
+            # register it crossed all of a sentron's 24 DP16KDs (8.78 ns, one net).
+            read_sets = [replica(self.set_bits, reset_less=True, name=f"read_set{g}")
+                         for g in range(groups)]
+            s1 += [read_set.eq(hash_in[:self.set_bits]) for read_set in read_sets]
         if self.slack:
             # The sender's register is this sentron's own (``SentronArray``'s
             # links), so S1 can load on every clock: no enable over its flops.
@@ -222,17 +274,13 @@ class PipelinedSequencer(Sequencer):
         # The row is read as the instruction leaves S1. A range instruction in S5
         # borrows the port (nothing is behind it): it reads where it wants and
         # the port holds the entry read while its record waits for a credit.
-        m.d.comb += table_r.addr.eq(sets[1])
         range5 = Signal()
-        m.d.comb += table_r.en.eq(~range5)
+        if groups > 1:
+            m.d.comb += [addr.eq(read_set) for addr, read_set in zip(table_addrs, read_sets)]
+        else:
+            m.d.comb += [table_r.addr.eq(sets[1]), table_r.en.eq(~range5)]
 
         # --- S1 .. S3: how this instruction's key and set relate to those ahead -----
-        # Without the range instructions (which read the table from S5) the
-        # table is written a clock after S5 decides, from registers: S5's
-        # decision was four LUTs and a route to every one of the sentron's block
-        # RAMs. A row then misses a fifth write, that of the instruction whose
-        # write is in those registers as the row is read.
-        late_write = not ranges
         ahead = AHEAD + late_write
         # n = 1 .. ahead: the instruction n places ahead (in stage 1 + n now;
         # "stage 6" is the write registers).
@@ -246,8 +294,12 @@ class PipelinedSequencer(Sequencer):
         ahead_key = {n: c[1 + n].coord for n in range(1, AHEAD + 1)}
         ahead_set = {n: sets[1 + n] for n in range(1, AHEAD + 1)}
         if late_write:
-            # the write registers (below): the set and key of the write to land next
-            write_set = Signal.like(sets[5], reset_less=True, name="write_set")
+            # the write registers (below): the set and key of the write to land next;
+            # the set has a copy by each group of the table's memories
+            write_sets = [replica(self.set_bits, reset_less=True, name=f"write_set{g}")
+                          for g in range(groups)] if groups > 1 else \
+                [Signal(self.set_bits, reset_less=True, name="write_set")]
+            write_set = write_sets[0]
             write_entry = Signal(entry_layout(W, vw), reset_less=True, name="write_entry")
             ahead_key[ahead], ahead_set[ahead] = write_entry.key, write_set
         set_eq = {(s, n): Signal(name=f"set_eq{s}_{n}") for s in keeps for n in range(1, keeps[s] + 1)}
@@ -272,10 +324,21 @@ class PipelinedSequencer(Sequencer):
             # Without a reset, so Yosys keeps them apart from ``wlast`` (which
             # has one): these sit by the block RAMs, that by S5. (A write
             # registered as the reset comes was decided and lands.)
-            write_en = Signal(self.ways, reset_less=True, name="write_en")
-            m.d.sync += [write_set.eq(sets[5]), write_en.eq(write_ways), write_entry.eq(entry)]
-            m.d.comb += [table_w.addr.eq(write_set), table_w.en.eq(write_en)]
-            m.d.comb += [table_w.data[w].eq(write_entry) for w in range(self.ways)]
+            m.d.sync += [write_entry.eq(entry), *(ws.eq(sets[5]) for ws in write_sets)]
+            if groups > 1:
+                # and, like the read address, the enable has a copy by each group
+                written_bits = Value.cast(write_entry)
+                for g, (port, group_set) in enumerate(zip(table_ws, write_sets)):
+                    group_en = replica(1, reset_less=True, name=f"write_en{g}")
+                    lo = sum(len(p.data) for p in table_ws[:g])
+                    m.d.sync += group_en.eq(write_ways)
+                    m.d.comb += [port.addr.eq(group_set), port.en.eq(group_en),
+                                 port.data.eq(written_bits[lo:lo + len(port.data)])]
+            else:
+                write_en = Signal(self.ways, reset_less=True, name="write_en")
+                m.d.sync += write_en.eq(write_ways)
+                m.d.comb += [table_w.addr.eq(write_set), table_w.en.eq(write_en)]
+                m.d.comb += [table_w.data[w].eq(write_entry) for w in range(self.ways)]
         else:
             m.d.comb += [table_w.addr.eq(sets[5]), table_w.en.eq(write_ways)]
             m.d.comb += [table_w.data[w].eq(entry) for w in range(self.ways)]
@@ -320,8 +383,8 @@ class PipelinedSequencer(Sequencer):
             m.d.sync += [prefold[w][f"put{n}"].eq(put) for n, put in puts.items()]
 
         # --- S3: the row against the key, per slice; the write three ahead folded ---
-        row = Signal.like(table_r.data, reset_less=True)
-        m.d.sync += row.eq(table_r.data)
+        row = Signal.like(table_row, reset_less=True)
+        m.d.sync += row.eq(table_row)
         nslices = len(slices2[1])
         row_slices = [Signal(nslices, name=f"row_slices{w}") for w in range(self.ways)]
         row_valid = Signal(self.ways)
@@ -367,17 +430,16 @@ class PipelinedSequencer(Sequencer):
         with m.If(~hold5):
             m.d.sync += kind5.eq(kind4)
 
-        # CROUTE HASH and CMOE: multiply-high of 16 hash bits by n, with flops on
-        # both sides of the multiplier and the sum a stage of its own.
+        # CROUTE HASH and CMOE: multiply-high of 16 hash bits by n over S2, S3 and
+        # S4 (in fabric: see ``MultiplyHigh``), from the hash bits picked in S1.
+        # Its answer is S5's without a hold: these instructions never wait in S5,
+        # and behind one that does the stages are empty.
+        m.submodules.reduce = reduce = MultiplyHigh(16)
+        assert reduce.latency == 3
         reduce_bits = Signal(16, reset_less=True)
-        product_lo, product_hi = Signal(24, reset_less=True), Signal(24, reset_less=True)
-        reduced4, reduced5 = Signal(16, reset_less=True), Signal(16, reset_less=True)
-        m.d.sync += [reduce_bits.eq(Mux(c[1].op == Op.CMOE, h[1][32:48], h[1][16:32])),
-                     product_lo.eq(reduce_bits * c[2].arg[:8]),
-                     product_hi.eq(reduce_bits * c[2].arg[8:]),
-                     reduced4.eq((product_lo + (product_hi << 8))[16:32])]
-        with m.If(~hold5):
-            m.d.sync += reduced5.eq(reduced4)
+        m.d.sync += reduce_bits.eq(Mux(c[1].op == Op.CMOE, h[1][32:48], h[1][16:32]))
+        m.d.comb += [reduce.a.eq(reduce_bits), reduce.b.eq(c[2].arg)]
+        reduced5 = reduce.p
 
         # --- S5: the write just ahead folded in; decide; answer -----------------------
         last = as_missed(wlast, 5, 1)

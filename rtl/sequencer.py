@@ -341,8 +341,12 @@ class Sequencer(wiring.Component):
 
     def _memories(self, m):
         """The table (``sets`` rows of ``ways`` entries) and the route table; returns
-        (table write port, table read port, route write port, route read port).
-        The table's read port is synchronous (``addr``, ``en``, ``data`` a clock later)."""
+        (table write port, table read port, route write port, route read port)."""
+        return (*self._table(m), *self._routes(m))
+
+    def _table(self, m):
+        """The table: returns (write port, read port). The read port is
+        synchronous (``addr``, ``en``, ``data`` a clock later)."""
         W = self.width
         # What the port reads while the other writes the same set never reaches
         # a compare: the pipeline folds that write in over it. So the
@@ -369,12 +373,17 @@ class Sequencer(wiring.Component):
         m.d.comb += table_async.addr.eq(table_r.addr)
         with m.If(table_r.en):
             m.d.sync += table_r.data.eq(table_async.data)
+        return table_w, table_r
+
+    def _routes(self, m):
+        """The route table: returns (write port, read port)."""
+        W = self.width
         m.submodules.routes = routes = Memory(
             shape=data.StructLayout({"bound": coord_layout(W), "node": 16}),
             depth=ROUTE_ENTRIES, init=[])
         route_w = routes.write_port()
         route_r = routes.read_port(transparent_for=(route_w,))
-        return table_w, table_r, route_w, route_r
+        return route_w, route_r
 
     def _scans(self, c):
         """Whether command ``c`` (status OK) is a CROUTE RANGE that scans the table."""
