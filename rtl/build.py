@@ -36,7 +36,7 @@ from amaranth.lib.wiring import In, Out
 from .boards import BOARDS, BoardTop, vtpu_core
 from .replica import KEEP_REPLICAS
 
-__all__ = ["Loopback", "CORES", "floorplan_script", "synthesize", "parse_nextpnr_report", "parse_yosys_stat",
+__all__ = ["Loopback", "CORES", "floorplan_script", "bracket_free_names", "synthesize", "parse_nextpnr_report", "parse_yosys_stat",
            "summarize", "format_table", "main"]
 
 ROOT = Path.cwd()
@@ -293,6 +293,24 @@ def floorplan_script(floorplan, top="top"):
     return "\n".join(lines)
 
 
+# An RTLIL identifier (``\name``, whitespace-delimited; a bit select is a token of its own).
+_RTLIL_NAME = re.compile(r"(?<!\S)\\\S+")
+
+
+def bracket_free_names(rtlil):
+    """``rtlil`` with ``[`` and ``]`` in wire and cell names written ``<`` and ``>``.
+
+    Amaranth names a wire for each element of an array layout
+    (``c3.coord[5]``). On some netlists with such names Yosys 0.70's abc9
+    fails an assertion as it puts the mapped logic back
+    (``GetSize(conn.first) == GetSize(conn.second)``); the same netlists,
+    with only those names changed, pass. Where abc9 writes and reads back
+    bit names, ``c3.coord[5]`` also reads as bit 5 of ``c3.coord``: the
+    likely cause. (Not reduced or reported upstream: Yosys's reducer needs
+    to start a Yosys process, which the WebAssembly build cannot.)"""
+    return _RTLIL_NAME.sub(lambda name: name[0].replace("[", "<").replace("]", ">"), rtlil)
+
+
 def lut_mapping_script(board, top):
     """``synth_<family>`` options and the commands after it that map the logic
     to LUTs with ABC assuming ``board.wire_ps`` between two LUTs: the synthesis
@@ -340,6 +358,8 @@ def synthesize(board_name, core="vtpu", *, build_dir=None, seed=1, quiet=False, 
         "--seed", str(seed),
         *board.pnr_opts,
     ])
+    if board.family == "ecp5":
+        plan.files[f"{name}.il"] = bracket_free_names(plan.files[f"{name}.il"])
     started = time.monotonic()
     try:
         plan.execute_local(str(build_dir), env=env)

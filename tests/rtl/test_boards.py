@@ -159,6 +159,19 @@ def test_ulx3s_floorplan_gives_each_sentron_a_block_of_its_own():
         in script
 
 
+def test_bracket_free_names_rewrites_names_only():
+    from rtl.build import bracket_free_names
+    rtlil = ('  wire width 16 \\c3.coord[5]\n'
+             '  connect \\c3.coord[5] [3:0] \\link0.coord[5][3] [7:4]\n'
+             '  attribute \\src "rtl/x.py:12 a[1]"\n'
+             '  cell $dff \\q[2]\n')
+    assert bracket_free_names(rtlil) == (
+        '  wire width 16 \\c3.coord<5>\n'
+        '  connect \\c3.coord<5> [3:0] \\link0.coord<5><3> [7:4]\n'
+        '  attribute \\src "rtl/x.py:12 a[1]"\n'
+        '  cell $dff \\q<2>\n')
+
+
 def test_lut_mapping_replaces_only_the_synthesis_scripts_own_lut_mapping():
     """The ULX3S build stops Yosys's synth_ecp5 before ``map_luts``, maps with ABC
     itself and resumes at ``map_cells``: the labels must exist in this Yosys, and
