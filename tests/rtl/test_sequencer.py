@@ -100,6 +100,23 @@ def test_directed_point_ops():
     run_stream(prog)
 
 
+@pytest.mark.parametrize("pipelined", [False, True])
+def test_cdelta_leaves_the_range_through_each_component(pipelined):
+    """CDELTA answers OVERFLOW when any one component (not only the first or the
+    last) goes past 2**W - 1 or below 0, and the sum otherwise, with the
+    coordinates at the edges of the range."""
+    from tb.stimulus import Instruction as I
+    top, prog = (1 << 16) - 1, []
+    for i in range(9):
+        for coord, delta in ((top, 1), (0, -1), (top - 1, 1), (1, -1)):
+            c, d = [7] * 9, [0] * 9
+            c[i], d[i] = coord, delta
+            prog.append(I(Op.CDELTA, {"coord": tuple(c), "delta": tuple(d)}, len(prog)))
+    ops = BOARDS["ulx3s-85f"].ops
+    dut = PipelinedSequencer(sets=4, ways=1, ops=ops) if pipelined else Sequencer(sets=4, ways=1)
+    run_stream(prog, dut=dut, model=Model(sets=4, ways=1, ops=ops if pipelined else IMPLEMENTED_OPS))
+
+
 def test_random_stream_matches_model():
     """4k seeded random instructions: hits, misses, full sets, bad args, unknown opcodes
     (make sim runs 100k through the whole vTPU in cocotb)."""
