@@ -73,7 +73,7 @@ this fits an iCE40 UP5K, so the iCE40 builds keep ``Sequencer``.
 
 from types import SimpleNamespace
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import data
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.memory import Memory
@@ -125,6 +125,7 @@ class PipelinedSequencer(Sequencer):
     # the ECP5 core clock's slowest path (nine LUTs deep, 92.58 MHz): it takes
     # two clocks here, groups of five and then the groups (4n + 1 clocks).
     ROUTE_MERGE_GROUP = 5
+    ROUTE_LOAD_COPIES = 4
 
     # The ECP5's DP16KD is 9 bits wide at 2048 rows: a group of the table's
     # memories (``table_groups``) takes whole block RAMs.
@@ -142,6 +143,16 @@ class PipelinedSequencer(Sequencer):
         super().__init__(**kwargs)
         assert table_groups == 1 or (self.ways == 1 and not self.ops & RANGE_OPS), \
             "the table splits into groups only with one way and without the range instructions"
+
+    @property
+    def answer_fields(self):
+        """The answer fields this sentron sends (the others are always 0). One
+        that executes only CGET, CPUT and CDEL (those of an array past the
+        first, without range instructions) answers with a value and a status:
+        its FIFO stores those fields only, 85 of the 421 bits."""
+        if self.ops <= {Op.CGET, Op.CPUT, Op.CDEL}:
+            return ("op", "tag", "status", "more", "value")
+        return tuple(name for name, _ in response_layout(self.width, self.value_width))
 
     def _table_groups(self, m, groups):
         """The table as ``groups`` memories side by side, each some whole block
@@ -190,13 +201,7 @@ class PipelinedSequencer(Sequencer):
             table_row = table_r.data
         route_w, route_r = self._routes(m)
         crossing = self.answer_domain != "sync"
-        # A sentron that executes only CGET, CPUT and CDEL (those of an array
-        # past the first, without range instructions) answers with a value and
-        # a status: its FIFO stores those fields only, 85 of the 421 bits.
-        point_only = self.ops <= {Op.CGET, Op.CPUT, Op.CDEL}
-        stored = data.StructLayout({name: rsp_shape[name].shape for name in
-                                    ("op", "tag", "status", "more", "value")}) \
-            if point_only else rsp_shape
+        stored = data.StructLayout({name: rsp_shape[name].shape for name in self.answer_fields})
         if crossing:
             # written only under credits: no full test on the write side
             answers = CreditFIFO(width=stored.size, depth=self.answers,
@@ -243,8 +248,10 @@ class PipelinedSequencer(Sequencer):
         accept = self.i.valid if self.slack else self.i.valid & ready
         hold5 = Signal()                   # S5 keeps its instruction (only waiting ones do)
         m.d.sync += v[1].eq(accept)
+        reduce_bits = Signal(16, reset_less=True)     # CMOE's or CROUTE HASH's hash bits
         s1 = [c[1].eq(command_in), h[1].eq(hash_in), waits[1].eq(waits_in),
-              bad_pattern[1].eq(bad_pattern_in)]
+              bad_pattern[1].eq(bad_pattern_in),
+              reduce_bits.eq(Mux(self.i.payload.op == Op.CMOE, hash_in[32:48], hash_in[16:32]))]
         if groups > 1:
             # A copy of the row's address by each group of block RAMs: from one
             # register it crossed all of a sentron's 24 DP16KDs (8.78 ns, one net).
@@ -426,19 +433,17 @@ class PipelinedSequencer(Sequencer):
                                   "reduce": 1, "route_set": 1, "table": 1})
         kind4, kind5 = Signal(kind), Signal(kind)
         pure5 = Signal(rsp_shape, reset_less=True)
-        self._execute(m, c[3], c[4], dec3, dec4, kind4, pure5, hold5, ranges)
+        self._execute(m, c[2], c[3], c[4], dec3, dec4, kind4, pure5, hold5, ranges)
         with m.If(~hold5):
             m.d.sync += kind5.eq(kind4)
 
-        # CROUTE HASH and CMOE: multiply-high of 16 hash bits by n over S2, S3 and
-        # S4 (in fabric: see ``MultiplyHigh``), from the hash bits picked in S1.
-        # Its answer is S5's without a hold: these instructions never wait in S5,
-        # and behind one that does the stages are empty.
+        # CROUTE HASH and CMOE: multiply-high of 16 hash bits by n over S1 to S4
+        # (in fabric: see ``MultiplyHigh``), from the hash bits picked as S1
+        # loads. Its answer is S5's without a hold: these instructions never
+        # wait in S5, and behind one that does the stages are empty.
         m.submodules.reduce = reduce = MultiplyHigh(16)
-        assert reduce.latency == 3
-        reduce_bits = Signal(16, reset_less=True)
-        m.d.sync += reduce_bits.eq(Mux(c[1].op == Op.CMOE, h[1][32:48], h[1][16:32]))
-        m.d.comb += [reduce.a.eq(reduce_bits), reduce.b.eq(c[2].arg)]
+        assert reduce.latency == 4
+        m.d.comb += [reduce.a.eq(reduce_bits), reduce.b.eq(c[1].arg)]
         reduced5 = reduce.p
 
         # --- S5: the write just ahead folded in; decide; answer -----------------------
@@ -488,15 +493,23 @@ class PipelinedSequencer(Sequencer):
                                                  "coord": cmd_shape["coord"].shape,
                                                  "arg": cmd_shape["arg"].shape}),
                               reset_less=True)
-            with m.If(v[5] & kind5.scan):
-                m.d.sync += [scanning.eq(1)] + [scan_cmd[name].eq(c[5][name])
-                                                 for name, _ in scan_cmd.shape()]
+            # The command is taken from S5 on every clock until a scan starts, under
+            # copies of ``scanning`` (each over a part of its 176 flops): under
+            # S5's scan flag the enable was v5 and kind5 through a LUT.
+            idle = [replica(name=f"scan_idle{k}", init=1) for k in range(4)]
+            flops = scan_cmd.as_value()
+            taken = Cat(*(c[5][name] for name, _ in scan_cmd.shape()))   # in its order
+            per_copy = -(-len(flops) // len(idle))
+            for k, copy in enumerate(idle):
+                part = slice(k * per_copy, (k + 1) * per_copy)
+                with m.If(copy):
+                    m.d.sync += flops[part].eq(taken[part])
             compared_all, found, node = self._route_scan(m, scan_cmd, route_r, scanning,
                                                          Const(1))
             scan_finished = scanning & compared_all
+            scanning_next = Mux(v[5] & kind5.scan, 1, Mux(scan_finished, 0, scanning))
+            m.d.sync += [scanning.eq(scanning_next)] + [copy.eq(~scanning_next) for copy in idle]
             scan_answered = Signal()
-            with m.If(scan_finished):
-                m.d.sync += scanning.eq(0)
             m.d.sync += [scan_answered.eq(scan_finished),
                          scan_rsp.status.eq(Mux(found, Status.OK, Status.NOT_FOUND)),
                          scan_rsp.aux.eq(node)]
@@ -603,9 +616,10 @@ class PipelinedSequencer(Sequencer):
         ]
         m.d.sync += [getattr(dec.op, op.name).eq(ok & (c.op == op)) for op in self._decoded_ops()]
 
-    def _execute(self, m, c3, c4, dec3, dec4, kind4, pure5, hold5, ranges):
+    def _execute(self, m, c2, c3, c4, dec3, dec4, kind4, pure5, hold5, ranges):
         """S3: each opcode's answer (those that need no table) and the kind of
-        instruction, registered; S4: the opcode's answer picked into ``pure5``."""
+        instruction, registered (CDELTA's sums a clock earlier, in S2); S4: the
+        opcode's answer picked into ``pure5``."""
         rsp_shape = response_layout(self.width, self.value_width)
         is3, is4 = dec3.op, dec4.op
 
@@ -645,8 +659,13 @@ class PipelinedSequencer(Sequencer):
         # CDELTA's and CHIER UP's answers, each in registers of its own.
         answers = []
         if Op.CDELTA in self.ops:
+            # The sums are registered in S2, so S3 only tests their top bits: the
+            # adds' carry chains and the test after them were one path into cdelta4.
+            sums3 = [Signal(signed(self.width + 2), reset_less=True, name=f"cdelta_sum3_{i}")
+                     for i in range(DIMS)]
+            m.d.sync += [s.eq(v) for s, v in zip(sums3, self._cdelta_sums(c2))]
             cdelta3, cdelta4 = Signal(rsp_shape), Signal(rsp_shape, reset_less=True)
-            self._cdelta(m, c3, cdelta3)
+            self._cdelta_answer(m, sums3, cdelta3)
             m.d.sync += cdelta4.eq(cdelta3)
             answers.append((flag(Op.CDELTA, is4), cdelta4))
         if Op.CHIER in self.ops:

@@ -55,6 +55,7 @@ from vtpu.isa import (COORD_WIDTH, DIGEST_SEED, DIGEST_WIDTH, DIMS, HASH_WIDTH, 
 from .hash_unit import h3_hash
 from .layouts import (CHIER_UP_FLAG, command_layout, coord_layout, delta_layout,
                       hashed_command_layout, response_layout)
+from .replica import replica
 from .zindex import ZIndex
 from .zorder import merge_pairs, merge_parts, z_parts
 from vtpu.hash import h3_rows
@@ -113,6 +114,9 @@ class Sequencer(wiring.Component):
     # CROUTE RANGE: slices merged into a verdict in one clock (0), or a group of
     # this many a clock before (``_route_scan``)
     ROUTE_MERGE_GROUP = 0
+    # CROUTE RANGE: the kept best loads under the verdict itself (0), or under
+    # this many copies of a flag registered with the verdict (``_route_scan``)
+    ROUTE_LOAD_COPIES = 0
 
     def __init__(self, *, sets=64, ways=4, width=COORD_WIDTH, value_width=VALUE_WIDTH,
                  seed=TABLE_SEED, ops=IMPLEMENTED_OPS, hashed=False):
@@ -402,11 +406,19 @@ class Sequencer(wiring.Component):
 
     def _cdelta(self, m, c, rsp):
         """CDELTA: component-wise signed add; OVERFLOW outside 0..2**W-1."""
+        sums = [Signal(signed(self.width + 2), name=f"sum{i}") for i in range(DIMS)]
+        m.d.comb += [s.eq(v) for s, v in zip(sums, self._cdelta_sums(c))]
+        self._cdelta_answer(m, sums, rsp)
+
+    def _cdelta_sums(self, c):
+        """CDELTA's component sums, each W + 2 bits wide (its carry and sign)."""
+        delta = data.View(delta_layout(self.width), c.operand[:DIMS * self.width])
+        return [c.coord[i] + delta[i] for i in range(DIMS)]
+
+    def _cdelta_answer(self, m, sums, rsp):
+        """CDELTA's answer from its sums: in range iff the two bits above W (carry
+        and sign) of every component are clear."""
         W = self.width
-        delta = data.View(delta_layout(W), c.operand[:DIMS * W])
-        sums = [Signal(signed(W + 2), name=f"sum{i}") for i in range(DIMS)]
-        m.d.comb += [s.eq(c.coord[i] + delta[i]) for i, s in enumerate(sums)]
-        # In range iff the two bits above W (carry and sign) are clear.
         overflow = Cat(*(s[W:] for s in sums)).any()
         m.d.comb += [rsp.status.eq(Mux(overflow, Status.OVERFLOW, Status.OK))]
         m.d.comb += [rsp.coord[i].eq(s[:W]) for i, s in enumerate(sums)]
@@ -601,12 +613,33 @@ class Sequencer(wiring.Component):
                 m.d.sync += [less_r.eq(less), equal_r.eq(equal)]
         n = c.arg
         better = qualifies & (~best_valid | above_best)
+        # With ``ROUTE_LOAD_COPIES`` the best loads under flags the verdicts'
+        # clock registers (set only for a LOAD that follows), each over a part
+        # of the 161 flops: under ``better`` their enables were the scan's state
+        # and the verdicts through three LUTs, the ECP5 core clock's slowest path.
+        if self.ROUTE_LOAD_COPIES:
+            loads = [replica(name=f"load_best{k}") for k in range(self.ROUTE_LOAD_COPIES)]
+            m.d.sync += [load.eq(0) for load in loads]
+            dims = range(DIMS)
+            loaded = [best_valid.eq(1), *(best_bound[i].eq(entry.bound[i]) for i in dims),
+                      best_node.eq(entry.node)]
+            per_load = -(-len(loaded) // len(loads))
+            for k, load in enumerate(loads):
+                with m.If(load):
+                    m.d.sync += loaded[k * per_load:(k + 1) * per_load]
+
+        def verdicts(q, a):
+            m.d.sync += [qualifies.eq(q), above_best.eq(a), compared_all.eq(last), phase.eq(LOAD)]
+            if self.ROUTE_LOAD_COPIES:
+                m.d.sync += [load.eq(q & (~best_valid | a) & ~last) for load in loads]
+
         with m.If(active & ~compared_all):
             with m.Switch(phase):
                 with m.Case(LOAD):
-                    with m.If(better):
-                        m.d.sync += [best_valid.eq(1), best_bound.eq(entry.bound),
-                                     best_node.eq(entry.node)]
+                    if not self.ROUTE_LOAD_COPIES:
+                        with m.If(better):
+                            m.d.sync += [best_valid.eq(1), best_bound.eq(entry.bound),
+                                         best_node.eq(entry.node)]
                     m.d.comb += route_r.addr.eq(index + 1)
                     m.d.sync += [entry.eq(route_r.data), last.eq(index == n - 1),
                                  index.eq(index + 1), phase.eq(PARTS)]
@@ -616,16 +649,12 @@ class Sequencer(wiring.Component):
                 with m.Case(MERGE):
                     m.d.comb += route_r.addr.eq(index)
                     if not self.ROUTE_MERGE_GROUP:
-                        m.d.sync += [qualifies.eq(merge_parts(within, or_equal=True)),
-                                     above_best.eq(merge_parts(above)),
-                                     compared_all.eq(last), phase.eq(LOAD)]
+                        verdicts(merge_parts(within, or_equal=True), merge_parts(above))
                     else:
                         m.d.sync += phase.eq(VERDICT)
                 with m.Case(VERDICT):
                     m.d.comb += route_r.addr.eq(index)
-                    m.d.sync += [qualifies.eq(merge_parts(within_groups, or_equal=True)),
-                                 above_best.eq(merge_parts(above_groups)),
-                                 compared_all.eq(last), phase.eq(LOAD)]
+                    verdicts(merge_parts(within_groups, or_equal=True), merge_parts(above_groups))
         with m.Elif(active & taken):
             m.d.sync += [index.eq(0), compared_all.eq(0), qualifies.eq(0), best_valid.eq(0)]
         return (compared_all, best_valid | qualifies, Mux(better, entry.node, best_node))
