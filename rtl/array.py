@@ -15,7 +15,13 @@ head first, once every sentron has an answer up -- then sends one final
 answer with the counts (and digests) summed.
 Everything else (the pure instructions, CRTSET and CROUTE with the one
 ownership table, errors the decoder flagged) goes to sentron 0, which is the
-only one built with those opcodes.
+only one built with those opcodes -- or, with ``ops_unit`` (pipelined, no
+range instructions: the ECP5 build), to a unit of their own beside the
+sentrons (``ops``: a ``PipelinedSequencer`` without CGET, CPUT and CDEL,
+whose table is never written and so is not built), and every sentron is a
+point-only one. Sentron 0 then does not carry the wide pipeline, the route
+scan, the multiplier and the answer FIFO those opcodes need across the block
+its table RAMs span.
 
 Sentrons answer their own instructions in order, so recording the target of
 each dispatched instruction in a FIFO and always taking the next answer from
@@ -95,7 +101,7 @@ class _Ports:
 class SentronArray(wiring.Component):
     def __init__(self, *, sentrons=1, sets=64, ways=4, width=COORD_WIDTH,
                  value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS, pipelined=False,
-                 answer_domain="sync", table_groups=1):
+                 answer_domain="sync", table_groups=1, ops_unit=False):
         assert sentrons >= 1 and sentrons & (sentrons - 1) == 0, \
             "sentrons must be a power of two"
         assert pipelined or answer_domain == "sync", \
@@ -107,6 +113,9 @@ class SentronArray(wiring.Component):
         self.pipelined = pipelined
         assert pipelined or table_groups == 1, "only PipelinedSequencer tables split into groups"
         self.table_groups = table_groups
+        assert not ops_unit or (pipelined and sentrons > 1 and not self.ops & RANGE_OPS), \
+            "an ops unit stands beside pipelined sentrons that answer no range instruction"
+        self.ops_unit = ops_unit
         self.set_bits = sets.bit_length() - 1
         self.sentron_bits = sentrons.bit_length() - 1
         assert self.set_bits + self.sentron_bits <= HASH_WIDTH
@@ -115,25 +124,49 @@ class SentronArray(wiring.Component):
             "o": Out(stream.Signature(response_layout(width, value_width))),
         })
 
-    def _sequencer(self, index):
+    @property
+    def units(self):
+        """The sentrons, and the ops unit after them if there is one."""
+        return self.sentrons + self.ops_unit
+
+    @property
+    def full_unit(self):
+        """The index of the unit that executes the instructions that are not point ones."""
+        return self.sentrons if self.ops_unit else 0
+
+    def unit_ops(self, index):
+        """The opcodes unit ``index`` (a sentron, or the ops unit) is built with."""
+        if self.ops_unit and index == self.full_unit:
+            return self.ops - POINT_OPS
+        if index == self.full_unit:
+            return self.ops
         # Every sentron holds keys, so every one answers the range instructions
         # for its share (CHIER for DOWN, which is a CRANGE).
-        others = POINT_OPS | RANGE_OPS | ({Op.CHIER} if self.ops & RANGE_OPS else set())
-        ops = self.ops if index == 0 else self.ops & others
+        return self.ops & (POINT_OPS | RANGE_OPS | ({Op.CHIER} if self.ops & RANGE_OPS else set()))
+
+    def _sequencer(self, index):
+        ops = self.unit_ops(index)
+        if self.ops_unit and index == self.full_unit:
+            # no point instructions: the table is never written (two rows, which
+            # the netlist drops), nor split
+            sets, ways, groups = 2, 1, 1
+        else:
+            sets, ways, groups = self.sets, self.ways, self.table_groups
         # In an array a pipelined sentron takes its instructions from a link
         # register, two clocks after the dispatcher saw its ready (``slack``).
-        extra = dict(answer_domain=self.answer_domain, table_groups=self.table_groups,
+        extra = dict(answer_domain=self.answer_domain, table_groups=groups,
                      slack=LINK_SLACK if self.sentrons > 1 else 0) if self.pipelined else {}
         kind = PipelinedSequencer if self.pipelined else Sequencer
-        return kind(sets=self.sets, ways=self.ways, width=self.width,
+        return kind(sets=sets, ways=ways, width=self.width,
                     value_width=self.value_width, seed=self.seed, ops=ops,
                     hashed=self.sentrons > 1, **extra)
 
     def _link(self, m, k, held, sentron):
         """Sentron ``k``'s copy of the dispatch register, loaded on every clock.
-        Without the range instructions sentrons 1.. execute only CGET, CPUT and
-        CDEL, so their copies hold only the fields those read."""
-        if k == 0 or self.ops & RANGE_OPS:
+        Without the range instructions the sentrons other than ``full_unit``
+        execute only CGET, CPUT and CDEL, so their copies hold only the fields
+        those read."""
+        if k == self.full_unit or self.ops & RANGE_OPS:
             link = replica(held.shape(), name=f"link{k}", reset_less=True)
             m.d.sync += link.eq(held)
             m.d.comb += sentron.i.payload.eq(link)
@@ -163,8 +196,9 @@ class SentronArray(wiring.Component):
         collect = m.d[self.answer_domain]
         sentrons = []         # what dispatch and collect see of each sentron
         held_at_most = 0      # pipelined: answers a sentron and its slice can hold
-        for k in range(self.sentrons):
-            m.submodules[f"sentron{k}"] = sentron = self._sequencer(k)
+        for k in range(self.units):
+            name = "ops" if self.ops_unit and k == self.full_unit else f"sentron{k}"
+            m.submodules[name] = sentron = self._sequencer(k)
             if crossing:
                 # Its answers come out of a CreditFIFO of its own, on the collector's clock.
                 held_at_most = sentron.answers
@@ -177,7 +211,8 @@ class SentronArray(wiring.Component):
         # A range instruction goes to every sentron ("all"); without the range
         # instructions the flag has no bits and the broadcast/merge logic is not built.
         broadcast = bool(self.ops & RANGE_OPS)
-        order_shape = data.StructLayout({"all": int(broadcast), "target": self.sentron_bits})
+        order_shape = data.StructLayout({"all": int(broadcast),
+                                         "target": (self.units - 1).bit_length()})
         if self.pipelined:
             # Every instruction in the order FIFO (all but the head, which is in
             # ``hot``) holds a credit of a sentron it went to, or sits in that
@@ -186,7 +221,7 @@ class SentronArray(wiring.Component):
             # taken before it is the head.
             # So the FIFO cannot fill, and its ``w_rdy`` stays out of the offer
             # to the sentrons.
-            depth = max(IN_FLIGHT_PIPELINED, self.sentrons * held_at_most)
+            depth = max(IN_FLIGHT_PIPELINED, self.units * held_at_most)
         else:
             depth = IN_FLIGHT_PER_SENTRON * self.sentrons
         if crossing:
@@ -212,8 +247,8 @@ class SentronArray(wiring.Component):
         is_range = Cat(*(cmd.op == op for op in RANGE_OPS & self.ops)).any()
         if self.ops & RANGE_OPS:
             is_range |= (cmd.op == Op.CHIER) & (cmd.mode == Dir.DOWN)
-        owner = Signal(self.sentron_bits)
-        m.d.comb += owner.eq(Mux(is_point & ok, owner_bits, 0))
+        owner = Signal(order_shape["target"].shape)
+        m.d.comb += owner.eq(Mux(is_point & ok, owner_bits, self.full_unit))
 
         hashed = Signal(hashed_command_layout(self.width, self.value_width))
         m.d.comb += hashed.eq(Cat(cmd, table_hash, may_wait(cmd, self.ops),
@@ -238,12 +273,12 @@ class SentronArray(wiring.Component):
         # while there is none), so taking the answer of sentron k is one gate of
         # flops: its head bit, its answer's valid and the output register's state.
         head = data.View(order_shape, order.r_data)
-        hot = Signal(self.sentrons)
+        hot = Signal(self.units)
         head_all = Signal()
         out_free = ~self.o.valid | self.o.ready
         answer = Signal(response_layout(self.width, self.value_width))
         valids = Cat(*(s.o.valid for s in sentrons))
-        chosen = Signal(self.sentrons)      # the sentrons whose answers are taken
+        chosen = Signal(self.units)         # the sentrons whose answers are taken
         retire = Signal()                   # the head's last answer is taken
         for k, sentron in enumerate(sentrons):
             m.d.comb += chosen[k].eq(hot[k] & sentron.o.valid & out_free)
@@ -322,7 +357,7 @@ class SentronArray(wiring.Component):
         shows here two clocks later: until then nothing more is offered to it.
         A broadcast is offered to each sentron once (``given``), and taken from
         the input once all have it."""
-        n = self.sentrons
+        n = self.units
         seen = Signal(n, init=(1 << n) - 1)       # as the sentrons' own, out of reset
         waits_handed = [Signal(n, name=f"waits_handed{i}") for i in (1, 2)]
         m.d.sync += [seen.eq(readies), waits_handed[1].eq(waits_handed[0])]

@@ -10,7 +10,7 @@ board       FPGA           core clock  host link   baud       table (sentrons x 
 ==========  =============  ==========  ==========  =========  =============================
 icebreaker  iCE40 UP5K     30 MHz      core clock  3 Mbaud    1 x 256 x 1
 hx8k        iCE40 HX8K     60 MHz      core clock  3 Mbaud    1 x 256 x 1
-ulx3s-85f   ECP5 85F       125 MHz     48.08 MHz   3 Mbaud    4 x 2048 x 1 (8192 entries)
+ulx3s-85f   ECP5 85F       125 MHz     39.06 MHz   3 Mbaud    4 x 2048 x 1 (8192 entries)
 ==========  =============  ==========  ==========  =========  =============================
 
 The core clock (``sync``) runs the sentron array. On the iCE40s it runs
@@ -30,7 +30,7 @@ or 32 (HX8K) BRAMs. On the ECP5 a one-way row of 2048 sets is 24 DP16KDs
 each): nextpnr's router1 was still resolving ~33k overused wires after 7
 minutes of routing and router2 diverged, while 4 x 2048 x 1 routes in
 minutes. The ULX3S FTDI (FT231X) also does 3 Mbaud; the host clock, 625 MHz /
-13 = 48.08 MHz, makes a bit 16 clocks (0.16% fast, well inside the 8N1
+16 = 39.06 MHz, makes a bit 13 clocks (0.16% fast, well inside the 8N1
 margin).
 
 LEDs: heartbeat (~1 Hz), receive activity, transmit activity, UART error
@@ -214,6 +214,7 @@ class Board:
     # address and write registers (``PipelinedSequencer``); the floorplan
     # places each in a row of block RAMs of its own
     table_groups: int = 1
+    ops_unit: bool = False   # SentronArray's: the instructions that are not point ones apart
 
     @property
     def entries(self):
@@ -306,7 +307,7 @@ BOARDS = {
         # than the 5 left of the 32.
         leave_out=frozenset({Op.CHIER, Op.CRANGE, Op.CDIGEST})),
     # 25 MHz * 5 = 125 MHz, VCO 625 MHz (ecppll -i 25 -o 125); the host link at
-    # VCO / 13 = 48.08 MHz, 16 clocks per bit.
+    # VCO / 16 = 39.06 MHz, 13 clocks per bit (3.005 Mbaud).
     "ulx3s-85f": Board(
         "ulx3s-85f", "ulx3s.ULX3S_85F_Platform", "ecp5", 25e6,
         dict(clki_div=1, clkfb_div=5, clkop_div=5), 3_000_000, sentrons=4, sets=2048, ways=1,
@@ -326,12 +327,18 @@ BOARDS = {
         # levels (103.92 MHz against 98.20 at the same RTL, seed 1).
         wire_ps=1000,
         # The byte-serial blocks (UART, FIFOs, decoder, answer collector,
-        # encoder) at 48 MHz (CLKOS). At 62.5 the collector, merging four
-        # answer streams from across the chip, missed it (60.75 MHz).
-        host_mhz=48,
+        # encoder) at 39 MHz (CLKOS): a 3 Mbaud byte is 130 of its clocks. At
+        # 62.5 the collector, merging four answer streams from across the
+        # chip, missed it (60.75 MHz); at 48.08, with five (the ops unit),
+        # 47.29 at seed 1.
+        host_mhz=39,
         # one per EBR row of the sentron's block (constraints/ulx3s-85f.py): from
         # one register the read address crossed all 24 DP16KDs (8.78 ns, one net)
-        table_groups=2),
+        table_groups=2,
+        # Sentron 0 with every opcode had twice another's flops (5,542), its
+        # pipeline spread over the block its table RAMs span: the slowest paths
+        # were all in it.
+        ops_unit=True),
 }
 
 
@@ -340,7 +347,7 @@ def vtpu_core(board):
     from .top import VTPU
     return VTPU(sentrons=board.sentrons, sets=board.sets, ways=board.ways, ops=board.ops,
                 pipelined=board.pipelined, host_domain=board.host_domain,
-                table_groups=board.table_groups)
+                table_groups=board.table_groups, ops_unit=board.ops_unit)
 
 
 def _flash(m, domain, pulse, tick, name):

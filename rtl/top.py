@@ -15,7 +15,9 @@ until the array takes it.
 
 ``table_groups`` (pipelined only; the ECP5 build: 2) splits each sentron's
 table into that many memories with ports of their own
-(``PipelinedSequencer``).
+(``PipelinedSequencer``); ``ops_unit`` (the ECP5 build) gives the
+instructions that are not point ones a unit of their own beside the
+sentrons (``SentronArray``).
 
 ``host_domain`` (the ECP5 build: ``"host"``) gives everything that works a
 byte at a time a clock of its own, apart from the sentrons on ``sync``:
@@ -55,9 +57,9 @@ __all__ = ["VTPU"]
 class VTPU(wiring.Component):
     def __init__(self, *, sentrons=1, sets=64, ways=4, width=COORD_WIDTH,
                  value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS, pipelined=False,
-                 host_domain="sync", table_groups=1):
+                 host_domain="sync", table_groups=1, ops_unit=False):
         self.pipelined, self.host_domain = pipelined, host_domain
-        self.table_groups = table_groups
+        self.table_groups, self.ops_unit = table_groups, ops_unit
         self.sentrons, self.sets, self.ways = sentrons, sets, ways
         self.width, self.value_width = width, value_width
         self.seed, self.ops = seed, frozenset(ops)
@@ -86,7 +88,7 @@ class VTPU(wiring.Component):
             sentrons=self.sentrons, sets=self.sets, ways=self.ways, width=self.width,
             value_width=self.value_width, seed=self.seed, ops=self.ops, pipelined=self.pipelined,
             answer_domain=host if apart and self.pipelined else "sync",
-            table_groups=self.table_groups)
+            table_groups=self.table_groups, ops_unit=self.ops_unit)
         encoder = ResponseEncoder(self.width, self.value_width)
         if not apart:
             m.submodules.decoder = decoder

@@ -14,9 +14,9 @@ from vtpu.model import Model
 
 
 def array_and_model(sentrons, sets, ways, pipelined=False, ops=IMPLEMENTED_OPS,
-                    answer_domain="sync"):
+                    answer_domain="sync", ops_unit=False):
     dut = SentronArray(sentrons=sentrons, sets=sets, ways=ways, pipelined=pipelined, ops=ops,
-                       answer_domain=answer_domain)
+                       answer_domain=answer_domain, ops_unit=ops_unit)
     return dut, Model(sentrons=sentrons, sets=sets, ways=ways, ops=ops)
 
 
@@ -97,24 +97,26 @@ def test_converts_to_verilog():
     assert "module" in verilog.convert(SentronArray(sentrons=2, sets=8, ways=2), name="array")
 
 
-def test_pipelined_without_range_instructions():
+@pytest.mark.parametrize("ops_unit", [False, True])
+def test_pipelined_without_range_instructions(ops_unit):
     """The ULX3S build's array (no range instructions, so no broadcast or merge:
-    sentrons 1..3 answer only point instructions) against the model, under
-    back-pressure."""
+    sentrons 1..3, or with the ops unit all four, answer only point
+    instructions) against the model, under back-pressure."""
     ops = BOARDS["ulx3s-85f"].ops
     assert not ops & RANGE_OPS
-    dut, model = array_and_model(4, 4, 2, pipelined=True, ops=ops)
+    dut, model = array_and_model(4, 4, 2, pipelined=True, ops=ops, ops_unit=ops_unit)
     stream = Stimulus(10, ops=frozenset(Op), keys=96, spread=5, unknown=0.01).take(1500)
     run_stream(stream, dut=dut, model=model, ready_every=2)
 
 
-def test_pipelined_scans_without_range_instructions():
-    """The ULX3S build's sentron 0: without the range instructions a CROUTE RANGE
-    scan is the only instruction that waits in S5, while the link behind it
-    holds whatever comes next. Scans among CRTSETs and the instructions that
-    follow them, under back-pressure."""
+@pytest.mark.parametrize("ops_unit", [False, True])
+def test_pipelined_scans_without_range_instructions(ops_unit):
+    """The ULX3S build's sentron 0 (or its ops unit): without the range
+    instructions a CROUTE RANGE scan is the only instruction that waits in S5,
+    while the link behind it holds whatever comes next. Scans among CRTSETs and
+    the instructions that follow them, under back-pressure."""
     ops = BOARDS["ulx3s-85f"].ops
-    dut, model = array_and_model(4, 4, 1, pipelined=True, ops=ops)
+    dut, model = array_and_model(4, 4, 1, pipelined=True, ops=ops, ops_unit=ops_unit)
     mix = {Op.CROUTE: 8, Op.CRTSET: 4, Op.CDELTA: 3, Op.CHIER: 3}
     stream = Stimulus(15, ops=frozenset(Op), keys=24, unknown=0.01, mix=mix).take(800)
     run_stream(stream, dut=dut, model=model, ready_every=3)
@@ -131,3 +133,19 @@ def test_answers_on_another_clock(answer_period):
     stream = Stimulus(11, ops=frozenset(Op), keys=96, spread=5, unknown=0.01).take(600)
     run_stream(stream, dut=dut, model=model, ready_every=2, answer_domain="host",
                answer_period=answer_period)
+
+
+def test_ops_unit_on_another_clock():
+    """The ULX3S build's array as built: four point-only sentrons and the ops
+    unit, each writing its answers into a CreditFIFO of its own for the
+    collector on the host clock. Every opcode the build has, in issue order,
+    against the model; the sentrons execute none but the point ones."""
+    ops = BOARDS["ulx3s-85f"].ops
+    dut, model = array_and_model(4, 4, 1, pipelined=True, ops=ops, answer_domain="host",
+                                 ops_unit=True)
+    assert [dut.unit_ops(k) for k in range(4)] == [POINT_OPS] * 4
+    assert dut.unit_ops(4) == ops - POINT_OPS
+    mix = {Op.CROUTE: 4, Op.CRTSET: 3, Op.CDELTA: 2, Op.CHIER: 2, Op.CMOE: 2}
+    stream = Stimulus(17, ops=frozenset(Op), keys=24, unknown=0.01, mix=mix).take(800)
+    run_stream(stream, dut=dut, model=model, ready_every=2, answer_domain="host",
+               answer_period=0.53e-6)
