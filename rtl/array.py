@@ -134,19 +134,20 @@ class SentronArray(wiring.Component):
         """The index of the unit that executes the instructions that are not point ones."""
         return self.sentrons if self.ops_unit else 0
 
+    def _is_ops_unit(self, index):
+        return self.ops_unit and index == self.full_unit
+
     def unit_ops(self, index):
         """The opcodes unit ``index`` (a sentron, or the ops unit) is built with."""
-        if self.ops_unit and index == self.full_unit:
-            return self.ops - POINT_OPS
         if index == self.full_unit:
-            return self.ops
+            return self.ops - POINT_OPS if self.ops_unit else self.ops
         # Every sentron holds keys, so every one answers the range instructions
         # for its share (CHIER for DOWN, which is a CRANGE).
         return self.ops & (POINT_OPS | RANGE_OPS | ({Op.CHIER} if self.ops & RANGE_OPS else set()))
 
     def _sequencer(self, index):
         ops = self.unit_ops(index)
-        if self.ops_unit and index == self.full_unit:
+        if self._is_ops_unit(index):
             # no point instructions: the table is never written (two rows, which
             # the netlist drops), nor split
             sets, ways, groups = 2, 1, 1
@@ -197,7 +198,7 @@ class SentronArray(wiring.Component):
         sentrons = []         # what dispatch and collect see of each sentron
         held_at_most = 0      # pipelined: answers a sentron and its slice can hold
         for k in range(self.units):
-            name = "ops" if self.ops_unit and k == self.full_unit else f"sentron{k}"
+            name = "ops" if self._is_ops_unit(k) else f"sentron{k}"
             m.submodules[name] = sentron = self._sequencer(k)
             if crossing:
                 # Its answers come out of a CreditFIFO of its own, on the collector's clock.
@@ -278,7 +279,7 @@ class SentronArray(wiring.Component):
         out_free = ~self.o.valid | self.o.ready
         answer = Signal(response_layout(self.width, self.value_width))
         valids = Cat(*(s.o.valid for s in sentrons))
-        chosen = Signal(self.units)         # the sentrons whose answers are taken
+        chosen = Signal(self.units)         # the units whose answers are taken
         retire = Signal()                   # the head's last answer is taken
         for k, sentron in enumerate(sentrons):
             m.d.comb += chosen[k].eq(hot[k] & sentron.o.valid & out_free)

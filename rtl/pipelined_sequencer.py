@@ -147,9 +147,10 @@ class PipelinedSequencer(Sequencer):
     @property
     def answer_fields(self):
         """The answer fields this sentron sends (the others are always 0). One
-        that executes only CGET, CPUT and CDEL (those of an array past the
-        first, without range instructions) answers with a value and a status:
-        its FIFO stores those fields only, 85 of the 421 bits."""
+        that executes only CGET, CPUT and CDEL (in an array without range
+        instructions, every sentron but the one that executes the rest)
+        answers with a value and a status: its FIFO stores those fields only,
+        85 of the 421 bits."""
         if self.ops <= {Op.CGET, Op.CPUT, Op.CDEL}:
             return ("op", "tag", "status", "more", "value")
         return tuple(name for name, _ in response_layout(self.width, self.value_width))
