@@ -21,9 +21,20 @@ export ICEPACK            := yowasp-icepack
 export ECPPACK            := yowasp-ecppack
 export PATH               := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: all setup test sim synth bench prog clean distclean
+.PHONY: all help setup test sim synth bench prog clean distclean
 
 all: test
+
+help:
+	@echo "make sim      cross-check the core against the golden model in cocotb (SIM=verilator|icarus,"
+	@echo "              INSTRUCTIONS=N, JOBS=J, SENTRONS=N, PIPELINED=1: the ECP5 build's core, WAVES=1)"
+	@echo "make test     every unit, property, gateware and host test (pytest, one worker per core)"
+	@echo "make synth    bitstream and build/reports/synth-BOARD.json (BOARD=icebreaker|hx8k|ulx3s-85f,"
+	@echo "              CLOCK_MHZ=F for another core clock)"
+	@echo "make prog     build and program an attached board (BOARD=...)"
+	@echo "make bench    build/reports/bench.json: model, RTL cycle, host and synthesis figures"
+	@echo "make setup    create .venv with the pinned toolchain (every target does this first)"
+	@echo "make clean    remove build outputs; make distclean also removes .venv"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,13 +57,13 @@ sim: setup
 		$(if $(JOBS),--jobs $(JOBS))
 
 synth: setup
-	$(BIN)/python -m rtl.build --board $(BOARD) $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ))
+	$(BIN)/python -m flow.build --board $(BOARD) $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ))
 
 bench: setup
 	$(BIN)/python -m vtpu.bench
 
 prog: setup
-	$(BIN)/python -m rtl.build --board $(BOARD) --program $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ))
+	$(BIN)/python -m flow.build --board $(BOARD) --program $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ))
 
 clean:
 	rm -rf build sim_build .pytest_cache .hypothesis

@@ -66,14 +66,15 @@ from amaranth.lib.wiring import In, Out
 from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, TABLE_SEED, VALUE_WIDTH, Dir, Op, Status
 from vtpu.hash import h3_rows
 
-from .credit_fifo import CreditFIFO
-from .hash_unit import h3_hash
+from .link.credit_fifo import CreditFIFO
+from .sentron.hash_unit import h3_hash
 from .layouts import command_layout, hashed_command_layout, response_layout
-from .pipelined_sequencer import PipelinedSequencer, may_wait, one_hot
+from .sentron.pipelined_sequencer import PipelinedSequencer, may_wait, one_hot
 from .replica import replica
-from .sequencer import IMPLEMENTED_OPS, RANGE_OPS, Sequencer, pattern_bad
-from .skid_buffer import SkidBuffer
-from .zorder import z_less
+from .sentron.execute import IMPLEMENTED_OPS, RANGE_OPS, pattern_bad
+from .sentron.sequencer import Sequencer
+from .link.skid_buffer import SkidBuffer
+from .sentron.zorder import z_less
 
 __all__ = ["SentronArray", "POINT_OPS"]
 

@@ -76,8 +76,8 @@ def command_layout(width=COORD_WIDTH, value_width=VALUE_WIDTH):
 def hashed_command_layout(width=COORD_WIDTH, value_width=VALUE_WIDTH):
     """A command as the array hands it to a sentron: with its coordinate's table
     hash (``vtpu.hash.table_hash``), whether it may hold the sentron for more
-    than a clock (``waits``, ``rtl.pipelined_sequencer.may_wait``) and whether
-    its pattern is BAD_ARG (``pattern_bad``, ``rtl.sequencer.pattern_bad``: nine
+    than a clock (``waits``, ``rtl.sentron.pipelined_sequencer.may_wait``) and whether
+    its pattern is BAD_ARG (``pattern_bad``, ``rtl.sentron.execute.pattern_bad``: nine
     magnitude compares ORed, too deep for a pipeline stage at 125 MHz), all
     worked out upstream. The command's members keep their offsets, so the low
     bits are a ``command_layout``."""

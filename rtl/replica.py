@@ -4,7 +4,7 @@ A register loaded from the same value as another is the same register to
 Yosys (``opt_merge``), so copies made to be placed apart -- a dispatch
 register's copy beside each sentron, so no wide enable or long net crosses the
 chip -- would be folded back into one. ``replica`` marks a signal, and the
-board build (``rtl.build``) runs ``KEEP_REPLICAS`` after reading the design:
+board build (``flow.build``) runs ``KEEP_REPLICAS`` after reading the design:
 every flop driving a marked signal is kept as it is. Simulation needs nothing:
 the copies behave alike there anyway.
 """

@@ -44,12 +44,12 @@ from amaranth.lib.wiring import In, Out
 
 from vtpu.isa import COORD_WIDTH, TABLE_SEED, VALUE_WIDTH
 
-from .frame_decoder import FrameDecoder
-from .mailbox import Mailbox
-from .response_encoder import ResponseEncoder
+from .link.frame_decoder import FrameDecoder
+from .link.mailbox import Mailbox
+from .link.response_encoder import ResponseEncoder
 from .array import SentronArray
-from .sequencer import IMPLEMENTED_OPS
-from .skid_buffer import SkidBuffer
+from .sentron.execute import IMPLEMENTED_OPS
+from .link.skid_buffer import SkidBuffer
 
 __all__ = ["VTPU"]
 

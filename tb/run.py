@@ -111,7 +111,7 @@ def main(argv=None):
 
     from cocotb_tools.runner import get_runner
 
-    from rtl.sequencer import IMPLEMENTED_OPS
+    from rtl.sentron.execute import IMPLEMENTED_OPS
     from tb.coverage import Coverage
 
     name = args.sim + ("-pipelined" if args.pipelined else "")

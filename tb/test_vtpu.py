@@ -16,7 +16,7 @@ import time
 import cocotb
 from cocotb.triggers import FallingEdge
 
-from rtl.sequencer import IMPLEMENTED_OPS
+from rtl.sentron.execute import IMPLEMENTED_OPS
 from tb.harness import start
 from tb.run import CHUNK
 from tb.scoreboard import Scoreboard

@@ -6,7 +6,7 @@ from vtpu import bench
 
 
 def test_bench_writes_flat_report(tmp_path):
-    # the rtl section is rtl.measure.figures, which tests/rtl/test_measure.py checks
+    # the rtl section is flow.measure.figures, which tests/flow/test_measure.py checks
     out = tmp_path / "bench.json"
     assert bench.main(["--quick", "--only", "model,host,synth", "--output", str(out)]) == 0
     report = json.loads(out.read_text())

@@ -31,4 +31,9 @@ def test_readme_python_example_runs():
     assert v.cget("2.1.3/4.7.2/9.2.2") == "a scroll"
     assert v.crange("2.1.3/4.7.2/9.2.*") == [("2.1.3/4.7.2/9.2.2", "a scroll"),
                                              ("2.1.3/4.7.2/9.2.3", 42)]
-    assert len(scope["answers"]) == 99
+    assert scope["answers"] == [i * i for i in range(1, 33)]
+    assert sorted(scope["book"].crange("*.*.*/*.*.*/*.*.*")) == [
+        ("1.1.1/1.1.1/1.1.1", "The vTPU stores scrolls at coordinates."),
+        ("1.1.1/1.1.1/1.1.2", "Each scroll is addressed by nine components."),
+        ("1.1.1/1.1.1/1.1.3", "Ranges stream in Z-order."),
+        ("1.1.1/1.1.2/1.1.1", "A second book begins here.")]

@@ -3,7 +3,7 @@
 No board is attached in CI, so the far end of the pty is played by the golden
 model configured as the iCEBreaker build (geometry and instruction set from
 ``rtl.boards``); the host side is the real pyserial code path. The UART
-gateware itself is tested bit by bit in tests/rtl/test_uart.py.
+gateware itself is tested bit by bit in tests/rtl/link/test_uart.py.
 """
 
 import os
@@ -14,7 +14,7 @@ import tty
 import pytest
 
 from rtl.boards import BOARDS
-from rtl.sequencer import IMPLEMENTED_OPS
+from rtl.sentron.execute import IMPLEMENTED_OPS
 from vtpu import VTPU, NotFound, Unsupported
 from vtpu.driver import BackendError, open_backend
 from vtpu.model import Model

@@ -4,7 +4,7 @@ Sections, each a function returning ``{name: number}``:
   * ``model.<op>.ops_per_s``   the golden model, per instruction, direct calls;
   * ``model.frames.<op>.ops_per_s``  the same through the frame path;
   * ``baseline.dict.{get,put}.ops_per_s``  a plain Python dict doing the same;
-  * ``rtl.*``     cycle figures from simulation (``rtl.measure.figures``);
+  * ``rtl.*``     cycle figures from simulation (``flow.measure.figures``);
   * ``host.<backend>.*``  ops/s through the Python client, per backend, and
     ``host.server.*`` requests/s through the HTTP server;
   * ``synth.<board>.*``  the latest ``make synth`` reports folded in.
@@ -76,7 +76,7 @@ def model_section(quick=False):
 
 
 def rtl_section(quick=False):
-    from rtl import measure
+    from flow import measure
     return measure.figures(quick=quick)
 
 

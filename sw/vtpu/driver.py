@@ -194,7 +194,7 @@ class VerilatorBackend(_SocketBackend):
     timeout = 120.0
 
     def __init__(self, sets=16, ways=2, sentrons=1, build_dir=None, **_):
-        from rtl.sequencer import IMPLEMENTED_OPS
+        from rtl.sentron.execute import IMPLEMENTED_OPS
         super().__init__(sets=sets * sentrons, ways=ways, ops=IMPLEMENTED_OPS)
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(600)

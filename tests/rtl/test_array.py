@@ -3,10 +3,10 @@
 import pytest
 from amaranth.back import verilog
 
-from test_sequencer import run_stream
+from sentron_driver import run_stream
 from rtl.array import POINT_OPS, SentronArray
 from rtl.boards import BOARDS
-from rtl.sequencer import IMPLEMENTED_OPS, RANGE_OPS
+from rtl.sentron.execute import IMPLEMENTED_OPS, RANGE_OPS
 from tb.stimulus import Instruction, Stimulus
 from vtpu.coord import Pattern
 from vtpu.isa import Op

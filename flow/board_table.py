@@ -1,0 +1,71 @@
+"""The README's table of which instructions each build carries, from ``rtl.boards``.
+
+    python -m flow.board_table            # print the table (Markdown)
+    python -m flow.board_table --check    # exit 1 if README.md's copy differs
+
+The table sits in README.md between the ``BOARD_TABLE`` markers; a test
+(tests/flow/test_board_table.py) fails when the two differ, so the README
+says what the builds carry.
+"""
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from rtl.boards import BOARDS
+from rtl.sentron import IMPLEMENTED_OPS, RANGE_OPS
+from vtpu.isa import Op
+
+__all__ = ["board_table", "readme_table", "BEGIN", "END"]
+
+BEGIN, END = "<!-- BOARD_TABLE -->", "<!-- /BOARD_TABLE -->"
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def _cell(op, ops):
+    if op not in ops:
+        return "—"
+    if op == Op.CHIER and not ops & RANGE_OPS:
+        return "UP"          # DOWN is a range walk
+    return "yes"
+
+
+def board_table():
+    """Markdown: one row per instruction; a column for the simulated core and one per board."""
+    builds = [("simulation", IMPLEMENTED_OPS, None)] + [
+        (name, board.ops, board) for name, board in BOARDS.items()]
+    head = ["instruction"] + [name for name, _, _ in builds]
+    rows = [head, ["---"] * len(head)]
+    for op in Op:
+        rows.append([op.name] + [_cell(op, ops) for _, ops, _ in builds])
+    rows.append(["entries"] + ["any (`--sets`, `--ways`)"] + [
+        f"{b.entries:,} ({b.sentrons} x {b.sets} x {b.ways})" for _, _, b in builds[1:]])
+    rows.append(["core clock"] + ["—"] + [f"{b.clk_hz / 1e6:g} MHz" for _, _, b in builds[1:]])
+    return "\n".join("| " + " | ".join(row) + " |" for row in rows) + "\n"
+
+
+def readme_table(text):
+    """The table between the markers in ``text`` (None if the markers are missing)."""
+    found = re.search(re.escape(BEGIN) + r"\n(.*?)" + re.escape(END), text, re.S)
+    return found and found.group(1)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m flow.board_table",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="compare with README.md's copy")
+    args = parser.parse_args(argv)
+    table = board_table()
+    if not args.check:
+        sys.stdout.write(table)
+        return 0
+    if readme_table(README.read_text()) != table:
+        print(f"flow.board_table: README.md's table differs; put this between {BEGIN} and {END}:\n"
+              + table, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""Cycle figures measured in Amaranth's simulator, for ``make bench``.
+
+Throughput and latency are measured at the sentron's instruction interface
+(decoded instructions in, answers out), where the 1-per-clock targets apply;
+the byte-serial host link in front of it moves one byte per clock.
+
+  * ``rtl.<op>.per_clock``: instructions answered per clock, back to back,
+    in the steady state (answers / clocks from first to last answer);
+  * ``rtl.<op>.latency_clocks``: clocks from the first instruction accepted
+    to its answer valid;
+  * ``rtl.array4.<op>.*``: the same through a 4-sentron ``SentronArray``;
+  * ``rtl.pipelined.<op>.*``, ``rtl.pipelined.array4.<op>.*``: the same for
+    ``PipelinedSequencer``, the ECP5 build's sentron, alone and four in an array.
+"""
+
+import random
+
+from amaranth.sim import Simulator
+
+from vtpu.coord import pack
+from vtpu.isa import DIMS, Op, Status
+
+from rtl.layouts import COMMAND_FIELD
+from rtl.array import SentronArray
+from rtl.sentron.pipelined_sequencer import PipelinedSequencer
+from rtl.sentron.sequencer import Sequencer
+
+__all__ = ["measure_stream", "figures"]
+
+
+def _pattern_value(lo, hi, mask=0):
+    """A pattern as the command's ``pattern`` member: mask, then lo, then hi (packed)."""
+    return mask | lo << 16 | hi << (16 + 16 * DIMS)
+
+
+class _Bench:
+    """One design in Amaranth's simulator, run again and again: building the
+    simulator (elaborating and compiling the design) takes seconds, a run of a
+    few hundred instructions a fraction of one. Before each run but the first
+    the simulator is reset: every signal and memory back to its initial value,
+    the clock and both testbenches restarted, as in a new one."""
+
+    def __init__(self, dut):
+        self.dut, self.instructions, self.used = dut, [], False
+        self.sim = Simulator(dut)
+        self.sim.add_clock(1e-6)
+        self.sim.add_testbench(self._source)
+        self.sim.add_testbench(self._sink)
+
+    def run(self, instructions):
+        """Drive (op, members) instructions back to back into the design; returns
+        the clock each was accepted at, the clock of each final answer, the final
+        statuses and each instruction's record count (its MORE answers)."""
+        self.instructions = instructions
+        self.accepted, self.finals, self.statuses, self.records = [], [], [], []
+        if self.used:
+            self.sim.reset()
+        self.used = True
+        self.sim.run()
+        return self.accepted, self.finals, self.statuses, self.records
+
+    async def _source(self, ctx):
+        dut, cycle = self.dut, 0
+        for op, members in self.instructions:
+            ctx.set(dut.i.payload.as_value(), 0)
+            ctx.set(dut.i.payload.op, op)
+            ctx.set(dut.i.payload.error, Status.OK)
+            for name, value in members.items():
+                target = getattr(dut.i.payload, COMMAND_FIELD.get(name, name))
+                ctx.set(target.as_value() if hasattr(target, "as_value") else target, value)
+            ctx.set(dut.i.valid, 1)
+            while True:
+                _, _, ready = await ctx.tick().sample(dut.i.ready)
+                cycle += 1
+                if ready:
+                    self.accepted.append(cycle)
+                    break
+        ctx.set(dut.i.valid, 0)
+
+    async def _sink(self, ctx):
+        dut = self.dut
+        ctx.set(dut.o.ready, 1)
+        cycle, pending = 0, 0
+        while len(self.finals) < len(self.instructions):
+            _, _, valid, more, status = await ctx.tick().sample(
+                dut.o.valid, dut.o.payload.more, dut.o.payload.status)
+            cycle += 1
+            if valid and more:
+                pending += 1
+            elif valid:
+                self.finals.append(cycle)
+                self.statuses.append(Status(status))
+                self.records.append(pending)
+                pending = 0
+
+
+_BENCHES = {}      # (sets, ways, sentrons, pipelined) -> _Bench; figures() empties it
+
+
+def _bench(sets, ways, sentrons=1, pipelined=False):
+    """The simulator of one sentron (the bare sequencer, ``PipelinedSequencer`` if
+    ``pipelined``) or, for more, a ``SentronArray``; built on first use."""
+    key = (sets, ways, sentrons, pipelined)
+    if key not in _BENCHES:
+        if sentrons > 1:
+            dut = SentronArray(sentrons=sentrons, sets=sets, ways=ways, pipelined=pipelined)
+        else:
+            dut = (PipelinedSequencer if pipelined else Sequencer)(sets=sets, ways=ways)
+        _BENCHES[key] = _Bench(dut)
+    return _BENCHES[key]
+
+
+def measure_stream(instructions, *, sets=64, ways=4, sentrons=1, pipelined=False):
+    """Run (op, members) instructions back to back; returns (per_clock, latency, statuses).
+
+    One sentron is the bare sequencer (``PipelinedSequencer`` if ``pipelined``);
+    more are a ``SentronArray``."""
+    accepted, answered, statuses, _ = _bench(sets, ways, sentrons, pipelined).run(instructions)
+    per_clock = len(answered) / (answered[-1] - answered[0] + 1)
+    # The answer registered at edge k is seen valid by the sampler at edge k+1.
+    latency = answered[0] - accepted[0] - 1
+    return per_clock, latency, statuses
+
+
+def measure_range(capacity, *, results=16, fill=0.25, seed=1):
+    """Clocks one CRANGE of ``results`` records takes, in one sentron of
+    ``capacity`` slots (4 ways) holding ``fill * capacity`` keys spread over the
+    whole coordinate space plus ``results`` keys inside the queried box.
+
+    A CDIGEST of an empty box goes first: it waits for the index to take in
+    every queued insert. The CRANGE's clocks are those between the CDIGEST's
+    answer and its own final answer: the time it holds the sentron. Returns
+    (clocks, records answered, keys stored)."""
+    rng = random.Random(seed)
+    corner = 30000
+    cube = [tuple(corner + (i >> b & 1) if b < 4 else corner for b in range(DIMS))
+            for i in range(results)]
+    others = set()
+    while len(others) < int(fill * capacity):
+        others.add(tuple(rng.randrange(1 << 16) for _ in range(DIMS)))
+    puts = [(Op.CPUT, {"coord": pack(c), "value": n}) for n, c in enumerate(cube)]
+    puts += [(Op.CPUT, {"coord": pack(c), "value": n}) for n, c in enumerate(sorted(others))]
+    box = _pattern_value(pack((corner,) * DIMS), pack((corner + 1,) * DIMS))
+    nowhere = _pattern_value(pack((1,) * DIMS), pack((1,) * DIMS))
+    program = puts + [(Op.CDIGEST, {"pattern": nowhere}), (Op.CRANGE, {"pattern": box})]
+    _, finals, statuses, records = _bench(capacity // 4, 4).run(program)
+    stored = sum(s == Status.OK for s in statuses[:len(puts)])
+    assert statuses[-1] == Status.OK
+    return finals[-1] - finals[-2], records[-1], stored
+
+
+def figures(quick=False):
+    n = 64 if quick else 256
+    rng = random.Random(1)
+    keys = [tuple(rng.randrange(1, 9) for _ in range(DIMS)) for _ in range(n // 2)]
+    coord = lambda: pack(rng.choice(keys))  # noqa: E731
+    out = {}
+    mixes = {
+        # hits and misses mixed: half the keys are stored by the earlier puts
+        "cput": [(Op.CPUT, {"coord": coord(), "value": i}) for i in range(n)],
+        "cget": [(Op.CPUT if i < n // 4 else Op.CGET, {"coord": coord(), "value": i}) for i in range(n)],
+        "cdel": [(Op.CPUT if i < n // 4 else Op.CDEL, {"coord": coord(), "value": i}) for i in range(n)],
+        "cdelta": [(Op.CDELTA, {"coord": coord(), "delta": rng.getrandbits(16 * DIMS)}) for _ in range(n)],
+        "croute": [(Op.CROUTE, {"coord": coord(), "arg": rng.randrange(1, 100), "mode": 0}) for _ in range(n)],
+        "cmoe": [(Op.CMOE, {"coord": coord(), "arg": rng.randrange(1, 100)}) for _ in range(n)],
+        # CHIER UP of stored coordinates with some components already wildcards
+        "chier": [(Op.CHIER, {"pattern": _pattern_value(c, c, rng.getrandbits(DIMS - 1)),
+                              "mode": 0}) for c in (coord() for _ in range(n))],
+    }
+    for prefix, pipelined in (("rtl", False), ("rtl.pipelined", True)):
+        for name, stream in mixes.items():
+            per_clock, latency, statuses = measure_stream(stream, pipelined=pipelined)
+            out[f"{prefix}.{name}.per_clock"] = round(per_clock, 4)
+            out[f"{prefix}.{name}.latency_clocks"] = latency
+            if name in ("cget", "cdel"):
+                out[f"{prefix}.{name}.hits"] = sum(
+                    s == Status.OK for op, s in zip(stream, statuses) if op[0] != Op.CPUT)
+                out[f"{prefix}.{name}.misses"] = sum(s == Status.NOT_FOUND for s in statuses)
+    # CPUTs of new keys only: each is queued for the Z-order index, which links
+    # one key per walk; this is the rate the queue drains at, once it is full.
+    # 1024 of them: four times the queue, so the figure is the sustained rate.
+    fresh = [(Op.CPUT, {"coord": pack(tuple(rng.randrange(1 << 16) for _ in range(DIMS))),
+                        "value": i}) for i in range(1024)]
+    per_clock, _, _ = measure_stream(fresh, sets=1024)
+    out["rtl.cput.new_keys.per_clock"] = round(per_clock, 4)
+    # CRANGE with 16 results from tables of growing capacity, a quarter full
+    for capacity in ((256, 1024) if quick else (256, 512, 1024, 2048, 4096, 8192)):
+        clocks, records, stored = measure_range(capacity)
+        out[f"rtl.crange.clocks.cap{capacity}"] = clocks
+        out[f"rtl.crange.records.cap{capacity}"] = records
+        out[f"rtl.crange.stored.cap{capacity}"] = stored
+    # The same point mixes through a 4-sentron array: keys spread over the
+    # sentrons by hash, answers merged back in order.
+    for prefix, pipelined in (("rtl", False), ("rtl.pipelined", True)):
+        for name in ("cput", "cget", "cdel"):
+            per_clock, latency, _ = measure_stream(mixes[name], sets=16, sentrons=4,
+                                                   pipelined=pipelined)
+            out[f"{prefix}.array4.{name}.per_clock"] = round(per_clock, 4)
+            out[f"{prefix}.array4.{name}.latency_clocks"] = latency
+    _BENCHES.clear()        # the simulators hold every design's state: let them go
+    return out
+
+
+if __name__ == "__main__":
+    for key, value in figures().items():
+        print(f"{key:32} {value}")

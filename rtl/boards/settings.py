@@ -1,0 +1,229 @@
+"""Board settings: each board's FPGA, clocks, PLL dividers, table geometry and the
+instructions its core carries (``BOARDS``), and the PLL arithmetic behind them.
+Why each board is built the way it is: ``rtl.boards``' docstring.
+"""
+
+import importlib
+import runpy
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from vtpu.isa import Op
+
+from ..link.uart import uart_divisor
+
+__all__ = ["Board", "BOARDS", "CONSTRAINTS", "ice40_pll_hz", "ice40_filter_range", "ecp5_pll_hz",
+           "pll_settings"]
+
+CONSTRAINTS = Path(__file__).resolve().parents[2] / "constraints"
+
+
+def ice40_pll_hz(osc_hz, divr, divf, divq):
+    """Output and VCO frequency of an iCE40 PLL in SIMPLE feedback; checks the ranges."""
+    pfd = osc_hz / (divr + 1)
+    vco = pfd * (divf + 1)
+    assert 10e6 <= pfd <= 133e6, f"PFD {pfd / 1e6} MHz out of range"
+    assert 533e6 <= vco <= 1066e6, f"VCO {vco / 1e6} MHz out of range"
+    assert 1 <= divq <= 6 and 0 <= divr <= 15 and 0 <= divf <= 127, "divider out of range"
+    return vco / 2 ** divq, vco
+
+
+def ice40_filter_range(osc_hz, divr):
+    """The PLL loop filter setting for its PFD frequency (as icepll chooses it)."""
+    pfd = osc_hz / (divr + 1) / 1e6
+    return next((n for n, below in enumerate((17, 26, 44, 66, 101), 1) if pfd < below), 6)
+
+
+def ecp5_pll_hz(osc_hz, clki_div, clkfb_div, clkop_div):
+    """Output and VCO frequency of an ECP5 EHXPLLL fed back from CLKOP; checks the ranges."""
+    pfd = osc_hz / clki_div
+    out = pfd * clkfb_div
+    vco = out * clkop_div
+    assert 3.125e6 <= pfd <= 400e6, f"PFD {pfd / 1e6} MHz out of range"
+    assert 400e6 <= vco <= 800e6, f"VCO {vco / 1e6} MHz out of range"
+    assert 1 <= clki_div <= 128 and 1 <= clkfb_div <= 80 and 1 <= clkop_div <= 128, \
+        "divider out of range"
+    return out, vco
+
+
+def pll_settings(family, osc_hz, want_hz):
+    """Divider settings whose output is closest to ``want_hz`` (the lower one on a
+    tie), searched over every legal setting as icepll and ecppll do; on the ECP5
+    the output divider only places the VCO, nearest the middle of its range."""
+    best = None
+    if family == "ice40":
+        candidates = (dict(divr=r, divf=f, divq=q)
+                      for r in range(16) for f in range(128) for q in range(1, 7))
+        rate = ice40_pll_hz
+    else:
+        candidates = (dict(clki_div=i, clkfb_div=f,
+                           clkop_div=max(1, min(128, round(600e6 / (osc_hz / i * f)))))
+                      for i in range(1, 129) for f in range(1, 81))
+        rate = ecp5_pll_hz
+    for setting in candidates:
+        try:
+            out = rate(osc_hz, **setting)[0]
+        except AssertionError:
+            continue
+        if best is None or (abs(out - want_hz), out) < best[0]:
+            best = ((abs(out - want_hz), out), setting)
+    if best is None:
+        raise ValueError(f"no {family} PLL setting from {osc_hz / 1e6} MHz")
+    return best[1]
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    platform: str          # "module.Class" in amaranth_boards
+    family: str            # "ice40" or "ecp5"
+    osc_hz: float
+    pll: dict              # divider settings, from icepll / ecppll
+    baud: int
+    sets: int              # per sentron
+    ways: int
+    leds: tuple            # LED numbers: heartbeat, rx, tx, error
+    programmer: str        # what `make prog` runs
+    fifo_depth: int = 512
+    synth_opts: str = ""   # extra synth_<family> options
+    # ECP5: the wire delay (ps) ABC assumes between two LUTs as it maps the logic
+    # (``flow.build.lut_mapping_script``); None: Yosys's own (300)
+    wire_ps: int = None
+    pnr_opts: tuple = ()   # extra nextpnr options
+    pll_pad: bool = True   # iCE40: the oscillator pin is a PLL pad (SB_PLL40_PAD)
+    leave_out: frozenset = frozenset()   # instructions this board's core answers BAD_OPCODE to
+    sentrons: int = 1
+    pipelined: bool = False   # VTPU ``pipelined``: PipelinedSequencer sentrons
+    # ECP5: the host link (UART, FIFOs, response encoder) on a clock of its own
+    # near this (the PLL's CLKOS: its VCO divided); None: one clock for all.
+    host_mhz: float = None
+    # pipelined: each sentron's table as this many memories, each with its own
+    # address and write registers (``PipelinedSequencer``); the floorplan
+    # places each in a row of block RAMs of its own
+    table_groups: int = 1
+    ops_unit: bool = False   # SentronArray's: the instructions that are not point ones apart
+
+    @property
+    def entries(self):
+        return self.sentrons * self.sets * self.ways
+
+    def at_clock(self, mhz):
+        """This board with its PLL set for a core clock of (about) ``mhz``."""
+        return replace(self, pll=pll_settings(self.family, self.osc_hz, mhz * 1e6))
+
+    @property
+    def ops(self):
+        """The instructions the board's core executes."""
+        from ..sentron.execute import IMPLEMENTED_OPS
+        return IMPLEMENTED_OPS - self.leave_out
+
+    @property
+    def clk_hz(self):
+        if self.family == "ice40":
+            return ice40_pll_hz(self.osc_hz, **self.pll)[0]
+        return ecp5_pll_hz(self.osc_hz, **self.pll)[0]
+
+    @property
+    def host_domain(self):
+        return "sync" if self.host_mhz is None else "host"
+
+    @property
+    def host_pll_div(self):
+        """CLKOS_DIV: the VCO divided down to the clock nearest ``host_mhz`` that
+        keeps the UART's bit time within its margin."""
+        assert self.family == "ecp5", "a host clock of its own is an ECP5 PLL output"
+        vco = ecp5_pll_hz(self.osc_hz, **self.pll)[1]
+        for div in sorted(range(1, 129), key=lambda d: abs(vco / d - self.host_mhz * 1e6)):
+            try:
+                uart_divisor(vco / div, self.baud)
+                return div
+            except ValueError:
+                continue
+        raise ValueError(f"no host clock from a {vco / 1e6:g} MHz VCO suits {self.baud} baud")
+
+    @property
+    def host_hz(self):
+        if self.host_mhz is None:
+            return self.clk_hz
+        return ecp5_pll_hz(self.osc_hz, **self.pll)[1] / self.host_pll_div
+
+    @property
+    def divisor(self):
+        return uart_divisor(self.host_hz, self.baud)
+
+    def platform_class(self):
+        module, cls = self.platform.rsplit(".", 1)
+        return getattr(importlib.import_module(f"amaranth_boards.{module}"), cls)
+
+    def constraints(self):
+        """``constraints/<board>.py``: RESOURCES to add, DRIVE_HIGH resource names,
+        FLOORPLAN (netlist cell name -> nextpnr BEL it is locked to)."""
+        path = CONSTRAINTS / f"{self.name}.py"
+        found = runpy.run_path(str(path)) if path.exists() else {}
+        return {"RESOURCES": found.get("RESOURCES", []), "DRIVE_HIGH": found.get("DRIVE_HIGH", []),
+                "FLOORPLAN": found.get("FLOORPLAN", {})}
+
+    def make_platform(self):
+        platform = self.platform_class()()
+        if extra := self.constraints()["RESOURCES"]:
+            platform.add_resources(extra)
+        return platform
+
+
+BOARDS = {
+    # 12 MHz * 80 / 2**5 = 30 MHz, VCO 960 MHz (icepll -i 12 -o 30); 10 clocks per bit.
+    "icebreaker": Board(
+        "icebreaker", "icebreaker.ICEBreakerPlatform", "ice40", 12e6,
+        dict(divr=0, divf=79, divq=5), 3_000_000, sets=256, ways=1,
+        # green on the main board, two LEDs of the break-off PMOD, red on the main board
+        leds=(1, 2, 3, 0), programmer="iceprog",
+        synth_opts="-dsp",     # the UP5K's SB_MAC16s take the multiply-high of CROUTE/CMOE
+        # The full core is ~7600 logic cells of the UP5K's 5280: range-mode
+        # routing (two 144-bit Z-order comparators, the route table) is ~1100,
+        # CHIER UP (a 144-bit upper bound through the answer register and the
+        # response encoder's byte mux) ~2200.
+        # The Z-order index of the range instructions is ~16 more 4-kbit BRAMs
+        # (a copy of every key, the tree, the update queue) on top of the 17 used.
+        leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CHIER, Op.CRANGE, Op.CDIGEST})),
+    # 12 MHz * 80 / 2**4 = 60 MHz, VCO 960 MHz (icepll -i 12 -o 60); 20 clocks per bit.
+    "hx8k": Board(
+        "hx8k", "ice40_hx8k_b_evn.ICE40HX8KBEVNPlatform", "ice40", 12e6,
+        dict(divr=0, divf=79, divq=4), 3_000_000, sets=256, ways=1,
+        leds=(0, 1, 2, 3), programmer="iceprog", pll_pad=False,
+        # CHIER: ~2200 more cells than the 7680; the range index: ~16 more BRAMs
+        # than the 5 left of the 32.
+        leave_out=frozenset({Op.CHIER, Op.CRANGE, Op.CDIGEST})),
+    # 25 MHz * 5 = 125 MHz, VCO 625 MHz (ecppll -i 25 -o 125); the host link at
+    # VCO / 16 = 39.06 MHz, 13 clocks per bit (3.005 Mbaud).
+    "ulx3s-85f": Board(
+        "ulx3s-85f", "ulx3s.ULX3S_85F_Platform", "ecp5", 25e6,
+        dict(clki_div=1, clkfb_div=5, clkop_div=5), 3_000_000, sentrons=4, sets=2048, ways=1,
+        leds=(0, 1, 2, 3), programmer="openFPGALoader",
+        # The range index needs ~32 DP16KDs per 2048-slot sentron (a key copy of
+        # 16, the tree, the queue): 4 x 32 + the 98 in use exceeds the 208.
+        # pipelined: sentrons that never stall (``PipelinedSequencer``); the
+        # stalling ones made 70 MHz at best. The table's read port carries no
+        # read-old-data logic (``no_rw_check``, rtl/sentron/table.py): with it the
+        # four-sentron build stopped routing.
+        leave_out=frozenset({Op.CRANGE, Op.CDIGEST}), pipelined=True,
+        # router2 converges on this design in minutes once the floorplan
+        # (constraints/ulx3s-85f.py) keeps each sentron together; router1 stalled
+        # at 75k unrouted arcs on the same placement.
+        pnr_opts=("--router", "router2"),
+        # ABC maps the logic assuming a nanosecond between LUTs, not 300 ps: fewer
+        # levels (103.92 MHz against 98.20 at the same RTL, seed 1).
+        wire_ps=1000,
+        # The byte-serial blocks (UART, FIFOs, decoder, answer collector,
+        # encoder) at 39 MHz (CLKOS): a 3 Mbaud byte is 130 of its clocks. At
+        # 62.5 the collector, merging four answer streams from across the
+        # chip, missed it (60.75 MHz); at 48.08, with five (the ops unit),
+        # 47.29 at seed 1.
+        host_mhz=39,
+        # one per EBR row of the sentron's block (constraints/ulx3s-85f.py): from
+        # one register the read address crossed all 24 DP16KDs (8.78 ns, one net)
+        table_groups=2,
+        # Sentron 0 with every opcode had twice another's flops (5,542), its
+        # pipeline spread over the block its table RAMs span: the slowest paths
+        # were all in it.
+        ops_unit=True),
+}

@@ -1,0 +1,114 @@
+"""The table: one sentron's (valid, key, value) entries in block RAM, and the route table.
+
+``sets`` rows of ``ways`` entries, a row read per clock through a registered
+port and written a way at a time. A sequencer's compare folds in the writes
+its row missed while in flight (``missed_write_layout``, ``fold_writes``), so
+one instruction a clock sees every write ahead of it.
+
+The route table holds CRTSET's range-ownership entries (CROUTE RANGE).
+"""
+
+from types import SimpleNamespace
+
+from amaranth.hdl import Mux, Signal, Value
+from amaranth.lib import data
+from amaranth.lib.memory import Memory
+
+from vtpu.isa import COORD_WIDTH, ROUTE_ENTRIES, VALUE_WIDTH
+
+from ..layouts import coord_layout
+
+__all__ = ["entry_layout", "missed_write_layout", "fold_writes", "table_ports", "table_groups",
+           "route_table"]
+
+
+def entry_layout(width=COORD_WIDTH, value_width=VALUE_WIDTH):
+    return data.StructLayout({"valid": 1, "key": coord_layout(width), "value": value_width})
+
+
+def missed_write_layout(ways, value_width):
+    """A write a row missed, as the compare folds it in: the ways it wrote in the
+    row's set (none if another set), whether it stored the compared key
+    (``match``), a CPUT (``put``; a CDEL frees) and the value it stored."""
+    return data.StructLayout({"ways": ways, "match": 1, "put": 1, "value": value_width})
+
+
+def fold_writes(way, hit, free, value, writes):
+    """Way ``way``'s hit, free and value bits after ``writes`` (oldest first, each a
+    ``missed_write_layout``) land over the row they were compared on."""
+    for write in writes:
+        here = write.ways[way]
+        hit = Mux(here, write.put & write.match, hit)
+        free = Mux(here, ~write.put, free)
+        value = Mux(here, write.value, value)
+    return hit, free, value
+
+
+def table_ports(m, *, sets, ways, width, value_width):
+    """The table as one memory: returns (write port, read port). The read port is
+    synchronous (``addr``, ``en``, ``data`` a clock later)."""
+    W = width
+    set_bits = sets.bit_length() - 1
+    # What the port reads while the other writes the same set never reaches
+    # a compare: the pipeline folds that write in over it. So the
+    # collision may read anything, and Yosys is told so (``no_rw_check``);
+    # otherwise it rebuilds read-old-data in fabric, a registered copy of
+    # every write and a multiplexer after the RAM (on the ECP5 ~430 flops a
+    # sentron, and the four-sentron build stopped routing). With one way a
+    # write covers the whole row; with more, a RAM cell could hold bits of
+    # two ways and garble the one not written, so the check stays.
+    m.submodules.table = table = Memory(
+        shape=data.ArrayLayout(entry_layout(W, value_width), ways),
+        depth=sets, init=[], attrs={"no_rw_check": 1} if ways == 1 else None)
+    # One write enable per way: a write touches only its own way, so no
+    # stage has to carry the whole row to write it back.
+    table_w = table.write_port(granularity=1)
+    # The read port is asynchronous in the netlist and registered here (the
+    # same clock as a synchronous port): Yosys merges this register into the
+    # block RAM's port and only then applies ``no_rw_check``. A port that is
+    # already synchronous keeps its read-old-data rule whatever the
+    # attribute says. ``table_r`` is the registered port the pipeline uses.
+    table_async = table.read_port(domain="comb")
+    table_r = SimpleNamespace(addr=Signal(set_bits), en=Signal(),
+                              data=Signal(table_async.data.shape(), reset_less=True))
+    m.d.comb += table_async.addr.eq(table_r.addr)
+    with m.If(table_r.en):
+        m.d.sync += table_r.data.eq(table_async.data)
+    return table_w, table_r
+
+
+def table_groups(m, groups, *, sets, width, value_width, column):
+    """A one-way table as ``groups`` memories side by side, each some whole block
+    RAMs' worth of the row's bits (``column`` bits a block RAM), with ports of
+    their own: each group can be addressed and written from registers placed by
+    it. Returns (write ports, read addresses, the row read): the row as
+    ``table_ports``' port has it, a clock after its address. (One way: a write
+    covers the row, so ``no_rw_check`` holds as it does there.)"""
+    row_shape = data.ArrayLayout(entry_layout(width, value_width), 1)
+    columns = -(-row_shape.size // column)
+    per_group = -(-columns // groups) * column
+    bounds = [(lo, min(lo + per_group, row_shape.size))
+              for lo in range(0, row_shape.size, per_group)]
+    assert len(bounds) == groups, "more groups than the row has block RAMs for"
+    writes, addrs = [], []
+    row = Signal(row_shape, reset_less=True)
+    for g, (lo, hi) in enumerate(bounds):
+        memory = Memory(shape=hi - lo, depth=sets, init=[], attrs={"no_rw_check": 1})
+        m.submodules[f"table{g}"] = memory
+        writes.append(memory.write_port())
+        # asynchronous and registered here, as in ``table_ports`` (why there)
+        read = memory.read_port(domain="comb")
+        addrs.append(read.addr)
+        m.d.sync += Value.cast(row)[lo:hi].eq(read.data)
+    return writes, addrs, row
+
+
+def route_table(m, width):
+    """The route table (CRTSET writes it, CROUTE RANGE scans it): returns (write
+    port, read port)."""
+    m.submodules.routes = routes = Memory(
+        shape=data.StructLayout({"bound": coord_layout(width), "node": 16}),
+        depth=ROUTE_ENTRIES, init=[])
+    route_w = routes.write_port()
+    route_r = routes.read_port(transparent_for=(route_w,))
+    return route_w, route_r

@@ -1,0 +1,32 @@
+"""The sequencer's cycle figures: the pipeline's no-bubble claim, checked."""
+
+from flow.measure import figures
+from rtl.sentron.pipelined_sequencer import LATENCY
+
+
+def test_point_and_pure_ops_issue_one_per_clock():
+    out = figures(quick=True)
+    for op in ("cget", "cput", "cdel", "cdelta", "chier", "croute", "cmoe"):
+        assert out[f"rtl.{op}.per_clock"] == 1.0, op
+        assert out[f"rtl.{op}.latency_clocks"] <= 3, op
+        # the ECP5's sentron: the same rate through its credits, two stages and
+        # the FIFO's register more
+        assert out[f"rtl.pipelined.{op}.per_clock"] == 1.0, op
+        assert out[f"rtl.pipelined.{op}.latency_clocks"] == LATENCY, op
+    # the array adds its dispatch and collect registers, and no bubbles
+    for op in ("cget", "cput", "cdel"):
+        assert out[f"rtl.array4.{op}.per_clock"] == 1.0, op
+        assert out[f"rtl.array4.{op}.latency_clocks"] <= 6, op
+        assert out[f"rtl.pipelined.array4.{op}.per_clock"] == 1.0, op
+        # the link register beside the sentron, the slice after it, the collect
+        # register
+        assert out[f"rtl.pipelined.array4.{op}.latency_clocks"] == LATENCY + 3, op
+    # the mixes really mix hits and misses
+    assert out["rtl.cget.hits"] > 0 and out["rtl.cget.misses"] > 0
+    # CRANGE of 16 results: four times the keys cost a few clocks (one more tree
+    # level), not four times the clocks
+    assert out["rtl.crange.records.cap256"] == out["rtl.crange.records.cap1024"] == 16
+    assert out["rtl.crange.stored.cap1024"] > 3 * out["rtl.crange.stored.cap256"]
+    assert out["rtl.crange.clocks.cap1024"] < 1.25 * out["rtl.crange.clocks.cap256"]
+    # the index links new keys slower than one per clock: the queue absorbs bursts
+    assert 0 < out["rtl.cput.new_keys.per_clock"] < 1

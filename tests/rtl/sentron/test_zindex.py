@@ -1,0 +1,139 @@
+"""ZIndex against the model's range rule: the keys inside a box, ascending Z-order."""
+
+import random
+
+import pytest
+
+from rtl.sentron.zindex import ZIndex, highest_one
+from vtpu.coord import in_box, max_value, morton
+from vtpu.isa import DIMS
+
+from sim_helpers import run_sim, stream_put
+
+
+def _box(rng, keys, spread):
+    """A box around a stored key (or anywhere), wildcards as full ranges."""
+    centre = rng.choice(keys) if keys and rng.random() < 0.8 else \
+        tuple(rng.randrange(spread) for _ in range(DIMS))
+    lo, hi = [], []
+    for c in centre:
+        if rng.random() < 0.3:
+            lo.append(0)
+            hi.append(max_value(16))
+        else:
+            a, b = c - rng.randrange(3), c + rng.randrange(3)
+            lo.append(max(0, a))
+            hi.append(min(max_value(16), b))
+    return tuple(lo), tuple(hi)
+
+
+def run_index(slots, script):
+    """Apply ``script`` (("put", slot, key) / ("del", slot, key) / ("query", lo, hi)) and
+    return, per query, (slots answered, clocks from query offered to end)."""
+    dut = ZIndex(slots=slots)
+    answers = []
+
+    async def bench(ctx):
+        ctx.set(dut.hits.ready, 1)
+        for step in script:
+            if step[0] in ("put", "del"):
+                _, slot, key = step
+                await stream_put(ctx, dut.update, {"delete": step[0] == "del",
+                                                   "key": list(key), "slot": slot})
+                continue
+            _, lo, hi = step
+            await ctx.tick().until(dut.idle)          # the clocks are the query's own
+            ctx.set(dut.query.payload, {"lo": list(lo), "hi": list(hi)})
+            ctx.set(dut.query.valid, 1)
+            got, clocks = [], 0
+            while True:
+                _, _, valid, end, slot = await ctx.tick().sample(
+                    dut.hits.valid, dut.hits.payload.end, dut.hits.payload.slot)
+                clocks += 1
+                if valid and end:
+                    break
+                if valid:
+                    got.append(slot)
+            ctx.set(dut.query.valid, 0)
+            answers.append((got, clocks))
+
+    run_sim(dut, bench)
+    return answers
+
+
+def random_script(seed, slots, steps, spread):
+    rng = random.Random(seed)
+    stored = {}                       # slot -> key
+    script, expected = [], []
+    for _ in range(steps):
+        roll = rng.random()
+        free = [s for s in range(slots) if s not in stored]
+        if roll < 0.5 and free:
+            key = tuple(rng.randrange(spread) for _ in range(DIMS))
+            if key in stored.values():
+                continue
+            slot = rng.choice(free)
+            stored[slot] = key
+            script.append(("put", slot, key))
+        elif roll < 0.7 and stored:
+            slot = rng.choice(list(stored))
+            script.append(("del", slot, stored.pop(slot)))
+        else:
+            lo, hi = _box(rng, list(stored.values()), spread)
+            script.append(("query", lo, hi))
+            inside = [s for s, k in stored.items() if in_box(k, lo, hi)]
+            expected.append(sorted(inside, key=lambda s: morton(stored[s])))
+    return script, expected
+
+
+@pytest.mark.parametrize("seed,slots,spread", [(1, 16, 3), (2, 64, 6), (3, 64, 1 << 16)])
+def test_random_against_reference(seed, slots, spread):
+    script, expected = random_script(seed, slots, 600, spread)
+    answers = run_index(slots, script)
+    assert [got for got, _ in answers] == expected
+
+
+def test_empty_and_single():
+    lo, hi = (0,) * DIMS, (max_value(16),) * DIMS
+    key = (5,) * DIMS
+    answers = run_index(4, [("query", lo, hi), ("put", 2, key), ("query", lo, hi),
+                            ("query", (6,) * DIMS, hi), ("del", 2, key), ("query", lo, hi)])
+    assert [got for got, _ in answers] == [[], [2], [], []]
+
+
+def test_query_cost_grows_with_depth_not_size():
+    """16 keys in a small box among many spread over the whole space: the query's
+    clocks stay near the same whether 32 or 480 other keys are stored."""
+    rng = random.Random(7)
+    costs = []
+    for others in (32, 480):
+        slots = 512
+        keys = {tuple(1000 + (i >> b & 1) for b in range(DIMS)) for i in range(16)}
+        while len(keys) < 16 + others:
+            keys.add(tuple(rng.randrange(1 << 16) for _ in range(DIMS)))
+        script = [("put", s, k) for s, k in enumerate(sorted(keys, key=lambda _: rng.random()))]
+        script.append(("query", (1000,) * DIMS, (1001,) * DIMS))
+        (got, clocks), = run_index(slots, script)
+        assert len(got) == 16
+        costs.append(clocks)
+    assert costs[1] < 2 * costs[0], costs
+
+
+def test_highest_one():
+    from amaranth.hdl import Signal
+    from amaranth.sim import Simulator
+    bits = Signal(37)
+    any_, index = highest_one(list(bits))
+    results = []
+
+    async def bench(ctx):
+        for value in [0, 1, 2, 3, 1 << 36, (1 << 36) | 5, 0b1010_0000]:
+            ctx.set(bits, value)
+            results.append((value, ctx.get(any_), ctx.get(index)))
+    sim = Simulator(__import__("amaranth").hdl.Module())
+    sim.add_testbench(bench)
+    sim.run()
+    for value, a, i in results:
+        assert a == (value != 0)
+        if value:
+            assert i == value.bit_length() - 1
