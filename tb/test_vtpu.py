@@ -14,11 +14,11 @@ import os
 import time
 
 import cocotb
-from cocotb.triggers import FallingEdge
+from cocotb.triggers import FallingEdge, Timer
 
 from rtl.sentron.execute import IMPLEMENTED_OPS
 from tb.harness import start
-from tb.run import CHUNK
+from tb.run import CHUNK, PROGRESS_RECORD
 from tb.scoreboard import Scoreboard
 from tb.stimulus import Instruction, Stimulus
 from vtpu.coord import Pattern
@@ -157,6 +157,20 @@ def write_result(**tallies):
         json.dump(tallies, f)
 
 
+async def log_progress(dut, scoreboard, at, every=5.0):
+    """A progress record every ``every`` seconds of wall time, for the parts that
+    take longer (Icarus): ``at`` holds the random instructions done before the
+    part being streamed and the index it starts at (None between parts)."""
+    last = time.time()
+    while True:
+        await Timer(5000, unit="ns")              # 500 clocks
+        if time.time() - last >= every:
+            last = time.time()
+            done = at["done"] + (0 if at["start"] is None else max(0, scoreboard.checked - at["start"]))
+            dut._log.info(PROGRESS_RECORD.format(done=done, count=COUNT,
+                                                 mismatches=len(scoreboard.mismatches)))
+
+
 @cocotb.test()
 async def cross_check(dut):
     """Directed program, then seeded constrained-random streams, all against the model."""
@@ -167,6 +181,8 @@ async def cross_check(dut):
     clocks = await stream(dut, scoreboard, directed_program(model), 0) if DIRECTED else 0
     directed = scoreboard.checked
     done, part, index, stim = 0, FIRST_PART, directed, None
+    at = {"done": 0, "start": None}
+    cocotb.start_soon(log_progress(dut, scoreboard, at))
     while done < COUNT:
         n = min(CHUNK, COUNT - done)
         if stim is not None and part % 4:
@@ -181,13 +197,15 @@ async def cross_check(dut):
         # Odd chunks delete as often as they put: the table churns below full.
         stim = Stimulus(SEED * 1000 + part, ops=frozenset(Op), keys=24 + 8 * (part % 4),
                         mix={Op.CDEL: 6} if part % 2 else None)
+        at.update(start=index)
         clocks += await stream(dut, scoreboard, stim.take(n), index,
                                ready_every=1 if part % 3 else 2)
         index += n
         done += n
+        at.update(done=done, start=None)
         part += 1
-        if done % 10_000 == 0 or done == COUNT:
-            dut._log.info(f"{done} random instructions checked, {len(scoreboard.mismatches)} mismatches")
+        # tb/run.py reads these for its progress lines
+        dut._log.info(PROGRESS_RECORD.format(done=done, count=COUNT, mismatches=len(scoreboard.mismatches)))
     seconds = time.time() - began
     hit, total = scoreboard.coverage.summary()
     scoreboard.coverage.write(os.path.join(os.path.dirname(RESULT), "coverage.json"))
