@@ -7,7 +7,7 @@ SIM     ?= verilator
 BOARD   ?= icebreaker
 CLOCK_MHZ ?=             # make synth: the core clock (default: the board's Fmax target)
 WAVES   ?= 0
-INSTRUCTIONS ?=          # default 100000; 500 with WAVES=1 (an FST waveform: python -m tb.run --help)
+INSTRUCTIONS ?=          # default 1000000; 500 with WAVES=1 (an FST waveform: python -m tb.run --help)
 PIPELINED ?= 0           # 1: cross-check the ECP5 build's core (PipelinedSequencer sentrons)
 SENTRONS ?=              # default 2
 JOBS    ?=               # make sim: simulators side by side (default: one per core)

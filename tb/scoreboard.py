@@ -43,13 +43,16 @@ class Scoreboard:
         self.queue = []               # parsed DUT responses awaiting their expectation
 
     def expect(self, index, instruction):
-        """Run the instruction's bytes through the model; remember its answers."""
+        """Run the instruction's bytes through the model; remember its answers.
+        Returns how many answer bytes the model sent for them."""
         # Garbage and the frame go in separately so that coverage credits an
         # opcode only with answers to its own frame: garbage can form a frame
         # with a good CRC (1 in 256) or swallow the frame that follows it.
-        stray = _responses(self.model.execute(instruction.garbage))
+        stray_bytes = self.model.execute(instruction.garbage)
+        stray = _responses(stray_bytes)
         framed = self.model.receiver.state == FrameReceiver.HUNT
-        own = _responses(self.model.execute(instruction.body()))
+        own_bytes = self.model.execute(instruction.body())
+        own = _responses(own_bytes)
         answers = stray + own
         self.expected.append((index, instruction, answers))
         used, capacity = len(self.model.data), self.model.capacity
@@ -65,6 +68,7 @@ class Scoreboard:
                 self.coverage.sample(None, answer.status, records, used, capacity)
             # A garbage frame that happens to decode as a real instruction is
             # checked like any other answer, but credits no coverage bin.
+        return len(stray_bytes) + len(own_bytes)
 
     def receive(self, data):
         for event in self.receiver.feed(data):

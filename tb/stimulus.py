@@ -24,9 +24,12 @@ class Instruction:
 
     def body(self):
         """The instruction's own frame, without the garbage in front of it."""
-        if self.raw is not None:
-            return self.raw
-        return command_frame(self.op, self.tag, **self.fields)
+        if self.raw is None:
+            # encoded once: the scoreboard and the stimulus file both need it
+            self._body = getattr(self, "_body", None) or command_frame(self.op, self.tag,
+                                                                       **self.fields)
+            return self._body
+        return self.raw
 
     def frame(self):
         return self.garbage + self.body()

@@ -12,12 +12,13 @@ and VTPU_JOBS (with more than one, tb/run.py judges the coverage of them all).
 import json
 import os
 import time
+from pathlib import Path
 
 import cocotb
-from cocotb.triggers import FallingEdge, Timer
+from cocotb.clock import Clock
+from cocotb.triggers import FallingEdge, RisingEdge, Timer
 
 from rtl.sentron.execute import IMPLEMENTED_OPS
-from tb.harness import start
 from tb.run import CHUNK, PROGRESS_RECORD
 from tb.scoreboard import Scoreboard
 from tb.stimulus import Instruction, Stimulus
@@ -27,59 +28,64 @@ from vtpu.isa import DIMS, Op
 from vtpu.model import Model
 
 SEED = int(os.environ.get("VTPU_SEED", "1"))
-COUNT = int(os.environ.get("VTPU_INSTRUCTIONS", "100000"))
+COUNT = int(os.environ.get("VTPU_INSTRUCTIONS", "1000000"))
 SENTRONS = int(os.environ.get("VTPU_SENTRONS", "1"))
 SETS = int(os.environ.get("VTPU_SETS", "16"))
 WAYS = int(os.environ.get("VTPU_WAYS", "2"))
 RESULT = os.environ.get("VTPU_RESULT", "build/sim/result.json")
 FIRST_PART = int(os.environ.get("VTPU_FIRST_PART", "0"))
 DIRECTED = os.environ.get("VTPU_DIRECTED", "1") == "1"
+# the batch files the harness reads and writes (its plusargs name them)
+STIMULUS = Path(os.environ.get("VTPU_STIMULUS", "stimulus.hex"))
+RESPONSES = Path(os.environ.get("VTPU_RESPONSES", "responses.hex"))
 JOBS = int(os.environ.get("VTPU_JOBS", "1"))
 
 
-async def stream(dut, scoreboard, instructions, first_index, ready_every=1):
-    """Feed the instructions' bytes, collect the answers; one iteration per clock.
+IDLE_LIMIT = 5000     # clocks without an answer byte before a batch ends
+SIM_SECONDS = [0.0]   # wall time the simulator ran batches on its own
 
-    Inputs change on the falling edge, when everything has settled; a byte
-    offered with ``i.ready`` high then moves at the next rising edge. The
-    DUT's ``valid``/``ready`` depend only on its state, never on our inputs.
-    """
-    data = bytearray()
+
+async def start_harness(dut):
+    """Start the 100 MHz clock and hold reset for three clocks; the harness idles."""
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    dut.load.value = 0
+    dut.rst.value = 1
+    for _ in range(3):
+        await RisingEdge(dut.clk)
+    dut.rst.value = 0
+
+
+async def stream(dut, scoreboard, instructions, first_index, ready_every=1):
+    """Run a batch through the harness (tb/stream_harness.v): the command bytes
+    go in from a file, the answer bytes come back in one; the scoreboard
+    matches them. Returns the clocks the batch took.
+
+    The simulator runs the whole batch on its own: no Python per clock."""
+    data, expected = bytearray(), 0
     for n, instruction in enumerate(instructions):
-        scoreboard.expect(first_index + n, instruction)
+        expected += scoreboard.expect(first_index + n, instruction)
         data += instruction.frame()
-    index, moving, clocks, idle = 0, False, 0, 0
-    out = bytearray()
-    i_valid, i_payload, i_ready = dut.i__valid, dut.i__payload, dut.i__ready
-    o_valid, o_payload, o_ready = dut.o__valid, dut.o__payload, dut.o__ready
-    while (index < len(data) or scoreboard.outstanding()) and idle < 5000:
-        await FallingEdge(dut.clk)
-        clocks += 1
-        if moving:
-            index += 1
-        if index < len(data):
-            i_valid.value = 1
-            i_payload.value = data[index]
-            moving = bool(i_ready.value)
-        else:
-            i_valid.value = 0
-            moving = False
-        ready = clocks % ready_every == 0
-        o_ready.value = ready
-        if ready and o_valid.value:
-            if not o_payload.value.is_resolvable:
-                raise AssertionError(f"o.payload is {o_payload.value} while o.valid is high "
-                                     f"(clock {clocks}, after {len(out)} bytes of this batch)")
-            out.append(int(o_payload.value))
-            idle = 0
-        else:
-            idle += 1
-        if len(out) >= 64 or (index >= len(data) and out):
-            scoreboard.receive(bytes(out))
-            out.clear()
-    if out:
-        scoreboard.receive(bytes(out))
-    return clocks
+    STIMULUS.write_text("".join(f"{b:02x}\n" for b in data))
+    dut.length.value = len(data)
+    dut.expect_bytes.value = expected
+    dut.ready_every.value = ready_every
+    dut.idle_limit.value = IDLE_LIMIT
+    await FallingEdge(dut.clk)
+    dut.load.value = 1
+    await FallingEdge(dut.clk)
+    dut.load.value = 0
+    began = time.perf_counter()
+    await FallingEdge(dut.busy)
+    SIM_SECONDS[0] += time.perf_counter() - began
+    lines = RESPONSES.read_text().split()
+    try:
+        answer = bytes(int(line, 16) for line in lines)
+    except ValueError:
+        bad = next(n for n, line in enumerate(lines) if not all(c in "0123456789abcdef" for c in line))
+        raise AssertionError(f"o.payload was {lines[bad]!r} while o.valid was high (answer byte "
+                             f"{bad} of the batch starting at instruction {first_index})") from None
+    scoreboard.receive(answer)
+    return int(dut.clocks.value)
 
 
 def directed_program(model):
@@ -174,7 +180,7 @@ async def log_progress(dut, scoreboard, at, every=5.0):
 @cocotb.test()
 async def cross_check(dut):
     """Directed program, then seeded constrained-random streams, all against the model."""
-    await start(dut)
+    await start_harness(dut)
     model = Model(sentrons=SENTRONS, sets=SETS, ways=WAYS, ops=IMPLEMENTED_OPS)
     scoreboard = Scoreboard(model, SEED)
     began = time.time()
@@ -212,7 +218,7 @@ async def cross_check(dut):
     write_result(instructions=scoreboard.checked, random=done, directed=directed, first_part=FIRST_PART,
                  mismatches=len(scoreboard.mismatches), unmatched=scoreboard.outstanding(),
                  coverage_hit=hit, coverage_total=total, missing=scoreboard.coverage.missing(),
-                 unexpected=scoreboard.coverage.unexpected(), clocks=clocks, seconds=seconds,
+                 unexpected=scoreboard.coverage.unexpected(), clocks=clocks, seconds=seconds, sim_seconds=SIM_SECONDS[0],
                  report=scoreboard.coverage.report())
     assert not scoreboard.mismatches, f"{len(scoreboard.mismatches)} mismatches (first ones printed above)"
     assert scoreboard.outstanding() == 0, "the DUT stopped answering"

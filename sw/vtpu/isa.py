@@ -222,8 +222,12 @@ def crc8_update(crc, byte):
     return crc
 
 
+# crc8_update for every (crc ^ byte): a byte is one lookup.
+_CRC8_TABLE = bytes(crc8_update(0, x) for x in range(256))
+
+
 def crc8(data):
     crc = 0
     for byte in data:
-        crc = crc8_update(crc, byte)
+        crc = _CRC8_TABLE[crc ^ byte]
     return crc
