@@ -1,7 +1,8 @@
 """``make bench``: measured figures into build/reports/bench.json (a flat JSON object).
 
 Sections, each a function returning ``{name: number}``:
-  * ``model.<op>.ops_per_s``   the golden model, per instruction, direct calls;
+  * ``model.<op>.ops_per_s``   the golden model, per instruction, direct calls
+    (the range instructions at ``model.range.entries`` stored keys);
   * ``model.frames.<op>.ops_per_s``  the same through the frame path;
   * ``baseline.dict.{get,put}.ops_per_s``  a plain Python dict doing the same;
   * ``rtl.*``     cycle figures from simulation (``flow.measure.figures``);
@@ -52,16 +53,11 @@ def model_section(quick=False):
     out["model.cmoe.ops_per_s"] = _rate(lambda k: m.cmoe(k, 16), keys)
     out["model.chier.ops_per_s"] = _rate(lambda k: m.chier(Pattern.exact(k), 0), keys)
     out["model.crtset.ops_per_s"] = _rate(lambda k: m.crtset(3, k, 1), keys)
-    few = keys[: max(20, n // 200)]
-    box = lambda k: Pattern(k[:6] + (0, 0, 0), k[:6] + (65535,) * 3)  # noqa: E731
-    out["model.crange.ops_per_s"] = _rate(lambda k: m.crange(box(k)), few)
-    out["model.cdigest.ops_per_s"] = _rate(lambda k: m.cdigest(box(k)), few)
-    out["model.cnearest.ops_per_s"] = _rate(lambda k: m.cnearest(k, 4), few)
-    out["model.cattend.ops_per_s"] = _rate(lambda k: m.cattend(k, box(k), 4), few)
     step = (0, 0, 0, 1) + (0,) * 5
     out["model.ckg.ops_per_s"] = _rate(lambda k: m.ckg(k, 1, [step, step]), keys)
     out["model.cdel.ops_per_s"] = _rate(m.cdel, keys)
     out["model.table.entries"] = m.capacity
+    out.update(_model_range(quick))
     # The frame path: encode is done up front; execute parses, runs and answers.
     f = Model(sets=4096, ways=8)
     puts = [command_frame(Op.CPUT, i % 256, coord=k, value=i) for i, k in enumerate(keys)]
@@ -73,6 +69,42 @@ def model_section(quick=False):
     out["baseline.dict.put.ops_per_s"] = _rate(lambda k: d.__setitem__(k, 1), keys)
     out["baseline.dict.get.ops_per_s"] = _rate(d.get, keys)
     return out
+
+
+def _model_range(quick=False, queries=None):
+    """Range instructions at 32,768 stored entries (4,096 with ``quick``), each
+    timed over ``queries`` calls (default 1,000; 100 with ``quick``).
+
+    The keys are 16-scroll books: 2,048 random library..book prefixes (six
+    components 1..16, as ``_workload``), each with 16 scrolls at random
+    chapter.section.scroll in 1..4. A box fixes a book's six components and
+    leaves the last three ``*``: 16 results. CNEAREST asks for the 4 keys
+    nearest a stored one; CATTEND scores (DOT) the box around a stored key.
+    """
+    books = 256 if quick else 2048
+    rng = random.Random(2)
+    prefixes = set()
+    while len(prefixes) < books:
+        prefixes.add(tuple(rng.randrange(1, 17) for _ in range(6)))
+    keys = []
+    for prefix in sorted(prefixes):
+        scrolls = set()
+        while len(scrolls) < 16:
+            scrolls.add(tuple(rng.randrange(1, 5) for _ in range(DIMS - 6)))
+        keys += [prefix + scroll for scroll in sorted(scrolls)]
+    rng.shuffle(keys)
+    m = Model(sets=2**16, ways=8)           # room for every key: no set fills
+    if not all(m.cput(k, rng.getrandbits(64)).ok for k in keys):
+        raise RuntimeError("bench: a range workload key did not fit the table")
+    few = keys[:queries or (100 if quick else 1000)]
+    box = lambda k: Pattern(k[:6] + (0, 0, 0), k[:6] + (65535,) * 3)  # noqa: E731
+    return {
+        "model.range.entries": len(m.data),
+        "model.crange.ops_per_s": _rate(lambda k: m.crange(box(k)), few),
+        "model.cdigest.ops_per_s": _rate(lambda k: m.cdigest(box(k)), few),
+        "model.cnearest.ops_per_s": _rate(lambda k: m.cnearest(k, 4), few),
+        "model.cattend.ops_per_s": _rate(lambda k: m.cattend(k, box(k), 4), few),
+    }
 
 
 def rtl_section(quick=False):

@@ -19,13 +19,14 @@ new key into a full set answers TABLE_FULL and changes nothing.
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .coord import (Pattern, add_delta, format_coord, format_pattern, in_box, l1, max_value,
+from .coord import (Pattern, add_delta, format_coord, format_pattern, l1, max_value,
                     morton)
 from .frame import (FrameError, FrameReceiver, command_frame, decode_fields, encode_fields,
                     encode_response, parse_responses)
 from .hash import digest_hash, moe_expert, route_node, table_hash
 from .isa import (COORD_WIDTH, DIMS, FINAL, LANE_WIDTH, LANES, MAX_HOPS, PAYLOAD, RECORD, RESULT, ROUTE_ENTRIES, TABLE_SEED, VALUE_WIDTH,
                   AttendMode, Dir, Op, RouteMode, Status)
+from .zindex import ZIndex
 
 __all__ = ["Result", "Model", "ALL_OPS"]
 
@@ -83,6 +84,7 @@ class Model:
         self.set_bits = sets.bit_length() - 1
         self.sentron_bits = sentrons.bit_length() - 1
         self.data = {}                   # coord -> value
+        self.index = ZIndex(width)       # the same coords in Z-order (range instructions)
         self.occupancy = Counter()       # (sentron, set) -> slots in use
         self.route_table = [((0,) * DIMS, 0)] * ROUTE_ENTRIES
         self.receiver = FrameReceiver()
@@ -112,11 +114,14 @@ class Model:
         return lo, hi
 
     def _inside(self, pattern):
-        """Stored (coord, value) inside the box, ascending Z-order."""
+        """Stored (coord, value) inside the box, ascending Z-order.
+
+        That is ``sorted((c, v) for c, v in self.data.items() if in_box(c, lo, hi))``
+        by ``morton(c, self.width)``; the Z-order index finds the same list
+        without visiting the entries outside the box (``vtpu.zindex``).
+        """
         lo, hi = self._box(pattern)
-        hits = [(c, v) for c, v in self.data.items() if in_box(c, lo, hi)]
-        hits.sort(key=lambda cv: morton(cv[0], self.width))
-        return hits
+        return [(c, self.data[c]) for c in self.index.inside(lo, hi)]
 
     # --- point instructions ---------------------------------------------------
 
@@ -132,6 +137,7 @@ class Model:
             where = self.locate(coord)
             if self.occupancy[where] >= self.ways:
                 return Result(Status.TABLE_FULL)
+            self.index.insert(coord)
             self.occupancy[where] += 1
         self.data[coord] = value
         return Result(Status.OK)
@@ -140,6 +146,7 @@ class Model:
         if coord not in self.data:
             return Result(Status.NOT_FOUND)
         del self.data[coord]
+        self.index.remove(coord)
         self.occupancy[self.locate(coord)] -= 1
         return Result(Status.OK)
 
@@ -211,9 +218,11 @@ class Model:
     def cnearest(self, coord, k):
         if k == 0:
             return Result(Status.BAD_ARG)
-        ranked = sorted(self.data.items(), key=lambda cv: (l1(coord, cv[0]), morton(cv[0], self.width)))
-        return Result(Status.OK, records=[{"coord": c, "value": v, "distance": l1(coord, c)}
-                                          for c, v in ranked[:k]])
+        # sorted(self.data, key=lambda c: (l1(coord, c), morton(c, self.width)))[:k]: by L1,
+        # ties in Z-order; the index finds it by branch and bound (``vtpu.zindex``).
+        ranked = self.index.nearest(coord, k)
+        return Result(Status.OK, records=[{"coord": c, "value": self.data[c], "distance": l1(coord, c)}
+                                          for c in ranked])
 
     @staticmethod
     def lanes(value):
