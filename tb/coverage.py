@@ -1,4 +1,6 @@
-"""Functional coverage: opcode x status, table occupancy, CRANGE result sizes.
+"""Functional coverage: opcode x status, table occupancy, CRANGE result sizes,
+range answers merged from several sentrons, and (at one instruction a clock)
+the hazards the sentrons' forwarding exists for.
 
 The reachable bins are derived from the golden model's semantics and the set
 of opcodes the gateware implements; a reachable bin left empty fails the run.
@@ -28,13 +30,15 @@ STATUSES = {
     Op.CATTEND: {S.OK, S.NOT_FOUND, S.BAD_ARG},
     Op.CMOE: {S.OK, S.BAD_ARG},
     Op.CKG: {S.OK, S.NOT_FOUND, S.OVERFLOW, S.BAD_ARG},
-    Op.CDEL: {S.OK, S.NOT_FOUND},
     Op.CDIGEST: {S.OK, S.BAD_ARG},
     Op.CRTSET: {S.OK, S.BAD_ARG},
 }
 
 OCCUPANCY = ("empty", "1-50%", "51-99%", "full")
 RESULT_SIZES = ("0", "1", "2-7", "8+")
+# A point instruction whose key (or another key of its set) a CPUT or CDEL
+# wrote this many instructions ahead of it: the writes a row misses in flight.
+HAZARDS = tuple(f"{kind}/{d}" for kind in ("same_key", "same_set") for d in range(1, 5))
 
 
 def reachable_statuses(op, implemented):
@@ -58,8 +62,19 @@ def size_bin(n):
 
 
 class Coverage:
-    def __init__(self, implemented):
+    """``frame_errors``: the stream comes through the frame decoder (its error
+    bins are reachable); ``hazards``: instructions a clock apart (the hazard
+    bins are); ``sentrons``: more than one, range answers merge their records;
+    ``occupancy``: the stream empties and fills the table (directed programs)."""
+
+    def __init__(self, implemented, *, frame_errors=True, hazards=False, sentrons=1,
+                 occupancy=True):
         self.implemented = frozenset(implemented)
+        self.frame_errors_reachable, self.hazards_reachable = frame_errors, hazards
+        self.occupancy_reachable = occupancy
+        self.sentrons = sentrons
+        self.hazards = Counter()
+        self.merges = Counter()
         self.op_status = Counter()
         self.occupancy = Counter()
         self.result_sizes = Counter()
@@ -67,9 +82,9 @@ class Coverage:
         self.merged = Counter()       # hits read back from other runs (``merge``)
 
     @classmethod
-    def merge(cls, implemented, paths):
+    def merge(cls, implemented, paths, **reachable):
         """One coverage from the ``write`` files of several runs (parallel jobs)."""
-        total = cls(implemented)
+        total = cls(implemented, **reachable)
         for path in paths:
             total.merged.update(json.loads(Path(path).read_text())["hits"])
         return total
@@ -77,10 +92,16 @@ class Coverage:
     def bins(self):
         """Every reachable bin name."""
         names = [f"{op.name}/{s.name}" for op in Op for s in sorted(reachable_statuses(op, self.implemented))]
-        names += ["frame/BAD_FRAME", "frame/BAD_OPCODE"]
-        names += [f"occupancy/{b}" for b in OCCUPANCY]
+        if self.frame_errors_reachable:
+            names += ["frame/BAD_FRAME", "frame/BAD_OPCODE"]
+        if self.occupancy_reachable:
+            names += [f"occupancy/{b}" for b in OCCUPANCY]
         if Op.CRANGE in self.implemented:
             names += [f"crange_results/{b}" for b in RESULT_SIZES]
+            if self.sentrons > 1:
+                names += ["range_merge/one_sentron", "range_merge/several_sentrons"]
+        if self.hazards_reachable:
+            names += [f"hazard/{h}" for h in HAZARDS]
         return names
 
     def hits(self):
@@ -93,7 +114,20 @@ class Coverage:
             out[f"crange_results/{b}"] += n
         for b, n in self.frame_errors.items():
             out[f"frame/{b}"] += n
+        for b, n in self.hazards.items():
+            out[f"hazard/{b}"] += n
+        for b, n in self.merges.items():
+            out[f"range_merge/{b}"] += n
         return out
+
+    def sample_hazard(self, kind, distance):
+        """A point instruction ``distance`` behind a write to its key or set."""
+        self.hazards[f"{kind}/{distance}"] += 1
+
+    def sample_merge(self, sentrons_answering):
+        """A range answer with records (CRANGE, CHIER DOWN) from this many sentrons."""
+        if self.sentrons > 1 and sentrons_answering:
+            self.merges["one_sentron" if sentrons_answering == 1 else "several_sentrons"] += 1
 
     def sample(self, op, final_status, records, used, capacity):
         """One answered instruction (op None: a frame error not tied to an opcode)."""
@@ -103,7 +137,8 @@ class Coverage:
             self.op_status[(Op(op).name, final_status.name)] += 1
             if op == Op.CRANGE and final_status == Status.OK:
                 self.result_sizes[size_bin(records)] += 1
-        self.occupancy[occupancy_bin(used, capacity)] += 1
+        if self.occupancy_reachable:
+            self.occupancy[occupancy_bin(used, capacity)] += 1
 
     def missing(self):
         hits = self.hits()

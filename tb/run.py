@@ -40,6 +40,8 @@ BUILD = Path("build/sim")
 # and a response log (a batch at a time, no Python per clock).
 HARNESS = Path(__file__).resolve().parent / "stream_harness.v"
 HARNESS_PUBLIC = Path(__file__).resolve().parent / "harness_public.vlt"
+# The array alone, fed one decoded instruction a clock (the hazard bins).
+ARRAY_HARNESS = Path(__file__).resolve().parent / "array_harness.v"
 REPORTS = Path("build/reports")
 CHUNK = 1000          # random instructions per part (tb/test_vtpu.py draws them)
 PROGRESS_EVERY = 10   # seconds between progress lines
@@ -192,6 +194,9 @@ def main(argv=None):
     parser.add_argument("--ways", type=int, default=2)
     parser.add_argument("--pipelined", type=int, default=0,
                         help="1: the ECP5 build's core (PipelinedSequencer sentrons)")
+    parser.add_argument("--array-instructions", type=int, default=None,
+                        help="random instructions for the array at one a clock "
+                             "(default: a fifth of --instructions, at least 1000)")
     parser.add_argument("--jobs", type=int, default=None,
                         help="simulators side by side, each on a share of the random stream "
                              "(default: one per core; 1 with --waves 1)")
@@ -313,7 +318,8 @@ def main(argv=None):
         say(f"a testbench ended without a result (log: {log})")
         return 1
     r = merge_results([json.loads(p.read_text()) for p in results])
-    coverage = Coverage.merge(IMPLEMENTED_OPS, [d / "coverage.json" for d in jobs])
+    coverage = Coverage.merge(IMPLEMENTED_OPS, [d / "coverage.json" for d in jobs],
+                              sentrons=args.sentrons)
     REPORTS.mkdir(parents=True, exist_ok=True)
     coverage.write(REPORTS / f"coverage-{name}.json")
     r["coverage_hit"], r["coverage_total"] = coverage.summary()
@@ -342,8 +348,102 @@ def main(argv=None):
     say(f"{'passed' if ok else 'FAILED'}: {r['instructions']:,} instructions checked ({r['random']:,} "
         f"random, {r['directed']} directed, {drains:,} deletes between parts), {r['mismatches']} "
         f"mismatches, coverage {r['coverage_hit']}/{r['coverage_total']} bins, {rate:,.0f} clocks/s, "
-        f"{time.time() - started:.0f} s (report: {report})")
-    return 0 if ok else 1
+        f"{time.time() - started:.0f} s")
+    array = array_check(args, name, build_args, IMPLEMENTED_OPS)
+    summary["array"] = array
+    report.write_text(json.dumps(summary, indent=1) + "\n")
+    say(f"report: {report}")
+    return 0 if ok and array["passed"] else 1
+
+
+def array_check(args, name, build_args, implemented):
+    """The sentron array alone, one decoded instruction a clock (tb/array_harness.v,
+    tb/test_array_stream.py): the hazard bins. Returns its tallies."""
+    from amaranth.back import verilog
+    from cocotb_tools.runner import get_runner
+    from rtl.array import SentronArray
+    from tb.coverage import Coverage
+
+    count = args.array_instructions
+    if count is None:
+        count = max(1000, args.instructions // 5)
+    build = BUILD / f"{name}-array"
+    log = build / "sim.log"
+    source = build / "vtpu_array.v"
+    say(f"array at one instruction a clock: building ({count:,} random instructions; "
+        f"log: {log}) ...")
+    array = SentronArray(sentrons=args.sentrons, sets=args.sets, ways=args.ways,
+                         pipelined=bool(args.pipelined))
+    text = verilog.convert(array, name="vtpu_array", emit_src=False)
+    build.mkdir(parents=True, exist_ok=True)
+    if not source.exists() or source.read_text() != text:
+        source.write_text(text)
+    runner = private_verilator() if args.sim == "verilator" else get_runner(args.sim)
+    runner.log.setLevel(logging.ERROR)
+    began = time.time()
+    try:
+        runner.build(sources=[source, ARRAY_HARNESS], hdl_toplevel="vtpu_array_harness",
+                     build_dir=build, always=True, build_args=build_args,
+                     timescale=("1ns", "1ps"), log_file=log,
+                     parameters={"CMD_BITS": len(array.i.payload.as_value()),
+                                 "RSP_BITS": len(array.o.payload.as_value())})
+    except (Exception, SystemExit) as exc:
+        say(f"the array build failed ({exc}); the end of {log}:")
+        print(tail(log.read_text(errors="replace").splitlines()))
+        return {"passed": False}
+    test_dir = build.resolve()
+    (test_dir / "result.json").unlink(missing_ok=True)
+    env = {"VTPU_SEED": str(args.seed), "VTPU_INSTRUCTIONS": str(count),
+           "VTPU_SENTRONS": str(args.sentrons), "VTPU_SETS": str(args.sets),
+           "VTPU_WAYS": str(args.ways), "VTPU_RESULT": str(test_dir / "result.json"),
+           "VTPU_STIMULUS": str(test_dir / "stimulus.hex"),
+           "VTPU_RESPONSES": str(test_dir / "responses.hex"),
+           "PYTHONPATH": os.pathsep.join([str(Path.cwd()), str(Path.cwd() / "sw"),
+                                          os.environ.get("PYTHONPATH", "")])}
+    job_log = build / "job.log"
+    with ThreadPoolExecutor(1) as pool:
+        job = pool.submit(runner.test, hdl_toplevel="vtpu_array_harness",
+                          test_module="tb.test_array_stream", build_dir=build, extra_env=env,
+                          test_dir=test_dir, log_file=job_log,
+                          plusargs=[f"+vtpu_stimulus={test_dir / 'stimulus.hex'}",
+                                    f"+vtpu_responses={test_dir / 'responses.hex'}"])
+        def progress():
+            done, mismatches = job_progress(job_log)
+            return f"array: {done:,} / {count:,} instructions, {mismatches} mismatches"
+        wait_reporting([job], progress)
+    try:
+        outcome = job.result()
+    except (Exception, SystemExit) as exc:
+        outcome = exc
+    text = job_log.read_text(errors="replace") if job_log.exists() else ""
+    with log.open("a") as f:
+        f.write(text)
+    result = test_dir / "result.json"
+    if job_failed(outcome) or not result.exists():
+        say(f"the array check failed; its mismatches and the end of its log ({log}):")
+        print(failure_report(text))
+        return {"passed": False}
+    r = json.loads(result.read_text())
+    coverage = Coverage.merge(implemented, [test_dir / "coverage.json"], frame_errors=False,
+                              hazards=True, sentrons=args.sentrons, occupancy=False)
+    hit, total = coverage.summary()
+    missing, unexpected = coverage.missing(), coverage.unexpected()
+    with log.open("a") as f:
+        f.write(f"\n==== coverage (bin, hits) ====\n{coverage.report()}\n")
+    if missing or unexpected:
+        say(f"array coverage holes: {', '.join(missing) or '-'}; unexpected bins: "
+            f"{', '.join(unexpected) or '-'}")
+    passed = (r["mismatches"] == 0 and r["unmatched"] == 0 and not missing and not unexpected)
+    hazards = coverage.hits()
+    say(f"array {'passed' if passed else 'FAILED'}: {r['instructions']:,} instructions a clock "
+        f"apart, {r['mismatches']} mismatches, coverage {hit}/{total} bins (hazards: same key "
+        + "/".join(str(hazards[f"hazard/same_key/{d}"]) for d in range(1, 5)) + ", same set "
+        + "/".join(str(hazards[f"hazard/same_set/{d}"]) for d in range(1, 5))
+        + f" at distance 1/2/3/4), {r['clocks'] / max(r['seconds'], 1e-9):,.0f} clocks/s, "
+        f"{time.time() - began:.0f} s")
+    return {"passed": passed, "instructions": r["instructions"], "mismatches": r["mismatches"],
+            "coverage_hit": hit, "coverage_total": total, "missing": missing,
+            "clocks": r["clocks"], "seconds": r["seconds"]}
 
 
 def merge_results(results):

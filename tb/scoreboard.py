@@ -8,8 +8,8 @@ index that replay it.
 """
 
 from vtpu.asm import format_instruction, format_response
-from vtpu.frame import FrameReceiver, Response
-from vtpu.isa import MORE, RSP_SYNC, Status
+from vtpu.frame import FrameReceiver, Response, decode_fields
+from vtpu.isa import MORE, RECORD, RSP_SYNC, Op, Status
 
 from .coverage import Coverage
 
@@ -34,7 +34,7 @@ def _responses(data):
 class Scoreboard:
     def __init__(self, model, seed, *, max_report=5):
         self.model, self.seed = model, seed
-        self.coverage = Coverage(model.ops)
+        self.coverage = Coverage(model.ops, sentrons=model.sentrons)
         self.expected = []            # (index, instruction, [Response]) not yet matched
         self.receiver = FrameReceiver(sync=RSP_SYNC, max_payload=255, check_length=False)
         self.checked = 0
@@ -57,6 +57,11 @@ class Scoreboard:
         self.expected.append((index, instruction, answers))
         used, capacity = len(self.model.data), self.model.capacity
         records = sum(1 for a in own if a.more)
+        if records and instruction.op in (Op.CRANGE, Op.CHIER) and instruction.raw is None:
+            layout = RECORD[Op(instruction.op)]
+            owners = {self.model.locate(decode_fields(layout, a.payload)["coord"])[0]
+                      for a in own if not isinstance(a, tuple) and a.more}
+            self.coverage.sample_merge(len(owners))
         tied = framed and instruction.raw is None
         for answer, is_own in [(a, False) for a in stray] + [(a, True) for a in own]:
             if isinstance(answer, tuple) or answer.more:

@@ -4,7 +4,7 @@ array tests."""
 
 import time
 
-from beats import beat_bytes, command_members, set_members
+from tb.beats import beat_bytes, command_members, set_members
 from sim_helpers import run_sim, until_ready
 from rtl.sentron.execute import IMPLEMENTED_OPS
 from rtl.sentron.sequencer import Sequencer

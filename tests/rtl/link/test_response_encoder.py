@@ -4,7 +4,7 @@ import random
 
 from amaranth.back import verilog
 
-from beats import response_beats
+from tb.beats import response_beats
 from sim_helpers import run_sim
 from rtl.link.response_encoder import ResponseEncoder
 from vtpu.coord import Pattern

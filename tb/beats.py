@@ -1,10 +1,12 @@
-"""Translate between the golden model's values and the RTL's layout beats."""
+"""Translate between the golden model's values and the RTL's layout beats (the
+instruction-level streams of the sentron tests and of make sim's array check)."""
 
 from rtl.layouts import CHIER_UP_FLAG, COMMAND_FIELD
 from vtpu.coord import Pattern, pack
 from vtpu.isa import DIMS, Dir, Status
 
-__all__ = ["command_members", "response_beats", "set_members"]
+__all__ = ["command_members", "response_beats", "set_members", "beat_bytes", "pack_members",
+           "unpack_members"]
 
 
 def _packed(value):
@@ -88,3 +90,17 @@ def beat_bytes(beat):
 
 def _signed32(v):
     return v - (1 << 32) if v >> 31 & 1 else v
+
+
+def pack_members(layout, members):
+    """A layout's top-level members (ints) as one word, as the RTL sees it."""
+    word = 0
+    for name, value in members.items():
+        field = layout[name]
+        word |= (int(value) & ((1 << field.width) - 1)) << field.offset
+    return word
+
+
+def unpack_members(layout, word):
+    """A word of ``layout`` as a dict of its top-level members (ints)."""
+    return {name: word >> field.offset & ((1 << field.width) - 1) for name, field in layout}
