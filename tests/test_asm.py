@@ -57,6 +57,18 @@ def test_labels():
     ("CHIER 1.1.1/1.1.1/1.1.1, SIDEWAYS", "prog.vasm:2: direction must be UP|DOWN"),
     ("CPUT 1.1.1/1.1.1/1.1.1, lots", "prog.vasm:2: value must be a number"),
     ("CDELTA 1.1.1/1.1.1/1.1.1, 1.1/1.1.1/1.1.1", "prog.vasm:2: delta"),
+    # Field ranges carry the line too (issue 26: "value=-1 does not fit value", no line).
+    ("CPUT 1.1.1/1.1.1/1.1.1, -1", "prog.vasm:2: value -1 is outside 0..18446744073709551615"),
+    ("CNEAREST 1.1.1/1.1.1/1.1.1, 256", "prog.vasm:2: k 256 is outside 0..255"),
+    ("CMOE 1.1.1/1.1.1/1.1.1, 0x10000", "prog.vasm:2: n 65536 is outside 0..65535"),
+    ("CDELTA 1.1.1/1.1.1/1.1.1, 0.0.1/0.0.0/0.0.40000",
+     "prog.vasm:2: delta 0.0.1/0.0.0/0.0.40000, component 9 (scroll): 40000 is outside -32768..32767"),
+    ("CKG 1.1.1/1.1.1/1.1.1, 1, " + "; ".join(["0.0.0/1.0.0/0.0.0"] * 64),
+     "prog.vasm:2: payload of"),
+    ("CGET 1.1.1/1.1.-1/1.1.1", "prog.vasm:2: coordinate '1.1.1/1.1.-1/1.1.1', component 6 (book): "
+                                "'-1' is negative"),
+    ("CGET a.1.1/1.1.1/1.1.1", "prog.vasm:2: coordinate 'a.1.1/1.1.1/1.1.1', component 1 (library): "
+                               "'a' is a label"),
 ])
 def test_errors_give_file_line_and_expectation(line, message):
     with pytest.raises(AsmError) as err:

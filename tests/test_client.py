@@ -5,6 +5,7 @@ import pytest
 
 from vtpu import VTPU, BadArgument, NotFound, Overflow, TableFull, Unsupported
 from vtpu.client import HANDLE_BIT, VTPUError
+from vtpu.coord import CoordError
 from vtpu.driver import available_backends
 from vtpu.isa import Op, Status
 from vtpu.model import Model
@@ -84,6 +85,33 @@ def test_labels_go_through_the_symbol_table():
     number = vtpu.symbols.lookup(0, "person")
     assert vtpu.cget((number,) + (1,) * 8) == "alice"
     assert vtpu.cdelta("person.1.1/1.1.1/1.1.1", (0,) * 8 + (1,)) == "person.1.1/1.1.1/1.1.2"
+
+
+def test_a_labelled_coordinate_never_aliases_a_numbered_one():
+    """Issue 26: 'a' was interned to 1, so this put overwrote 1.1.1/1.1.1/1.1.1."""
+    v = VTPU()
+    v.cput("1.1.1/1.1.1/1.1.1", 6)
+    v.cput("a.b.c/1.1.1/1.1.1", 5)
+    assert v.cget("1.1.1/1.1.1/1.1.1") == 6 and v.cget("a.b.c/1.1.1/1.1.1") == 5
+    assert v.crange("*.*.*/1.1.1/1.1.1") == [("1.1.1/1.1.1/1.1.1", 6), ("a.b.c/1.1.1/1.1.1", 5)]
+    # A number where labels live is refused, naming the component, not silently taken.
+    with pytest.raises(CoordError, match=r"component 1 \(library\): 65535 is in the label range"):
+        v.cput("65535.1.1/1.1.1/1.1.1", 7)
+    with pytest.raises(CoordError, match=r"component 2 \(shelf\): 40000 is in the label range"):
+        v.cget((1, 40000) + (1,) * 7)
+
+
+@pytest.mark.parametrize("bad", [123, None, 1.5, (1, 2, 3), "1.1.1/1.1.1"])
+def test_a_coordinate_that_is_not_one_is_a_clear_value_error(bad):
+    v = VTPU()
+    with pytest.raises(CoordError) as caught:
+        v.cget(bad)
+    assert isinstance(caught.value, ValueError)
+    assert "coordinate" in str(caught.value)
+    if isinstance(bad, (int, float)) or bad is None:
+        assert "a coordinate is text like '1.1.1/1.1.1/1.1.1' or a tuple of 9 ints" in str(caught.value)
+    with pytest.raises(ValueError, match="a delta is text like"):
+        v.cdelta("1.1.1/1.1.1/1.1.1", 5)
 
 
 def test_batch_is_one_round_trip(vtpu):

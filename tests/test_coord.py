@@ -7,7 +7,7 @@ from hypothesis import given, settings, strategies as st
 
 from vtpu.coord import (CoordError, Pattern, SymbolTable, add_delta, bigmin, format_coord,
                         format_pattern, in_box, l1, litmax, morton, pack, parse_coord,
-                        parse_pattern, unmorton, unpack, z_less)
+                        parse_pattern, to_coord, unmorton, unpack, z_less)
 from vtpu.isa import DIMS
 
 comp = st.integers(min_value=0, max_value=65535)
@@ -56,13 +56,57 @@ def test_phext_range_check():
 def test_labels_through_symbol_table():
     symbols = SymbolTable()
     c = parse_coord("person.1001.1/father.person.1/1.1.1", symbols=symbols)
-    assert c[0] == 1 and c[3] == 1 and c[4] == 1 and c[1] == 1001
-    assert parse_coord("robot.1.1/mother.1.1/1.1.1", symbols=symbols)[0] == 2
+    assert c[0] == 65535 and c[3] == 65535 and c[4] == 65535 and c[1] == 1001
+    assert parse_coord("robot.1.1/mother.1.1/1.1.1", symbols=symbols)[0] == 65534
     assert format_coord(c, symbols) == "person.1001.1/father.person.1/1.1.1"
     again = SymbolTable.from_json(symbols.to_json())
     assert parse_coord("person.1001.1/father.person.1/1.1.1", symbols=again) == c
-    with pytest.raises(CoordError, match="component 1"):
+    with pytest.raises(CoordError, match=r"component 1 \(library\): 'person' is a label"):
         parse_coord("person.1.1/1.1.1/1.1.1")          # labels need a symbol table
+
+
+def test_negative_component_says_so():
+    with pytest.raises(CoordError) as err:
+        parse_coord("1.1.-1/1.1.1/1.1.1")
+    assert err.value.component == 2
+    assert "component 3 (series): '-1' is negative: components are 0..65535" in str(err.value)
+
+
+def test_labels_and_numbers_never_share_a_value():
+    """The aliasing of issue 26: 'a' was interned to 1, so a.b.c/1.1.1/1.1.1 was 1.1.1/1.1.1/1.1.1."""
+    symbols = SymbolTable()
+    labelled = parse_coord("a.b.c/1.1.1/1.1.1", symbols=symbols)
+    assert labelled != parse_coord("1.1.1/1.1.1/1.1.1", symbols=symbols)
+    assert all(v >= symbols.base for v in labelled[:3])
+    # A number in the label range is refused while a table is in use, naming the component.
+    with pytest.raises(CoordError, match=r"component 2 \(shelf\): 65535 is in the label range "
+                                         r"32768..65535; it is label 'b''s number"):
+        parse_coord("1.65535.1/1.1.1/1.1.1", symbols=symbols)
+    with pytest.raises(CoordError, match=r"component 1 \(library\): 40000 is in the label range"):
+        parse_coord("40000.1.1/1.1.1/1.1.1", symbols=symbols)
+    with pytest.raises(CoordError, match="component 1"):
+        parse_pattern("[1:40000].*.*/*.*.*/*.*.*", symbols=symbols)
+    # Without a table every number is a number.
+    assert parse_coord("40000.1.1/1.1.1/1.1.1")[0] == 40000
+    # The raw form (a tuple) names a label by its number, and nothing else in that range.
+    assert to_coord(labelled, symbols=symbols) == labelled
+    with pytest.raises(CoordError, match="component 1 .* 40000 is in the label range"):
+        to_coord((40000,) + (1,) * 8, symbols=symbols)
+    # A persisted table from before labels moved to the top is refused, not trusted.
+    with pytest.raises(CoordError, match="label 'a' has number 1, outside the label range"):
+        SymbolTable.from_json({"first": 1, "dims": [{"a": 1}] + [{}] * 8})
+
+
+@pytest.mark.parametrize("value, message", [
+    (123, "a coordinate is text like '1.1.1/1.1.1/1.1.1' or a tuple of 9 ints, not int 123"),
+    ((1, 2), "got 2 components"),
+    ((1,) * 8 + (1.5,), "component 9 (scroll): 1.5 is not an int"),
+    ((1,) * 8 + (70000,), "component 9 (scroll): 70000 is outside 0..65535"),
+])
+def test_to_coord_refuses_what_is_not_a_coordinate(value, message):
+    with pytest.raises(CoordError) as err:
+        to_coord(value)
+    assert message in str(err.value)
 
 
 pattern_part = st.one_of(st.just("*"), st.integers(0, 999).map(str),

@@ -6,7 +6,7 @@ from phext.coordinate import Coordinate
 from phext.phext import Phext
 
 from vtpu.coord import CoordError
-from vtpu.phextio import checksum, dump_phext, load_phext, read_phext, write_phext
+from vtpu.phextio import TextError, checksum, dump_phext, load_phext, read_phext, write_phext
 
 pc = st.tuples(*[st.integers(1, 9)] * 9)
 scroll = st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters=
@@ -36,3 +36,12 @@ def test_out_of_range_names_component():
         dump_phext([((1, 1, 1000, 1, 1, 1, 1, 1, 1), "x")])
     with pytest.raises(CoordError, match="component 9"):
         dump_phext([((1, 1, 1, 1, 1, 1, 1, 1, 0), "x")])
+
+
+def test_a_file_that_is_not_utf8_is_named_with_the_byte_and_offset(tmp_path):
+    path = tmp_path / "book.phext"
+    path.write_bytes(b"first scroll\x17caf\x91")
+    with pytest.raises(TextError) as err:
+        read_phext(path)
+    assert str(err.value) == f"{path}: not UTF-8 text (byte 0x91 at offset 16)"
+    assert isinstance(err.value, ValueError)

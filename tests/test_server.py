@@ -227,3 +227,35 @@ def _quiet(http, *args):
         http(*args)
     except Exception:
         pass
+
+
+def test_labels_are_refused_by_the_rule_the_client_and_cli_use(tmp_path):
+    """Issue 26: one rule in vtpu.coord. The server keeps no symbol table, so a word
+    is refused with the same message the CLI gives, instead of aliasing a number."""
+    from vtpu.coord import CoordError, parse_coord
+    with pytest.raises(CoordError) as err:
+        parse_coord("a.b.c/1.1.1/1.1.1")
+    srv = make_server(port=0, data=tmp_path)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    http = Http(f"http://127.0.0.1:{srv.server_address[1]}")
+    try:
+        assert http("/api/v2/update?p=x&c=1.1.1/1.1.1/1.1.1&s=kept")[0] == 200
+        status, text = http("/api/v2/update?p=x&c=a.b.c/1.1.1/1.1.1&s=alias")
+        assert status == 400 and str(err.value) in text
+        body = json.dumps({"coordinate": "a.b.c/1.1.1/1.1.1", "content": "alias"}).encode()
+        status, answer = http.json("/write", "POST", body)
+        assert status == 400 and answer["error"] == str(err.value)
+        assert http("/api/v2/select?p=x&c=1.1.1/1.1.1/1.1.1") == (200, "kept")
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_a_busy_port_fails_before_the_data_directory_is_made(tmp_path):
+    import socket
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(OSError, match="cannot listen on 127.0.0.1:"):
+            make_server(port=busy.getsockname()[1], data=tmp_path / "new")
+    assert not (tmp_path / "new").exists()

@@ -18,16 +18,19 @@ separated by commas::
     CDIGEST *.*.*/*.*.*/*.*.*
 
 Coordinates may use labels (``person.1001.*``), interned per dimension
-through a ``SymbolTable``. Tags count up from 0, mod 256.
+through a ``SymbolTable`` when one is given (``vtpu asm``/``vtpu run`` give
+none, so there a word is refused: the rule is in ``vtpu.coord``). Every error
+names the line, range errors included. Tags count up from 0, mod 256.
 """
 
 import re
 
-from .coord import (CoordError, Pattern, SymbolTable, format_coord, format_pattern, parse_coord,
-                    parse_pattern)
+from .coord import (COMPONENT_NAMES, CoordError, Pattern, SymbolTable, format_coord,
+                    format_pattern, parse_coord, parse_pattern)
 from .frame import FrameReceiver, Response, decode_fields
 from .frame import command_frame
-from .isa import COORD_WIDTH, DIMS, PAYLOAD, AttendMode, Dir, Op, RouteMode, Status
+from .isa import (COORD_WIDTH, DIMS, PAYLOAD, AttendMode, Dir, Op, RouteMode, Status,
+                  field_bytes)
 
 __all__ = ["AsmError", "Instruction", "parse_line", "assemble", "assemble_program",
            "disassemble", "format_instruction", "format_response"]
@@ -137,7 +140,33 @@ def parse_line(text, symbols=None, width=COORD_WIDTH, line=0):
                       "hops": len(deltas), "deltas": deltas}
     except CoordError as exc:
         raise AsmError(str(exc)) from None
-    return Instruction(op, fields, line)
+    _check_ranges(op, fields, width)
+    instruction = Instruction(op, fields, line)
+    try:
+        instruction.frame(0, width)          # anything else the frame cannot carry
+    except ValueError as exc:
+        raise AsmError(str(exc)) from None
+    return instruction
+
+
+def _check_ranges(op, fields, width):
+    """Every number fits its field: ``value -1 is outside 0..2**64-1``, not an encoder error."""
+    for field in PAYLOAD[op]:
+        value = fields[field.name]
+        if field.kind in ("delta", "deltas"):
+            half = 1 << (width - 1)
+            for delta in [value] if field.kind == "delta" else value:
+                for dim, d in enumerate(delta):
+                    if not -half <= d < half:
+                        raise AsmError(f"delta {_delta_text(delta)}, component {dim + 1} "
+                                       f"({COMPONENT_NAMES[dim]}): {d} is outside "
+                                       f"{-half}..{half - 1}")
+        elif field.kind not in ("coord", "pattern"):       # parse_coord checked those
+            bits = 8 * field_bytes(field.kind)
+            lo, hi = (-(1 << bits - 1), (1 << bits - 1) - 1) if field.kind == "s32" else \
+                (0, (1 << bits) - 1)
+            if not lo <= value <= hi:
+                raise AsmError(f"{field.name} {value} is outside {lo}..{hi}")
 
 
 def assemble_program(text, symbols=None, filename="<program>", width=COORD_WIDTH):
@@ -156,10 +185,7 @@ def assemble_program(text, symbols=None, filename="<program>", width=COORD_WIDTH
 def assemble(text, symbols=None, filename="<program>", width=COORD_WIDTH):
     """Source text -> command frame bytes, tags 0, 1, 2, ... mod 256."""
     program = assemble_program(text, symbols, filename, width)
-    try:
-        return b"".join(ins.frame(i % 256, width) for i, ins in enumerate(program))
-    except ValueError as exc:
-        raise AsmError(f"{filename}: {exc}") from None
+    return b"".join(ins.frame(i % 256, width) for i, ins in enumerate(program))
 
 
 def _delta_text(delta):

@@ -1,17 +1,28 @@
 """The ``vtpu`` command. One ``_cmd_<name>`` function per subcommand.
 
 Each subcommand registers itself in ``COMMANDS`` with a function that adds its
-arguments; ``vtpu <name> --help`` describes it.
+arguments; ``vtpu <name> --help`` describes it. Whatever a user can get wrong
+(files, addresses, programs, coordinates, the server's answers) ends in one
+line ``vtpu: <what went wrong>`` on stderr and a non-zero exit: ``main`` is
+the one place that turns those errors into that line.
 """
 
 import argparse
+import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from .asm import AsmError, assemble, assemble_program, disassemble, format_response
+from .client import VTPUError
 from .frame import parse_responses
+from .phextio import decode_utf8
 
 COMMANDS = {}
+
+
+class CliError(Exception):
+    """A failure already worded for the user: ``main`` prints ``vtpu: <message>``."""
 
 
 def command(name, help):
@@ -24,19 +35,30 @@ def command(name, help):
 
 
 def _read_program(path):
-    try:
-        return Path(path).read_text()
-    except OSError as exc:
-        raise SystemExit(f"vtpu: cannot read {path}: {exc.strerror}")
+    return decode_utf8(Path(path).read_bytes(), path)
+
+
+def _write_output(path, data):
+    """Bytes to the file ``path``, or to stdout for ``-``."""
+    if path == "-":
+        # os.write, not sys.stdout.buffer: a buffered write that a closing reader cuts
+        # short returns the short count and drops the rest, where this raises EPIPE.
+        sys.stdout.flush()
+        rest = memoryview(data)
+        while rest:
+            rest = rest[os.write(sys.stdout.fileno(), rest):]
+    else:
+        Path(path).write_bytes(data)
 
 
 @command("asm", "assemble a program into command frames")(
     lambda p: (p.add_argument("program", help="source file (.vasm)"),
-               p.add_argument("-o", "--output", help="output file (default: stdout, hex)")))
+               p.add_argument("-o", "--output", help="file for the binary frames, '-' for "
+                              "stdout (default: the frames as one line of hex on stdout)")))
 def _cmd_asm(args):
     frames = assemble(_read_program(args.program), filename=args.program)
     if args.output:
-        Path(args.output).write_bytes(frames)
+        _write_output(args.output, frames)
     else:
         print(frames.hex())
     return 0
@@ -57,16 +79,29 @@ def _add_backend(p):
     p.add_argument("--board", default="icebreaker", help="board build behind --port (serial)")
     p.add_argument("--sets", type=int, default=None, help="table sets per sentron (default: the backend's)")
     p.add_argument("--ways", type=int, default=None, help="table ways (default: the backend's)")
-    p.add_argument("--sentrons", type=int, default=None, help="sentrons (model only; default 1)")
+    p.add_argument("--sentrons", type=int, default=None,
+                   help="sentrons (model, sim, verilator; default 1)")
+
+
+@contextmanager
+def _backend_options(args, **options):
+    """``options`` plus the board and port when the backend is serial; an unknown
+    ``--board`` (the serial backend looks it up by name) is a one-line error."""
+    if args.backend == "serial":
+        options.update(port=args.serial_port, board=args.board)
+    try:
+        yield options
+    except KeyError as exc:
+        if args.backend == "serial" and exc.args == (args.board,):
+            raise CliError(f"unknown board {args.board!r} (--board)") from None
+        raise
 
 
 def open_backend(args):
     """A driver backend: ``transact(frames) -> response bytes``."""
     from . import driver
-    options = dict(sets=args.sets, ways=args.ways, sentrons=args.sentrons)
-    if args.backend == "serial":
-        options.update(port=args.serial_port, board=args.board)
-    return driver.open_backend(args.backend, **options)
+    with _backend_options(args, sets=args.sets, ways=args.ways, sentrons=args.sentrons) as options:
+        return driver.open_backend(args.backend, **options)
 
 
 @command("run", "run a program and print one line per response frame")(
@@ -104,13 +139,14 @@ def _add_server_options(p):
 @command("serve", "serve the vTPU over HTTP: SQ's /api/v2 routes and the prototype's routes")(
     _add_server_options)
 def _cmd_serve(args):
-    from .server import serve
-    options = {"sets": args.sets, "ways": args.ways}
-    if args.backend == "serial":
-        options.update(port=args.serial_port, board=args.board)
-    return serve(host=args.host, port=args.port, backend=args.backend, data=args.data,
-                 key=args.key, phext=args.phext, verbose=args.verbose,
-                 **{k: v for k, v in options.items() if v is not None})
+    from .server import StoreError, serve
+    try:
+        with _backend_options(args, sets=args.sets, ways=args.ways) as options:
+            return serve(host=args.host, port=args.port, backend=args.backend, data=args.data,
+                         key=args.key, phext=args.phext, verbose=args.verbose,
+                         **{k: v for k, v in options.items() if v is not None})
+    except StoreError as exc:               # a --phext name that is a path
+        raise CliError(f"--phext: {exc}") from None
 
 
 def _http(url, method="GET", body=None, key=None):
@@ -123,19 +159,21 @@ def _http(url, method="GET", body=None, key=None):
         with urllib.request.urlopen(request, timeout=60) as reply:
             return reply.read()
     except urllib.error.HTTPError as exc:
-        raise SystemExit(f"vtpu: {method} {url}: {exc.code} {exc.read().decode(errors='replace').strip()}")
+        raise CliError(f"{method} {url}: {exc.code} {exc.read().decode(errors='replace').strip()}")
     except urllib.error.URLError as exc:
-        raise SystemExit(f"vtpu: cannot reach {url}: {exc.reason}")
+        raise CliError(f"cannot reach {url}: {getattr(exc.reason, 'strerror', None) or exc.reason}")
 
 
-def _add_remote(p):
-    p.add_argument("--url", default="http://127.0.0.1:1337", help="a running `vtpu serve`")
-    p.add_argument("-p", "--phext", default=None, help="phext name on the server (default: the file's stem)")
+def _add_remote(p, phext_default):
+    p.add_argument("--url", default="http://127.0.0.1:1337",
+                   help="a running `vtpu serve` (default http://127.0.0.1:1337)")
+    p.add_argument("-p", "--phext", default=None,
+                   help=f"phext name on the server (default: {phext_default})")
     p.add_argument("--key", default=None, help="Authorization key of the server")
 
 
 @command("load", "load a .phext file into a running server (one SQ update per scroll)")(
-    lambda p: (p.add_argument("file", help="the .phext file"), _add_remote(p)))
+    lambda p: (p.add_argument("file", help="the .phext file"), _add_remote(p, "the file's stem")))
 def _cmd_load(args):
     from urllib.parse import quote
     from .coord import format_coord
@@ -152,28 +190,39 @@ def _cmd_load(args):
 
 
 @command("dump", "write a phext held by a running server to a .phext file (or stdout)")(
-    lambda p: (p.add_argument("-o", "--output", help="file to write (default: stdout)"),
-               _add_remote(p)))
+    lambda p: (p.add_argument("-o", "--output", help="file to write, '-' for stdout (default: stdout)"),
+               _add_remote(p, "world")))
 def _cmd_dump(args):
     from urllib.parse import quote
     name = args.phext or "world"
     text = _http(f"{args.url.rstrip('/')}/api/v2/get?p={quote(name)}", key=args.key)
-    if args.output:
-        Path(args.output).write_bytes(text)
-    else:
-        sys.stdout.write(text.decode("utf-8"))
+    if not text:
+        # The SQ API answers an absent phext as an empty one: both have nothing to dump.
+        raise CliError(f"no phext named {name} on {args.url} (or it holds no scrolls): "
+                       f"nothing written")
+    _write_output(args.output or "-", text)
     return 0
 
 
-@command("bench", "measure the model (and RTL, synthesis) figures into build/reports/bench.json")(
+@command("bench", "measure the model, RTL, client, server and synthesis figures into "
+                  "build/reports/bench.json")(
     lambda p: p.add_argument("--quick", action="store_true", help="fewer iterations"))
 def _cmd_bench(args):
     from . import bench
     return bench.main(["--quick"] if args.quick else [])
 
 
+def _version():
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        return version("vtpu")
+    except PackageNotFoundError:          # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser():
     parser = argparse.ArgumentParser(prog="vtpu", description="vTPU host tools")
+    parser.add_argument("--version", action="version", version=f"vtpu {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help, add_arguments, handler) in COMMANDS.items():
         p = sub.add_parser(name, help=help, description=help)
@@ -182,15 +231,33 @@ def build_parser():
     return parser
 
 
+def _describe(exc):
+    """One line for an expected error: ``nosuch.phext: No such file or directory``."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename is not None else exc.strerror
+    return str(exc) or type(exc).__name__
+
+
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        return args.handler(args)
+        status = args.handler(args)
+        sys.stdout.flush()                      # a closed pipe shows here, not at exit
+        return status
+    except BrokenPipeError:
+        # The reader went away (`vtpu asm p.vasm | head`): stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141                              # 128 + SIGPIPE, what a shell shows for one
+    except KeyboardInterrupt:
+        return 130
     except AsmError as exc:
         print(f"vtpu: {exc}", file=sys.stderr)
         return 2
-    except (ValueError, RuntimeError) as exc:    # bad coordinates, backend failures
-        print(f"vtpu: {exc}", file=sys.stderr)
+    # Bad files, addresses, programs, coordinates; backends (BackendError is a RuntimeError).
+    except (CliError, OSError, ValueError, RuntimeError, VTPUError) as exc:
+        print(f"vtpu: {_describe(exc)}", file=sys.stderr)
         return 1
 
 

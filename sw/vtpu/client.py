@@ -11,15 +11,17 @@ it behaves the same on the model, the RTL in a simulator and a board.
 Contents: an ``int`` in ``0 .. 2**63 - 1`` is stored as it is; a ``str`` is
 kept in a heap on the host and the hardware stores its handle, a value with
 bit 63 set. Coordinates are text (``"1.2.3/4.5.6/7.8.9"``, labels allowed and
-interned through ``symbols``) or tuples of nine integers. Any status other
+interned through ``symbols`` into the top half of each component's range,
+where plain numbers are refused: see ``vtpu.coord``) or tuples of nine
+integers; anything else raises ``vtpu.coord.CoordError``. Any status other
 than OK raises a ``VTPUError`` subclass carrying the status (and, for the
 multi-result instructions, the records answered before it).
 """
 
 from contextlib import contextmanager
 
-from .coord import (DIMS, Pattern, SymbolTable, format_coord, format_pattern, parse_coord,
-                    parse_pattern)
+from .coord import (DIMS, Pattern, SymbolTable, format_coord, format_pattern, parse_pattern,
+                    to_coord)
 from .driver import open_backend
 from .frame import command_frame, parse_responses
 from .isa import COORD_WIDTH, VALUE_WIDTH, AttendMode, Dir, Op, RouteMode, Status
@@ -124,12 +126,8 @@ class VTPU:
         self.close()
 
     def coord(self, coord):
-        if isinstance(coord, str):
-            return parse_coord(coord, width=self.width, symbols=self.symbols)
-        coord = tuple(int(c) for c in coord)
-        if len(coord) != DIMS:
-            raise ValueError(f"a coordinate has {DIMS} components, got {len(coord)}")
-        return coord
+        """Text or nine ints -> a checked tuple; ``CoordError`` (a ValueError) if neither."""
+        return to_coord(coord, width=self.width, symbols=self.symbols)
 
     def pattern(self, pattern):
         if isinstance(pattern, Pattern):
@@ -150,7 +148,11 @@ class VTPU:
                 offset = [int(p) for p in parts]
             except ValueError:
                 raise ValueError(f"delta {offset!r}: components must be signed integers") from None
-        offset = tuple(int(d) for d in offset)
+        try:
+            offset = tuple(int(d) for d in offset)
+        except (TypeError, ValueError):
+            raise ValueError(f"a delta is text like '0.0.1/0.0.0/0.0.-2' or {DIMS} signed ints, "
+                             f"not {offset!r}") from None
         if len(offset) != DIMS:
             raise ValueError(f"a delta has {DIMS} components, got {len(offset)}")
         return offset

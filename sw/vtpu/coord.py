@@ -10,15 +10,27 @@ first; within one bit level component 0 (library) is the most significant.
 ``morton`` builds the interleave; ``z_less`` compares without building it, as
 the hardware does. ``bigmin``/``litmax`` are Tropf & Herzog's (1981) next /
 previous Z-value inside a box.
+
+Labels, one rule everywhere. A component written as a word (``person``) is a
+label; labels exist only where a ``SymbolTable`` is kept (the Python client
+keeps one; ``vtpu asm``/``vtpu run`` and the HTTP server keep none, and refuse
+a word with a ``CoordError`` naming the component). A table interns labels
+from the top of the component range downward (65535, 65534, ... for 16-bit
+components), inside the label range ``2**(width-1) .. 2**width - 1``; while a
+table is in use, a number in that range is refused in text (write the label)
+and, in a tuple (the raw form), accepted only as the number of an interned
+label. So a labelled coordinate never aliases a numbered one. Without a table
+every number ``0 .. 2**width - 1`` is a plain number.
 """
 
+import operator
 from dataclasses import dataclass
 
 from .isa import COORD_WIDTH, DIMS
 
 __all__ = [
     "CoordError", "Coord", "Pattern", "SymbolTable",
-    "parse_coord", "format_coord", "parse_pattern", "format_pattern",
+    "parse_coord", "format_coord", "parse_pattern", "format_pattern", "to_coord",
     "pack", "unpack", "morton", "unmorton", "z_less", "z_key_box",
     "in_box", "bigmin", "litmax", "l1", "add_delta", "max_value",
 ]
@@ -46,21 +58,25 @@ def max_value(width=COORD_WIDTH):
 class SymbolTable:
     """Interns labels (``person``, ``father``) to integers, one space per dimension.
 
-    Numbers start at ``first`` so that interned labels stay inside the phext
-    range 1..999 by default. The table is persisted with the data (``to_json``).
+    A dimension's labels take numbers from the top of its range downward: the
+    first ``2**width - 1``, the next ``2**width - 2``, ..., never below
+    ``base = 2**(width-1)``. ``base .. 2**width - 1`` is the label range;
+    ``parse_coord`` and ``to_coord`` refuse plain numbers there while this
+    table is in use, so labels and numbers never share a value. The table is
+    persisted with the data (``to_json``).
     """
 
-    def __init__(self, first=1, width=COORD_WIDTH):
-        self.first = first
+    def __init__(self, width=COORD_WIDTH):
         self.width = width
+        self.base = 1 << (width - 1)
         self.to_int = [dict() for _ in range(DIMS)]
         self.to_label = [dict() for _ in range(DIMS)]
 
     def intern(self, dim, label):
         table = self.to_int[dim]
         if label not in table:
-            number = self.first + len(table)
-            if number > max_value(self.width):
+            number = max_value(self.width) - len(table)
+            if number < self.base:
                 raise CoordError(f"component {dim + 1} ({COMPONENT_NAMES[dim]}): "
                                  f"symbol table for this dimension is full", dim)
             table[label] = number
@@ -74,16 +90,39 @@ class SymbolTable:
         return self.to_label[dim].get(number)
 
     def to_json(self):
-        return {"first": self.first, "dims": [dict(t) for t in self.to_int]}
+        return {"width": self.width, "dims": [dict(t) for t in self.to_int]}
 
     @classmethod
     def from_json(cls, data, width=COORD_WIDTH):
-        table = cls(first=data.get("first", 1), width=width)
+        table = cls(width=data.get("width", width))
         for dim, labels in enumerate(data["dims"]):
             for label, number in labels.items():
+                if not table.base <= number <= max_value(table.width):
+                    raise CoordError(f"component {dim + 1} ({COMPONENT_NAMES[dim]}): label "
+                                     f"{label!r} has number {number}, outside the label range "
+                                     f"{table.base}..{max_value(table.width)}", dim)
                 table.to_int[dim][label] = number
                 table.to_label[dim][number] = label
         return table
+
+
+def _where(text, dim):
+    return f"coordinate {text!r}, component {dim + 1} ({COMPONENT_NAMES[dim]})"
+
+
+def _check_number(text, dim, value, width, symbols, lo=0, raw=False):
+    """A component given as a number: in range, and not a label's number unless ``raw``."""
+    if not lo <= value <= max_value(width):
+        raise CoordError(f"{_where(text, dim)}: {value} is outside {lo}..{max_value(width)}", dim)
+    if symbols is not None and value >= symbols.base:
+        label = symbols.label(dim, value)
+        if raw and label is not None:
+            return value
+        tail = (f"it is label {label!r}'s number: write the label" if label is not None
+                else f"only labels go there: numbers are {lo}..{symbols.base - 1}")
+        raise CoordError(f"{_where(text, dim)}: {value} is in the label range "
+                         f"{symbols.base}..{max_value(width)}; {tail}", dim)
+    return value
 
 
 # --- Text ---------------------------------------------------------------------
@@ -103,16 +142,50 @@ def _split(text):
 
 
 def _component(text, dim, part, width, symbols, lo=0):
-    where = f"coordinate {text!r}, component {dim + 1} ({COMPONENT_NAMES[dim]})"
-    if part.isdigit():
-        value = int(part)
-    elif symbols is not None and part and (part[0].isalpha() or part[0] == "_"):
-        value = symbols.intern(dim, part)
-    else:
-        raise CoordError(f"{where}: {part!r} is not a number", dim)
-    if not lo <= value <= max_value(width):
-        raise CoordError(f"{where}: {value} is outside {lo}..{max_value(width)}", dim)
-    return value
+    where = _where(text, dim)
+    if part.isascii() and part.isdigit():
+        return _check_number(text, dim, int(part), width, symbols, lo)
+    if part and (part[0].isalpha() or part[0] == "_"):
+        if symbols is None:
+            raise CoordError(f"{where}: {part!r} is a label, and labels are taken only where a "
+                             f"symbol table is kept (the Python client); write a number "
+                             f"{lo}..{max_value(width)}", dim)
+        return symbols.intern(dim, part)
+    if part[:1] == "-" and part[1:].isascii() and part[1:].isdigit():
+        raise CoordError(f"{where}: {part!r} is negative: components are {lo}..{max_value(width)}",
+                         dim)
+    if not part:
+        raise CoordError(f"{where}: empty component", dim)
+    raise CoordError(f"{where}: {part!r} is not a number {lo}..{max_value(width)}"
+                     + (" or a label" if symbols is not None else ""), dim)
+
+
+def to_coord(coord, *, width=COORD_WIDTH, symbols=None):
+    """A coordinate as users give it -> a tuple of ``DIMS`` ints.
+
+    Text goes through ``parse_coord``; a tuple or list of ints (the raw form)
+    is checked: ``DIMS`` components, each in range, and, with ``symbols``, a
+    number in the label range only if it is an interned label's.
+    """
+    if isinstance(coord, str):
+        return parse_coord(coord, width=width, symbols=symbols)
+    shape = f"a coordinate is text like '1.1.1/1.1.1/1.1.1' or a tuple of {DIMS} ints"
+    try:
+        items = tuple(coord)
+    except TypeError:
+        raise CoordError(f"{shape}, not {type(coord).__name__} {coord!r}") from None
+    if len(items) != DIMS:
+        raise CoordError(f"{shape}; got {len(items)} components: {items!r}")
+    out = []
+    for dim, c in enumerate(items):
+        try:
+            if isinstance(c, bool):
+                raise TypeError
+            value = operator.index(c)
+        except TypeError:
+            raise CoordError(f"{_where(repr(items), dim)}: {c!r} is not an int", dim) from None
+        out.append(_check_number(repr(items), dim, value, width, symbols, raw=True))
+    return tuple(out)
 
 
 def parse_coord(text, *, width=COORD_WIDTH, symbols=None, lo=0, hi=None):
@@ -126,8 +199,7 @@ def parse_coord(text, *, width=COORD_WIDTH, symbols=None, lo=0, hi=None):
     if hi is not None:
         for dim, value in enumerate(coord):
             if value > hi:
-                raise CoordError(f"coordinate {text!r}, component {dim + 1} "
-                                 f"({COMPONENT_NAMES[dim]}): {value} is outside {lo}..{hi}", dim)
+                raise CoordError(f"{_where(text, dim)}: {value} is outside {lo}..{hi}", dim)
     return coord
 
 

@@ -15,7 +15,7 @@ from phext.phext import Phext
 from .coord import COMPONENT_NAMES, CoordError, format_coord
 
 __all__ = ["PHEXT_MIN", "PHEXT_MAX", "load_phext", "dump_phext", "read_phext", "write_phext",
-           "checksum", "check_phext_coord"]
+           "checksum", "check_phext_coord", "decode_utf8", "TextError"]
 
 PHEXT_MIN, PHEXT_MAX = 1, 999
 
@@ -48,9 +48,27 @@ def checksum(text):
     return Phext().checksum(text)
 
 
+class TextError(ValueError):
+    """A file that is not UTF-8 text; the message names the file and the first bad byte."""
+
+
+def decode_utf8(data, name):
+    """``data`` as text, or ``TextError``: ``book.phext: not UTF-8 text (byte 0x91 at offset 7)``."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TextError(f"{name}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                        f"{exc.start})") from None
+
+
 # Bytes, not text mode: universal newlines would turn a scroll's "\r\n" into "\n".
 def read_phext(path):
-    return load_phext(Path(path).read_bytes().decode("utf-8"))
+    """``path``'s (coordinate, scroll) pairs; errors in its text name the file."""
+    text = decode_utf8(Path(path).read_bytes(), path)
+    try:
+        return load_phext(text)
+    except CoordError as exc:
+        raise CoordError(f"{path}: {exc}", exc.component) from None
 
 
 def write_phext(path, pairs):

@@ -394,10 +394,26 @@ class VTPUServer(ThreadingHTTPServer):
 
 def make_server(host="127.0.0.1", port=1337, *, backend="model", data=".", key=None,
                 phext="world", verbose=False, **options):
-    vtpu = VTPU(backend, **options)
-    store = Store(vtpu, data)
+    """Listen first: a busy port fails before a backend starts or the data directory is made."""
     check_name(phext)
-    return VTPUServer((host, port), store, key=key, default_phext=phext, verbose=verbose)
+    try:
+        server = VTPUServer((host, port), None, key=key, default_phext=phext, verbose=verbose)
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    vtpu = None
+    try:
+        vtpu = VTPU(backend, **options)
+        try:
+            server.store = Store(vtpu, data)
+        except OSError as exc:
+            raise OSError(exc.errno, f"cannot make the data directory {data}: "
+                                     f"{exc.strerror}") from None
+    except BaseException:
+        if vtpu is not None:
+            vtpu.close()
+        server.server_close()
+        raise
+    return server
 
 
 def serve(**kwargs):
