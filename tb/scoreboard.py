@@ -20,15 +20,22 @@ class Mismatch(AssertionError):
     pass
 
 
+_STATUSES = frozenset(int(s) for s in Status)
+
+
+def _response(event):
+    """A received frame as a Response, or ("CORRUPT", tag) for a bad one.
+    A status nibble that is no Status stays a number, to be reported."""
+    if isinstance(event, tuple):
+        return ("CORRUPT", event[1])
+    code = event.op & 0x0F
+    status = Status(code) if code in _STATUSES else code
+    return Response(status, bool(event.op & MORE), event.tag, event.payload)
+
+
 def _responses(data):
-    out = []
-    for event in FrameReceiver(sync=RSP_SYNC, max_payload=255, check_length=False).feed(data):
-        if isinstance(event, tuple):
-            out.append(("CORRUPT", event[1]))
-        else:
-            out.append(Response(Status(event.op & 0x0F), bool(event.op & MORE), event.tag,
-                                event.payload))
-    return out
+    receiver = FrameReceiver(sync=RSP_SYNC, max_payload=255, check_length=False)
+    return [_response(event) for event in receiver.feed(data)]
 
 
 class Scoreboard:
@@ -76,12 +83,7 @@ class Scoreboard:
         return len(stray_bytes) + len(own_bytes)
 
     def receive(self, data):
-        for event in self.receiver.feed(data):
-            if isinstance(event, tuple):
-                self.queue.append(("CORRUPT", event[1]))
-            else:
-                self.queue.append(Response(Status(event.op & 0x0F), bool(event.op & MORE),
-                                           event.tag, event.payload))
+        self.queue += [_response(event) for event in self.receiver.feed(data)]
         self._match()
 
     def _match(self):
@@ -98,13 +100,15 @@ class Scoreboard:
         return sum(len(w) for _, _, w in self.expected)
 
     def describe(self, index, instruction, want, got):
-        op = instruction.op if instruction.raw is None else None
-        if op is not None:
+        """The report of one mismatch: never raises, whatever the DUT sent
+        (``format_response`` shows a frame that fits no layout as hex)."""
+        op = instruction.op           # a raw frame's opcode may be no Op: shown as a number
+        if instruction.raw is None:
             text = format_instruction(op, instruction.fields)
         else:
             text = f"raw frame {instruction.raw.hex()}"
-        show = lambda rs: "\n".join("      " + (format_response(op, r) if isinstance(r, Response) else str(r))
-                                    for r in rs) or "      (nothing)"  # noqa: E731
+        show = lambda rs: "\n".join("      " + format_response(op, r) for r in rs) \
+            or "      (nothing)"  # noqa: E731
         return (f"MISMATCH at instruction {index} (replay: seed {self.seed}, index {index})\n"
                 f"  instruction: {text}" + (f"  [after garbage {instruction.garbage.hex()}]" if instruction.garbage else "")
                 + f"\n  model answered:\n{show(want)}\n  RTL answered:\n{show(got)}")

@@ -2,12 +2,16 @@
 property tests against brute force, and the frame path."""
 
 import random
+import struct
 
 from hypothesis import given, settings, strategies as st
 
-from vtpu.coord import Pattern, in_box, l1, morton, parse_coord as c, parse_pattern as p
+from test_hash import h3_by_parity
+from test_model_zindex import distance, in_box, zkey
+from vtpu.coord import Pattern, parse_coord as c, parse_pattern as p
 from vtpu.frame import command_frame, encode_command, parse_responses
-from vtpu.isa import DIMS, MAX_HOPS, ROUTE_ENTRIES, Op, Status, crc8
+from vtpu.hash import h3_rows
+from vtpu.isa import DIGEST_SEED, DIMS, MAX_HOPS, ROUTE_ENTRIES, AttendMode, Op, Status, crc8
 from vtpu.model import ALL_OPS, Model
 
 A = c("2.1.3/4.7.11/18.29.47")
@@ -144,27 +148,131 @@ def test_bad_patterns():
 
 # --- properties against brute force -------------------------------------------------
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(coords, values), max_size=40), coords, coords)
-def test_crange_is_box_filter_in_z_order(entries, a, b):
+# Every reference here is written without the model's helpers: Z-order, box test
+# and L1 are tests/test_model_zindex.py's brute force (a bit-string Morton key, plain
+# comparisons, plain sums), int8 lanes come from ``struct``, and the CDIGEST hash
+# is the H3 parity definition over the spec's rows. Instructions go through
+# frames at the hardware's widths; patterns carry wildcards whose lo/hi are junk.
+
+TOP = 2**16 - 1
+component = st.one_of(st.integers(0, 3), st.integers(0, TOP))   # small: long shared prefixes
+
+
+def lanes_value(lanes):
+    return int.from_bytes(struct.pack("<8b", *lanes), "little")
+
+
+def value_lanes(value):
+    return struct.unpack("<8b", value.to_bytes(8, "little"))
+
+
+# Values of mostly-zero lanes (CATTEND DOT scores tie; -128 and 127 test the
+# sign), or any 64 bits.
+lane = st.sampled_from([0, 0, 0, 0, 1, -1, 2, -128, 127])
+any_values = st.one_of(st.lists(lane, min_size=8, max_size=8).map(lanes_value), values)
+
+
+@st.composite
+def scenes(draw):
+    """(model, stored entries, pattern, query). Keys form a cluster (a base
+    coordinate, anywhere, plus 0..3 on a few components) with strays; the
+    pattern and the query sit around a stored key or anywhere, so that boxes
+    hold several keys and distances tie."""
+    base = draw(st.tuples(*[component] * DIMS))
+    varying = draw(st.sets(st.integers(0, DIMS - 1), min_size=1, max_size=4))
+    clustered = st.tuples(*[st.integers(0, 3) if d in varying else st.just(0) for d in range(DIMS)]) \
+        .map(lambda offset: tuple(min(TOP, b + o) for b, o in zip(base, offset)))
+    keys = st.one_of(clustered, clustered, clustered, st.tuples(*[component] * DIMS))
     m = Model(sets=64, ways=8)
-    for key, value in entries:
-        m.cput(key, value)
-    lo, hi = tuple(map(min, a, b)), tuple(map(max, a, b))
-    got = [(r["coord"], r["value"]) for r in m.crange(Pattern(lo, hi, 0)).records]
-    want = sorted(((k, v) for k, v in m.data.items() if in_box(k, lo, hi)), key=lambda kv: morton(kv[0]))
-    assert got == want
+    stored = {}
+    size = draw(st.integers(0, 30))
+    for key, value in draw(st.lists(st.tuples(keys, any_values), min_size=size, max_size=size)):
+        if m.cput(key, value).ok:
+            stored[key] = value
+    near = draw(st.sampled_from(sorted(stored))) if stored and draw(st.booleans()) else \
+        draw(st.one_of(clustered, st.tuples(*[component] * DIMS)))
+    lo, hi, mask = [], [], 0
+    for d, a in enumerate(near):
+        kind = draw(st.sampled_from("**=[["))
+        if kind == "*":                     # any lo/hi, lo > hi included: ignored
+            mask |= 1 << d
+            lo.append(draw(component))
+            hi.append(draw(component))
+        elif kind == "=":
+            lo.append(a)
+            hi.append(a)
+        else:
+            lo.append(max(0, a - draw(st.integers(0, 3))))
+            hi.append(min(TOP, a + draw(st.integers(0, 3))))
+    return m, stored, Pattern(tuple(lo), tuple(hi), mask), near
+
+
+def ask(m, op, **fields):
+    """One instruction through frames: (final status, records, final fields)."""
+    *records, final = m.request(op, 7, **fields)
+    assert all(r.more for r in records) and not final.more
+    return final.status, [r.fields(op) for r in records], final.fields(op)
+
+
+def box_hits(stored, pattern):
+    """Stored keys inside the pattern, ascending Z-order."""
+    lo = [0 if pattern.mask >> d & 1 else pattern.lo[d] for d in range(DIMS)]
+    hi = [TOP if pattern.mask >> d & 1 else pattern.hi[d] for d in range(DIMS)]
+    return sorted((c for c in stored if in_box(c, lo, hi)), key=lambda c: zkey(c, 16))
+
+
+@settings(max_examples=80, deadline=None)
+@given(scenes())
+def test_crange_and_chier_down_are_the_box_in_z_order(scene):
+    m, stored, pattern, _ = scene
+    want = [{"coord": c, "value": stored[c]} for c in box_hits(stored, pattern)]
+    assert ask(m, Op.CRANGE, pattern=pattern) == (Status.OK, want, {"count": len(want)})
+    assert ask(m, Op.CHIER, pattern=pattern, dir=1) == (Status.OK, want, {"count": len(want)})
+
+
+def digest_reference(coord, value):
+    """H3 by its definition: output bit j is the parity of key & row j, where the
+    key is the CRANGE record's bytes read little-endian (coordinate, then value)."""
+    key = int.from_bytes(struct.pack("<9H", *coord) + struct.pack("<Q", value), "little")
+    return h3_by_parity(key, h3_rows(DIGEST_SEED, DIMS * 16 + 64, 64))
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(coords, max_size=30, unique=True), coords, st.integers(min_value=1, max_value=10))
-def test_cnearest_brute_force(keys, q, k):
-    m = Model(sets=64, ways=8)
-    for key in keys:
-        m.cput(key, 1)
-    got = [r["coord"] for r in m.cnearest(q, k).records]
-    want = sorted(keys, key=lambda key: (l1(q, key), morton(key)))[:k]
-    assert got == want
+@given(scenes())
+def test_cdigest_is_the_sum_of_h3_parities_over_the_box(scene):
+    m, stored, pattern, _ = scene
+    hits = box_hits(stored, pattern)
+    digest = sum(digest_reference(c, stored[c]) for c in hits) % 2**64
+    assert ask(m, Op.CDIGEST, pattern=pattern) == (Status.OK, [], {"count": len(hits),
+                                                                  "digest": digest})
+
+
+@settings(max_examples=80, deadline=None)
+@given(scenes(), st.integers(1, 40))
+def test_cnearest_ranks_by_l1_then_z_order(scene, k):
+    m, stored, _, q = scene
+    ranked = sorted(stored, key=lambda c: (distance(q, c), zkey(c, 16)))[:k]
+    want = [{"coord": c, "value": stored[c], "distance": distance(q, c)} for c in ranked]
+    assert ask(m, Op.CNEAREST, coord=q, k=k) == (Status.OK, want, {"count": len(want)})
+
+
+@settings(max_examples=80, deadline=None)
+@given(scenes(), st.integers(1, 40), st.sampled_from(AttendMode))
+def test_cattend_ranks_the_box_by_score_then_z_order(scene, k, mode):
+    m, stored, pattern, q = scene
+    if mode == AttendMode.DOT:
+        if q not in stored:
+            assert ask(m, Op.CATTEND, coord=q, pattern=pattern, k=k, mode=mode) == \
+                (Status.NOT_FOUND, [], {"count": 0})
+            return
+        query = value_lanes(stored[q])
+        score = {c: sum(a * b for a, b in zip(query, value_lanes(stored[c]))) for c in stored}
+    else:
+        score = {c: -distance(q, c) for c in stored}
+    ranked = sorted(box_hits(stored, pattern), key=lambda c: (-score[c], zkey(c, 16)))[:k]
+    want = [{"coord": c, "score": score[c]} for c in ranked]
+    assert ask(m, Op.CATTEND, coord=q, pattern=pattern, k=k, mode=mode) == \
+        (Status.OK, want, {"count": len(want)})
 
 
 @settings(max_examples=60, deadline=None)

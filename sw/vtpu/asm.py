@@ -27,10 +27,10 @@ import re
 
 from .coord import (COMPONENT_NAMES, CoordError, Pattern, SymbolTable, format_coord,
                     format_pattern, parse_coord, parse_pattern)
-from .frame import FrameReceiver, Response, decode_fields
+from .frame import FrameError, FrameReceiver, decode_fields
 from .frame import command_frame
-from .isa import (COORD_WIDTH, DIMS, PAYLOAD, AttendMode, Dir, Op, RouteMode, Status,
-                  field_bytes)
+from .isa import (COORD_WIDTH, DIMS, FINAL, PAYLOAD, RECORD, RESULT, AttendMode, Dir, Op,
+                  RouteMode, Status, field_bytes)
 
 __all__ = ["AsmError", "Instruction", "parse_line", "assemble", "assemble_program",
            "disassemble", "format_instruction", "format_response"]
@@ -242,21 +242,61 @@ def disassemble(data, symbols=None, width=COORD_WIDTH):
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def format_response(op, response: Response, symbols=None):
-    """``#3 CGET OK value=0x2a``: one line per response frame."""
-    head = f"#{response.tag} {Op(op).name if op is not None else '?'} {response.status.name}"
+def _name(enum, value, what):
+    """``CGET``, or ``op 0x7f`` for a number that names no member."""
+    try:
+        return enum(value).name
+    except ValueError:
+        return f"{what} {value:#04x}" if what == "op" else f"{what} {value}"
+
+
+def _layouts(op, more):
+    """Payload layouts a response frame to ``op`` may carry, the expected one first.
+
+    A record frame (MORE) holds a RECORD; a final one the FINAL count of a
+    multi-result instruction, or the RESULT of a single-frame one. The others of
+    the same opcode follow, so that a record sent without its MORE flag (or a
+    count with it) still reads as what it is."""
+    try:
+        op = Op(op)
+    except ValueError:
+        return []
+    record, result = RECORD.get(op), RESULT.get(op)
+    final = FINAL if op in RECORD else None
+    order = [record, final, result] if more else [final, result, record]
+    return [layout for layout in order if layout is not None]
+
+
+def format_response(op, response, symbols=None):
+    """``#3 CGET OK value=0x2a``: one line per response frame.
+
+    ``op`` is the opcode of the command answered (an ``Op``, a raw opcode
+    number, or None if unknown); ``response`` a ``Response`` or a receiver's
+    ``("CORRUPT", tag)`` event. Never raises, whatever a device sent: a
+    payload that no layout of ``op`` fits prints as ``payload=<hex>``.
+    """
+    if isinstance(response, tuple):
+        return f"#{response[1]} {response[0]} frame (bad CRC or length)"
+    head = f"#{response.tag} {'?' if op is None else _name(Op, op, 'op')} " \
+        f"{_name(Status, response.status, 'status')}"
     if response.more:
         head += " +"
-    if op is None:
+    if not response.payload:
         return head
-    try:
-        fields = response.fields(Op(op))
-    except ValueError:
+    for layout in [] if op is None else _layouts(op, response.more):
+        try:
+            fields = decode_fields(layout, response.payload)
+        except FrameError:
+            continue
+        break
+    else:
         return head + f" payload={response.payload.hex()}"
     words = []
     for key, value in fields.items():
         if isinstance(value, Pattern):
-            words.append(f"{key}={format_pattern(value, symbols)}")
+            # mask bits past the last component are no wildcard: shown, or lost
+            stray = f" (mask {value.mask:#06x})" if value.mask >> DIMS else ""
+            words.append(f"{key}={format_pattern(value, symbols)}{stray}")
         elif isinstance(value, tuple):
             words.append(format_coord(value, symbols) if key == "coord" else
                          f"{key}={format_coord(value, symbols)}")
