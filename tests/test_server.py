@@ -17,7 +17,7 @@ import pytest
 from phext.coordinate import Coordinate
 from phext.phext import Phext
 
-from vtpu.driver import available_backends
+from backend_params import backend_params
 from vtpu.phextio import read_phext
 from vtpu.server import make_server
 
@@ -43,7 +43,7 @@ class Http:
         return status, json.loads(text)
 
 
-@pytest.fixture(params=available_backends())
+@pytest.fixture(params=backend_params())
 def server(request, tmp_path):
     srv = make_server(port=0, backend=request.param, data=tmp_path, sets=16, ways=2)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
@@ -62,6 +62,7 @@ def test_sq_routes(server):
     assert http("/api/v2/select?p=notes&c=1.1.1/1.1.1/1.1.1") == (200, "hello world")
     assert http("/api/v2/update?p=notes&c=1.1.1/1.1.2/1.1.1", "POST", b"second\nline")[0] == 200
     assert http("/api/v2/update?p=notes&c=1.1.1/1.1.1/1.1.1&s=replaced") == (200, "Updated 8 bytes")
+    assert http("/api/v2/save?p=notes") == (200, "Saved notes.phext")    # a checkpoint
     text = (data / "notes.phext").read_text()
     expected = Phext().implode({Coordinate(1, 1, 1, 1, 1, 1, 1, 1, 1): "replaced",
                                 Coordinate(1, 1, 1, 1, 1, 2, 1, 1, 1): "second\nline"})
@@ -80,6 +81,7 @@ def test_sq_routes(server):
                                         {"coord": "1.1.1/1.1.2/1.1.1", "scroll": "second\nline"}]
     assert http("/api/v2/delete?p=notes&c=1.1.1/1.1.1/1.1.1") == (200, "Removed 8 bytes")
     assert http("/api/v2/select?p=notes&c=1.1.1/1.1.1/1.1.1") == (200, "")
+    assert http("/api/v2/save?p=notes")[0] == 200
     assert [c for c, _ in read_phext(data / "notes.phext")] == [(1, 1, 1, 1, 1, 2, 1, 1, 1)]
 
 
@@ -97,6 +99,7 @@ def test_prototype_routes(server):
         {"coordinate": "2.1.3/4.7.2/9.2.2", "content": "alpha"},
         {"coordinate": "2.1.3/4.7.2/9.2.3", "content": "beta"}]}
     assert http.json("/read/9.9.9/9.9.9/9.9.9")[0] == 404
+    assert http("/api/v2/save?p=world")[0] == 200
     assert [c for c, _ in read_phext(data / "world.phext")][0] == (2, 1, 3, 4, 7, 2, 9, 2, 2)
     # The SQ routes see the same scrolls.
     assert http("/api/v2/select?p=world&c=5.5.5/5.5.5/5.5.5") == (200, "far")
@@ -129,9 +132,11 @@ def test_table_full_is_507_and_loses_nothing(server):
     name = lambda c: ".".join(map(str, c[:3])) + "/1.1.1/1.1.1"   # noqa: E731
     for c in same[:2]:
         assert http(f"/api/v2/update?p=full&c={name(c)}&s=kept")[0] == 200
+    assert http("/api/v2/save?p=full")[0] == 200
     before = (data / "full.phext").read_text()
     status, text = http(f"/api/v2/update?p=full&c={name(same[2])}&s=refused")
     assert status == 507 and "table full" in text
+    assert http("/api/v2/save?p=full")[0] == 200
     assert (data / "full.phext").read_text() == before
     assert all(http(f"/api/v2/select?p=full&c={name(c)}") == (200, "kept") for c in same[:2])
 
@@ -167,6 +172,7 @@ def test_phext_written_by_the_library_serves_and_saves_back_unchanged(tmp_path):
         assert http("/api/v2/select?p=lib&c=1.2.3/4.5.6/7.8.9") == (200, "deep\r\nwith lines")
         # Rewriting a scroll with its own text saves the file: byte-identical.
         assert http("/api/v2/update?p=lib&c=1.1.1/1.1.1/1.1.2&s=second")[0] == 200
+        assert http("/api/v2/save?p=lib")[0] == 200
         assert (tmp_path / "lib.phext").read_bytes() == original.encode()
     finally:
         srv.shutdown()
@@ -214,8 +220,9 @@ def test_killing_the_server_mid_write_loses_nothing_acknowledged(tmp_path):
             child.kill()
         child.stdout.close()
     assert i > 20
+    from vtpu.wal import read_store          # what a restart recovers: snapshot + log
     saved = dict((".".join(map(str, c[:3])) + "/" + ".".join(map(str, c[3:6])) + "/"
-                  + ".".join(map(str, c[6:])), s) for c, s in read_phext(tmp_path / "crash.phext"))
+                  + ".".join(map(str, c[6:])), s) for c, s in read_store(tmp_path, "crash").items())
     for coord, text in acknowledged.items():
         if coord == "1.1.1/1.1.1/1.1.1" and saved.get(coord) == "in flight" * 1000:
             continue                     # the unacknowledged write may have landed

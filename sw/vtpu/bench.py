@@ -6,8 +6,9 @@ Sections, each a function returning ``{name: number}``:
   * ``model.frames.<op>.ops_per_s``  the same through the frame path;
   * ``baseline.dict.{get,put}.ops_per_s``  a plain Python dict doing the same;
   * ``rtl.*``     cycle figures from simulation (``flow.measure.figures``);
-  * ``host.<backend>.*``  ops/s through the Python client, per backend, and
-    ``host.server.*`` requests/s through the HTTP server;
+  * ``host.<backend>.*``  ops/s through the Python client, per backend;
+  * ``host.server.*``  the HTTP server over loopback (section ``server``, see
+    ``server_section``);
   * ``synth.<board>.*``  the latest ``make synth`` reports folded in.
 A section that cannot run says so in ``unavailable`` instead of reporting zeros.
 """
@@ -143,11 +144,8 @@ def host_section(quick=False):
     """Instructions per second as a Python user sees them, through ``VTPU``:
     one round trip per call, and many calls pipelined in one batch. The RTL
     backends simulate the gateware, so their figures are simulator speed."""
-    import threading
-    import urllib.request
     from .client import VTPU
     from .driver import available_backends
-    from .server import make_server
     sizes = {"model": 4000, "sim": 200, "verilator": 2000}
     out = {}
     keys = [(1, 1, 1, 1, 1, 1, 1, 1, i) for i in range(1, 9)]
@@ -163,19 +161,121 @@ def host_section(quick=False):
                 pending = [b.cget(keys[i % 8]) for i in range(n)]
             assert all(p.result() is not None for p in pending)
             out[f"host.{name}.batch.cget.ops_per_s"] = n / (time.perf_counter() - start)
-    # The HTTP server on the model: GET /read, one request per connection.
+    return out
+
+
+def server_section(quick=False):
+    """``host.server.*``: ``vtpu serve`` (the model backend) in a process of its own,
+    driven over loopback by ``vtpu.httpload`` from this process, keep-alive throughout:
+
+    * ``read.p50_ms``/``p99_ms``/``per_s``: GET /read, one client;
+    * ``select.per_s`` (and p50/p99, and the server's CPU time per request):
+      GET /api/v2/select, 8 clients;
+    * ``update.<n>.per_s`` (and p50/p99): durable POST /api/v2/update (acknowledged
+      after fsync), 8 writers, on a phext of n = 1,000 and 100,000 scrolls;
+      ``update.ratio_100000_to_1000``.
+
+    Rates are taken over the second half of each run. SQ is measured in the same
+    run when an ``sq`` binary that is the phext server is on PATH; otherwise
+    ``unavailable`` says so and the figures are absolute.
+    """
+    import os
+    import shutil
+    import signal
+    import socket
+    import subprocess
     import tempfile
+    import urllib.request
+    from urllib.parse import quote
+    from . import httpload
+    from .coord import format_coord
+    from .phextio import dump_phext
+
+    per_client = 100 if quick else 1000
+    sizes = (1_000, 10_000 if quick else 100_000)
+    out, notes = {}, {}
+    rng = random.Random(29)
     with tempfile.TemporaryDirectory() as data:
-        server = make_server(port=0, data=data)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        url = f"http://127.0.0.1:{server.server_address[1]}"
-        body = b'{"coordinate": "1.1.1/1.1.1/1.1.1", "content": "bench"}'
-        urllib.request.urlopen(urllib.request.Request(url + "/write", data=body, method="POST"))
-        n = 50 if quick else 500
-        out["host.server.read.requests_per_s"] = _rate(
-            lambda i: urllib.request.urlopen(url + "/read/1.1.1/1.1.1/1.1.1").read(), range(n))
-        server.shutdown()
-        server.server_close()
+        books = {}
+        for n in sizes:
+            coords = sorted({(1, 1, 1, rng.randrange(1, 1000), rng.randrange(1, 1000),
+                              rng.randrange(1, 1000), 1, 1, rng.randrange(1, 1000))
+                             for _ in range(int(n * 1.05))})[:n]
+            while len(coords) < n:              # (a duplicate drawn: top up)
+                coords.append((2, 1, 1, 1, 1, 1, 1, 1, len(coords) % 999 + 1))
+            Path(data, f"s{n}.phext").write_text(dump_phext([(c, f"scroll {i} " + "x" * 40)
+                                                             for i, c in enumerate(coords)]))
+            books[n] = [format_coord(c) for c in coords]
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        root = Path(__file__).resolve().parents[1]
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root), str(root.parent)]))
+        small = sizes[0]
+        child = subprocess.Popen([sys.executable, "-m", "vtpu.cli", "serve", "--port", str(port),
+                                  "--data", data, "--phext", f"s{small}"], env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            for _ in range(600):
+                try:
+                    urllib.request.urlopen(url + "/health", timeout=2).read()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            else:
+                raise LookupError("vtpu serve did not start")
+            # Load the small phext (the first request to it loads it).
+            urllib.request.urlopen(f"{url}/api/v2/select?p=s{small}", timeout=600).read()
+
+            def run(make, connections, count):
+                answers, errors = httpload.run("127.0.0.1", port, make, connections=connections,
+                                               count=count, seconds=120)
+                if errors or any(a.status != 200 for a in answers):
+                    raise RuntimeError(f"bench: server answered {len(errors)} errors, statuses "
+                                       f"{sorted({a.status for a in answers})}")
+                return httpload.summary(answers)
+
+            def cpu():
+                fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+            coords = books[small]
+            reads = [httpload.request("GET", "/read/" + c) for c in coords]
+            r = run(lambda c, i: reads[i % len(reads)], 1, 5 * per_client)
+            out.update({"host.server.read.p50_ms": r["p50_ms"], "host.server.read.p99_ms": r["p99_ms"],
+                        "host.server.read.per_s": r["per_s"]})
+            selects = [httpload.request("GET", f"/api/v2/select?p=s{small}&c={c}") for c in coords]
+            before = cpu()
+            r = run(lambda c, i: selects[(c * 131 + i) % len(selects)], 8, 2 * per_client)
+            out.update({"host.server.select.per_s": r["per_s"],
+                        "host.server.select.p50_ms": r["p50_ms"],
+                        "host.server.select.p99_ms": r["p99_ms"],
+                        "host.server.select.server_cpu_us": (cpu() - before) / r["count"] * 1e6})
+            for n in sizes:
+                names = books[n]
+                urllib.request.urlopen(f"{url}/api/v2/select?p=s{n}", timeout=600).read()
+                make = lambda c, i, names=names, n=n: httpload.request(  # noqa: E731
+                    "POST", f"/api/v2/update?p=s{n}&c={quote(names[(c * 7919 + i * 104729) % n])}",
+                    f"writer {c} update {i} ".encode() + b"y" * 40)
+                r = run(make, 8, per_client)
+                out.update({f"host.server.update.{n}.per_s": r["per_s"],
+                            f"host.server.update.{n}.p50_ms": r["p50_ms"],
+                            f"host.server.update.{n}.p99_ms": r["p99_ms"]})
+            out[f"host.server.update.ratio_{sizes[1]}_to_{sizes[0]}"] = (
+                out[f"host.server.update.{sizes[1]}.per_s"] / out[f"host.server.update.{small}.per_s"])
+        finally:
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(120)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    sq = shutil.which("sq")
+    notes["server.sq"] = (
+        "SQ (the phext ecosystem's Rust server) is not packaged on PyPI, Debian or npm (Debian's "
+        "'sq' is Sequoia's OpenPGP tool), so no SQ figures and no ratio: absolute figures only"
+        + (f"; {sq} on PATH is not SQ" if sq else ""))
+    out["_unavailable"] = notes
     return out
 
 
@@ -197,7 +297,7 @@ def synth_section(quick=False):
 
 
 SECTIONS = [("model", model_section), ("rtl", rtl_section), ("host", host_section),
-            ("synth", synth_section)]
+            ("server", server_section), ("synth", synth_section)]
 
 
 def main(argv=None):
@@ -216,7 +316,9 @@ def main(argv=None):
         if name not in chosen:
             continue
         try:
-            figures.update(section(quick=args.quick))
+            found = section(quick=args.quick)
+            unavailable.update(found.pop("_unavailable", {}))
+            figures.update(found)
         except (ImportError, AttributeError, LookupError) as exc:
             unavailable[name] = f"{type(exc).__name__}: {exc}"
     report = dict(sorted(figures.items()))

@@ -131,8 +131,19 @@ def _add_server_options(p):
     p.add_argument("--backend", default="model", help="model (default), sim, verilator or serial")
     p.add_argument("--serial-port", default=None, help="serial device for --backend serial")
     p.add_argument("--board", default="icebreaker", help="board build behind --serial-port")
+    p.add_argument("--entries", type=int, default=None,
+                   help="model backend: size the table for this many scrolls (default 131072: "
+                        "65536 sets x 16 ways); ignored when --sets/--ways are given")
     p.add_argument("--sets", type=int, default=None, help="table sets (default: the backend's)")
     p.add_argument("--ways", type=int, default=None, help="table ways (default: the backend's)")
+    p.add_argument("--max-body", type=int, default=64 * 1024 * 1024,
+                   help="largest request body in bytes; larger ones get 413 (default 64 MiB)")
+    p.add_argument("--timeout", type=float, default=30.0,
+                   help="seconds an idle connection, a request's headers or its body may take "
+                        "(default 30)")
+    p.add_argument("--checkpoint-bytes", type=int, default=64 * 1024 * 1024,
+                   help="write the snapshot (.phext) and drop the log once the log holds this "
+                        "many bytes, or twice the snapshot's size if larger (default 64 MiB)")
     p.add_argument("-v", "--verbose", action="store_true", help="log every request")
 
 
@@ -142,8 +153,12 @@ def _cmd_serve(args):
     from .server import StoreError, serve
     try:
         with _backend_options(args, sets=args.sets, ways=args.ways) as options:
+            if "port" in options:               # the serial device, not the TCP port
+                options["serial_port"] = options.pop("port")
             return serve(host=args.host, port=args.port, backend=args.backend, data=args.data,
                          key=args.key, phext=args.phext, verbose=args.verbose,
+                         entries=args.entries, max_body=args.max_body, timeout=args.timeout,
+                         checkpoint_bytes=args.checkpoint_bytes,
                          **{k: v for k, v in options.items() if v is not None})
     except StoreError as exc:               # a --phext name that is a path
         raise CliError(f"--phext: {exc}") from None
