@@ -170,6 +170,9 @@ def test_range_instructions_or_a_clear_unsupported(vtpu):
 
 def test_health_and_stats(vtpu):
     assert vtpu.health() == {"status": "ok", "backend": vtpu.backend.name}
+    vtpu.cput("9.9.9/9.9.9/9.9.9", 1)          # at least one CGET and one OK, whatever ran before
+    assert vtpu.cget("9.9.9/9.9.9/9.9.9") == 1
+    vtpu.cdel("9.9.9/9.9.9/9.9.9")
     stats = vtpu.get_stats()
     assert stats["backend"] == vtpu.backend.name and stats["capacity"] == 32
     assert stats["instructions"]["CGET"] >= 1 and stats["statuses"]["OK"] >= 1

