@@ -60,11 +60,17 @@ runs 500 random instructions and one job unless told otherwise."""
 
 
 def export_verilog(sets, ways, path, simulator, sentrons=1, pipelined=False):
-    from amaranth.back import verilog
     from rtl.top import VTPU
-    os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
     top = VTPU(sentrons=sentrons, sets=sets, ways=ways, pipelined=pipelined)
-    text = verilog.convert(top, name="vtpu_top", emit_src=False)
+    write_verilog(top, "vtpu_top", path, simulator)
+    return top
+
+
+def write_verilog(top, name, path, simulator):
+    """``top`` as Verilog module ``name`` in ``path`` (left alone if unchanged: no rebuild)."""
+    from amaranth.back import verilog
+    os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
+    text = verilog.convert(top, name=name, emit_src=False)
     if simulator == "icarus":
         # Yosys makes every ``always @*`` block read a dummy register that is
         # initialised to 0 so that simulators run the block at time zero; Icarus
@@ -81,9 +87,8 @@ def export_verilog(sets, ways, path, simulator, sentrons=1, pipelined=False):
         text = re.sub(r"(?m)^(\s*)always @\*\n(\s+[^\n]+ = \d+'[bhd][0-9a-fA-F_]+;)$",
                       r"\1initial\n\2", text)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists() or path.read_text() != text:     # unchanged: no rebuild
+    if not path.exists() or path.read_text() != text:
         path.write_text(text)
-    return top
 
 
 def private_verilator():
@@ -196,7 +201,7 @@ def main(argv=None):
                         help="1: the ECP5 build's core (PipelinedSequencer sentrons)")
     parser.add_argument("--array-instructions", type=int, default=None,
                         help="random instructions for the array at one a clock "
-                             "(default: a fifth of --instructions, at least 1000)")
+                             "(default: a fifth of --instructions, at least 5000)")
     parser.add_argument("--jobs", type=int, default=None,
                         help="simulators side by side, each on a share of the random stream "
                              "(default: one per core; 1 with --waves 1)")
@@ -359,14 +364,13 @@ def main(argv=None):
 def array_check(args, name, build_args, implemented):
     """The sentron array alone, one decoded instruction a clock (tb/array_harness.v,
     tb/test_array_stream.py): the hazard bins. Returns its tallies."""
-    from amaranth.back import verilog
     from cocotb_tools.runner import get_runner
     from rtl.array import SentronArray
     from tb.coverage import Coverage
 
     count = args.array_instructions
     if count is None:
-        count = max(1000, args.instructions // 5)
+        count = max(5000, args.instructions // 5)
     build = BUILD / f"{name}-array"
     log = build / "sim.log"
     source = build / "vtpu_array.v"
@@ -374,10 +378,7 @@ def array_check(args, name, build_args, implemented):
         f"log: {log}) ...")
     array = SentronArray(sentrons=args.sentrons, sets=args.sets, ways=args.ways,
                          pipelined=bool(args.pipelined))
-    text = verilog.convert(array, name="vtpu_array", emit_src=False)
-    build.mkdir(parents=True, exist_ok=True)
-    if not source.exists() or source.read_text() != text:
-        source.write_text(text)
+    write_verilog(array, "vtpu_array", source, args.sim)
     runner = private_verilator() if args.sim == "verilator" else get_runner(args.sim)
     runner.log.setLevel(logging.ERROR)
     began = time.time()
