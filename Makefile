@@ -21,7 +21,7 @@ export ICEPACK            := yowasp-icepack
 export ECPPACK            := yowasp-ecppack
 export PATH               := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: all help setup test sim synth bench prog clean distclean
+.PHONY: all help setup test sim formal synth bench prog clean distclean
 
 all: test
 
@@ -29,6 +29,7 @@ help:
 	@echo "make sim      cross-check the core against the golden model in cocotb (SIM=verilator|icarus,"
 	@echo "              INSTRUCTIONS=N, JOBS=J, SENTRONS=N, PIPELINED=1: the ECP5 build's core, WAVES=1)"
 	@echo "make test     every unit, property, gateware and host test (pytest, one worker per core)"
+	@echo "make formal   SymbiYosys proofs: stream handshakes, decoder never hangs, table contract"
 	@echo "make synth    bitstream and build/reports/synth-BOARD.json (BOARD=icebreaker|hx8k|ulx3s-85f,"
 	@echo "              CLOCK_MHZ=F for another core clock)"
 	@echo "make prog     build and program an attached board (BOARD=...)"
@@ -58,6 +59,9 @@ sim: setup
 	@$(BIN)/python -m tb.run --sim $(SIM) --waves $(WAVES) --pipelined $(PIPELINED) \
 		$(if $(INSTRUCTIONS),--instructions $(INSTRUCTIONS)) $(if $(SENTRONS),--sentrons $(SENTRONS)) \
 		$(if $(JOBS),--jobs $(JOBS))
+
+formal: setup
+	$(BIN)/python -m tb.formal.run
 
 synth: setup
 	$(BIN)/python -m flow.build --board $(BOARD) $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ))

@@ -1,0 +1,35 @@
+"""ZIndex (the Z-order index): the handshake on ``hits``, given it on
+``update`` and ``query``; it answers only a query that is offered.
+
+Small: 4 slots, 2-bit components, a queue of 16 (the fewest above ``ROOM``).
+"""
+
+from amaranth.hdl import Assert, Cat
+
+from rtl.sentron.zindex import ZIndex
+
+from .common import Inside, Property, receiver, sender
+
+QUERY_STATES = ("Q_NODE", "Q_REP", "Q_LEAF", "Q_POPPED", "Q_END")
+
+
+def handshake(m):
+    dut = ZIndex(slots=4, width=2, queue=16)
+    inside = Inside(m, "dut", dut)
+    sender(m, dut.update, "update")
+    sender(m, dut.query, "query")
+    receiver(m, dut.hits, "hits")
+    with m.If(dut.hits.valid):
+        m.d.comb += Assert(dut.query.valid, "a hit with no query offered")
+    # Strengthening: a query's walk starts only on an offered query, which its
+    # sender holds until the walk ends (Q_END takes it).
+    walking = Cat(*(inside.state(name) for name in QUERY_STATES)).any()
+    with m.If(walking):
+        m.d.comb += Assert(dut.query.valid, "walking with no query offered")
+
+
+PROPERTIES = [
+    Property("zindex_handshake", handshake, "prove", 3,
+             "ZIndex.hits follows the stream rules when update and query do, and "
+             "answers only an offered query"),
+]
