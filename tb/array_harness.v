@@ -41,7 +41,7 @@ module vtpu_array_harness #(
     end
 
     wire                i_valid = busy && sent < length;
-    wire [CMD_BITS-1:0] i_payload = stimulus[sent[13:0]];
+    wire [CMD_BITS-1:0] i_payload = stimulus[sent];   // sent < length <= DEPTH (tb checks)
     wire                i_ready;
     wire                o_valid;
     wire [RSP_BITS-1:0] o_payload;

@@ -42,7 +42,7 @@ module vtpu_harness #(
     end
 
     wire       i_valid = busy && sent < length;
-    wire [7:0] i_payload = stimulus[sent[17:0]];
+    wire [7:0] i_payload = stimulus[sent];      // sent < length <= DEPTH (tb checks)
     wire       i_ready;
     wire       o_valid;
     wire [7:0] o_payload;

@@ -36,7 +36,8 @@ SETS = int(os.environ.get("VTPU_SETS", "8"))
 WAYS = int(os.environ.get("VTPU_WAYS", "2"))
 STIMULUS = Path(os.environ.get("VTPU_STIMULUS", "stimulus.hex"))
 RESPONSES = Path(os.environ.get("VTPU_RESPONSES", "responses.hex"))
-BATCH = 1000          # instructions a batch (the harness holds 16384 words)
+BATCH = 1000          # random instructions a batch (with the deletes before them)
+DEPTH = 16384         # the harness's stimulus memory (tb/array_harness.v DEPTH)
 IDLE_LIMIT = 5000
 POINT = (Op.CGET, Op.CPUT, Op.CDEL)
 COMMAND, RESPONSE = command_layout(), response_layout()
@@ -72,6 +73,7 @@ def sample_hazards(coverage, model, batch, statuses):
 
 
 async def run_batch(dut, scoreboard, batch, first_index, ready_every):
+    assert len(batch) <= DEPTH, f"a batch of {len(batch)} instructions: the harness holds {DEPTH}"
     words, expected, statuses = [], 0, []
     for n, instruction in enumerate(batch):
         scoreboard.expect(first_index + n, instruction)

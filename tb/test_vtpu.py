@@ -55,7 +55,24 @@ async def start_harness(dut):
     dut.rst.value = 0
 
 
+STIMULUS_DEPTH = 262144   # the harness's stimulus memory (tb/stream_harness.v DEPTH)
+
+
 async def stream(dut, scoreboard, instructions, first_index, ready_every=1):
+    """A batch of any size: as many harness batches as its bytes need."""
+    clocks, start = 0, 0
+    while start < len(instructions):
+        size, end = 0, start
+        while end < len(instructions) and size + len(instructions[end].frame()) <= STIMULUS_DEPTH:
+            size += len(instructions[end].frame())
+            end += 1
+        clocks += await stream_batch(dut, scoreboard, instructions[start:end], first_index + start,
+                                     ready_every)
+        start = end
+    return clocks
+
+
+async def stream_batch(dut, scoreboard, instructions, first_index, ready_every=1):
     """Run a batch through the harness (tb/stream_harness.v): the command bytes
     go in from a file, the answer bytes come back in one; the scoreboard
     matches them. Returns the clocks the batch took.

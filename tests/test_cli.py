@@ -158,7 +158,7 @@ def test_servers_that_cannot_be_reached_are_one_line(capsys):
 def test_serve_errors_are_one_line_and_leave_no_data_directory(capsys, tmp_path):
     (tmp_path / "file").write_text("")
     assert one_line_error(capsys, "serve", "--port", "0", "--data", tmp_path / "file" / "sub") == \
-        f"vtpu: cannot make the data directory {tmp_path / 'file' / 'sub'}: Not a directory"
+        f"vtpu: cannot use the data directory {tmp_path / 'file' / 'sub'}: Not a directory"
     assert "phext name '../x' refused" in one_line_error(capsys, "serve", "--port", "0",
                                                           "--phext", "../x")
 

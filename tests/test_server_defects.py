@@ -312,3 +312,33 @@ def test_connections_over_the_cap_are_closed_and_the_rest_served(running):
             s.close()
     time.sleep(0.2)
     assert server.http("/health")[0] == 200
+
+
+def test_an_empty_text_survives_a_checkpoint_and_a_restart(running):
+    """Was: acknowledged, then lost: the snapshot wrote it into the .phext, whose
+    reader skips empty scrolls."""
+    server = running()
+    body = json.dumps({"coord": "1.1.1/1.1.1/1.1.7", "content": ""}).encode()
+    assert server.http("/api/v1/cput", "POST", body)[0] == 200
+    assert server.http("/api/v2/save?p=world")[0] == 200
+    server.stop()
+    again = running()
+    status, text, _ = again.http("/api/v1/cget", "POST",
+                                 json.dumps({"coord": "1.1.1/1.1.1/1.1.7"}).encode())
+    assert status == 200 and json.loads(text)["content"] == ""
+
+
+def test_head_never_writes(running):
+    """Was: SQ's GET writes ran on a HEAD too (a link checker or prefetch could write)."""
+    server = running()
+    assert server.http("/api/v2/update?p=t&c=1.1.5&s=x", "HEAD")[0] == 405
+    assert server.http("/api/v2/select?p=t&c=1.1.5")[:2] == (200, "")
+    assert server.http("/api/v2/update?p=t&c=1.1.5&s=x")[0] == 200
+
+
+def test_one_server_per_data_directory(running, tmp_path):
+    """Was: a second server on the same directory deleted the first's snapshots in
+    progress and, at its checkpoints, log segments only the first held."""
+    running()
+    with pytest.raises(OSError, match="another vtpu serve is using it"):
+        make_server(port=0, data=tmp_path)

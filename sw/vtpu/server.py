@@ -24,6 +24,7 @@ size, ``/api/v2/save``, shutdown). ``vtpu.wal`` has the file formats.
 
 import asyncio
 import errno
+import fcntl
 import hmac
 import itertools
 import json
@@ -47,7 +48,7 @@ from phext.phext import Phext
 from . import wal
 from .coord import COMPONENT_NAMES, CoordError, Pattern, format_coord, in_box, morton, \
     parse_coord, parse_pattern
-from .driver import open_backend
+from .driver import BackendError, open_backend
 from .frame import FrameError, command_frame, encode_fields, parse_responses
 from .isa import DIMS, MAX_HOPS, PAYLOAD, AttendMode, Dir, Op, RouteMode, Status
 from .model import Result
@@ -549,6 +550,14 @@ class Stores:
         self.vtpu = device             # the name the HTTP tests and the CLI use
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
+        # One server per data directory: a second would delete the first's
+        # snapshots in progress and, at its checkpoints, log segments it holds.
+        self._dir_lock = open(self.dir / ".vtpu-serve.lock", "w")
+        try:
+            fcntl.flock(self._dir_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._dir_lock.close()
+            raise OSError(errno.EBUSY, "another vtpu serve is using it") from None
         for entry in os.listdir(self.dir):      # a snapshot a crash cut short (wal.atomic_write)
             if entry.startswith(".") and entry.endswith(".tmp") and ".phext" in entry:
                 (self.dir / entry).unlink(missing_ok=True)
@@ -641,6 +650,7 @@ class Stores:
         for log in self.logs.values():
             log.close()
         await asyncio.get_running_loop().run_in_executor(None, self.compact_all)
+        self._dir_lock.close()          # the directory is free for another server
 
     def compact_all(self):
         names = set()
@@ -839,9 +849,10 @@ class App:
                 response.headers[name] = value
             if exc.close:
                 response.force_close()
-        except (DeviceError, RuntimeError, OSError) as exc:
-            # A backend that stopped answering as the protocol says (BackendError is a
-            # RuntimeError): the server works, the device behind it does not.
+        except (DeviceError, BackendError) as exc:
+            # A backend that stopped answering as the protocol says: the server
+            # works, the device behind it does not. (Anything else is a bug or a
+            # disk error and is logged as one.)
             message = f"the device failed: {type(exc).__name__}: {exc}"
             response = (_json(HTTPStatus.BAD_GATEWAY, {"error": message}) if json_route
                         else _text(HTTPStatus.BAD_GATEWAY, f"error: {message}\n"))
@@ -1005,6 +1016,10 @@ class App:
         if command not in _SQ_COMMANDS:
             raise StoreError(HTTPStatus.NOT_FOUND, f"unknown SQ command {command[:100]!r}")
         name = check_name(query.get("p", ""))
+        if method == "HEAD" and command in ("load", "insert", "update", "delete", "save"):
+            # SQ writes with GET; a HEAD (a link checker, a prefetch) must not
+            raise StoreError(HTTPStatus.METHOD_NOT_ALLOWED, f"{command} changes the store: "
+                             "use GET or POST", headers={"Allow": "GET, POST, OPTIONS"})
         if command == "load":
             await stores.get(name, reload=True)
             return _text(HTTPStatus.OK, f"Loaded {name}.phext")
@@ -1275,7 +1290,7 @@ def make_server(host="127.0.0.1", port=1337, *, backend="model", data=".", key=N
         try:
             stores = Stores(device, data, checkpoint_bytes=checkpoint_bytes)
         except OSError as exc:
-            raise OSError(exc.errno, f"cannot make the data directory {data}: "
+            raise OSError(exc.errno, f"cannot use the data directory {data}: "
                                      f"{exc.strerror}") from None
     except BaseException:
         if device is not None:

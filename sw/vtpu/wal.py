@@ -87,8 +87,11 @@ def segments(directory, name):
 
 
 def in_phext(coord, content):
-    """Whether a (coordinate, content) pair goes into the ``.phext`` snapshot."""
-    return isinstance(content, str) and all(PHEXT_MIN <= c <= PHEXT_MAX for c in coord)
+    """Whether a (coordinate, content) pair goes into the ``.phext`` snapshot. An
+    empty text does not: a phext reader skips empty scrolls, so it would be lost;
+    it goes to the side file with what a phext cannot hold."""
+    return (isinstance(content, str) and content != ""
+            and all(PHEXT_MIN <= c <= PHEXT_MAX for c in coord))
 
 
 # --- Records ---------------------------------------------------------------------------
