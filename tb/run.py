@@ -164,6 +164,17 @@ def failure_report(text):
     return "\n".join(out + [tail(lines[after:], LOG_TAIL // 2)])
 
 
+def job_env(args, test_dir, count, **more):
+    """A testbench job's environment (tb/test_vtpu.py and tb/test_array_stream.py read it)."""
+    return {"VTPU_SEED": str(args.seed), "VTPU_INSTRUCTIONS": str(count),
+            "VTPU_SENTRONS": str(args.sentrons), "VTPU_SETS": str(args.sets),
+            "VTPU_WAYS": str(args.ways), "VTPU_RESULT": str(test_dir / "result.json"),
+            "VTPU_STIMULUS": str(test_dir / "stimulus.hex"),
+            "VTPU_RESPONSES": str(test_dir / "responses.hex"),
+            "PYTHONPATH": os.pathsep.join([str(Path.cwd()), str(Path.cwd() / "sw"),
+                                           os.environ.get("PYTHONPATH", "")]), **more}
+
+
 def job_progress(log):
     """(random instructions done, mismatches) from the last progress record in a job's log."""
     try:
@@ -271,15 +282,8 @@ def main(argv=None):
         test_dir = jobs[j].resolve()
         test_dir.mkdir(parents=True, exist_ok=True)
         (test_dir / "result.json").unlink(missing_ok=True)
-        env = {"VTPU_SEED": str(args.seed), "VTPU_INSTRUCTIONS": str(counts[j]),
-               "VTPU_FIRST_PART": str(first[j]), "VTPU_DIRECTED": str(int(j == 0)),
-               "VTPU_JOBS": str(args.jobs),
-               "VTPU_SENTRONS": str(args.sentrons), "VTPU_SETS": str(args.sets),
-               "VTPU_WAYS": str(args.ways), "VTPU_RESULT": str(test_dir / "result.json"),
-               "VTPU_STIMULUS": str(test_dir / "stimulus.hex"),
-               "VTPU_RESPONSES": str(test_dir / "responses.hex"),
-               "PYTHONPATH": os.pathsep.join([str(Path.cwd()), str(Path.cwd() / "sw"),
-                                              os.environ.get("PYTHONPATH", "")])}
+        env = job_env(args, test_dir, counts[j], VTPU_FIRST_PART=str(first[j]),
+                      VTPU_DIRECTED=str(int(j == 0)), VTPU_JOBS=str(args.jobs))
         try:
             # a copy of the built runner per job: test() keeps its settings on the runner
             return copy.copy(runner).test(
@@ -394,13 +398,7 @@ def array_check(args, name, build_args, implemented):
         return {"passed": False}
     test_dir = build.resolve()
     (test_dir / "result.json").unlink(missing_ok=True)
-    env = {"VTPU_SEED": str(args.seed), "VTPU_INSTRUCTIONS": str(count),
-           "VTPU_SENTRONS": str(args.sentrons), "VTPU_SETS": str(args.sets),
-           "VTPU_WAYS": str(args.ways), "VTPU_RESULT": str(test_dir / "result.json"),
-           "VTPU_STIMULUS": str(test_dir / "stimulus.hex"),
-           "VTPU_RESPONSES": str(test_dir / "responses.hex"),
-           "PYTHONPATH": os.pathsep.join([str(Path.cwd()), str(Path.cwd() / "sw"),
-                                          os.environ.get("PYTHONPATH", "")])}
+    env = job_env(args, test_dir, count)
     job_log = build / "job.log"
     with ThreadPoolExecutor(1) as pool:
         job = pool.submit(runner.test, hdl_toplevel="vtpu_array_harness",

@@ -16,16 +16,14 @@ import time
 from pathlib import Path
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, RisingEdge
 
 from rtl.layouts import command_layout, response_layout
 from rtl.sentron.execute import IMPLEMENTED_OPS
+from tb import batch as harness
 from tb.beats import beat_bytes, command_members, pack_members, unpack_members
 from tb.coverage import Coverage
 from tb.scoreboard import Scoreboard
 from tb.stimulus import Instruction, Stimulus
-from tb.test_vtpu import write_result
 from vtpu.isa import Op, Status
 from vtpu.model import Model
 
@@ -82,36 +80,23 @@ async def run_batch(dut, scoreboard, batch, first_index, ready_every):
         statuses.append(answers[-1].status)
         words.append(command_word(instruction))
     sample_hazards(scoreboard.coverage, scoreboard.model, batch, statuses)
-    STIMULUS.write_text("".join(f"{w:x}\n" for w in words))
-    dut.length.value = len(words)
-    dut.expect_words.value = expected
-    dut.ready_every.value = ready_every
-    dut.idle_limit.value = IDLE_LIMIT
-    await FallingEdge(dut.clk)
-    dut.load.value = 1
-    await FallingEdge(dut.clk)
-    dut.load.value = 0
-    await FallingEdge(dut.busy)
+    lines, clocks, _ = await harness.run(dut, STIMULUS, RESPONSES, [f"{w:x}" for w in words],
+                                       expected, ready_every, IDLE_LIMIT)
     answer = bytearray()
-    for line in RESPONSES.read_text().split():
+    for line in lines:
         try:
             answer += beat_bytes(unpack_members(RESPONSE, int(line, 16)))
         except ValueError:
             raise AssertionError(f"o.payload was {line!r} while o.valid was high (batch at "
                                  f"instruction {first_index})") from None
     scoreboard.receive(bytes(answer))
-    return int(dut.clocks.value)
+    return clocks
 
 
 @cocotb.test()
 async def array_cross_check(dut):
     """Constrained-random instructions a clock apart, every answer against the model."""
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    dut.load.value = 0
-    dut.rst.value = 1
-    for _ in range(3):
-        await RisingEdge(dut.clk)
-    dut.rst.value = 0
+    await harness.start(dut)
     model = Model(sentrons=SENTRONS, sets=SETS, ways=WAYS, ops=IMPLEMENTED_OPS)
     scoreboard = Scoreboard(model, SEED)
     # (the table's occupancy and the decoder's errors are the byte-level check's)
@@ -137,7 +122,7 @@ async def array_cross_check(dut):
     hit, total = scoreboard.coverage.summary()
     result = Path(os.environ.get("VTPU_RESULT", "result.json"))
     scoreboard.coverage.write(result.parent / "coverage.json")
-    write_result(instructions=scoreboard.checked, random=done, directed=0,
+    harness.write_result(result, instructions=scoreboard.checked, random=done, directed=0,
                  mismatches=len(scoreboard.mismatches), unmatched=scoreboard.outstanding(),
                  coverage_hit=hit, coverage_total=total, missing=scoreboard.coverage.missing(),
                  unexpected=scoreboard.coverage.unexpected(), clocks=clocks,

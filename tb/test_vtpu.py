@@ -9,16 +9,15 @@ at this part), VTPU_DIRECTED (0: leave the directed program to another job)
 and VTPU_JOBS (with more than one, tb/run.py judges the coverage of them all).
 """
 
-import json
 import os
 import time
 from pathlib import Path
 
 import cocotb
-from cocotb.clock import Clock
-from cocotb.triggers import FallingEdge, RisingEdge, Timer
+from cocotb.triggers import Timer
 
 from rtl.sentron.execute import IMPLEMENTED_OPS
+from tb import batch
 from tb.run import CHUNK, PROGRESS_RECORD
 from tb.scoreboard import Scoreboard
 from tb.stimulus import Instruction, Stimulus
@@ -43,16 +42,6 @@ JOBS = int(os.environ.get("VTPU_JOBS", "1"))
 
 IDLE_LIMIT = 5000     # clocks without an answer byte before a batch ends
 SIM_SECONDS = [0.0]   # wall time the simulator ran batches on its own
-
-
-async def start_harness(dut):
-    """Start the 100 MHz clock and hold reset for three clocks; the harness idles."""
-    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-    dut.load.value = 0
-    dut.rst.value = 1
-    for _ in range(3):
-        await RisingEdge(dut.clk)
-    dut.rst.value = 0
 
 
 STIMULUS_DEPTH = 262144   # the harness's stimulus memory (tb/stream_harness.v DEPTH)
@@ -82,19 +71,9 @@ async def stream_batch(dut, scoreboard, instructions, first_index, ready_every=1
     for n, instruction in enumerate(instructions):
         expected += scoreboard.expect(first_index + n, instruction)
         data += instruction.frame()
-    STIMULUS.write_text("".join(f"{b:02x}\n" for b in data))
-    dut.length.value = len(data)
-    dut.expect_bytes.value = expected
-    dut.ready_every.value = ready_every
-    dut.idle_limit.value = IDLE_LIMIT
-    await FallingEdge(dut.clk)
-    dut.load.value = 1
-    await FallingEdge(dut.clk)
-    dut.load.value = 0
-    began = time.perf_counter()
-    await FallingEdge(dut.busy)
-    SIM_SECONDS[0] += time.perf_counter() - began
-    lines = RESPONSES.read_text().split()
+    lines, clocks, seconds = await batch.run(dut, STIMULUS, RESPONSES, [f"{b:02x}" for b in data],
+                                             expected, ready_every, IDLE_LIMIT)
+    SIM_SECONDS[0] += seconds
     try:
         answer = bytes(int(line, 16) for line in lines)
     except ValueError:
@@ -102,7 +81,7 @@ async def stream_batch(dut, scoreboard, instructions, first_index, ready_every=1
         raise AssertionError(f"o.payload was {lines[bad]!r} while o.valid was high (answer byte "
                              f"{bad} of the batch starting at instruction {first_index})") from None
     scoreboard.receive(answer)
-    return int(dut.clocks.value)
+    return clocks
 
 
 def directed_program(model):
@@ -174,12 +153,6 @@ def directed_program(model):
     return out
 
 
-def write_result(**tallies):
-    os.makedirs(os.path.dirname(RESULT) or ".", exist_ok=True)
-    with open(RESULT, "w") as f:
-        json.dump(tallies, f)
-
-
 async def log_progress(dut, scoreboard, at, every=5.0):
     """A progress record every ``every`` seconds of wall time, for the parts that
     take longer (Icarus): ``at`` holds the random instructions done before the
@@ -197,7 +170,7 @@ async def log_progress(dut, scoreboard, at, every=5.0):
 @cocotb.test()
 async def cross_check(dut):
     """Directed program, then seeded constrained-random streams, all against the model."""
-    await start_harness(dut)
+    await batch.start(dut)
     model = Model(sentrons=SENTRONS, sets=SETS, ways=WAYS, ops=IMPLEMENTED_OPS)
     scoreboard = Scoreboard(model, SEED)
     began = time.time()
@@ -232,7 +205,7 @@ async def cross_check(dut):
     seconds = time.time() - began
     hit, total = scoreboard.coverage.summary()
     scoreboard.coverage.write(os.path.join(os.path.dirname(RESULT), "coverage.json"))
-    write_result(instructions=scoreboard.checked, random=done, directed=directed, first_part=FIRST_PART,
+    batch.write_result(RESULT, instructions=scoreboard.checked, random=done, directed=directed, first_part=FIRST_PART,
                  mismatches=len(scoreboard.mismatches), unmatched=scoreboard.outstanding(),
                  coverage_hit=hit, coverage_total=total, missing=scoreboard.coverage.missing(),
                  unexpected=scoreboard.coverage.unexpected(), clocks=clocks, seconds=seconds, sim_seconds=SIM_SECONDS[0],
