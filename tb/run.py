@@ -38,10 +38,9 @@ from pathlib import Path
 BUILD = Path("build/sim")
 # The top level the simulators run: the exported core behind a stimulus memory
 # and a response log (a batch at a time, no Python per clock).
-HARNESS = Path(__file__).resolve().parent / "stream_harness.v"
+HARNESS = Path(__file__).resolve().parent / "batch_harness.v"
 HARNESS_PUBLIC = Path(__file__).resolve().parent / "harness_public.vlt"
-# The array alone, fed one decoded instruction a clock (the hazard bins).
-ARRAY_HARNESS = Path(__file__).resolve().parent / "array_harness.v"
+ARRAY_DEPTH = 16384   # the array check's stimulus memory, in instructions (tb/test_array_stream.py)
 REPORTS = Path("build/reports")
 CHUNK = 1000          # random instructions per part (tb/test_vtpu.py draws them)
 PROGRESS_EVERY = 10   # seconds between progress lines
@@ -366,7 +365,7 @@ def main(argv=None):
 
 
 def array_check(args, name, build_args, implemented):
-    """The sentron array alone, one decoded instruction a clock (tb/array_harness.v,
+    """The sentron array alone, one decoded instruction a clock (tb/batch_harness.v,
     tb/test_array_stream.py): the hazard bins. Returns its tallies."""
     from cocotb_tools.runner import get_runner
     from rtl.array import SentronArray
@@ -387,11 +386,13 @@ def array_check(args, name, build_args, implemented):
     runner.log.setLevel(logging.ERROR)
     began = time.time()
     try:
-        runner.build(sources=[source, ARRAY_HARNESS], hdl_toplevel="vtpu_array_harness",
+        runner.build(sources=[source, HARNESS], hdl_toplevel="vtpu_harness",
                      build_dir=build, always=True, build_args=build_args,
                      timescale=("1ns", "1ps"), log_file=log,
+                     defines={"VTPU_DUT": "vtpu_array"},
                      parameters={"CMD_BITS": len(array.i.payload.as_value()),
-                                 "RSP_BITS": len(array.o.payload.as_value())})
+                                 "RSP_BITS": len(array.o.payload.as_value()),
+                                 "DEPTH": ARRAY_DEPTH})
     except (Exception, SystemExit) as exc:
         say(f"the array build failed ({exc}); the end of {log}:")
         print(tail(log.read_text(errors="replace").splitlines()))
@@ -401,7 +402,7 @@ def array_check(args, name, build_args, implemented):
     env = job_env(args, test_dir, count)
     job_log = build / "job.log"
     with ThreadPoolExecutor(1) as pool:
-        job = pool.submit(runner.test, hdl_toplevel="vtpu_array_harness",
+        job = pool.submit(runner.test, hdl_toplevel="vtpu_harness",
                           test_module="tb.test_array_stream", build_dir=build, extra_env=env,
                           test_dir=test_dir, log_file=job_log,
                           plusargs=[f"+vtpu_stimulus={test_dir / 'stimulus.hex'}",

@@ -1,5 +1,5 @@
 """cocotb testbench: the sentron array at one decoded instruction a clock, against
-the golden model (tb/array_harness.v drives it from a stimulus memory).
+the golden model (tb/batch_harness.v drives it from a stimulus memory).
 
 Through the byte link an instruction reaches the array every twenty clocks or
 more, so the pipeline never holds two at once; here they follow each other a
@@ -20,6 +20,7 @@ import cocotb
 from rtl.layouts import command_layout, response_layout
 from rtl.sentron.execute import IMPLEMENTED_OPS
 from tb import batch as harness
+from tb.run import ARRAY_DEPTH as DEPTH
 from tb.beats import beat_bytes, command_members, pack_members, unpack_members
 from tb.coverage import Coverage
 from tb.scoreboard import Scoreboard
@@ -35,7 +36,6 @@ WAYS = int(os.environ.get("VTPU_WAYS", "2"))
 STIMULUS = Path(os.environ.get("VTPU_STIMULUS", "stimulus.hex"))
 RESPONSES = Path(os.environ.get("VTPU_RESPONSES", "responses.hex"))
 BATCH = 1000          # random instructions a batch (with the deletes before them)
-DEPTH = 16384         # the harness's stimulus memory (tb/array_harness.v DEPTH)
 IDLE_LIMIT = 5000
 POINT = (Op.CGET, Op.CPUT, Op.CDEL)
 COMMAND, RESPONSE = command_layout(), response_layout()

@@ -44,7 +44,7 @@ IDLE_LIMIT = 5000     # clocks without an answer byte before a batch ends
 SIM_SECONDS = [0.0]   # wall time the simulator ran batches on its own
 
 
-STIMULUS_DEPTH = 262144   # the harness's stimulus memory (tb/stream_harness.v DEPTH)
+STIMULUS_DEPTH = 262144   # the harness's stimulus memory (tb/batch_harness.v DEPTH)
 
 
 async def stream(dut, scoreboard, instructions, first_index, ready_every=1):
@@ -62,7 +62,7 @@ async def stream(dut, scoreboard, instructions, first_index, ready_every=1):
 
 
 async def stream_batch(dut, scoreboard, instructions, first_index, ready_every=1):
-    """Run a batch through the harness (tb/stream_harness.v): the command bytes
+    """Run a batch through the harness (tb/batch_harness.v): the command bytes
     go in from a file, the answer bytes come back in one; the scoreboard
     matches them. Returns the clocks the batch took.
 
