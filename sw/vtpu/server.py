@@ -1228,7 +1228,14 @@ class VTPUServer:
         server = _Server(self.app.handle, max_connections=self.max_connections,
                          access_log=None, logger=_HTTP_LOG, keepalive_timeout=self.timeout, lingering_time=1.0,
                          max_line_size=8190, max_field_size=8190, max_headers=100)
-        listener = await loop.create_server(server, sock=self.socket, backlog=1024)
+        try:
+            listener = await loop.create_server(server, sock=self.socket, backlog=1024)
+        except OSError:
+            if not self._stop_requested:
+                raise
+            # stopped (and the socket closed) before it began serving
+            await self.store.close()
+            return
         self._running.set()
         if self._stop_requested:
             self._stop.set()
