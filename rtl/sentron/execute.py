@@ -16,18 +16,20 @@ build) -- which stage, which flags come precomputed -- is a parameter:
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
-from amaranth.lib import data
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
 
 from vtpu.hash import h3_rows
 from vtpu.isa import DIGEST_SEED, DIGEST_WIDTH, DIMS, ROUTE_ENTRIES, Dir, Op, RouteMode, Status
 
-from ..layouts import CHIER_UP_FLAG, coord_layout, delta_layout, response_layout
+from ..layouts import (CHIER_UP_FLAG, command_layout, coord_layout, delta_layout,
+                       hashed_command_layout, response_layout)
 from ..replica import replica
 from .hash_unit import h3_hash
 from .table import entry_layout
 from .zorder import merge_pairs, merge_parts, z_parts
 
-__all__ = ["IMPLEMENTED_OPS", "RANGE_OPS", "pattern_bad", "first_one", "scans", "goes_to_index",
+__all__ = ["SentronPorts", "IMPLEMENTED_OPS", "RANGE_OPS", "pattern_bad", "first_one", "scans", "goes_to_index",
            "cdelta", "cdelta_sums", "cdelta_answer", "range_walk", "chier_up_mask", "chier",
            "chier_up_bounds", "croute", "route_scan"]
 
@@ -38,6 +40,24 @@ IMPLEMENTED_OPS = frozenset({Op.CGET, Op.CPUT, Op.CDEL, Op.CDELTA, Op.CHIER, Op.
 
 # Instructions answered from the Z-order index (CHIER DOWN is a CRANGE too).
 RANGE_OPS = frozenset({Op.CRANGE, Op.CDIGEST})
+
+
+class SentronPorts(wiring.Component):
+    """What both sequencers share: a table of ``sets`` x ``ways``, the instructions
+    they execute (``ops``), decoded instructions in (with the table hash when
+    ``hashed``: an array hashes once, before its dispatch) and answers out."""
+
+    def __init__(self, *, sets, ways, width, value_width, seed, ops, hashed):
+        assert sets & (sets - 1) == 0 and sets >= 2, "sets must be a power of two >= 2"
+        self.sets, self.ways, self.width, self.value_width = sets, ways, width, value_width
+        self.seed, self.ops = seed, frozenset(ops)
+        self.hashed = hashed
+        self.set_bits = sets.bit_length() - 1
+        in_layout = (hashed_command_layout if hashed else command_layout)(width, value_width)
+        super().__init__({
+            "i": In(stream.Signature(in_layout)),
+            "o": Out(stream.Signature(response_layout(width, value_width))),
+        })
 
 
 def pattern_bad(pattern):

@@ -74,19 +74,18 @@ this fits an iCE40 UP5K, so the iCE40 builds keep ``Sequencer``.
 from types import SimpleNamespace
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import data
 from amaranth.lib.fifo import SyncFIFO
-from amaranth.lib.wiring import In, Out
 
 from vtpu.hash import h3_rows
 from vtpu.isa import (COORD_WIDTH, DIMS, HASH_WIDTH, ROUTE_ENTRIES, TABLE_SEED, VALUE_WIDTH, Dir,
                       Op, RouteMode, Status)
 
-from ..layouts import command_layout, hashed_command_layout, response_layout
+from ..layouts import command_layout, response_layout
 from ..link.credit_fifo import CreditFIFO
 from ..replica import replica
-from .execute import (IMPLEMENTED_OPS, RANGE_OPS, cdelta_answer, cdelta_sums, chier, chier_up_mask,
-                      first_one, pattern_bad, range_walk, route_scan)
+from .execute import (IMPLEMENTED_OPS, RANGE_OPS, SentronPorts, cdelta_answer, cdelta_sums, chier,
+                      chier_up_mask, first_one, pattern_bad, range_walk, route_scan)
 from .hash_unit import h3_hash
 from .multiply import MultiplyHigh
 from .table import (entry_layout, fold_writes, missed_write_layout, route_table, table_groups,
@@ -120,7 +119,7 @@ def slice_matches(a, b):
     return Cat(*(a[i:i + SLICE] == b[i:i + SLICE] for i in range(0, len(a), SLICE)))
 
 
-class PipelinedSequencer(wiring.Component):
+class PipelinedSequencer(SentronPorts):
     """``Sequencer``'s ports and instructions; ``answers``: depth of the answer FIFO
     (and the most instructions in flight)."""
 
@@ -147,16 +146,8 @@ class PipelinedSequencer(wiring.Component):
         self.answer_domain = answer_domain
         self.slack = slack
         self.table_groups = table_groups
-        assert sets & (sets - 1) == 0 and sets >= 2, "sets must be a power of two >= 2"
-        self.sets, self.ways, self.width, self.value_width = sets, ways, width, value_width
-        self.seed, self.ops = seed, frozenset(ops)
-        self.hashed = hashed
-        self.set_bits = sets.bit_length() - 1
-        in_layout = (hashed_command_layout if hashed else command_layout)(width, value_width)
-        super().__init__({
-            "i": In(stream.Signature(in_layout)),
-            "o": Out(stream.Signature(response_layout(width, value_width))),
-        })
+        super().__init__(sets=sets, ways=ways, width=width, value_width=value_width, seed=seed,
+                         ops=ops, hashed=hashed)
         assert table_groups == 1 or (self.ways == 1 and not self.ops & RANGE_OPS), \
             "the table splits into groups only with one way and without the range instructions"
 

@@ -43,16 +43,15 @@ and the testbenches configure the golden model the same way
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
-from amaranth.lib import data, stream, wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib import data
 
 from vtpu.hash import h3_rows
 from vtpu.isa import (COORD_WIDTH, DIMS, HASH_WIDTH, ROUTE_ENTRIES, TABLE_SEED, VALUE_WIDTH, Op,
                       Status)
 
-from ..layouts import command_layout, hashed_command_layout, response_layout
-from .execute import (IMPLEMENTED_OPS, RANGE_OPS, cdelta, chier, croute, first_one, goes_to_index,
-                      pattern_bad, range_walk, scans)
+from ..layouts import command_layout, response_layout
+from .execute import (IMPLEMENTED_OPS, RANGE_OPS, SentronPorts, cdelta, chier, croute, first_one,
+                      goes_to_index, pattern_bad, range_walk, scans)
 from .hash_unit import h3_hash
 from .table import fold_writes, missed_write_layout, route_table, table_ports
 from .zindex import ZIndex
@@ -60,19 +59,11 @@ from .zindex import ZIndex
 __all__ = ["Sequencer"]
 
 
-class Sequencer(wiring.Component):
+class Sequencer(SentronPorts):
     def __init__(self, *, sets=64, ways=4, width=COORD_WIDTH, value_width=VALUE_WIDTH,
                  seed=TABLE_SEED, ops=IMPLEMENTED_OPS, hashed=False):
-        assert sets & (sets - 1) == 0 and sets >= 2, "sets must be a power of two >= 2"
-        self.sets, self.ways, self.width, self.value_width = sets, ways, width, value_width
-        self.seed, self.ops = seed, frozenset(ops)
-        self.hashed = hashed
-        self.set_bits = sets.bit_length() - 1
-        in_layout = (hashed_command_layout if hashed else command_layout)(width, value_width)
-        super().__init__({
-            "i": In(stream.Signature(in_layout)),
-            "o": Out(stream.Signature(response_layout(width, value_width))),
-        })
+        super().__init__(sets=sets, ways=ways, width=width, value_width=value_width, seed=seed,
+                         ops=ops, hashed=hashed)
 
     def elaborate(self, platform):
         m = Module()
