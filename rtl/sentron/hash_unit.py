@@ -1,18 +1,25 @@
-"""The hash stage: H3 as constant XOR trees, one key per clock.
+"""The hash unit: H3 as constant XOR trees, then one nonlinear mixing round.
 
-Output bit j is the parity of ``key & rows[j]`` with the rows of
-``vtpu.hash.h3_rows(seed, in_bits, out_bits)``, so the logic is bit-exact with
-the model's ``table_hash`` / ``digest_hash``. It is the pipeline's first
-stage: an array hashes each coordinate once, into its dispatch register
-(``rtl.array``: the hash picks the owning sentron and the set), a sequencer
-without an array hashes into R1 / S1, and CDIGEST hashes each entry it reads.
-No multiplier; partial parities over ``chunk``-bit slices keep the trees
-shallow for iCE40 fabric.
+``HashUnit`` is the sentron pipeline's hash stage: a key in, its table hash
+out ``stages`` clocks later, one key a clock, held while ``en`` is low (the
+pipeline it sits in stalls it). Bit-exact with the model's ``table_hash``:
+H3 with the rows of ``vtpu.hash.h3_rows(seed, in_bits, 48)``, then
+``vtpu.hash.mix48``. With ``stages=1`` both are between the key and one
+register (four LUT levels of parity trees, two of mixing); with
+``stages=2`` H3 is registered first and the mix has a stage of its own.
+
+An array hashes each coordinate once, ahead of its dispatch register, and
+hands the hash to the owning sentron with the instruction; a sequencer
+without an array hashes into its first stage. CDIGEST's per-entry hash is
+plain H3 (``h3_hash``).
 """
 
-from amaranth.hdl import Cat, Const
+from amaranth.hdl import Cat, Const, Elaboratable, Module, Signal
 
-__all__ = ["h3_partials", "h3_hash"]
+from vtpu.hash import MIX_ROTATIONS
+from vtpu.isa import HASH_WIDTH
+
+__all__ = ["h3_partials", "h3_hash", "mix48", "table_hash", "HashUnit"]
 
 
 def h3_partials(key, rows, chunk=32):
@@ -28,3 +35,53 @@ def h3_partials(key, rows, chunk=32):
 def h3_hash(key, rows):
     """The H3 hash of ``key`` in one combinational stage (one bit per row)."""
     return Cat(*(Cat(*p).xor() for p in h3_partials(key, rows)))
+
+
+def mix48(m, x):
+    """``vtpu.hash.mix48`` as logic driven in ``m``: chi (a 3-input function per
+    bit), then each bit XORed with two others. Returns the mixed signal."""
+    n = HASH_WIDTH
+    a, b, c, d = MIX_ROTATIONS
+    # Named signals between the steps: each bit reads three of the step
+    # before, and expressions built on expressions would copy whole trees.
+    linear, chi, mixed = Signal(n), Signal(n), Signal(n)
+    m.d.comb += [linear.eq(x),
+                 chi.eq(Cat(*(linear[i] ^ (~linear[(i + a) % n] & linear[(i + b) % n])
+                              for i in range(n)))),
+                 mixed.eq(Cat(*(chi[i] ^ chi[(i - c) % n] ^ chi[(i - d) % n]
+                                for i in range(n))))]
+    return mixed
+
+
+def table_hash(m, key, rows):
+    """The table hash of ``key`` in one combinational stage, driven in ``m``."""
+    return mix48(m, h3_hash(key, rows))
+
+
+class HashUnit(Elaboratable):
+    """``key`` in, ``hash`` out ``stages`` (1 or 2) clocks later, advancing while ``en``.
+
+    ``rows`` are the H3 rows (``vtpu.hash.h3_rows(seed, len(key), 48)``): the
+    seed is chosen at elaboration."""
+
+    def __init__(self, rows, *, key_width, stages=1):
+        if stages not in (1, 2):
+            raise ValueError("a hash unit has 1 or 2 stages")
+        if len(rows) != HASH_WIDTH:
+            raise ValueError(f"the table hash takes {HASH_WIDTH} H3 rows")
+        self.rows, self.stages = rows, stages
+        self.key = Signal(key_width)
+        self.en = Signal()
+        self.hash = Signal(HASH_WIDTH, reset_less=True)
+
+    def elaborate(self, platform):
+        m = Module()
+        if self.stages == 1:
+            with m.If(self.en):
+                m.d.sync += self.hash.eq(table_hash(m, self.key, self.rows))
+        else:
+            linear = Signal(HASH_WIDTH, reset_less=True)
+            with m.If(self.en):
+                m.d.sync += [linear.eq(h3_hash(self.key, self.rows)),
+                             self.hash.eq(mix48(m, linear))]
+        return m

@@ -86,7 +86,7 @@ from ..link.credit_fifo import CreditFIFO
 from ..replica import replica
 from .execute import (IMPLEMENTED_OPS, RANGE_OPS, SentronPorts, cdelta_answer, cdelta_sums, chier,
                       chier_up_mask, first_one, pattern_bad, range_walk, route_scan)
-from .hash_unit import h3_hash
+from .hash_unit import table_hash
 from .multiply import MultiplyHigh
 from .table import (entry_layout, fold_writes, missed_write_layout, route_table, table_groups,
                     table_ports)
@@ -220,8 +220,8 @@ class PipelinedSequencer(SentronPorts):
             bad_pattern_in = self.i.payload.pattern_bad
             command_in = Value.cast(self.i.payload)[:cmd_shape.size]
         else:
-            hash_in = h3_hash(Value.cast(self.i.payload.coord),
-                              h3_rows(self.seed, DIMS * W, HASH_WIDTH))
+            hash_in = table_hash(m, Value.cast(self.i.payload.coord),
+                                 h3_rows(self.seed, DIMS * W, HASH_WIDTH))
             waits_in = may_wait(self.i.payload, self.ops)
             bad_pattern_in = pattern_bad(self.i.payload.pattern)
             command_in = self.i.payload

@@ -52,7 +52,7 @@ from vtpu.isa import (COORD_WIDTH, DIMS, HASH_WIDTH, ROUTE_ENTRIES, TABLE_SEED, 
 from ..layouts import command_layout, response_layout
 from .execute import (IMPLEMENTED_OPS, RANGE_OPS, SentronPorts, cdelta, chier, croute, first_one,
                       goes_to_index, pattern_bad, range_walk, scans)
-from .hash_unit import h3_hash
+from .hash_unit import HashUnit
 from .table import fold_writes, missed_write_layout, route_table, table_ports
 from .zindex import ZIndex
 
@@ -81,27 +81,32 @@ class Sequencer(SentronPorts):
         # what they hold, and a reset on every flop is a net with thousands of
         # loads (the ECP5's slice LSR pins) for nothing.
         c1, c2, c3 = (Signal(cmd_shape, reset_less=True) for _ in range(3))
-        h1, h2, h3 = (Signal(HASH_WIDTH, reset_less=True) for _ in range(3))
-        # The whole hash in one stage: each bit is a parity of ~72 key bits, four
-        # LUT4 levels from the decoder's register; a separate partial-parity
-        # stage would cost another full instruction register. ``hashed``: the
-        # array hashed it once, ahead of its dispatch register.
+        h2, h3 = (Signal(HASH_WIDTH, reset_less=True) for _ in range(2))
+        # The whole hash in one stage, into R1 (``HashUnit``): each H3 bit is a
+        # parity of ~72 key bits, four LUT4 levels from the decoder's register,
+        # and the mix two more; a separate stage would cost another full
+        # instruction register. ``hashed``: the array hashed it once, ahead of
+        # its dispatch register.
+        advance = Signal()
         if self.hashed:
-            hash_now = self.i.payload.hash
+            h1 = Signal(HASH_WIDTH, reset_less=True)
+            with m.If(advance):
+                m.d.sync += h1.eq(self.i.payload.hash)
             command_in = Value.cast(self.i.payload)[:cmd_shape.size]
         else:
-            hash_now = h3_hash(Value.cast(self.i.payload.coord), rows)
+            m.submodules.hash_unit = hash_unit = HashUnit(rows, key_width=DIMS * W)
+            m.d.comb += [hash_unit.key.eq(self.i.payload.coord), hash_unit.en.eq(advance)]
+            h1 = hash_unit.hash
             command_in = self.i.payload
 
         done3 = Signal()          # R3's instruction can answer this cycle
         out_free = ~self.o.valid | self.o.ready
-        advance = ~v3 | (done3 & out_free)
-        m.d.comb += self.i.ready.eq(advance)
+        m.d.comb += [advance.eq(~v3 | (done3 & out_free)), self.i.ready.eq(advance)]
 
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.o.valid.eq(0)
         with m.If(advance):
-            m.d.sync += [v1.eq(self.i.valid), c1.eq(command_in), h1.eq(hash_now),
+            m.d.sync += [v1.eq(self.i.valid), c1.eq(command_in),
                          v2.eq(v1), c2.eq(c1), h2.eq(h1),
                          v3.eq(v2), c3.eq(c2), h3.eq(h2)]
         set1, set2, set3 = h1[:self.set_bits], h2[:self.set_bits], h3[:self.set_bits]
@@ -166,17 +171,15 @@ class Sequencer(SentronPorts):
 
         # CROUTE HASH and CMOE reduce 16 hash bits to [0, n) by multiply-high;
         # they share one multiplier, fed the slice each opcode names. It runs
-        # alongside the pipeline so R3 answers from a register: the hash bits
-        # registered with R1, in R1 their product with each byte of n (two
-        # 16x8 products), in R2 the sum. On the HX8K (no DSP) the whole 16x16
-        # product into the answer register was the slowest path.
-        reduce_bits = Signal(16, reset_less=True)   # registered with R1: flops on both sides of a DSP
+        # alongside the pipeline so R3 answers from a register: in R1 the hash
+        # bits' product with each byte of n (two 16x8 products), in R2 the
+        # sum. On the HX8K (no DSP) the whole 16x16 product into the answer
+        # register was the slowest path.
+        reduce_bits = Mux(c1.op == Op.CMOE, h1[32:48], h1[16:32])
         product_lo, product_hi = Signal(24, reset_less=True), Signal(24, reset_less=True)
         reduced = Signal(16, reset_less=True)
         with m.If(advance):
-            m.d.sync += [reduce_bits.eq(Mux(self.i.payload.op == Op.CMOE,
-                                            hash_now[32:48], hash_now[16:32])),
-                         product_lo.eq(reduce_bits * c1.arg[:8]),
+            m.d.sync += [product_lo.eq(reduce_bits * c1.arg[:8]),
                          product_hi.eq(reduce_bits * c1.arg[8:]),
                          reduced.eq((product_lo + (product_hi << 8))[16:32])]
 

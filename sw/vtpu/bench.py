@@ -41,15 +41,16 @@ def _workload(n, seed=1):
     return rng, keys
 
 
-def fill_at_first_full(sentrons, sets, ways, *, keys="random", seeds=5):
-    """The fraction of a table's capacity stored when a new key first answers
-    TABLE_FULL, mean of ``seeds`` runs, for the model configured with that
-    geometry. ``keys``: "random" (every component 0..65535) or "clustered"
-    (phext-like: components 1..9, a few varying)."""
+def fill_at_first_full(*, keys="random", seeds=5, **geometry):
+    """The fraction of the capacity stored when a new key first answers
+    TABLE_FULL, mean of ``seeds`` runs, for the model built with ``geometry``
+    (``Model``'s arguments: ``entries``, or ``sets`` and ``ways``, ``sentrons``,
+    the cuckoo index's knobs). ``keys``: "random" (every component 0..65535)
+    or "clustered" (phext-like: components 1..9, a few varying)."""
     fractions = []
     for seed in range(seeds):
         rng = random.Random(seed)
-        m = Model(sentrons=sentrons, sets=sets, ways=ways)
+        m = Model(**geometry)
         while True:
             if keys == "random":
                 key = tuple(rng.randrange(65536) for _ in range(DIMS))
@@ -64,10 +65,43 @@ def fill_at_first_full(sentrons, sets, ways, *, keys="random", seeds=5):
     return sum(fractions) / len(fractions)
 
 
+SPREAD_SIZES = [(n, e) for n in (128, 256, 1024) for e in (8, 16, 64)]
+
+
+def spread_section():
+    """``model.cmoe.max_over_mean.seqN_eE``: the busiest of E experts over the
+    mean when CMOE routes sequence positions 1..N (``0.pos.3/1.1.1/1.1.1``), and
+    ``.experts_used``; ``model.bucket.max_over_mean.seqN_eE`` the same for E
+    buckets of the cuckoo index (the bits the model takes a first bucket from).
+    ``model.random_function.max_over_mean.seqN_eE``: what a random function
+    gives on the same N keys, the mean of 1000 draws, to read them against."""
+    from .memory import CuckooMemory
+    out = {}
+    rng = random.Random(11)
+    for n, e in SPREAD_SIZES:
+        draws = []
+        for _ in range(1000):
+            counts = [0] * e
+            for _ in range(n):
+                counts[rng.randrange(e)] += 1
+            draws.append(max(counts) / (n / e))
+        out[f"model.random_function.max_over_mean.seq{n}_e{e}"] = round(sum(draws) / len(draws), 3)
+        m = Model()
+        keys = [(0, pos, 3, 1, 1, 1, 1, 1, 1) for pos in range(1, n + 1)]
+        experts = [m.cmoe(k, e).fields["expert"] for k in keys]
+        memory = CuckooMemory(e * 2, buckets=e)      # e buckets, one sentron
+        buckets = [memory.locate(k)[1] for k in keys]
+        for name, load in (("cmoe", experts), ("bucket", buckets)):
+            counts = [load.count(i) for i in range(e)]
+            out[f"model.{name}.max_over_mean.seq{n}_e{e}"] = round(max(counts) / (n / e), 3)
+            out[f"model.{name}.used.seq{n}_e{e}"] = sum(1 for c in counts if c)
+    return out
+
+
 def model_section(quick=False):
     n = 2000 if quick else 20000
     rng, keys = _workload(n)
-    m = Model(sets=4096, ways=8)
+    m = Model(32768)
     out = {}
     out["model.cput.ops_per_s"] = _rate(lambda k: m.cput(k, 1), keys)
     out["model.cget.ops_per_s"] = _rate(m.cget, keys)
@@ -81,13 +115,22 @@ def model_section(quick=False):
     out["model.ckg.ops_per_s"] = _rate(lambda k: m.ckg(k, 1, [step, step]), keys)
     out["model.cdel.ops_per_s"] = _rate(m.cdel, keys)
     out["model.table.entries"] = m.capacity
-    # How full a table gets before its first TABLE_FULL (the model's default
-    # geometry, 64 sets x 4 ways; each build's is in its synth report)
-    for kind in ("random", "clustered"):
-        out[f"model.fill.{kind}"] = round(fill_at_first_full(1, 64, 4, keys=kind), 4)
+    # How full the memory gets before its first TABLE_FULL: the cuckoo memory
+    # at 4096 entries (one sentron; four, as on the ULX3S; and with an index of
+    # only as many slots as entries, where the relocation bound shows), and
+    # the set-associative table the gateware still has (each build's own
+    # figure is in its synth report).
+    fills = {"": dict(entries=4096), "sentrons4.": dict(entries=4096, sentrons=4),
+             "index1x.": dict(entries=4096, buckets=1024),
+             "set_associative.": dict(sets=1024, ways=4)}
+    for label, geometry in fills.items():
+        for kind in ("random", "clustered"):
+            out[f"model.fill.{label}{kind}"] = round(
+                fill_at_first_full(keys=kind, seeds=2 if quick else 5, **geometry), 4)
+    out.update(spread_section())
     out.update(_model_range(quick))
     # The frame path: encode is done up front; execute parses, runs and answers.
-    f = Model(sets=4096, ways=8)
+    f = Model(32768)
     puts = [command_frame(Op.CPUT, i % 256, coord=k, value=i) for i, k in enumerate(keys)]
     gets = [command_frame(Op.CGET, i % 256, coord=k) for i, k in enumerate(keys)]
     out["model.frames.cput.ops_per_s"] = _rate(f.execute, puts)
@@ -121,7 +164,7 @@ def _model_range(quick=False, queries=None):
             scrolls.add(tuple(rng.randrange(1, 5) for _ in range(DIMS - 6)))
         keys += [prefix + scroll for scroll in sorted(scrolls)]
     rng.shuffle(keys)
-    m = Model(sets=2**16, ways=8)           # room for every key: no set fills
+    m = Model(len(keys))
     if not all(m.cput(k, rng.getrandbits(64)).ok for k in keys):
         raise RuntimeError("bench: a range workload key did not fit the table")
     few = keys[:queries or (100 if quick else 1000)]

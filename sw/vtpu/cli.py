@@ -77,8 +77,12 @@ def _add_backend(p):
                    help="model (default), sim, verilator or serial")
     p.add_argument("--port", dest="serial_port", default=None, help="serial device for --backend serial")
     p.add_argument("--board", default="icebreaker", help="board build behind --port (serial)")
-    p.add_argument("--sets", type=int, default=None, help="table sets per sentron (default: the backend's)")
-    p.add_argument("--ways", type=int, default=None, help="table ways (default: the backend's)")
+    p.add_argument("--entries", type=int, default=None,
+                   help="keys the vTPU holds (model default 256; sim and verilator: sets x ways)")
+    p.add_argument("--sets", type=int, default=None,
+                   help="expert: sets per sentron of the gateware's set-associative table")
+    p.add_argument("--ways", type=int, default=None,
+                   help="expert: ways of the gateware's set-associative table")
     p.add_argument("--sentrons", type=int, default=None,
                    help="sentrons (model, sim, verilator; default 1)")
 
@@ -100,7 +104,8 @@ def _backend_options(args, **options):
 def open_backend(args):
     """A driver backend: ``transact(frames) -> response bytes``."""
     from . import driver
-    with _backend_options(args, sets=args.sets, ways=args.ways, sentrons=args.sentrons) as options:
+    with _backend_options(args, entries=args.entries, sets=args.sets, ways=args.ways,
+                          sentrons=args.sentrons) as options:
         return driver.open_backend(args.backend, **options)
 
 
@@ -132,10 +137,11 @@ def _add_server_options(p):
     p.add_argument("--serial-port", default=None, help="serial device for --backend serial")
     p.add_argument("--board", default="icebreaker", help="board build behind --serial-port")
     p.add_argument("--entries", type=int, default=None,
-                   help="model backend: size the table for this many scrolls (default 131072: "
-                        "65536 sets x 16 ways); ignored when --sets/--ways are given")
-    p.add_argument("--sets", type=int, default=None, help="table sets (default: the backend's)")
-    p.add_argument("--ways", type=int, default=None, help="table ways (default: the backend's)")
+                   help="scrolls the vTPU holds (model default 131072)")
+    p.add_argument("--sets", type=int, default=None,
+                   help="expert: sets of the gateware's set-associative table (sim, verilator)")
+    p.add_argument("--ways", type=int, default=None,
+                   help="expert: ways of the gateware's set-associative table (sim, verilator)")
     p.add_argument("--max-body", type=int, default=64 * 1024 * 1024,
                    help="largest request body in bytes; larger ones get 413 (default 64 MiB)")
     p.add_argument("--timeout", type=float, default=30.0,

@@ -165,8 +165,9 @@ class Pending:
 class VTPU:
     """A vTPU behind any backend: ``model`` (default), ``sim``, ``verilator``, ``serial``.
 
-    ``options`` go to the backend: ``sets``, ``ways``, ``sentrons`` for the
-    model and the simulators, ``port`` (and ``board``) for ``serial``.
+    ``options`` go to the backend: ``entries`` (keys it can hold), ``sentrons``,
+    and for the gateware's set-associative table ``sets`` and ``ways``, for the
+    model and the simulators; ``port`` (and ``board``) for ``serial``.
     """
 
     def __init__(self, backend="model", *, symbols=None, width=COORD_WIDTH, **options):
@@ -564,11 +565,18 @@ class VTPU:
                 **{k: (dict(v) if isinstance(v, dict) else v) for k, v in self.stats.items()}}
 
     def health(self):
-        """One round trip: a CGET must come back OK or NOT_FOUND."""
+        """One round trip: a CDIGEST of everything, whose count is the keys
+        stored (a CGET, OK or NOT_FOUND, where the device lacks CDIGEST:
+        ``stored`` is then None). ``capacity``: the keys it can hold."""
+        stored = None
         try:
-            self.cget((0,) * DIMS)
+            if Op.CDIGEST in self.backend.ops:
+                stored, _ = self.cdigest("*.*.*/*.*.*/*.*.*")
+            else:
+                self.cget((0,) * DIMS)
         except NotFound:
             pass
         except Exception as exc:    # the point is to report, not to raise
             return {"status": "error", "backend": self.backend.name, "error": str(exc)}
-        return {"status": "ok", "backend": self.backend.name}
+        return {"status": "ok", "backend": self.backend.name,
+                "capacity": self.backend.capacity, "stored": stored}

@@ -56,18 +56,28 @@ class _Answers:
                 self.finals += 1
 
 
+def gateware_sets(entries, sets, ways, sentrons):
+    """Sets per sentron of the gateware's table: ``sets``, or the sets that give
+    ``entries`` slots in all when ``entries`` is given."""
+    if entries is None:
+        return sets
+    per_set = ways * sentrons
+    found = entries // per_set
+    if entries % per_set or found < 1 or found & (found - 1):
+        raise ValueError(f"--entries {entries}: the gateware's table holds sets x {ways} ways x "
+                         f"{sentrons} sentron(s) with sets a power of two "
+                         f"(e.g. {per_set * 64} entries)")
+    return found
+
+
 class Backend:
     """``transact(frames) -> bytes``: send command frames, return every response."""
 
     name = "?"
 
-    def __init__(self, *, sets, ways, ops):
-        self.sets, self.ways, self.ops = sets, ways, frozenset(ops)
+    def __init__(self, *, capacity, ops):
+        self.capacity, self.ops = capacity, frozenset(ops)     # capacity: keys it can hold
         self._commands = FrameReceiver()     # mirrors the device's receiver state
-
-    @property
-    def capacity(self):
-        return self.sets * self.ways
 
     def expected_answers(self, frames):
         """How many final responses the device owes for these bytes."""
@@ -95,9 +105,11 @@ class ModelBackend(Backend):
 
     name = "model"
 
-    def __init__(self, sets=64, ways=4, sentrons=1, ops=ALL_OPS, **model_args):
-        super().__init__(sets=sets * sentrons, ways=ways, ops=ops)
-        self.model = Model(sets=sets, ways=ways, sentrons=sentrons, ops=ops, **model_args)
+    def __init__(self, entries=None, sentrons=1, ops=ALL_OPS, **model_args):
+        """``entries`` (default 256), or ``sets`` and ``ways`` for the gateware's
+        set-associative table (``vtpu.model.Model``)."""
+        self.model = Model(entries, sentrons=sentrons, ops=ops, **model_args)
+        super().__init__(capacity=self.model.capacity, ops=ops)
 
     def transact(self, frames):
         return self.model.execute(frames)
@@ -111,11 +123,12 @@ class SimBackend(Backend):
     CHUNK = 32           # clocks simulated between checks for the answers
     IDLE_LIMIT = 20_000  # clocks without a byte out before giving up
 
-    def __init__(self, sets=16, ways=2, sentrons=1, **_):
+    def __init__(self, sets=16, ways=2, sentrons=1, entries=None, **_):
         from amaranth.sim import Simulator
         from rtl.top import VTPU
+        sets = gateware_sets(entries, sets, ways, sentrons)
         self.top = VTPU(sentrons=sentrons, sets=sets, ways=ways)
-        super().__init__(sets=sets * sentrons, ways=ways, ops=self.top.ops)
+        super().__init__(capacity=sets * sentrons * ways, ops=self.top.ops)
         self._inbox = collections.deque()
         self._outbox = bytearray()
         self.clocks = 0
@@ -199,9 +212,10 @@ class VerilatorBackend(_SocketBackend):
     timeout = 120.0
     CLOSE_WAIT = 10.0    # seconds for the simulator to exit on its own, then for a signal
 
-    def __init__(self, sets=16, ways=2, sentrons=1, build_dir=None, **_):
+    def __init__(self, sets=16, ways=2, sentrons=1, build_dir=None, entries=None, **_):
         from rtl.sentron.execute import IMPLEMENTED_OPS
-        super().__init__(sets=sets * sentrons, ways=ways, ops=IMPLEMENTED_OPS)
+        sets = gateware_sets(entries, sets, ways, sentrons)
+        super().__init__(capacity=sets * sentrons * ways, ops=IMPLEMENTED_OPS)
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(600)
         port = self._listener.getsockname()[1]
@@ -294,7 +308,7 @@ class SerialBackend(_SocketBackend):
         if port is None:
             raise ValueError("serial backend needs a port (e.g. --port /dev/ttyUSB1)")
         b = BOARDS[board]
-        super().__init__(sets=b.sets * b.sentrons, ways=b.ways, ops=b.ops)
+        super().__init__(capacity=b.sets * b.sentrons * b.ways, ops=b.ops)
         try:
             self._port = serial.serial_for_url(port, baudrate=baudrate or b.baud, timeout=0.05)
         except serial.SerialException as exc:
@@ -329,7 +343,8 @@ def available_backends():
 
 
 def open_backend(name="model", **options):
-    """``options``: ``sets``, ``ways``, ``sentrons``; ``port`` and ``board`` for serial."""
+    """``options``: ``entries`` (the model), ``sets``, ``ways``, ``sentrons``; ``port`` and
+    ``board`` for serial."""
     try:
         cls = BACKENDS[name]
     except KeyError:

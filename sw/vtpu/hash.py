@@ -1,10 +1,23 @@
-"""The vTPU hash: H3 (Carter & Wegman), a multiply-free XOR matrix.
+"""The vTPU hashes: H3 (Carter & Wegman), a multiply-free XOR matrix, and the
+table hash, H3 followed by one nonlinear mixing round.
 
-Output bit j is the parity of ``key & row[j]``; the rows come from a seeded
-splitmix64 stream, so the hardware builds the same matrix as constant XOR
-trees at elaboration time and is bit-exact with ``h3``. H3 is linear over
-GF(2); CDIGEST therefore sums (not XORs) its per-entry hashes so that moving
-values between keys changes the digest.
+H3's output bit j is the parity of ``key & row[j]``; the rows come from a
+seeded splitmix64 stream, so the hardware builds the same matrix as constant
+XOR trees at elaboration time and is bit-exact with ``h3``.
+
+H3 is linear over GF(2), so structured keys land in structured buckets: the
+few hash bits a bucket or an expert is chosen by are a linear map of the few
+key bits that vary, and when that map drops rank, whole buckets go unused
+(CMOE sent sequence positions 1..128 to 8 of 16 experts). ``table_hash``
+therefore passes H3's 48 bits through ``mix48``, one round of Keccak's chi
+(``x ^= ~rotl(x, 1) & rotl(x, 2)``, the nonlinear step: degree 2, a 3-input
+LUT per bit) and a theta-like diffusion (``x ^= rotl(x, 7) ^ rotl(x, 22)``):
+two LUT levels in hardware. chi is invertible on odd widths only, so the mix
+is not a bijection on 48 bits; it does not need to be. On clustered keys its
+spread matches a random function's (``tests/test_hash.py``, ``make bench``).
+
+CDIGEST's per-entry hash stays plain H3: it is summed (not XORed) into the
+digest, so that moving values between keys changes the digest.
 
 Uses of the 48-bit table hash ``h = table_hash(coord)``:
   * set index within a sentron: ``h[0:set_bits]``;
@@ -20,7 +33,7 @@ from functools import lru_cache
 from .coord import pack
 from .isa import COORD_WIDTH, DIGEST_SEED, DIGEST_WIDTH, DIMS, HASH_WIDTH, TABLE_SEED, VALUE_WIDTH
 
-__all__ = ["splitmix64", "h3_rows", "h3", "h3_reference", "table_hash", "digest_hash",
+__all__ = ["splitmix64", "h3_rows", "h3", "h3_reference", "mix48", "table_hash", "digest_hash",
            "route_node", "moe_expert", "reduce16"]
 
 MASK64 = (1 << 64) - 1
@@ -74,8 +87,27 @@ def h3(key, rows):
     return out
 
 
+MIX_ROTATIONS = (1, 2, 7, 22)     # chi's two taps, then the diffusion's two
+
+
+def _rotl48(x, r):
+    return (x << r | x >> (HASH_WIDTH - r)) & ((1 << HASH_WIDTH) - 1)
+
+
+def mix48(x):
+    """One nonlinear round over a 48-bit word: chi, then a two-tap diffusion.
+
+    Bit i of the chi step is ``x[i] ^ (~x[i+1] & x[i+2])`` (indices mod 48);
+    bit i of the result is the XOR of the chi step's bits i, i-7 and i-22."""
+    mask = (1 << HASH_WIDTH) - 1
+    a, b, c, d = MIX_ROTATIONS
+    x ^= ~_rotl48(x, HASH_WIDTH - a) & _rotl48(x, HASH_WIDTH - b) & mask
+    return x ^ _rotl48(x, c) ^ _rotl48(x, d)
+
+
 def table_hash(coord, width=COORD_WIDTH, seed=TABLE_SEED):
-    return h3(pack(coord, width), h3_rows(seed, DIMS * width, HASH_WIDTH))
+    """The hash that picks buckets, sentrons, experts and nodes: ``mix48(H3(coord))``."""
+    return mix48(h3(pack(coord, width), h3_rows(seed, DIMS * width, HASH_WIDTH)))
 
 
 def digest_hash(coord, value, width=COORD_WIDTH, value_width=VALUE_WIDTH, seed=DIGEST_SEED):

@@ -10,22 +10,25 @@ Two levels:
   * ``execute(data)`` consumes command frame bytes and returns response frame
     bytes, exactly what the hardware must send for the same input.
 
-The table has the hardware's geometry: ``sentrons`` x ``sets`` x ``ways``
-slots. A key lives in set ``h[0:set_bits]`` of sentron
-``h[set_bits:set_bits+sentron_bits]`` where ``h = table_hash(key)``; a PUT of a
-new key into a full set answers TABLE_FULL and changes nothing.
+Capacity is in entries: ``Model(entries=4096)`` stores up to 4096 keys, in
+the sentron memory of ``vtpu.memory`` (an entry store and a cuckoo hash index
+per sentron), which refuses a new key (TABLE_FULL, nothing changed) only when
+the entry store is full or no cuckoo path within the documented bound frees a
+slot. ``Model(sets=, ways=)`` models the set-associative table of the
+gateware that the cuckoo memory replaces: a new key whose set is full is
+refused.
 """
 
-from collections import Counter
 from dataclasses import dataclass, field
 
 from .coord import (Pattern, add_delta, format_coord, format_pattern, l1, max_value,
                     morton)
 from .frame import (FrameError, FrameReceiver, command_frame, decode_fields, encode_fields,
                     encode_response, parse_responses)
-from .hash import digest_hash, moe_expert, route_node, table_hash
+from .hash import digest_hash, moe_expert, route_node
 from .isa import (COORD_WIDTH, DIMS, FINAL, LANE_WIDTH, LANES, MAX_HOPS, PAYLOAD, RECORD, RESULT, ROUTE_ENTRIES, TABLE_SEED, VALUE_WIDTH,
                   AttendMode, Dir, Op, RouteMode, Status)
+from .memory import CuckooMemory, SetAssociative
 from .zindex import ZIndex
 
 __all__ = ["Result", "Model", "ALL_OPS"]
@@ -67,25 +70,34 @@ def _show(value):
     return str(value)
 
 
-def _is_pow2(n):
-    return n > 0 and n & (n - 1) == 0
+DEFAULT_ENTRIES = 256
 
 
 class Model:
-    def __init__(self, *, sets=64, ways=4, sentrons=1, width=COORD_WIDTH,
-                 value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=ALL_OPS):
-        if not (_is_pow2(sets) and _is_pow2(sentrons) and ways > 0):
-            raise ValueError("sets and sentrons must be powers of two, ways positive")
+    """The vTPU. ``entries`` (default 256) over ``sentrons``, in the cuckoo memory;
+    ``slots``, ``buckets`` and ``max_moves`` are its index's knobs
+    (``vtpu.memory.CuckooMemory``). ``sets`` and ``ways`` (either) select the
+    set-associative table instead, with 64 sets and 4 ways by default."""
+
+    def __init__(self, entries=None, *, sentrons=1, slots=4, buckets=None, max_moves=2,
+                 sets=None, ways=None, width=COORD_WIDTH, value_width=VALUE_WIDTH,
+                 seed=TABLE_SEED, ops=ALL_OPS):
         if width % 8 or value_width % 8:
             raise ValueError("widths must be whole bytes")
-        self.sets, self.ways, self.sentrons = sets, ways, sentrons
+        if sets is not None or ways is not None:
+            if entries is not None:
+                raise ValueError("give entries, or sets and ways, not both")
+            self.memory = SetAssociative(sets=sets or 64, ways=ways or 4, sentrons=sentrons,
+                                         width=width, seed=seed)
+        else:
+            self.memory = CuckooMemory(DEFAULT_ENTRIES if entries is None else entries,
+                                       sentrons=sentrons, slots=slots, buckets=buckets,
+                                       max_moves=max_moves, width=width, seed=seed)
+        self.sentrons = sentrons
         self.width, self.value_width, self.seed = width, value_width, seed
         self.ops = frozenset(ops)
-        self.set_bits = sets.bit_length() - 1
-        self.sentron_bits = sentrons.bit_length() - 1
         self.data = {}                   # coord -> value
         self.index = ZIndex(width)       # the same coords in Z-order (range instructions)
-        self.occupancy = Counter()       # (sentron, set) -> slots in use
         self.route_table = [((0,) * DIMS, 0)] * ROUTE_ENTRIES
         self.receiver = FrameReceiver()
 
@@ -93,12 +105,13 @@ class Model:
 
     @property
     def capacity(self):
-        return self.sentrons * self.sets * self.ways
+        """Keys the memory can hold."""
+        return self.memory.capacity
 
     def locate(self, coord):
-        """(sentron, set) that owns ``coord``."""
-        h = table_hash(coord, self.width, self.seed)
-        return (h >> self.set_bits) & (self.sentrons - 1), h & (self.sets - 1)
+        """Where ``coord`` hashes: (sentron, set) in the set-associative table,
+        (sentron, first bucket, tag) in the cuckoo memory."""
+        return self.memory.locate(coord)
 
     def _valid_pattern(self, pattern):
         if pattern.mask >> DIMS:
@@ -134,11 +147,9 @@ class Model:
         if not 0 <= value <= max_value(self.value_width):
             return Result(Status.BAD_ARG)
         if coord not in self.data:
-            where = self.locate(coord)
-            if self.occupancy[where] >= self.ways:
+            if not self.memory.insert(coord):
                 return Result(Status.TABLE_FULL)
             self.index.insert(coord)
-            self.occupancy[where] += 1
         self.data[coord] = value
         return Result(Status.OK)
 
@@ -147,7 +158,7 @@ class Model:
             return Result(Status.NOT_FOUND)
         del self.data[coord]
         self.index.remove(coord)
-        self.occupancy[self.locate(coord)] -= 1
+        self.memory.remove(coord)
         return Result(Status.OK)
 
     # --- pure coordinate instructions ------------------------------------------

@@ -56,11 +56,11 @@ from .phextio import (PHEXT_MAX, PHEXT_MIN, TextError, check_phext_coord, decode
                       dump_phext)
 
 __all__ = ["Store", "Stores", "StoreError", "make_server", "serve", "VERSION", "where",
-           "sq_coordinate", "check_content", "model_geometry", "DEFAULT_ENTRIES"]
+           "sq_coordinate", "check_content", "DEFAULT_ENTRIES"]
 
 VERSION = "0.1.0"   # of the vtpu package; SQ answers its own crate version
 
-DEFAULT_ENTRIES = 131_072          # the model backend's table is sized for this many scrolls
+DEFAULT_ENTRIES = 131_072          # the model backend holds this many scrolls
 DEFAULT_MAX_BODY = 64 * 1024 * 1024
 DEFAULT_TIMEOUT = 30.0             # seconds: idle connection, request headers, request body
 DEFAULT_CHECKPOINT_BYTES = 64 * 1024 * 1024
@@ -83,15 +83,6 @@ class StoreError(Exception):
 
 def _bad(message):
     return StoreError(HTTPStatus.BAD_REQUEST, message)
-
-
-def model_geometry(entries=DEFAULT_ENTRIES):
-    """(sets, ways) of a model table that takes ``entries`` keys, random or clustered:
-    16 ways and a mean load of at most 2 keys a set, so that no set's load reaches
-    17 (Poisson(2): P(>= 17) < 1e-10 a set)."""
-    entries = max(1, int(entries))
-    sets = 1 << max(0, (entries + 1) // 2 - 1).bit_length()
-    return sets, 16
 
 
 # --- Names, coordinates, content ---------------------------------------------------------
@@ -383,8 +374,8 @@ class Store:
             if full:
                 raise StoreError(HTTPStatus.INSUFFICIENT_STORAGE,
                                  f"{self.name}.phext has {len(items)} scrolls: {full} found no free "
-                                 f"slot in this vTPU's table ({self.device.capacity} slots, and no "
-                                 f"set may overflow); nothing loaded (size it with --entries)")
+                                 f"room in this vTPU ({self.device.capacity} entries); nothing "
+                                 f"loaded (size it with --entries)")
             bad = next(r for r in results if not r.ok)
             raise _device_failure("CPUT", bad)
         self.mirror = {c: (w, content) for c, w, content in items}
@@ -464,8 +455,8 @@ class Store:
         result = self.device.cput(coord, word)
         if result.status == Status.TABLE_FULL:
             raise StoreError(HTTPStatus.INSUFFICIENT_STORAGE,
-                             f"table full: the set that holds {_fmt(coord)} has no free way; "
-                             f"nothing stored, nothing evicted (size the table with --entries)")
+                             f"table full: no room for {_fmt(coord)} ({self.device.capacity} "
+                             f"entries); nothing stored, nothing evicted (size it with --entries)")
         if result.status != Status.OK:
             raise _device_failure("CPUT", result, coord)
         try:
@@ -1274,8 +1265,8 @@ def make_server(host="127.0.0.1", port=1337, *, backend="model", data=".", key=N
                 max_connections=1024, **options):
     """Listen first: a busy port fails before a backend starts or the data directory is made.
 
-    ``entries`` sizes the model backend's table (default ``DEFAULT_ENTRIES``) unless
-    ``sets``/``ways`` are given; the RTL backends take ``sets``/``ways``."""
+    ``entries``: the keys the vTPU holds (the model's default ``DEFAULT_ENTRIES``);
+    the RTL backends' set-associative tables also take ``sets``/``ways``."""
     check_name(phext)
     if "serial_port" in options:                # the serial backend's device
         options["port"] = options.pop("serial_port")
@@ -1291,8 +1282,10 @@ def make_server(host="127.0.0.1", port=1337, *, backend="model", data=".", key=N
         raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from None
     device = None
     try:
-        if backend == "model" and options.get("sets") is None and options.get("ways") is None:
-            options["sets"], options["ways"] = model_geometry(entries or DEFAULT_ENTRIES)
+        if entries is not None:
+            options["entries"] = entries
+        elif backend == "model" and options.get("sets") is None and options.get("ways") is None:
+            options["entries"] = DEFAULT_ENTRIES
         device = Device(open_backend(backend, **options))
         try:
             stores = Stores(device, data, checkpoint_bytes=checkpoint_bytes)
@@ -1313,7 +1306,7 @@ def serve(**kwargs):
     server = make_server(**kwargs)
     host, port = server.server_address[:2]
     print(f"vtpu serve: http://{host}:{port}/ backend {server.store.vtpu.name} "
-          f"({server.store.vtpu.capacity:,} slots), data in {server.store.dir.resolve()}",
+          f"({server.store.vtpu.capacity:,} entries), data in {server.store.dir.resolve()}",
           flush=True)
     try:
         server.serve_forever(handle_signals=True)

@@ -26,7 +26,7 @@ from amaranth.hdl import Assert, Cat, Const, Mux, Signal, Value
 from amaranth.lib import data
 
 from rtl.layouts import coord_layout
-from rtl.sentron.hash_unit import h3_hash
+from rtl.sentron.hash_unit import table_hash
 from rtl.sentron.execute import IMPLEMENTED_OPS, RANGE_OPS, goes_to_index, range_walk, scans
 from rtl.sentron.sequencer import Sequencer
 from rtl.sentron.table import fold_writes, missed_write_layout
@@ -47,10 +47,10 @@ def handshake(m):
     receiver(m, dut.o, "o")
 
 
-def set_of(coord):
+def set_of(m, coord):
     """The set ``coord`` hashes to (the golden model's hash rows)."""
     rows = h3_rows(TABLE_SEED, DIMS * SMALL["width"], HASH_WIDTH)
-    return h3_hash(Value.cast(coord), rows)[:SET_BITS]
+    return table_hash(m, Value.cast(coord), rows)[:SET_BITS]
 
 
 def same_key(entry, coord):
@@ -103,12 +103,12 @@ def table(ops, ways=SMALL["ways"]):
         for s in range(SMALL["sets"]):
             row = row_shape(rows[s])
             for w in lanes:
-                m.d.comb += Assert(~row[w].valid | (set_of(row[w].key) == s),
+                m.d.comb += Assert(~row[w].valid | (set_of(m, row[w].key) == s),
                                    "an entry outside the set its key hashes to")
                 for other in lanes[w + 1:]:
                     m.d.comb += Assert(~same_key(row[other], row[w].key),
                                        "a key held twice in a set")
-        at_key = row_at(set_of(key))
+        at_key = row_at(set_of(m, key))
         held = [same_key(at_key[w], key) for w in lanes]
         m.d.comb += Assert(model["present"] == Cat(*held).any(),
                            "the memory holds k and the model not, or the other way")
@@ -118,7 +118,7 @@ def table(ops, ways=SMALL["ways"]):
 
         # --- the pipeline against the memory --------------------------------------
         for c, h in ((c1, h1), (c2, h2), (c3, h3)):
-            m.d.comb += Assert(h[:SET_BITS] == set_of(c.coord), "a stage's set is not its key's")
+            m.d.comb += Assert(h[:SET_BITS] == set_of(m, c.coord), "a stage's set is not its key's")
         row3 = row_at(h3[:SET_BITS])
         with m.If(v3):
             for w in lanes:
