@@ -1,0 +1,231 @@
+"""The hash index: a cuckoo table of (tag, entry id) slots, and its relocation engine.
+
+``buckets`` rows of ``slots`` slots in one memory, a row read a clock and a
+slot written at a time. Commands (``index_command_layout``), one at a time:
+
+* LOOKUP (first bucket, tag): every slot of the key's two buckets whose tag
+  matches, as a bit mask and the entry ids (the caller compares keys in the
+  entry store: the tag only filters). NOT_FOUND when none.
+* INSERT (first bucket, tag, entry id) of a key known to be absent: the
+  lowest empty slot of the first bucket, else of the second; else the
+  breadth-first search for a cuckoo path of at most ``max_moves`` moves, and
+  the moves; TABLE_FULL (nothing written) when there is none. ``moves``
+  says how many slots moved.
+* REMOVE (first bucket, tag, entry id): empties the slot holding that entry.
+
+Exactly the placement of the model's ``vtpu.memory.CuckooMemory`` (docs/isa.md,
+"Memory"): a key's second bucket is ``b ^ ((tag | 1) mod buckets)``, so a
+slot's other bucket comes from its tag alone. The search keeps its nodes in
+registers, each with its parent, the parent's slot and that slot's content
+(what moves into the node): at most ``2 + 2 * slots`` nodes for two moves.
+A node's children are tried in slot order, each child's row read to look for
+an empty slot; the first child with one ends the search, and the moves are
+written from that child back to the root, one slot a clock, the new key last.
+
+Timing: a lookup or remove takes 3 clocks and an answer; an insert that
+finds room 3; one that searches about ``1 + slots`` clocks per node it
+expands and a clock per move. With the default index (twice as many slots
+as entries) searches are rare (``make bench``: ``model.relocations``).
+"""
+
+from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
+from amaranth.lib import data, enum, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from vtpu.isa import Status
+from vtpu.memory import TAG_BITS
+
+from .execute import first_one
+
+__all__ = ["IndexOp", "HashIndex", "slot_layout", "index_command_layout", "index_answer_layout"]
+
+
+class IndexOp(enum.Enum, shape=2):
+    LOOKUP = 0
+    INSERT = 1
+    REMOVE = 2
+
+
+def slot_layout(entry_bits):
+    return data.StructLayout({"valid": 1, "tag": TAG_BITS, "entry": entry_bits})
+
+
+def index_command_layout(bucket_bits, entry_bits):
+    return data.StructLayout({"op": IndexOp, "bucket": bucket_bits, "tag": TAG_BITS,
+                              "entry": entry_bits})
+
+
+def index_answer_layout(slots, entry_bits, max_moves):
+    """``found``: slots of the first bucket, then of the second (LOOKUP)."""
+    return data.StructLayout({"status": Status, "found": 2 * slots,
+                              "entries": data.ArrayLayout(entry_bits, 2 * slots),
+                              "moves": range(max_moves + 1)})
+
+
+class HashIndex(wiring.Component):
+    def __init__(self, *, buckets, slots=4, entry_bits, max_moves=2):
+        if buckets < 2 or buckets & (buckets - 1):
+            raise ValueError("buckets must be a power of two >= 2")
+        if max_moves not in (0, 1, 2):
+            # With at most two moves no path can revisit a bucket with room (a
+            # root is full), so the model's "skip a bucket on its own path" rule
+            # needs no logic here.
+            raise ValueError("this index searches at most 2 moves")
+        self.buckets, self.slots, self.entry_bits = buckets, slots, entry_bits
+        self.max_moves = max_moves
+        self.bucket_bits = buckets.bit_length() - 1
+        super().__init__({
+            "i": In(stream.Signature(index_command_layout(self.bucket_bits, entry_bits))),
+            "o": Out(stream.Signature(index_answer_layout(slots, entry_bits, max_moves))),
+        })
+
+    def other(self, bucket, tag):
+        """A slot's other bucket."""
+        return bucket ^ (tag[:self.bucket_bits] | 1)
+
+    def elaborate(self, platform):
+        m = Module()
+        S, B = self.slots, self.bucket_bits
+        slot = slot_layout(self.entry_bits)
+        m.submodules.rows = rows = Memory(shape=data.ArrayLayout(slot, S), depth=self.buckets,
+                                          init=[])
+        rd = rows.read_port()
+        wr = rows.write_port(granularity=1)     # one enable per slot
+        self.rows = rows                 # for tests: the index's contents
+
+        cmd = Signal(self.i.payload.shape(), reset_less=True)
+        new = Signal(slot)               # the slot the command's key gets
+        m.d.comb += [new.valid.eq(1), new.tag.eq(cmd.tag), new.entry.eq(cmd.entry)]
+        second = self.other(cmd.bucket, cmd.tag)
+        row1 = Signal(rd.data.shape(), reset_less=True)
+        answer = Signal(self.o.payload.shape())
+        m.d.comb += self.o.payload.eq(answer)
+
+        def write(bucket, index, content):
+            m.d.comb += [wr.addr.eq(bucket), wr.en.eq(1 << index)]
+            m.d.comb += [wr.data[k].eq(content) for k in range(S)]
+
+        def empty_slot(row):
+            return first_one([~row[k].valid for k in range(S)]), \
+                Cat(*(~row[k].valid for k in range(S))).any()
+
+        # --- the search's nodes -------------------------------------------------
+        nodes = 2 + 2 * S if self.max_moves == 2 else 2
+        node_shape = data.StructLayout({"bucket": B, "root": 1, "parent": range(nodes),
+                                        "slot": range(S), "item": slot})
+        queue = Array(Signal(node_shape, reset_less=True, name=f"node{n}") for n in range(nodes))
+        head = Signal(range(nodes + 1))
+        tail = Signal(range(nodes + 1))
+        j = Signal(range(S))                      # the head's slot whose child is read
+        head_row = Signal(rd.data.shape(), reset_less=True)
+        child = Signal(B, reset_less=True)
+        cur = Signal(range(nodes))                # MOVE: the node being filled
+        cur_slot = Signal(range(S))
+        moves = Signal(range(self.max_moves + 1))
+
+        with m.FSM():
+            with m.State("IDLE"):
+                m.d.comb += [self.i.ready.eq(1), rd.addr.eq(self.i.payload.bucket)]
+                with m.If(self.i.valid):
+                    m.d.sync += [cmd.eq(self.i.payload), moves.eq(0)]
+                    m.next = "ROW1"
+            with m.State("ROW1"):
+                m.d.comb += rd.addr.eq(second)
+                m.d.sync += row1.eq(rd.data)
+                m.next = "ROW2"
+            with m.State("ROW2"):
+                row2 = rd.data
+                both = [row1[k] for k in range(S)] + [row2[k] for k in range(S)]
+                m.d.sync += [answer.found.eq(0), answer.status.eq(Status.OK)]
+                m.next = "ANSWER"
+                with m.Switch(cmd.op):
+                    with m.Case(IndexOp.LOOKUP):
+                        found = Cat(*(s.valid & (s.tag == cmd.tag) for s in both))
+                        m.d.sync += [answer.found.eq(found),
+                                     answer.status.eq(Mux(found.any(), Status.OK,
+                                                          Status.NOT_FOUND))]
+                        m.d.sync += [answer.entries[k].eq(s.entry) for k, s in enumerate(both)]
+                    with m.Case(IndexOp.REMOVE):
+                        hits = [s.valid & (s.tag == cmd.tag) & (s.entry == cmd.entry) for s in both]
+                        in1, in2 = Cat(*hits[:S]).any(), Cat(*hits[S:]).any()
+                        gone = Signal(slot)           # an empty slot
+                        with m.If(in1):
+                            write(cmd.bucket, first_one(hits[:S]), gone)
+                        with m.Elif(in2):
+                            write(second, first_one(hits[S:]), gone)
+                        with m.Else():
+                            m.d.sync += answer.status.eq(Status.NOT_FOUND)
+                    with m.Case(IndexOp.INSERT):
+                        at1, room1 = empty_slot(row1)
+                        at2, room2 = empty_slot(row2)
+                        with m.If(room1):
+                            write(cmd.bucket, at1, new)
+                        with m.Elif(room2):
+                            write(second, at2, new)
+                        with m.Else():
+                            if self.max_moves:
+                                m.d.sync += [queue[0].bucket.eq(cmd.bucket), queue[0].root.eq(1),
+                                             queue[1].bucket.eq(second), queue[1].root.eq(1),
+                                             head.eq(0), tail.eq(2)]
+                                m.next = "EXPAND"
+                            else:
+                                m.d.sync += answer.status.eq(Status.TABLE_FULL)
+
+            if self.max_moves:
+                node = queue[head]
+                with m.State("EXPAND"):
+                    m.d.comb += rd.addr.eq(node.bucket)
+                    m.next = "HEAD_ROW"
+                with m.State("HEAD_ROW"):
+                    # the head's row is here: read its first slot's other bucket
+                    m.d.sync += [head_row.eq(rd.data), j.eq(0),
+                                 child.eq(self.other(node.bucket, rd.data[0].tag))]
+                    m.d.comb += rd.addr.eq(self.other(node.bucket, rd.data[0].tag))
+                    m.next = "CHILD"
+                with m.State("CHILD"):
+                    at, room = empty_slot(rd.data)
+                    # only a root's children are nodes to expand later (two moves at most)
+                    pushes = node.root if self.max_moves == 2 else Const(0)
+                    next_child = self.other(node.bucket, head_row[j + 1].tag)
+                    with m.If(room):
+                        # the path's last move: the head's slot j into the child
+                        write(child, at, head_row[j])
+                        m.d.sync += [cur.eq(head), cur_slot.eq(j), moves.eq(1)]
+                        m.next = "MOVE"
+                    with m.Else():
+                        if self.max_moves == 2:
+                            with m.If(pushes):
+                                m.d.sync += [queue[tail].bucket.eq(child), queue[tail].root.eq(0),
+                                             queue[tail].parent.eq(head), queue[tail].slot.eq(j),
+                                             queue[tail].item.eq(head_row[j]), tail.eq(tail + 1)]
+                        with m.If(j != S - 1):
+                            m.d.sync += [j.eq(j + 1), child.eq(next_child)]
+                            m.d.comb += rd.addr.eq(next_child)
+                        with m.Else():
+                            # the head is done; a node pushed this clock still counts
+                            m.d.sync += head.eq(head + 1)
+                            with m.If(head + 1 == tail + pushes):
+                                m.d.sync += answer.status.eq(Status.TABLE_FULL)
+                                m.next = "ANSWER"
+                            with m.Else():
+                                m.next = "EXPAND"
+                with m.State("MOVE"):
+                    # fill the vacated slot ``cur_slot`` of node ``cur``: with the
+                    # new key at a root, else with the item its parent's slot held
+                    filling = queue[cur]
+                    with m.If(filling.root):
+                        write(filling.bucket, cur_slot, new)
+                        m.d.sync += [answer.status.eq(Status.OK), answer.moves.eq(moves),
+                                     answer.found.eq(0)]
+                        m.next = "ANSWER"
+                    with m.Else():
+                        write(filling.bucket, cur_slot, filling.item)
+                        m.d.sync += [cur.eq(filling.parent), cur_slot.eq(filling.slot),
+                                     moves.eq(moves + 1)]
+            with m.State("ANSWER"):
+                m.d.comb += self.o.valid.eq(1)
+                with m.If(self.o.ready):
+                    m.d.sync += answer.moves.eq(0)
+                    m.next = "IDLE"
+        return m
