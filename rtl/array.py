@@ -72,6 +72,7 @@ from .layouts import command_layout, hashed_command_layout, response_layout
 from .sentron.pipelined_sequencer import PipelinedSequencer, may_wait, one_hot
 from .replica import replica
 from .sentron.execute import IMPLEMENTED_OPS, RANGE_OPS, pattern_bad
+from .sentron.cuckoo_sequencer import CuckooSequencer
 from .sentron.sequencer import Sequencer
 from .link.skid_buffer import SkidBuffer
 from .sentron.zorder import z_less
@@ -102,7 +103,7 @@ class _Ports:
 class SentronArray(wiring.Component):
     def __init__(self, *, sentrons=1, sets=64, ways=4, width=COORD_WIDTH,
                  value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS, pipelined=False,
-                 answer_domain="sync", table_groups=1, ops_unit=False):
+                 answer_domain="sync", table_groups=1, ops_unit=False, memory=None):
         assert sentrons >= 1 and sentrons & (sentrons - 1) == 0, \
             "sentrons must be a power of two"
         assert pipelined or answer_domain == "sync", \
@@ -117,8 +118,13 @@ class SentronArray(wiring.Component):
         assert not ops_unit or (pipelined and sentrons > 1 and not self.ops & RANGE_OPS), \
             "an ops unit stands beside pipelined sentrons that answer no range instruction"
         self.ops_unit = ops_unit
+        # the cuckoo memory (``rtl.top.VTPU``'s ``memory``): the owner is hash
+        # bits [0, sentron_bits), each sentron's buckets the bits above them
+        assert memory is None or not (pipelined or ops_unit), "cuckoo sentrons are not pipelined"
+        self.memory = memory
         self.set_bits = sets.bit_length() - 1
         self.sentron_bits = sentrons.bit_length() - 1
+        self.owner_shift = 0 if memory is not None else self.set_bits
         assert self.set_bits + self.sentron_bits <= HASH_WIDTH
         super().__init__({
             "i": In(stream.Signature(command_layout(width, value_width))),
@@ -158,6 +164,12 @@ class SentronArray(wiring.Component):
         # register, two clocks after the dispatcher saw its ready (``slack``).
         extra = dict(answer_domain=self.answer_domain, table_groups=groups,
                      slack=LINK_SLACK if self.sentrons > 1 else 0) if self.pipelined else {}
+        if self.memory is not None:
+            return CuckooSequencer(
+                entries=self.memory["entries"] // self.sentrons, buckets=self.memory.get("buckets"),
+                max_moves=self.memory.get("max_moves", 2), sentron_bits=self.sentron_bits,
+                width=self.width, value_width=self.value_width, seed=self.seed, ops=ops,
+                hashed=self.sentrons > 1)
         kind = PipelinedSequencer if self.pipelined else Sequencer
         return kind(sets=sets, ways=ways, width=self.width,
                     value_width=self.value_width, seed=self.seed, ops=ops,
@@ -168,7 +180,7 @@ class SentronArray(wiring.Component):
         Without the range instructions the sentrons other than ``full_unit``
         execute only CGET, CPUT and CDEL, so their copies hold only the fields
         those read."""
-        if k == self.full_unit or self.ops & RANGE_OPS:
+        if k == self.full_unit or self.ops & RANGE_OPS or self.memory is not None:
             link = replica(held.shape(), name=f"link{k}", reset_less=True)
             m.d.sync += link.eq(held)
             m.d.comb += sentron.i.payload.eq(link)
@@ -243,7 +255,7 @@ class SentronArray(wiring.Component):
         cmd = self.i.payload
         table_hash = table_hash_of(m, Value.cast(cmd.coord),
                                    h3_rows(self.seed, DIMS * self.width, HASH_WIDTH))
-        owner_bits = table_hash[self.set_bits:self.set_bits + self.sentron_bits]
+        owner_bits = table_hash[self.owner_shift:self.owner_shift + self.sentron_bits]
         ok = cmd.error == Status.OK
         is_point = Cat(*(cmd.op == op for op in POINT_OPS & self.ops)).any()
         is_range = Cat(*(cmd.op == op for op in RANGE_OPS & self.ops)).any()

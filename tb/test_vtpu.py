@@ -2,7 +2,8 @@
 top-level byte streams only.
 
 Configured by environment (tb/run.py sets it): VTPU_SEED, VTPU_INSTRUCTIONS,
-VTPU_SENTRONS, VTPU_SETS, VTPU_WAYS, VTPU_RESULT (where to write the tallies),
+VTPU_SENTRONS, VTPU_SETS, VTPU_WAYS (or VTPU_ENTRIES and VTPU_BUCKETS: the
+cuckoo memory), VTPU_RESULT (where to write the tallies),
 and for one of several parallel jobs VTPU_FIRST_PART (the random stream is
 drawn in parts of ``CHUNK`` instructions, each from its own seed; a job starts
 at this part), VTPU_DIRECTED (0: leave the directed program to another job)
@@ -31,6 +32,8 @@ COUNT = int(os.environ.get("VTPU_INSTRUCTIONS", "1000000"))
 SENTRONS = int(os.environ.get("VTPU_SENTRONS", "1"))
 SETS = int(os.environ.get("VTPU_SETS", "16"))
 WAYS = int(os.environ.get("VTPU_WAYS", "2"))
+ENTRIES = int(os.environ.get("VTPU_ENTRIES", "0"))      # 0: the set-associative table
+BUCKETS = int(os.environ.get("VTPU_BUCKETS", "0"))      # 0: the model's default
 RESULT = os.environ.get("VTPU_RESULT", "build/sim/result.json")
 FIRST_PART = int(os.environ.get("VTPU_FIRST_PART", "0"))
 DIRECTED = os.environ.get("VTPU_DIRECTED", "1") == "1"
@@ -113,11 +116,12 @@ def directed_program(model):
         (Op.CATTEND, {"coord": a, "pattern": Pattern(a, (9,) * 9), "k": 2, "mode": 1}),
         (Op.CKG, {"coord": a, "entity": 1, "hops": 1, "deltas": [(0,) * 9]}),
     ]
-    # Fill one set to answer TABLE_FULL: keys that hash to set 0 of sentron 0.
-    keys = [k for k in ((i, 1, 1, 1, 1, 1, 1, 1, 1) for i in range(1, 2000))
-            if model.locate(k) == (0, 0)][: WAYS + 1]
-    prog += [(Op.CPUT, {"coord": k, "value": i}) for i, k in enumerate(keys)]
-    prog += [(Op.CDEL, {"coord": k}) for k in keys]
+    if not ENTRIES:
+        # Fill one set to answer TABLE_FULL: keys that hash to set 0 of sentron 0.
+        keys = [k for k in ((i, 1, 1, 1, 1, 1, 1, 1, 1) for i in range(1, 2000))
+                if model.locate(k) == (0, 0)][: WAYS + 1]
+        prog += [(Op.CPUT, {"coord": k, "value": i}) for i, k in enumerate(keys)]
+        prog += [(Op.CDEL, {"coord": k}) for k in keys]
     # Leave the range through each component, both ways.
     for d in range(DIMS):
         unit = tuple(int(i == d) for i in range(DIMS))
@@ -125,14 +129,22 @@ def directed_program(model):
                  (Op.CDELTA, {"coord": a, "delta": tuple(32767 * u for u in unit)}),
                  (Op.CDELTA, {"coord": (65535,) * DIMS, "delta": unit})]
     # Fill the whole table, answer from it full, then empty it again.
-    by_set = {}
-    for k in ((i, 2, 2, 2, 2, 2, 2, 2, 2) for i in range(1, 60000)):
-        slot = by_set.setdefault(model.locate(k), [])
-        if len(slot) < WAYS:
-            slot.append(k)
-        if len(by_set) == SENTRONS * SETS and all(len(v) == WAYS for v in by_set.values()):
-            break
-    everything = [k for keys_ in by_set.values() for k in keys_]
+    if ENTRIES:
+        # the cuckoo memory: new keys until the first TABLE_FULL (a copy of the model says when)
+        trial, everything = new_model(), []
+        for k in ((i, 2, 2, 2, 2, 2, 2, 2, 2) for i in range(1, 60000)):
+            everything.append(k)
+            if not trial.cput(k, 0).ok:
+                break
+    else:
+        by_set = {}
+        for k in ((i, 2, 2, 2, 2, 2, 2, 2, 2) for i in range(1, 60000)):
+            slot = by_set.setdefault(model.locate(k), [])
+            if len(slot) < WAYS:
+                slot.append(k)
+            if len(by_set) == SENTRONS * SETS and all(len(v) == WAYS for v in by_set.values()):
+                break
+        everything = [k for keys_ in by_set.values() for k in keys_]
     prog += [(Op.CPUT, {"coord": k, "value": i}) for i, k in enumerate(everything)]
     prog += [(Op.CGET, {"coord": everything[0]}), (Op.CPUT, {"coord": (3,) * DIMS, "value": 1})]
     prog += [(Op.CDEL, {"coord": k}) for k in everything]
@@ -153,6 +165,13 @@ def directed_program(model):
     return out
 
 
+def new_model():
+    """The golden model configured as the core under test."""
+    if ENTRIES:
+        return Model(ENTRIES, sentrons=SENTRONS, buckets=BUCKETS or None, ops=IMPLEMENTED_OPS)
+    return Model(sentrons=SENTRONS, sets=SETS, ways=WAYS, ops=IMPLEMENTED_OPS)
+
+
 async def log_progress(dut, scoreboard, at, every=5.0):
     """A progress record every ``every`` seconds of wall time, for the parts that
     take longer (Icarus): ``at`` holds the random instructions done before the
@@ -171,7 +190,7 @@ async def log_progress(dut, scoreboard, at, every=5.0):
 async def cross_check(dut):
     """Directed program, then seeded constrained-random streams, all against the model."""
     await batch.start(dut)
-    model = Model(sentrons=SENTRONS, sets=SETS, ways=WAYS, ops=IMPLEMENTED_OPS)
+    model = new_model()
     scoreboard = Scoreboard(model, SEED)
     began = time.time()
     clocks = await stream(dut, scoreboard, directed_program(model), 0) if DIRECTED else 0

@@ -95,6 +95,7 @@ class CuckooMemory:
         self.fresh = [0] * sentrons
         self.where = {}                  # key -> (sentron, bucket, slot): the model's shortcut
         self.relocations = 0             # slots moved, all inserts so far
+        self.reused = 0                  # inserts that took a freed id
         self.refused = Counter()         # "full" / "no_path" TABLE_FULLs so far
 
     @property
@@ -175,6 +176,7 @@ class CuckooMemory:
             place = path[0]
         if self.free[s]:
             entry = self.free[s].pop()
+            self.reused += 1
         else:
             entry = self.fresh[s]
             self.fresh[s] += 1

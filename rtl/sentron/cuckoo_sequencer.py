@@ -1,0 +1,298 @@
+"""CuckooSequencer: a sentron on the cuckoo memory, one instruction at a time.
+
+The memory of docs/isa.md ("Memory"), exactly as the model's
+``vtpu.memory.CuckooMemory`` places keys:
+
+* the **entry store**: ``entries`` rows of (valid, key, value), addressed by
+  entry id (``table_ports`` with one way);
+* the **free list**: a stack of freed ids and a count of ids never used;
+* the **hash index** (``HashIndex``): two buckets a key, tag and entry id a
+  slot, with the bounded relocation search;
+* the **Z-order index** (``ZIndex``) over entry ids: its slots are entry ids.
+
+A point instruction looks its key up in the index (the slots of its two
+buckets whose tag matches), then reads the candidates' entries until one
+holds the key. CGET answers from it; CPUT overwrites it, or, for a new key,
+takes an id (TABLE_FULL when none is free), inserts it in the index
+(TABLE_FULL when no cuckoo path frees a slot, and nothing has changed),
+writes the entry and queues the key for the Z-order index; CDEL removes it
+from the index, frees its id and queues the delete.
+
+It is a state machine, not a pipeline: a point instruction takes about ten
+clocks (a miss or a hit on the first candidate), an insert that relocates a
+few dozen more. The pure instructions (CDELTA, CHIER UP, CMOE, CROUTE, CRTSET)
+and the range walks use the execution units the other sequencers use
+(``rtl.sentron.execute``). This is the memory's first gateware: it is
+cross-checked against the model by ``make sim`` (the cuckoo phase) with an
+index small enough that relocations, the search bound, a full store and
+reused ids all happen; the pipelined form that keeps one instruction a clock
+is still to come.
+"""
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.lib.memory import Memory
+
+from vtpu.hash import h3_rows
+from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, ROUTE_ENTRIES, TABLE_SEED, VALUE_WIDTH, Op, Status
+from vtpu.memory import CuckooMemory
+
+from ..layouts import response_layout
+from .execute import (IMPLEMENTED_OPS, RANGE_OPS, SentronPorts, cdelta, chier, croute,
+                      goes_to_index, pattern_bad, range_walk, scans)
+from .hash_index import HashIndex, IndexOp
+from .hash_unit import HashUnit
+from .table import route_table, table_ports
+from .zindex import ZIndex
+
+__all__ = ["CuckooSequencer"]
+
+
+class CuckooSequencer(SentronPorts):
+    def __init__(self, *, entries=256, buckets=None, slots=4, max_moves=2, sentron_bits=0,
+                 width=COORD_WIDTH, value_width=VALUE_WIDTH, seed=TABLE_SEED,
+                 ops=IMPLEMENTED_OPS, hashed=False):
+        # the model's geometry rules and defaults, for one sentron's share
+        geometry = CuckooMemory(entries, buckets=buckets, slots=slots, max_moves=max_moves)
+        self.entries, self.buckets = entries, geometry.buckets
+        self.slots, self.max_moves = slots, max_moves
+        self.sentron_bits = sentron_bits          # hash bits below the first bucket (array)
+        self.entry_bits = max(1, (entries - 1).bit_length())
+        super().__init__(sets=max(2, entries), ways=1, width=width, value_width=value_width,
+                         seed=seed, ops=ops, hashed=hashed)
+
+    def elaborate(self, platform):
+        m = Module()
+        W, VW, E = self.width, self.value_width, self.entry_bits
+        rows = h3_rows(self.seed, DIMS * W, HASH_WIDTH)
+
+        store_w, store_r = table_ports(m, sets=self.sets, ways=1, width=W, value_width=VW)
+        route_w, route_r = route_table(m, W)
+        m.submodules.index = index = HashIndex(buckets=self.buckets, slots=self.slots,
+                                               entry_bits=E, max_moves=self.max_moves)
+        m.submodules.free = free = Memory(shape=E, depth=self.entries, init=[])
+        free_w, free_r = free.write_port(), free.read_port(transparent_for=())
+        freed = Signal(range(self.entries + 1))       # ids on the free stack
+        fresh = Signal(range(self.entries + 1))       # ids never used: fresh..entries-1
+        ranges = bool(self.ops & RANGE_OPS)
+        if ranges:
+            m.submodules.zindex = zindex = ZIndex(slots=max(2, 1 << E), width=W)
+
+        # --- the instruction ---------------------------------------------------
+        taking = Signal()                             # an instruction transfers in
+        c = Signal(self.i.payload.shape(), reset_less=True)
+        if self.hashed:
+            h = c.hash
+        else:
+            m.submodules.hash_unit = hash_unit = HashUnit(rows, key_width=DIMS * W)
+            m.d.comb += [hash_unit.key.eq(self.i.payload.coord), hash_unit.en.eq(taking)]
+            h = hash_unit.hash
+        bucket_bits = self.buckets.bit_length() - 1
+        first = h[self.sentron_bits:self.sentron_bits + bucket_bits]
+        tag = h[32:48]
+
+        out_free = ~self.o.valid | self.o.ready
+        with m.If(self.o.valid & self.o.ready):
+            m.d.sync += self.o.valid.eq(0)
+        rsp = Signal(response_layout(W, VW))
+        m.d.comb += [rsp.op.eq(c.op), rsp.tag.eq(c.tag), rsp.more.eq(0)]
+
+        def answer():
+            """Send ``rsp`` once the output is free; then take the next instruction."""
+            with m.If(out_free):
+                m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(rsp)]
+                m.next = "IDLE"
+
+        # CMOE and CROUTE HASH: multiply-high of 16 hash bits by n, a byte of n a product
+        product_lo, product_hi = Signal(24, reset_less=True), Signal(24, reset_less=True)
+        reduce_bits = Mux(c.op == Op.CMOE, h[32:48], h[16:32])
+        reduced = (product_lo + (product_hi << 8))[16:32]
+
+        candidates = Signal(2 * self.slots)           # lookup's tag matches not yet read
+        found_ids = Signal.like(index.o.payload.entries, reset_less=True)
+        candidate = Signal(range(2 * self.slots))
+        entry_id = Signal(E, reset_less=True)         # the hit, or the new key's id
+        entry = store_r.data[0]
+        new_entry = store_w.data[0]
+        m.d.comb += [new_entry.valid.eq(1), new_entry.key.eq(c.coord),
+                     new_entry.value.eq(c.operand[:VW])]
+
+        point = Cat(*(c.op == op for op in (Op.CGET, Op.CPUT, Op.CDEL) if op in self.ops)).any()
+        index_cmd = index.i.payload
+        m.d.comb += [index_cmd.bucket.eq(first), index_cmd.tag.eq(tag), index_cmd.entry.eq(entry_id)]
+        m.d.comb += index.o.ready.eq(1)
+
+        if ranges:
+            update = zindex.update
+            m.d.comb += [update.payload.key.eq(c.coord), update.payload.slot.eq(entry_id)]
+            range_active = Signal()
+            def emit(record):
+                m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(record)]
+            range_done = range_walk(m, zindex, store_r, range_active, c, rsp, out_free, emit,
+                                    out_free, Const(0, 1), 0, ways=1, width=W, value_width=VW)
+
+        with m.FSM():
+            with m.State("IDLE"):
+                m.d.comb += [self.i.ready.eq(1), taking.eq(self.i.valid)]
+                with m.If(self.i.valid):
+                    m.d.sync += c.eq(self.i.payload)
+                    m.next = "DECODE"
+            with m.State("DECODE"):
+                m.d.sync += [product_lo.eq(reduce_bits * c.arg[:8]),
+                             product_hi.eq(reduce_bits * c.arg[8:])]
+                with m.If(c.error != Status.OK):
+                    m.next = "EXECUTE"
+                with m.Elif(point):
+                    m.d.comb += [index_cmd.op.eq(IndexOp.LOOKUP), index.i.valid.eq(1)]
+                    with m.If(index.i.ready):
+                        m.next = "LOOKUP"
+                with m.Elif(goes_to_index(c, self.ops) if ranges else Const(0)):
+                    m.next = "RANGE"
+                with m.Else():
+                    m.next = "EXECUTE"
+
+            with m.State("LOOKUP"):
+                with m.If(index.o.valid):
+                    m.d.sync += [candidates.eq(index.o.payload.found),
+                                 found_ids.eq(index.o.payload.entries)]
+                    m.next = "CANDIDATE"
+            with m.State("CANDIDATE"):
+                # read the lowest candidate's entry, or conclude a miss
+                lowest = Signal(range(2 * self.slots))
+                for k in reversed(range(2 * self.slots)):
+                    with m.If(candidates[k]):
+                        m.d.comb += lowest.eq(k)
+                with m.If(candidates.any()):
+                    m.d.comb += [store_r.addr.eq(found_ids[lowest]), store_r.en.eq(1)]
+                    m.d.sync += [candidate.eq(lowest), entry_id.eq(found_ids[lowest])]
+                    m.next = "COMPARE"
+                with m.Else():
+                    m.next = "MISS"
+            with m.State("COMPARE"):
+                with m.If(entry.valid & (Value.cast(entry.key) == Value.cast(c.coord))):
+                    m.next = "HIT"
+                with m.Else():
+                    m.d.sync += candidates.eq(candidates & ~(1 << candidate))
+                    m.next = "CANDIDATE"
+
+            with m.State("HIT"):
+                with m.Switch(c.op):
+                    with m.Case(Op.CGET):
+                        m.d.comb += [rsp.status.eq(Status.OK), rsp.value.eq(entry.value)]
+                        answer()
+                    with m.Case(Op.CPUT):
+                        m.d.comb += [rsp.status.eq(Status.OK)]
+                        with m.If(out_free):
+                            m.d.comb += [store_w.addr.eq(entry_id), store_w.en.eq(1)]
+                        answer()
+                    with m.Case(Op.CDEL):
+                        m.d.comb += [index_cmd.op.eq(IndexOp.REMOVE), index.i.valid.eq(1)]
+                        with m.If(index.i.ready):
+                            m.next = "REMOVE"
+            with m.State("REMOVE"):
+                with m.If(index.o.valid):
+                    m.next = "FREE"
+            with m.State("FREE"):
+                # the entry goes (valid clear), its id onto the free stack, the
+                # key out of the Z-order index
+                zindex_ready = Const(1)
+                if ranges:
+                    m.d.comb += [update.valid.eq(out_free), update.payload.delete.eq(1)]
+                    zindex_ready = update.ready
+                m.d.comb += rsp.status.eq(Status.OK)
+                with m.If(out_free & zindex_ready):
+                    m.d.comb += [store_w.addr.eq(entry_id), store_w.en.eq(1),
+                                 new_entry.valid.eq(0),
+                                 free_w.addr.eq(freed), free_w.data.eq(entry_id), free_w.en.eq(1)]
+                    m.d.sync += freed.eq(freed + 1)
+                    answer()
+
+            with m.State("MISS"):
+                with m.If(c.op == Op.CPUT):
+                    m.d.comb += free_r.addr.eq(freed - 1)
+                    with m.If(freed != 0):
+                        m.next = "POP"
+                    with m.Elif(fresh != self.entries):
+                        m.d.sync += entry_id.eq(fresh)
+                        m.next = "INSERT"
+                    with m.Else():
+                        m.d.comb += rsp.status.eq(Status.TABLE_FULL)
+                        answer()
+                with m.Else():
+                    m.d.comb += rsp.status.eq(Status.NOT_FOUND)
+                    answer()
+            with m.State("POP"):
+                m.d.sync += entry_id.eq(free_r.data)
+                m.next = "INSERT"
+            with m.State("INSERT"):
+                m.d.comb += [index_cmd.op.eq(IndexOp.INSERT), index.i.valid.eq(1)]
+                with m.If(index.i.ready):
+                    m.next = "PLACED"
+            with m.State("PLACED"):
+                with m.If(index.o.valid):
+                    with m.If(index.o.payload.status == Status.OK):
+                        m.next = "STORE"
+                    with m.Else():
+                        m.next = "REFUSED"
+            with m.State("REFUSED"):
+                m.d.comb += rsp.status.eq(Status.TABLE_FULL)
+                answer()
+            with m.State("STORE"):
+                # the id leaves the free list, the entry is written, the key
+                # queued for the Z-order index
+                zindex_ready = Const(1)
+                if ranges:
+                    m.d.comb += [update.valid.eq(out_free), update.payload.delete.eq(0)]
+                    zindex_ready = update.ready
+                m.d.comb += rsp.status.eq(Status.OK)
+                with m.If(out_free & zindex_ready):
+                    m.d.comb += [store_w.addr.eq(entry_id), store_w.en.eq(1)]
+                    with m.If(freed != 0):
+                        m.d.sync += freed.eq(freed - 1)
+                    with m.Else():
+                        m.d.sync += fresh.eq(fresh + 1)
+                    answer()
+
+            with m.State("RANGE"):
+                if ranges:
+                    m.d.comb += range_active.eq(1)
+                    with m.If(range_done):
+                        answer()
+
+            with m.State("EXECUTE"):
+                scan_done = Const(1)
+                with m.If(c.error != Status.OK):
+                    m.d.comb += rsp.status.eq(c.error)
+                with m.Else():
+                    m.d.comb += rsp.status.eq(Status.BAD_OPCODE)
+                    with m.Switch(c.op):
+                        if Op.CDELTA in self.ops:
+                            with m.Case(Op.CDELTA):
+                                cdelta(m, c, rsp, W)
+                        if Op.CHIER in self.ops:
+                            with m.Case(Op.CHIER):
+                                chier(m, c, rsp, ranges, W)
+                        for op in sorted(RANGE_OPS & self.ops):
+                            with m.Case(op):
+                                with m.If(pattern_bad(c.pattern)):
+                                    m.d.comb += rsp.status.eq(Status.BAD_ARG)
+                        if Op.CMOE in self.ops:
+                            with m.Case(Op.CMOE):
+                                m.d.comb += [rsp.status.eq(Mux(c.arg == 0, Status.BAD_ARG,
+                                                               Status.OK)),
+                                             rsp.aux.eq(reduced)]
+                        if Op.CRTSET in self.ops:
+                            with m.Case(Op.CRTSET):
+                                bad = c.mode >= ROUTE_ENTRIES
+                                m.d.comb += [rsp.status.eq(Mux(bad, Status.BAD_ARG, Status.OK)),
+                                             route_w.addr.eq(c.mode),
+                                             route_w.data.bound.eq(c.coord),
+                                             route_w.data.node.eq(c.arg),
+                                             route_w.en.eq(~bad & out_free)]
+                        if Op.CROUTE in self.ops:
+                            with m.Case(Op.CROUTE):
+                                scan_done = croute(m, c, rsp, route_r, out_free, Const(1),
+                                                   reduced, W)
+                # a CROUTE RANGE answers when its scan of the route table is done
+                with m.If(~scans(c, self.ops) | scan_done):
+                    answer()
+        return m
