@@ -39,7 +39,7 @@ def board_table():
     rows = [head, ["---"] * len(head)]
     for op in Op:
         rows.append([op.name] + [_cell(op, ops) for _, ops, _ in builds])
-    rows.append(["entries"] + ["any (`--sets`, `--ways`)"] + [
+    rows.append(["entries"] + ["any (`--entries`)"] + [
         f"{b.entries:,} ({b.sentrons} x {b.sets} x {b.ways})" for _, _, b in builds[1:]])
     rows.append(["core clock"] + ["—"] + [f"{b.clk_hz / 1e6:g} MHz" for _, _, b in builds[1:]])
     return "\n".join("| " + " | ".join(row) + " |" for row in rows) + "\n"

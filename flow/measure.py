@@ -6,11 +6,14 @@ the byte-serial host link in front of it moves one byte per clock.
 
   * ``rtl.<op>.per_clock``: instructions answered per clock, back to back,
     in the steady state (answers / clocks from first to last answer);
-  * ``rtl.<op>.latency_clocks``: clocks from the first instruction accepted
-    to its answer valid;
+  * ``rtl.<op>.latency_clocks``: clocks from the edge the first instruction
+    transfers in to the edge its answer transfers out (a single register
+    stage between them counts 1);
   * ``rtl.array4.<op>.*``: the same through a 4-sentron ``SentronArray``;
   * ``rtl.pipelined.<op>.*``, ``rtl.pipelined.array4.<op>.*``: the same for
-    ``PipelinedSequencer``, the ECP5 build's sentron, alone and four in an array.
+    ``PipelinedSequencer``, the ECP5 build's sentron, alone and four in an array;
+  * ``rtl.cuckoo.<op>.*``: ``CuckooSequencer``, the sentron on the cuckoo
+    memory (256 entries), one instruction at a time.
 """
 
 import random
@@ -22,6 +25,7 @@ from vtpu.isa import DIMS, Op, Status
 
 from rtl.layouts import COMMAND_FIELD
 from rtl.array import SentronArray
+from rtl.sentron.cuckoo_sequencer import CuckooSequencer
 from rtl.sentron.pipelined_sequencer import PipelinedSequencer
 from rtl.sentron.sequencer import Sequencer
 
@@ -97,12 +101,15 @@ class _Bench:
 _BENCHES = {}      # (sets, ways, sentrons, pipelined) -> _Bench; figures() empties it
 
 
-def _bench(sets, ways, sentrons=1, pipelined=False):
+def _bench(sets, ways, sentrons=1, pipelined=False, cuckoo=False):
     """The simulator of one sentron (the bare sequencer, ``PipelinedSequencer`` if
-    ``pipelined``) or, for more, a ``SentronArray``; built on first use."""
-    key = (sets, ways, sentrons, pipelined)
+    ``pipelined``, ``CuckooSequencer`` of ``sets`` entries if ``cuckoo``) or,
+    for more, a ``SentronArray``; built on first use."""
+    key = (sets, ways, sentrons, pipelined, cuckoo)
     if key not in _BENCHES:
-        if sentrons > 1:
+        if cuckoo:
+            dut = CuckooSequencer(entries=sets)
+        elif sentrons > 1:
             dut = SentronArray(sentrons=sentrons, sets=sets, ways=ways, pipelined=pipelined)
         else:
             dut = (PipelinedSequencer if pipelined else Sequencer)(sets=sets, ways=ways)
@@ -110,15 +117,19 @@ def _bench(sets, ways, sentrons=1, pipelined=False):
     return _BENCHES[key]
 
 
-def measure_stream(instructions, *, sets=64, ways=4, sentrons=1, pipelined=False):
+def measure_stream(instructions, *, sets=64, ways=4, sentrons=1, pipelined=False, cuckoo=False):
     """Run (op, members) instructions back to back; returns (per_clock, latency, statuses).
 
     One sentron is the bare sequencer (``PipelinedSequencer`` if ``pipelined``);
     more are a ``SentronArray``."""
-    accepted, answered, statuses, _ = _bench(sets, ways, sentrons, pipelined).run(instructions)
+    accepted, answered, statuses, _ = _bench(sets, ways, sentrons, pipelined,
+                                             cuckoo).run(instructions)
     per_clock = len(answered) / (answered[-1] - answered[0] + 1)
-    # The answer registered at edge k is seen valid by the sampler at edge k+1.
-    latency = answered[0] - accepted[0] - 1
+    # Both are the edges the transfers happen at (a stream transfers at the
+    # edge where valid and ready are both high): in at ``accepted``, out at
+    # ``answered``. An answer registered at the edge its command came in
+    # transfers out at the next edge: 1.
+    latency = answered[0] - accepted[0]
     return per_clock, latency, statuses
 
 
@@ -167,9 +178,11 @@ def figures(quick=False):
         "chier": [(Op.CHIER, {"pattern": _pattern_value(c, c, rng.getrandbits(DIMS - 1)),
                               "mode": 0}) for c in (coord() for _ in range(n))],
     }
-    for prefix, pipelined in (("rtl", False), ("rtl.pipelined", True)):
+    for prefix, pipelined, cuckoo in (("rtl", False, False), ("rtl.pipelined", True, False),
+                                      ("rtl.cuckoo", False, True)):
         for name, stream in mixes.items():
-            per_clock, latency, statuses = measure_stream(stream, pipelined=pipelined)
+            per_clock, latency, statuses = measure_stream(
+                stream, pipelined=pipelined, cuckoo=cuckoo, **(dict(sets=256) if cuckoo else {}))
             out[f"{prefix}.{name}.per_clock"] = round(per_clock, 4)
             out[f"{prefix}.{name}.latency_clocks"] = latency
             if name in ("cget", "cdel"):

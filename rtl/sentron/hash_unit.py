@@ -1,17 +1,16 @@
 """The hash unit: H3 as constant XOR trees, then one nonlinear mixing round.
 
 ``HashUnit`` is the sentron pipeline's hash stage: a key in, its table hash
-out ``stages`` clocks later, one key a clock, held while ``en`` is low (the
-pipeline it sits in stalls it). Bit-exact with the model's ``table_hash``:
-H3 with the rows of ``vtpu.hash.h3_rows(seed, in_bits, 48)``, then
-``vtpu.hash.mix48``. With ``stages=1`` both are between the key and one
-register (four LUT levels of parity trees, two of mixing); with
-``stages=2`` H3 is registered first and the mix has a stage of its own.
+out a clock later, one key a clock, held while ``en`` is low (the pipeline it
+sits in stalls it). Bit-exact with the model's ``table_hash``: H3 with the
+rows of ``vtpu.hash.h3_rows(seed, in_bits, 48)``, then ``vtpu.hash.mix48``,
+between the key and one register (four LUT levels of parity trees, two of
+mixing).
 
 An array hashes each coordinate once, ahead of its dispatch register, and
-hands the hash to the owning sentron with the instruction; a sequencer
-without an array hashes into its first stage. CDIGEST's per-entry hash is
-plain H3 (``h3_hash``).
+hands the hash to the owning sentron with the instruction (``table_hash``);
+a sequencer without an array hashes into its first stage. CDIGEST's
+per-entry hash is plain H3 (``h3_hash``).
 """
 
 from amaranth.hdl import Cat, Const, Elaboratable, Module, Signal
@@ -59,29 +58,21 @@ def table_hash(m, key, rows):
 
 
 class HashUnit(Elaboratable):
-    """``key`` in, ``hash`` out ``stages`` (1 or 2) clocks later, advancing while ``en``.
+    """``key`` in, ``hash`` out a clock later, advancing while ``en``.
 
     ``rows`` are the H3 rows (``vtpu.hash.h3_rows(seed, len(key), 48)``): the
     seed is chosen at elaboration."""
 
-    def __init__(self, rows, *, key_width, stages=1):
-        if stages not in (1, 2):
-            raise ValueError("a hash unit has 1 or 2 stages")
+    def __init__(self, rows, *, key_width):
         if len(rows) != HASH_WIDTH:
             raise ValueError(f"the table hash takes {HASH_WIDTH} H3 rows")
-        self.rows, self.stages = rows, stages
+        self.rows = rows
         self.key = Signal(key_width)
         self.en = Signal()
         self.hash = Signal(HASH_WIDTH, reset_less=True)
 
     def elaborate(self, platform):
         m = Module()
-        if self.stages == 1:
-            with m.If(self.en):
-                m.d.sync += self.hash.eq(table_hash(m, self.key, self.rows))
-        else:
-            linear = Signal(HASH_WIDTH, reset_less=True)
-            with m.If(self.en):
-                m.d.sync += [linear.eq(h3_hash(self.key, self.rows)),
-                             self.hash.eq(mix48(m, linear))]
+        with m.If(self.en):
+            m.d.sync += self.hash.eq(table_hash(m, self.key, self.rows))
         return m
