@@ -95,7 +95,7 @@ from .zindex import ZIndex
 __all__ = ["PipelinedSequencer", "AHEAD", "LATENCY", "one_hot", "may_wait"]
 
 AHEAD = 4          # writes a row misses when the table is written in S5 (one more when late)
-LATENCY = 6        # clocks from an instruction's transfer in to its answer's out (flow.measure)
+LATENCY = 5        # clocks from an instruction accepted to its answer valid (its transfer out: one more)
 SLICE = 16         # key bits per slice compare (four LUT4s of pairs, then one AND4)
 
 

@@ -80,7 +80,7 @@ class Sequencer(SentronPorts):
         # Data registers have no reset (``reset_less``): only the valid bits say
         # what they hold, and a reset on every flop is a net with thousands of
         # loads (the ECP5's slice LSR pins) for nothing.
-        c1, c2, c3 = (Signal(cmd_shape, reset_less=True) for _ in range(3))
+        c1, c2, c3 = (Signal(cmd_shape, reset_less=True, name=f"c{k}") for k in (1, 2, 3))
         h2, h3 = (Signal(HASH_WIDTH, reset_less=True) for _ in range(2))
         # The whole hash in one stage, into R1 (``HashUnit``): each H3 bit is a
         # parity of ~72 key bits, four LUT4 levels from the decoder's register,

@@ -66,7 +66,8 @@ def test_report_tells_the_built_clock_from_the_target():
 
 
 def test_the_target_is_the_core_clocks_and_every_clock_must_meet_its_own():
-    assert BOARDS["ulx3s-85f"].host_hz == 625e6 / 16      # the VCO / 16: 13 clocks a bit
+    assert BOARDS["ulx3s-85f"].at_clock(125).host_hz == 625e6 / 16   # the VCO / 16: 13 clocks a bit
+    assert BOARDS["ulx3s-85f"].host_hz == 600e6 / 18     # at its 100 MHz: the VCO / 18
     r = report_for("ulx3s-85f", 125, 126.0, host_achieved=70.0)
     assert r["timing_met"] and r["target_met"] and r["host_clock_mhz"] == 39.062
     r = report_for("ulx3s-85f", 125, 126.0, host_achieved=38.0)
