@@ -33,12 +33,12 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib.memory import Memory
 
 from vtpu.hash import h3_rows
-from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, ROUTE_ENTRIES, TABLE_SEED, VALUE_WIDTH, Op, Status
+from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, TABLE_SEED, VALUE_WIDTH, Op, Status
 from vtpu.memory import CuckooMemory
 
 from ..layouts import response_layout
-from .execute import (IMPLEMENTED_OPS, RANGE_OPS, SentronPorts, cdelta, chier, croute,
-                      goes_to_index, pattern_bad, range_walk, scans)
+from .execute import (IMPLEMENTED_OPS, RANGE_OPS, SentronPorts, croute,
+                      goes_to_index, range_walk, scans, table_free_cases)
 from .hash_index import HashIndex, IndexOp
 from .hash_unit import HashUnit
 from .table import route_table, table_ports
@@ -130,6 +130,14 @@ class CuckooSequencer(SentronPorts):
             range_done = range_walk(m, zindex, store_r, range_active, c, rsp, out_free, emit,
                                     out_free, Const(0, 1), 0, ways=1, width=W, value_width=VW)
 
+        def offer_to_index(delete):
+            """Offer the key (and its entry id) to the Z-order index while the
+            answer can go out; returns whether the index takes it."""
+            if not ranges:
+                return Const(1)
+            m.d.comb += [update.valid.eq(out_free), update.payload.delete.eq(delete)]
+            return update.ready
+
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += [self.i.ready.eq(1), taking.eq(self.i.valid)]
@@ -194,12 +202,8 @@ class CuckooSequencer(SentronPorts):
             with m.State("FREE"):
                 # the entry goes (valid clear), its id onto the free stack, the
                 # key out of the Z-order index
-                zindex_ready = Const(1)
-                if ranges:
-                    m.d.comb += [update.valid.eq(out_free), update.payload.delete.eq(1)]
-                    zindex_ready = update.ready
                 m.d.comb += rsp.status.eq(Status.OK)
-                with m.If(out_free & zindex_ready):
+                with m.If(out_free & offer_to_index(delete=1)):
                     m.d.comb += [store_w.addr.eq(entry_id), store_w.en.eq(1),
                                  new_entry.valid.eq(0),
                                  free_w.addr.eq(freed), free_w.data.eq(entry_id), free_w.en.eq(1)]
@@ -239,12 +243,8 @@ class CuckooSequencer(SentronPorts):
             with m.State("STORE"):
                 # the id leaves the free list, the entry is written, the key
                 # queued for the Z-order index
-                zindex_ready = Const(1)
-                if ranges:
-                    m.d.comb += [update.valid.eq(out_free), update.payload.delete.eq(0)]
-                    zindex_ready = update.ready
                 m.d.comb += rsp.status.eq(Status.OK)
-                with m.If(out_free & zindex_ready):
+                with m.If(out_free & offer_to_index(delete=0)):
                     m.d.comb += [store_w.addr.eq(entry_id), store_w.en.eq(1)]
                     with m.If(freed != 0):
                         m.d.sync += freed.eq(freed - 1)
@@ -265,29 +265,8 @@ class CuckooSequencer(SentronPorts):
                 with m.Else():
                     m.d.comb += rsp.status.eq(Status.BAD_OPCODE)
                     with m.Switch(c.op):
-                        if Op.CDELTA in self.ops:
-                            with m.Case(Op.CDELTA):
-                                cdelta(m, c, rsp, W)
-                        if Op.CHIER in self.ops:
-                            with m.Case(Op.CHIER):
-                                chier(m, c, rsp, ranges, W)
-                        for op in sorted(RANGE_OPS & self.ops):
-                            with m.Case(op):
-                                with m.If(pattern_bad(c.pattern)):
-                                    m.d.comb += rsp.status.eq(Status.BAD_ARG)
-                        if Op.CMOE in self.ops:
-                            with m.Case(Op.CMOE):
-                                m.d.comb += [rsp.status.eq(Mux(c.arg == 0, Status.BAD_ARG,
-                                                               Status.OK)),
-                                             rsp.aux.eq(reduced)]
-                        if Op.CRTSET in self.ops:
-                            with m.Case(Op.CRTSET):
-                                bad = c.mode >= ROUTE_ENTRIES
-                                m.d.comb += [rsp.status.eq(Mux(bad, Status.BAD_ARG, Status.OK)),
-                                             route_w.addr.eq(c.mode),
-                                             route_w.data.bound.eq(c.coord),
-                                             route_w.data.node.eq(c.arg),
-                                             route_w.en.eq(~bad & out_free)]
+                        table_free_cases(m, c, rsp, self.ops, ranges=ranges, reduced=reduced,
+                                         route_w=route_w, route_write=out_free, width=W)
                         if Op.CROUTE in self.ops:
                             with m.Case(Op.CROUTE):
                                 scan_done = croute(m, c, rsp, route_r, out_free, Const(1),

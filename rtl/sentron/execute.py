@@ -187,6 +187,35 @@ def range_walk(m, zindex, table_r, active, c3, rsp, out_free, emit, final_taken,
     return phase == FINAL
 
 
+def table_free_cases(m, c, rsp, ops, *, ranges, reduced, route_w, route_write, width):
+    """The cases (of a ``Switch`` on ``c.op``) of the instructions that touch no
+    table: CDELTA, CHIER (UP; DOWN is the range walk's), the range
+    instructions' BAD_ARG check, CMOE (from the multiply-high ``reduced``) and
+    CRTSET, which writes the route table when ``route_write``."""
+    if Op.CDELTA in ops:
+        with m.Case(Op.CDELTA):
+            cdelta(m, c, rsp, width)
+    if Op.CHIER in ops:
+        with m.Case(Op.CHIER):
+            chier(m, c, rsp, ranges, width)
+    for op in sorted(RANGE_OPS & ops):
+        with m.Case(op):
+            with m.If(pattern_bad(c.pattern)):
+                m.d.comb += rsp.status.eq(Status.BAD_ARG)
+    if Op.CMOE in ops:
+        with m.Case(Op.CMOE):
+            m.d.comb += [rsp.status.eq(Mux(c.arg == 0, Status.BAD_ARG, Status.OK)),
+                         rsp.aux.eq(reduced)]
+    if Op.CRTSET in ops:
+        with m.Case(Op.CRTSET):
+            bad = c.mode >= ROUTE_ENTRIES
+            m.d.comb += [rsp.status.eq(Mux(bad, Status.BAD_ARG, Status.OK)),
+                         route_w.addr.eq(c.mode),
+                         route_w.data.bound.eq(c.coord),
+                         route_w.data.node.eq(c.arg),
+                         route_w.en.eq(~bad & route_write)]
+
+
 def chier_up_mask(mask):
     """CHIER UP's wildcards: ``mask`` and its highest-numbered component that is
     not one (component i turns when every component above it is a wildcard)."""

@@ -46,12 +46,11 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data
 
 from vtpu.hash import h3_rows
-from vtpu.isa import (COORD_WIDTH, DIMS, HASH_WIDTH, ROUTE_ENTRIES, TABLE_SEED, VALUE_WIDTH, Op,
-                      Status)
+from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, TABLE_SEED, VALUE_WIDTH, Op, Status
 
 from ..layouts import command_layout, response_layout
-from .execute import (IMPLEMENTED_OPS, RANGE_OPS, SentronPorts, cdelta, chier, croute, first_one,
-                      goes_to_index, pattern_bad, range_walk, scans)
+from .execute import (IMPLEMENTED_OPS, RANGE_OPS, SentronPorts, croute, first_one,
+                      goes_to_index, range_walk, scans, table_free_cases)
 from .hash_unit import HashUnit
 from .table import fold_writes, missed_write_layout, route_table, table_ports
 from .zindex import ZIndex
@@ -240,28 +239,8 @@ class Sequencer(SentronPorts):
                                          write_ways.eq(1 << hit_way)]
                         with m.Else():
                             m.d.comb += rsp.status.eq(Status.NOT_FOUND)
-                if implemented(Op.CDELTA):
-                    with m.Case(Op.CDELTA):
-                        cdelta(m, c3, rsp, W)
-                if implemented(Op.CHIER):
-                    with m.Case(Op.CHIER):
-                        chier(m, c3, rsp, ranges, W)
-                for op in sorted(RANGE_OPS & self.ops):
-                    with m.Case(op):
-                        with m.If(pattern_bad(c3.pattern)):
-                            m.d.comb += rsp.status.eq(Status.BAD_ARG)
-                if implemented(Op.CMOE):
-                    with m.Case(Op.CMOE):
-                        m.d.comb += [rsp.status.eq(Mux(c3.arg == 0, Status.BAD_ARG, Status.OK)),
-                                     rsp.aux.eq(reduced)]
-                if implemented(Op.CRTSET):
-                    with m.Case(Op.CRTSET):
-                        bad = c3.mode >= ROUTE_ENTRIES
-                        m.d.comb += [rsp.status.eq(Mux(bad, Status.BAD_ARG, Status.OK)),
-                                     route_w.addr.eq(c3.mode),
-                                     route_w.data.bound.eq(c3.coord),
-                                     route_w.data.node.eq(c3.arg),
-                                     route_w.en.eq(v3 & ~bad & out_free)]
+                table_free_cases(m, c3, rsp, self.ops, ranges=ranges, reduced=reduced,
+                                 route_w=route_w, route_write=v3 & out_free, width=W)
                 if implemented(Op.CROUTE):
                     with m.Case(Op.CROUTE):
                         scan_done = croute(m, c3, rsp, route_r, out_free, v3, reduced, W)
