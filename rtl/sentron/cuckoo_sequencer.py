@@ -34,7 +34,7 @@ from amaranth.lib.memory import Memory
 
 from vtpu.hash import h3_rows
 from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, TABLE_SEED, VALUE_WIDTH, Op, Status
-from vtpu.memory import CuckooMemory
+from vtpu.memory import TAG_BITS, TAG_SHIFT, index_buckets
 
 from ..layouts import response_layout
 from .execute import (IMPLEMENTED_OPS, RANGE_OPS, SentronPorts, croute,
@@ -52,8 +52,8 @@ class CuckooSequencer(SentronPorts):
                  width=COORD_WIDTH, value_width=VALUE_WIDTH, seed=TABLE_SEED,
                  ops=IMPLEMENTED_OPS, hashed=False):
         # the model's geometry rules and defaults, for one sentron's share
-        geometry = CuckooMemory(entries, buckets=buckets, slots=slots, max_moves=max_moves)
-        self.entries, self.buckets = entries, geometry.buckets
+        self.entries = entries
+        self.buckets = index_buckets(entries, slots=slots, buckets=buckets, max_moves=max_moves)
         self.slots, self.max_moves = slots, max_moves
         self.sentron_bits = sentron_bits          # hash bits below the first bucket (array)
         self.entry_bits = max(1, (entries - 1).bit_length())
@@ -88,7 +88,7 @@ class CuckooSequencer(SentronPorts):
             h = hash_unit.hash
         bucket_bits = self.buckets.bit_length() - 1
         first = h[self.sentron_bits:self.sentron_bits + bucket_bits]
-        tag = h[32:48]
+        tag = h[TAG_SHIFT:TAG_SHIFT + TAG_BITS]
 
         out_free = ~self.o.valid | self.o.ready
         with m.If(self.o.valid & self.o.ready):

@@ -53,14 +53,24 @@ from collections import Counter, deque
 from .hash import table_hash
 from .isa import COORD_WIDTH, TABLE_SEED
 
-__all__ = ["CuckooMemory", "SetAssociative", "TAG_BITS"]
+__all__ = ["CuckooMemory", "SetAssociative", "TAG_BITS", "TAG_SHIFT", "index_buckets"]
 
-TAG_BITS = 16       # the tag is hash bits 32..47
-_TAG_SHIFT = 32
+TAG_SHIFT = 32      # the tag is hash bits TAG_SHIFT .. TAG_SHIFT + TAG_BITS - 1
+TAG_BITS = 16
 
 
 def _is_pow2(n):
     return n > 0 and n & (n - 1) == 0
+
+
+def index_buckets(entries, *, slots=4, buckets=None, max_moves=2):
+    """Buckets of one sentron's index for ``entries`` entries: ``buckets``, checked,
+    or by default twice as many slots as entries, in a power of two of buckets."""
+    if buckets is None:
+        buckets = max(2, 1 << (-(-2 * entries // slots) - 1).bit_length())
+    if not _is_pow2(buckets) or buckets < 2 or slots < 1 or max_moves < 0:
+        raise ValueError("buckets must be a power of two >= 2, slots >= 1, max_moves >= 0")
+    return buckets
 
 
 class CuckooMemory:
@@ -75,14 +85,10 @@ class CuckooMemory:
         if entries < sentrons or entries % sentrons:
             raise ValueError(f"{entries} entries do not split evenly over {sentrons} sentrons")
         per_sentron = entries // sentrons
-        if buckets is None:
-            # twice as many slots as entries, in a power of two of buckets
-            buckets = max(2, 1 << (-(-2 * per_sentron // slots) - 1).bit_length())
-        if not _is_pow2(buckets) or buckets < 2 or slots < 1 or max_moves < 0:
-            raise ValueError("buckets must be a power of two >= 2, slots >= 1, max_moves >= 0")
+        buckets = index_buckets(per_sentron, slots=slots, buckets=buckets, max_moves=max_moves)
         self.sentron_bits = sentrons.bit_length() - 1
         self.bucket_bits = buckets.bit_length() - 1
-        if self.sentron_bits + self.bucket_bits > _TAG_SHIFT:
+        if self.sentron_bits + self.bucket_bits > TAG_SHIFT:
             raise ValueError("sentron and bucket bits must fit below the tag (32 bits)")
         self.sentrons, self.per_sentron = sentrons, per_sentron
         self.buckets, self.slots, self.max_moves = buckets, slots, max_moves
@@ -109,7 +115,8 @@ class CuckooMemory:
         """(sentron, first bucket, tag) of ``key``."""
         h = table_hash(key, self.width, self.seed)
         sentron = h & (self.sentrons - 1)
-        return sentron, h >> self.sentron_bits & (self.buckets - 1), h >> _TAG_SHIFT & 0xFFFF
+        tag = h >> TAG_SHIFT & ((1 << TAG_BITS) - 1)
+        return sentron, h >> self.sentron_bits & (self.buckets - 1), tag
 
     def alt(self, bucket, tag):
         """The other bucket of a slot holding ``tag`` in ``bucket``."""
