@@ -14,6 +14,9 @@ the byte-serial host link in front of it moves one byte per clock.
     ``PipelinedSequencer``, the ECP5 build's sentron, alone and four in an array;
   * ``rtl.cuckoo.<op>.*``: ``CuckooSequencer``, the sentron on the cuckoo
     memory (256 entries), one instruction at a time.
+  * ``rtl[.array4|.cuckoo].ckg.clocks_per_hop``: CKG walks of MAX_HOPS hops
+    through the hop unit (``SentronArray``), clocks from a walk's command in
+    to its final answer out, over the hops (``measure_ckg``).
 """
 
 import random
@@ -21,7 +24,7 @@ import random
 from amaranth.sim import Simulator
 
 from vtpu.coord import pack
-from vtpu.isa import DIMS, Op, Status
+from vtpu.isa import DIMS, MAX_HOPS, Op, Status
 
 from rtl.layouts import COMMAND_FIELD
 from rtl.array import SentronArray
@@ -160,6 +163,30 @@ def measure_range(capacity, *, results=16, fill=0.25, seed=1):
     return finals[-1] - finals[-2], records[-1], stored
 
 
+def measure_ckg(*, sentrons=1, cuckoo=False, walks=8):
+    """Clocks per hop of CKG walks of MAX_HOPS hops, each from its command's
+    transfer in to its final answer's transfer out, divided by the hops; the
+    mean over ``walks`` walks, on a chain that every hop finds (person p's
+    "parent" edge holds p - 1). Returns (clocks per hop, hops walked)."""
+    chain = 40
+    edge = lambda p: pack((p, 1) + (0,) * (DIMS - 2))  # noqa: E731
+    # every hop: from person (p, 0, ...) to the edge (p, 1, ...)
+    step = pack((0, 1) + (0,) * (DIMS - 2))
+    deltas = sum(step << (16 * DIMS * n) for n in range(MAX_HOPS))
+    puts = [(Op.CPUT, {"coord": edge(p), "value": p - 1}) for p in range(2, chain)]
+    starts = [chain - 1 - 2 * w for w in range(walks)]
+    program = puts + [(Op.CKG, {"coord": pack((p, 0) + (0,) * (DIMS - 2)), "mode": 0,
+                                "arg": MAX_HOPS, "deltas_sent": MAX_HOPS,
+                                "deltas": deltas}) for p in starts]
+    dut = SentronArray(sentrons=sentrons, sets=64, ways=4,
+                       memory=dict(entries=256) if cuckoo else None)
+    accepted, finals, statuses, records = _Bench(dut).run(program)
+    walked = list(zip(accepted[len(puts):], finals[len(puts):], statuses[len(puts):],
+                      records[len(puts):]))
+    assert all(s == Status.OK and r == MAX_HOPS for _, _, s, r in walked), walked
+    return sum(f - a for a, f, _, _ in walked) / (walks * MAX_HOPS), walks * MAX_HOPS
+
+
 def figures(quick=False):
     n = 64 if quick else 256
     rng = random.Random(1)
@@ -210,6 +237,9 @@ def figures(quick=False):
                                                    pipelined=pipelined)
             out[f"{prefix}.array4.{name}.per_clock"] = round(per_clock, 4)
             out[f"{prefix}.array4.{name}.latency_clocks"] = latency
+    for prefix, geometry in (("rtl", {}), ("rtl.array4", dict(sentrons=4)),
+                             ("rtl.cuckoo", dict(cuckoo=True))):
+        out[f"{prefix}.ckg.clocks_per_hop"], out[f"{prefix}.ckg.hops"] = measure_ckg(**geometry)
     _BENCHES.clear()        # the simulators hold every design's state: let them go
     return out
 

@@ -34,6 +34,10 @@ answer is always on its way, so this cannot deadlock.
 
 With one sentron the array is the bare sequencer: no extra clocks.
 
+CKG (when ``ops`` has it) runs in a ``HopUnit`` in front of all this: each hop
+is a CGET it sends through the dispatcher, so each goes to the sentron that
+owns its edge (rtl/hop_unit.py).
+
 ``pipelined=True`` (the ECP5 build) builds the sentrons as
 ``PipelinedSequencer``: five stages that never stall, an answer FIFO each and
 an intake gated by credits, so no path runs from the collector's
@@ -66,6 +70,7 @@ from amaranth.lib.wiring import In, Out
 from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, TABLE_SEED, VALUE_WIDTH, Dir, Op, Status
 from vtpu.hash import h3_rows
 
+from .hop_unit import HopUnit
 from .link.credit_fifo import CreditFIFO
 from .sentron.hash_unit import table_hash as table_hash_of
 from .layouts import command_layout, hashed_command_layout, response_layout
@@ -108,6 +113,8 @@ class SentronArray(wiring.Component):
             "sentrons must be a power of two"
         assert pipelined or answer_domain == "sync", \
             "answers cross to another clock only from PipelinedSequencer sentrons (credits)"
+        assert Op.CKG not in ops or answer_domain == "sync", \
+            "the hop unit (CKG) takes the sentrons' answers on their own clock"
         self.answer_domain = answer_domain
         self.sentrons, self.sets, self.ways = sentrons, sets, ways
         self.width, self.value_width, self.seed = width, value_width, seed
@@ -200,6 +207,20 @@ class SentronArray(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        if Op.CKG in self.ops:
+            # CKG runs in front of the sentrons, as CGETs through them.
+            assert Op.CGET in self.ops, "CKG's hops are CGETs"
+            m.submodules.hops = hops = HopUnit(self.width, self.value_width)
+            m.submodules.sentrons = inner = SentronArray(
+                sentrons=self.sentrons, sets=self.sets, ways=self.ways, width=self.width,
+                value_width=self.value_width, seed=self.seed, ops=self.ops - {Op.CKG},
+                pipelined=self.pipelined, answer_domain=self.answer_domain,
+                table_groups=self.table_groups, ops_unit=self.ops_unit, memory=self.memory)
+            wiring.connect(m, wiring.flipped(self.i), hops.i)
+            wiring.connect(m, hops.o, inner.i)
+            wiring.connect(m, inner.o, hops.answers)
+            wiring.connect(m, hops.answer, wiring.flipped(self.o))
+            return m
         if self.sentrons == 1:
             m.submodules.sentron0 = only = self._sequencer(0)
             wiring.connect(m, wiring.flipped(self.i), only.i)

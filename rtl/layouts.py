@@ -11,10 +11,13 @@ command field     used by
 ================  =======================================================
 ``coord``         CGET CPUT CDEL CDELTA CROUTE CMOE CNEAREST CATTEND(q)
                   CKG; CRTSET's bound
-``operand``       CPUT's value (low bits); CDELTA's delta and CKG's first
-                  delta (``delta_layout``): never both in one instruction,
-                  so one register carries either down the pipeline
+``operand``       CPUT's value (low bits) or CDELTA's delta
+                  (``delta_layout``): never both in one instruction, so one
+                  register carries either down the pipeline
 ``pattern``       CRANGE CHIER CDIGEST CATTEND
+``deltas``        CKG's deltas, up to MAX_HOPS (``delta_layout`` each)
+``deltas_sent``   how many deltas the frame's length carried (CKG), for the
+                  hop unit to hold against ``hops``
 ``arg``           n (CROUTE, CMOE), k (CNEAREST, CATTEND), node (CRTSET),
                   hops (CKG)
 ``mode``          dir (CHIER), mode (CROUTE, CATTEND), index (CRTSET),
@@ -36,7 +39,7 @@ response field    used by
 from amaranth.hdl import signed, unsigned
 from amaranth.lib import data
 
-from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, VALUE_WIDTH, Op, Status
+from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, MAX_HOPS, VALUE_WIDTH, Op, Status
 
 __all__ = ["coord_layout", "delta_layout", "pattern_layout", "command_layout",
            "hashed_command_layout", "response_layout", "COMMAND_FIELD", "RESPONSE_FIELD",
@@ -70,6 +73,10 @@ def command_layout(width=COORD_WIDTH, value_width=VALUE_WIDTH):
         "pattern": pattern_layout(width),
         "arg":     unsigned(16),
         "mode":    unsigned(8),
+        # Only the hop unit reads these (rtl/hop_unit.py): where it is not
+        # built, nothing loads them and synthesis drops their flops.
+        "deltas":  data.ArrayLayout(delta_layout(width), MAX_HOPS),
+        "deltas_sent": range(MAX_HOPS + 1),
     })
 
 
@@ -102,10 +109,10 @@ def response_layout(width=COORD_WIDTH, value_width=VALUE_WIDTH):
 
 # Which command_layout member receives each ISA payload field (bytes land in
 # order: every shared member is laid out in wire order, component 0 / low byte
-# first). CKG's extra deltas have no home: the RTL does not implement CKG.
+# first).
 COMMAND_FIELD = {
     "coord": "coord", "bound": "coord", "value": "operand", "delta": "operand",
-    "deltas": "operand", "pattern": "pattern",
+    "deltas": "deltas", "pattern": "pattern",
     "k": "arg", "n": "arg", "node": "arg", "hops": "arg",
     "dir": "mode", "mode": "mode", "index": "mode", "entity": "mode",
 }

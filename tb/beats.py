@@ -22,7 +22,10 @@ def command_members(op, tag, fields, error=Status.OK):
     members = {"error": error, "tag": tag, "op": op}
     for name, value in fields.items():
         if name == "deltas":
-            value = value[0] if value else (0,) * DIMS
+            # every hop's delta, hop 0 in the low bits; and how many the frame
+            # carried, as the decoder counts them from its length
+            members["deltas_sent"] = len(value)
+            value = sum(_packed(d) << (16 * DIMS * n) for n, d in enumerate(value))
         members.setdefault(COMMAND_FIELD[name], _packed(value))
     return members
 

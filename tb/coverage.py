@@ -1,4 +1,5 @@
 """Functional coverage: opcode x status, table occupancy, CRANGE result sizes,
+the records a CKG walk answers (0, 1, several),
 range answers merged from several sentrons, and (at one instruction a clock)
 the hazards the sentrons' forwarding exists for.
 
@@ -36,6 +37,7 @@ STATUSES = {
 
 OCCUPANCY = ("empty", "1-50%", "51-99%", "full")
 RESULT_SIZES = ("0", "1", "2-7", "8+")
+WALK_SIZES = ("0", "1", "2+")
 # A point instruction whose key (or another key of its set) a CPUT or CDEL
 # wrote this many instructions ahead of it: the writes a row misses in flight.
 HAZARDS = tuple(f"{kind}/{d}" for kind in ("same_key", "same_set") for d in range(1, 5))
@@ -87,6 +89,7 @@ class Coverage:
         self.op_status = Counter()
         self.occupancy = Counter()
         self.result_sizes = Counter()
+        self.walks = Counter()
         self.frame_errors = Counter()
         self.merged = Counter()       # hits read back from other runs (``merge``)
 
@@ -105,6 +108,9 @@ class Coverage:
             names += ["frame/BAD_FRAME", "frame/BAD_OPCODE"]
         if self.occupancy_reachable:
             names += [f"occupancy/{b}" for b in OCCUPANCY]
+        if Op.CKG in self.implemented:
+            # records answered: walks that end at once, after one hop, after several
+            names += [f"ckg_records/{b}" for b in WALK_SIZES]
         if Op.CRANGE in self.implemented:
             names += [f"crange_results/{b}" for b in RESULT_SIZES]
             if self.sentrons > 1:
@@ -123,6 +129,8 @@ class Coverage:
             out[f"occupancy/{b}"] += n
         for b, n in self.result_sizes.items():
             out[f"crange_results/{b}"] += n
+        for b, n in self.walks.items():
+            out[f"ckg_records/{b}"] += n
         for b, n in self.frame_errors.items():
             out[f"frame/{b}"] += n
         for b, n in self.hazards.items():
@@ -154,6 +162,8 @@ class Coverage:
             self.op_status[(Op(op).name, final_status.name)] += 1
             if op == Op.CRANGE and final_status == Status.OK:
                 self.result_sizes[size_bin(records)] += 1
+            if op == Op.CKG:
+                self.walks[WALK_SIZES[min(records, 2)]] += 1
         if self.occupancy_reachable:
             self.occupancy[occupancy_bin(used, capacity)] += 1
 

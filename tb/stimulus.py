@@ -49,7 +49,7 @@ class Stimulus:
         rng = self.rng
         # A cluster: a few components vary over 1..spread, the rest are fixed.
         base = [rng.randrange(1, 1000) for _ in range(DIMS)]
-        varying = rng.sample(range(DIMS), 3)
+        self.varying = varying = rng.sample(range(DIMS), 3)
         self.keys = []
         while len(self.keys) < keys:
             c = list(base)
@@ -95,6 +95,26 @@ class Stimulus:
         return tuple(rng.randrange(-32768, 32768) if big and rng.random() < 0.3 else rng.randrange(-3, 4)
                      for _ in range(DIMS))
 
+    def value(self):
+        """Half the time 64 random bits, half a component some key varies in,
+        which a CKG walk can step to."""
+        if self.rng.random() < 0.5:
+            return self.rng.choice(self.keys)[self.rng.choice(self.varying)]
+        return self.rng.getrandbits(64)
+
+    def step(self):
+        """A CKG delta: mostly none, else a small one along a component the keys
+        vary in, sometimes anywhere."""
+        rng = self.rng
+        r = rng.random()
+        if r < 0.6:
+            return (0,) * DIMS
+        if r < 0.9:
+            d = [0] * DIMS
+            d[rng.choice(self.varying)] = rng.randrange(-2, 3)
+            return tuple(d)
+        return tuple(rng.randrange(-2, 3) for _ in range(DIMS))
+
     def small(self, top):
         """Mostly sensible, sometimes zero (a bad argument)."""
         return 0 if self.rng.random() < 0.05 else self.rng.randrange(1, top + 1)
@@ -104,7 +124,7 @@ class Stimulus:
         if op in (Op.CGET, Op.CDEL):
             return {"coord": self.coord()}
         if op == Op.CPUT:
-            return {"coord": self.coord(), "value": rng.getrandbits(64)}
+            return {"coord": self.coord(), "value": self.value()}
         if op in (Op.CRANGE, Op.CDIGEST):
             return {"pattern": self.pattern()}
         if op == Op.CDELTA:
@@ -124,10 +144,15 @@ class Stimulus:
         if op == Op.CMOE:
             return {"coord": self.coord(), "n": self.small(64)}
         if op == Op.CKG:
-            hops = rng.randrange(1, MAX_HOPS + 1)
-            deltas = [tuple(rng.randrange(-2, 3) for _ in range(DIMS)) for _ in range(hops)]
-            return {"coord": self.coord(), "entity": rng.randrange(DIMS + 1), "hops": hops,
-                    "deltas": deltas}
+            # Walks that go somewhere: the entity is a component the keys vary
+            # in, whose values CPUT stores (``value``), and most deltas are 0.
+            hops = rng.choice([1, 1, 2, 2, 3, 4, rng.randrange(1, MAX_HOPS + 1)])
+            deltas = [self.step() for _ in range(hops)]
+            entity = rng.choice(self.varying) if rng.random() < 0.8 else rng.randrange(DIMS + 1)
+            said = hops
+            if rng.random() < 0.03:       # a hops field the deltas do not match: BAD_ARG
+                said = rng.choice([0, hops - 1, hops + 1])
+            return {"coord": self.coord(), "entity": entity, "hops": said, "deltas": deltas}
         raise ValueError(op)
 
     def weights(self):

@@ -23,12 +23,12 @@ state that takes no byte (CHECK), so no length compare sits in front of the
 decision either.
 """
 
-from amaranth.hdl import Cat, Module, Signal, Value
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from vtpu.isa import (CMD_SYNC, COORD_WIDTH, MAX_PAYLOAD, PAYLOAD, VALUE_WIDTH, Op, Status,
-                      field_bytes, length_fits)
+from vtpu.isa import (CMD_SYNC, COORD_WIDTH, MAX_HOPS, MAX_PAYLOAD, PAYLOAD, VALUE_WIDTH, Op,
+                      Status, field_bytes, length_fits, payload_bytes)
 
 from .crc import crc8_next
 from ..layouts import COMMAND_FIELD, command_layout
@@ -40,12 +40,13 @@ def _byte_map(op, width, value_width):
     """[(payload byte index, command member, byte within member)] for ``op``."""
     out, offset, seen = [], 0, set()
     for field in PAYLOAD[op]:
+        # CKG's deltas: room for MAX_HOPS; a shorter frame ends before the rest
         size = field_bytes(field.kind, width=width, value_width=value_width,
-                           hops=1 if field.kind == "deltas" else 0)
+                           hops=MAX_HOPS if field.kind == "deltas" else 0)
         member = COMMAND_FIELD[field.name]
-        if member not in seen:           # CKG: only the first delta has a home
-            out += [(offset + i, member, i) for i in range(size)]
-            seen.add(member)
+        assert member not in seen, "one member per field of an opcode"
+        out += [(offset + i, member, i) for i in range(size)]
+        seen.add(member)
         offset += size
     return out
 
@@ -106,7 +107,8 @@ class FrameDecoder(wiring.Component):
                 with m.If(taken):
                     m.d.sync += [left.eq(byte - 1), crc.eq(crc8_next(crc, byte)),
                                  rejected.eq((byte > MAX_PAYLOAD) | (known & ~fits)),
-                                 empty.eq(byte == 0)]
+                                 empty.eq(byte == 0),
+                                 cmd.deltas_sent.eq(self._deltas_sent(byte))]
                     m.next = "CHECK"
             with m.State("CHECK"):
                 m.d.comb += checking.eq(1)
@@ -133,6 +135,16 @@ class FrameDecoder(wiring.Component):
                     m.next = "HUNT"
         self._store(m, cmd, byte, tag=tag, store=taken & fsm.ongoing("PAYLOAD"))
         return m
+
+    def _deltas_sent(self, length):
+        """How many CKG deltas a payload of ``length`` bytes carries (0 where
+        the length is not CKG's with some whole number of them)."""
+        fixed = payload_bytes(PAYLOAD[Op.CKG], width=self.width, value_width=self.value_width)
+        step = field_bytes("delta", width=self.width)
+        sent = Const(0, range(MAX_HOPS + 1))
+        for hops in range(1, MAX_HOPS + 1):
+            sent = Mux(length == fixed + hops * step, hops, sent)
+        return sent
 
     def _length_fits(self, m, cmd, byte, tag):
         """Whether ``byte``, as LEN, fits the opcode: per set of lengths some

@@ -16,6 +16,6 @@
 ==========================  ==================================================
 """
 
-from .execute import IMPLEMENTED_OPS, RANGE_OPS
+from .execute import IMPLEMENTED_OPS, RANGE_OPS, SENTRON_OPS
 
-__all__ = ["IMPLEMENTED_OPS", "RANGE_OPS"]
+__all__ = ["IMPLEMENTED_OPS", "RANGE_OPS", "SENTRON_OPS"]

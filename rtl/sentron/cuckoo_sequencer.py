@@ -37,7 +37,7 @@ from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, TABLE_SEED, VALUE_WIDTH, Op,
 from vtpu.memory import TAG_BITS, TAG_SHIFT, index_buckets
 
 from ..layouts import response_layout
-from .execute import (IMPLEMENTED_OPS, RANGE_OPS, SentronPorts, croute,
+from .execute import (SENTRON_OPS, RANGE_OPS, SentronPorts, croute,
                       goes_to_index, range_walk, scans, table_free_cases)
 from .hash_index import HashIndex, IndexOp
 from .hash_unit import HashUnit
@@ -50,7 +50,7 @@ __all__ = ["CuckooSequencer"]
 class CuckooSequencer(SentronPorts):
     def __init__(self, *, entries=256, buckets=None, slots=4, max_moves=2, sentron_bits=0,
                  width=COORD_WIDTH, value_width=VALUE_WIDTH, seed=TABLE_SEED,
-                 ops=IMPLEMENTED_OPS, hashed=False):
+                 ops=SENTRON_OPS, hashed=False):
         # the model's geometry rules and defaults, for one sentron's share
         self.entries = entries
         self.buckets = index_buckets(entries, slots=slots, buckets=buckets, max_moves=max_moves)

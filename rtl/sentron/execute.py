@@ -29,14 +29,19 @@ from .hash_unit import h3_hash
 from .table import entry_layout
 from .zorder import merge_pairs, merge_parts, z_parts
 
-__all__ = ["SentronPorts", "IMPLEMENTED_OPS", "RANGE_OPS", "pattern_bad", "first_one", "scans", "goes_to_index",
+__all__ = ["SentronPorts", "SENTRON_OPS", "IMPLEMENTED_OPS", "coord_plus_delta", "RANGE_OPS", "pattern_bad", "first_one", "scans", "goes_to_index",
            "cdelta", "cdelta_sums", "cdelta_answer", "range_walk", "chier_up_mask", "chier",
            "chier_up_bounds", "croute", "route_scan"]
 
-# What this gateware executes; everything else answers BAD_OPCODE, and the
-# testbenches configure the golden model with the same set.
-IMPLEMENTED_OPS = frozenset({Op.CGET, Op.CPUT, Op.CDEL, Op.CDELTA, Op.CHIER, Op.CROUTE,
-                             Op.CMOE, Op.CRTSET, Op.CRANGE, Op.CDIGEST})
+# What a sentron (each sequencer) executes.
+SENTRON_OPS = frozenset({Op.CGET, Op.CPUT, Op.CDEL, Op.CDELTA, Op.CHIER, Op.CROUTE,
+                         Op.CMOE, Op.CRTSET, Op.CRANGE, Op.CDIGEST})
+
+# What this gateware executes (``SentronArray``, ``VTPU``): the sentrons'
+# instructions and CKG, which the hop unit in front of them runs as CGETs
+# (rtl/hop_unit.py). Everything else answers BAD_OPCODE, and the testbenches
+# configure the golden model with the same set.
+IMPLEMENTED_OPS = SENTRON_OPS | {Op.CKG}
 
 # Instructions answered from the Z-order index (CHIER DOWN is a CRANGE too).
 RANGE_OPS = frozenset({Op.CRANGE, Op.CDIGEST})
@@ -49,6 +54,8 @@ class SentronPorts(wiring.Component):
 
     def __init__(self, *, sets, ways, width, value_width, seed, ops, hashed):
         assert sets & (sets - 1) == 0 and sets >= 2, "sets must be a power of two >= 2"
+        assert frozenset(ops) <= SENTRON_OPS, \
+            f"a sentron does not execute {sorted(op.name for op in set(ops) - SENTRON_OPS)}"
         self.sets, self.ways, self.width, self.value_width = sets, ways, width, value_width
         self.seed, self.ops = seed, frozenset(ops)
         self.hashed = hashed
@@ -102,8 +109,14 @@ def cdelta(m, c, rsp, width):
 
 def cdelta_sums(c, width):
     """CDELTA's component sums, each W + 2 bits wide (its carry and sign)."""
-    delta = data.View(delta_layout(width), c.operand[:DIMS * width])
-    return [c.coord[i] + delta[i] for i in range(DIMS)]
+    return coord_plus_delta(c.coord, data.View(delta_layout(width), c.operand[:DIMS * width]))
+
+
+def coord_plus_delta(coord, delta):
+    """Component-wise ``coord + delta`` (a ``coord_layout`` and a ``delta_layout``
+    view), each sum W + 2 bits wide: in range iff its two bits above W (carry
+    and sign) are clear. CDELTA's adder, and each CKG hop's."""
+    return [coord[i] + delta[i] for i in range(DIMS)]
 
 
 def cdelta_answer(m, sums, rsp, width):

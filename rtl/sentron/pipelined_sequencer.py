@@ -84,7 +84,7 @@ from vtpu.isa import (COORD_WIDTH, DIMS, HASH_WIDTH, ROUTE_ENTRIES, TABLE_SEED, 
 from ..layouts import command_layout, response_layout
 from ..link.credit_fifo import CreditFIFO
 from ..replica import replica
-from .execute import (IMPLEMENTED_OPS, RANGE_OPS, SentronPorts, cdelta_answer, cdelta_sums, chier,
+from .execute import (SENTRON_OPS, RANGE_OPS, SentronPorts, cdelta_answer, cdelta_sums, chier,
                       chier_up_mask, first_one, pattern_bad, range_walk, route_scan)
 from .hash_unit import table_hash
 from .multiply import MultiplyHigh
@@ -136,7 +136,7 @@ class PipelinedSequencer(SentronPorts):
     TABLE_COLUMN = 9
 
     def __init__(self, *, sets=64, ways=4, width=COORD_WIDTH, value_width=VALUE_WIDTH,
-                 seed=TABLE_SEED, ops=IMPLEMENTED_OPS, hashed=False, answers=16,
+                 seed=TABLE_SEED, ops=SENTRON_OPS, hashed=False, answers=16,
                  answer_domain="sync", slack=0, table_groups=1):
         # the credits must cover the round trip (accept, answer, take, slot back)
         assert answers > LATENCY + 2, "too few answer slots for one instruction per clock"

@@ -37,9 +37,10 @@ queue to drain, then takes the slots inside its box from the index in
 Z-order, reads each one's entry through the table's read port (idle while the
 pipeline waits) and answers it as a record, or adds it to the digest.
 
-CNEAREST, CATTEND and CKG are not in this gateware: they answer BAD_OPCODE,
-and the testbenches configure the golden model the same way
-(``rtl.sentron.execute.IMPLEMENTED_OPS``).
+A sentron executes ``rtl.sentron.execute.SENTRON_OPS``; CKG runs in front of
+the sentrons, in the array's hop unit (rtl/hop_unit.py), and CNEAREST and
+CATTEND are not in this gateware yet: they answer BAD_OPCODE, and the
+testbenches configure the golden model the same way.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
@@ -49,7 +50,7 @@ from vtpu.hash import h3_rows
 from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, TABLE_SEED, VALUE_WIDTH, Op, Status
 
 from ..layouts import command_layout, response_layout
-from .execute import (IMPLEMENTED_OPS, RANGE_OPS, SentronPorts, croute, first_one,
+from .execute import (SENTRON_OPS, RANGE_OPS, SentronPorts, croute, first_one,
                       goes_to_index, range_walk, scans, table_free_cases)
 from .hash_unit import HashUnit
 from .table import fold_writes, missed_write_layout, route_table, table_ports
@@ -60,7 +61,7 @@ __all__ = ["Sequencer"]
 
 class Sequencer(SentronPorts):
     def __init__(self, *, sets=64, ways=4, width=COORD_WIDTH, value_width=VALUE_WIDTH,
-                 seed=TABLE_SEED, ops=IMPLEMENTED_OPS, hashed=False):
+                 seed=TABLE_SEED, ops=SENTRON_OPS, hashed=False):
         super().__init__(sets=sets, ways=ways, width=width, value_width=value_width, seed=seed,
                          ops=ops, hashed=hashed)
 

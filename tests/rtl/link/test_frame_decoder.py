@@ -50,7 +50,10 @@ def expected_members(event):
     for name, value in fields.items():
         member = COMMAND_FIELD[name]
         if name == "deltas":
-            value = value[0]
+            # all of them, hop 0 in the low bits; and how many the length carried
+            members["deltas_sent"] = len(value)
+            value = sum(pack(tuple(v & 0xFFFF for v in d)) << (16 * DIMS * n)
+                        for n, d in enumerate(value))
         if isinstance(value, Pattern):
             value = value.mask | pack(value.lo) << 16 | pack(value.hi) << (16 + 16 * DIMS)
         elif isinstance(value, tuple):

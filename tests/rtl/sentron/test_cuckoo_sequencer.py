@@ -6,7 +6,7 @@ import pytest
 from amaranth.back import verilog
 
 from rtl.sentron.cuckoo_sequencer import CuckooSequencer
-from rtl.sentron.execute import IMPLEMENTED_OPS
+from rtl.sentron.execute import SENTRON_OPS
 from tb.stimulus import Instruction as I
 from tb.stimulus import Stimulus
 from vtpu.isa import DIMS, Op
@@ -16,7 +16,7 @@ from sentron_driver import run_stream
 
 
 def geometry_model(**geometry):
-    return Model(geometry.pop("entries"), ops=IMPLEMENTED_OPS, **geometry)
+    return Model(geometry.pop("entries"), ops=SENTRON_OPS, **geometry)
 
 
 def test_fill_free_and_refill():
@@ -42,7 +42,7 @@ def test_fill_free_and_refill():
 def test_random_stream_matches_model(entries, buckets, max_moves, seed):
     geometry = dict(entries=entries, buckets=buckets, max_moves=max_moves)
     model = geometry_model(**geometry)
-    stream = Stimulus(seed, ops=IMPLEMENTED_OPS, keys=3 * entries, spread=6, unknown=0.01).take(2500)
+    stream = Stimulus(seed, ops=SENTRON_OPS, keys=3 * entries, spread=6, unknown=0.01).take(2500)
     run_stream(stream, dut=CuckooSequencer(**geometry), model=model)
     # the stream reached what it is for
     assert model.memory.relocations > 0
@@ -53,7 +53,7 @@ def test_random_stream_matches_model(entries, buckets, max_moves, seed):
 
 def test_backpressure():
     geometry = dict(entries=32, buckets=8)
-    run_stream(Stimulus(4, ops=IMPLEMENTED_OPS, keys=64).take(400), ready_every=3,
+    run_stream(Stimulus(4, ops=SENTRON_OPS, keys=64).take(400), ready_every=3,
                dut=CuckooSequencer(**geometry), model=geometry_model(**geometry))
 
 

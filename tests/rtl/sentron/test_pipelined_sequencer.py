@@ -5,7 +5,7 @@ import pytest
 from amaranth.back import verilog
 
 from rtl.boards import BOARDS
-from rtl.sentron.execute import IMPLEMENTED_OPS
+from rtl.sentron.execute import SENTRON_OPS
 from rtl.sentron.pipelined_sequencer import PipelinedSequencer
 from tb.stimulus import Stimulus
 from vtpu.isa import Op
@@ -19,7 +19,7 @@ def test_pipelined_random_stream_matches_model():
     FIFO), under back-pressure: 2.5k random instructions, range ones included."""
     stream = Stimulus(11, ops=frozenset(Op), keys=64, unknown=0.01).take(2500)
     run_stream(stream, dut=PipelinedSequencer(sets=8, ways=2),
-               model=Model(sets=8, ways=2, ops=IMPLEMENTED_OPS), ready_every=2)
+               model=Model(sets=8, ways=2, ops=SENTRON_OPS), ready_every=2)
 
 
 def test_pipelined_one_way_matches_model():
@@ -27,7 +27,7 @@ def test_pipelined_one_way_matches_model():
     keys, so the same set comes back within the four instructions a row misses."""
     stream = Stimulus(12, ops=frozenset(Op), keys=12, unknown=0.01).take(1500)
     run_stream(stream, dut=PipelinedSequencer(sets=4, ways=1),
-               model=Model(sets=4, ways=1, ops=IMPLEMENTED_OPS), ready_every=3)
+               model=Model(sets=4, ways=1, ops=SENTRON_OPS), ready_every=3)
 
 
 @pytest.mark.parametrize("table_groups", sorted({1, BOARDS["ulx3s-85f"].table_groups}))
@@ -48,7 +48,7 @@ def test_pipelined_ranges_with_a_slow_consumer():
     mix = {Op.CRANGE: 6, Op.CDIGEST: 2, Op.CHIER: 3}
     stream = Stimulus(14, ops=frozenset(Op), keys=24, spread=3, unknown=0, mix=mix).take(400)
     run_stream(stream, dut=PipelinedSequencer(sets=4, ways=2),
-               model=Model(sets=4, ways=2, ops=IMPLEMENTED_OPS), ready_every=12)
+               model=Model(sets=4, ways=2, ops=SENTRON_OPS), ready_every=12)
 
 
 def test_converts_to_verilog():

@@ -7,7 +7,7 @@ from amaranth.back import verilog
 
 from rtl.sentron.pipelined_sequencer import PipelinedSequencer
 from rtl.boards import BOARDS
-from rtl.sentron.execute import IMPLEMENTED_OPS
+from rtl.sentron.execute import SENTRON_OPS
 from rtl.sentron.sequencer import Sequencer
 from tb.stimulus import Stimulus
 from vtpu.isa import Op
@@ -17,7 +17,7 @@ from sentron_driver import run_stream
 
 
 def test_directed_point_ops():
-    s = Stimulus(0, ops=IMPLEMENTED_OPS, garbage=0, unknown=0)
+    s = Stimulus(0, ops=SENTRON_OPS, garbage=0, unknown=0)
     k = s.keys
     from tb.stimulus import Instruction as I
     prog = [I(Op.CGET, {"coord": k[0]}, 0), I(Op.CPUT, {"coord": k[0], "value": 5}, 1),
@@ -41,7 +41,7 @@ def test_cdelta_leaves_the_range_through_each_component(pipelined):
             prog.append(I(Op.CDELTA, {"coord": tuple(c), "delta": tuple(d)}, len(prog)))
     ops = BOARDS["ulx3s-85f"].ops
     dut = PipelinedSequencer(sets=4, ways=1, ops=ops) if pipelined else Sequencer(sets=4, ways=1)
-    run_stream(prog, dut=dut, model=Model(sets=4, ways=1, ops=ops if pipelined else IMPLEMENTED_OPS))
+    run_stream(prog, dut=dut, model=Model(sets=4, ways=1, ops=ops if pipelined else SENTRON_OPS))
 
 
 def test_random_stream_matches_model():
@@ -53,7 +53,7 @@ def test_random_stream_matches_model():
 
 
 def test_backpressure():
-    run_stream(Stimulus(2, ops=IMPLEMENTED_OPS).take(300), ready_every=3)
+    run_stream(Stimulus(2, ops=SENTRON_OPS).take(300), ready_every=3)
 
 
 def test_converts_to_verilog():
