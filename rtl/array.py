@@ -34,9 +34,11 @@ answer is always on its way, so this cannot deadlock.
 
 With one sentron the array is the bare sequencer: no extra clocks.
 
-CKG (when ``ops`` has it) runs in a ``HopUnit`` in front of all this: each hop
-is a CGET it sends through the dispatcher, so each goes to the sentron that
-owns its edge (rtl/hop_unit.py).
+CKG, CATTEND and CNEAREST (when ``ops`` has them) run in units in front of
+all this, as instructions of their own through the dispatcher
+(``Interposer``): ``HopUnit`` sends each CKG hop as a CGET, so it goes to
+the sentron that owns its edge; ``TopKUnit`` ranks the records of a CRANGE,
+merged from every sentron, into a top-k sorter of ``k_max`` entries.
 
 ``pipelined=True`` (the ECP5 build) builds the sentrons as
 ``PipelinedSequencer``: five stages that never stall, an answer FIFO each and
@@ -71,6 +73,7 @@ from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, TABLE_SEED, VALUE_WIDTH, Dir
 from vtpu.hash import h3_rows
 
 from .hop_unit import HopUnit
+from .topk_unit import K_MAX, TopKUnit
 from .link.credit_fifo import CreditFIFO
 from .sentron.hash_unit import table_hash as table_hash_of
 from .layouts import command_layout, hashed_command_layout, response_layout
@@ -86,6 +89,9 @@ __all__ = ["SentronArray", "POINT_OPS"]
 
 # Instructions that touch one key and go to the sentron owning it.
 POINT_OPS = frozenset({Op.CGET, Op.CPUT, Op.CDEL})
+
+# Instructions the units in front of the sentrons run (``_front_units``).
+FRONT_OPS = frozenset({Op.CKG, Op.CATTEND, Op.CNEAREST})
 
 # Instructions one sentron can hold between accepting and answering (three
 # pipeline stages and the answer register).
@@ -108,13 +114,15 @@ class _Ports:
 class SentronArray(wiring.Component):
     def __init__(self, *, sentrons=1, sets=64, ways=4, width=COORD_WIDTH,
                  value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS, pipelined=False,
-                 answer_domain="sync", table_groups=1, ops_unit=False, memory=None):
+                 answer_domain="sync", table_groups=1, ops_unit=False, memory=None,
+                 k_max=K_MAX):
         assert sentrons >= 1 and sentrons & (sentrons - 1) == 0, \
             "sentrons must be a power of two"
         assert pipelined or answer_domain == "sync", \
             "answers cross to another clock only from PipelinedSequencer sentrons (credits)"
-        assert Op.CKG not in ops or answer_domain == "sync", \
-            "the hop unit (CKG) takes the sentrons' answers on their own clock"
+        assert not frozenset(ops) & FRONT_OPS or answer_domain == "sync", \
+            "the units in front (CKG, CATTEND, CNEAREST) take the sentrons' answers on their clock"
+        self.k_max = k_max
         self.answer_domain = answer_domain
         self.sentrons, self.sets, self.ways = sentrons, sets, ways
         self.width, self.value_width, self.seed = width, value_width, seed
@@ -205,22 +213,38 @@ class SentronArray(wiring.Component):
                      payload.operand.eq(link.value), payload.hash.eq(link.set),
                      payload.waits.eq(link.waits)]
 
+    def _front_units(self, m):
+        """CKG, CATTEND and CNEAREST run in front of the sentrons, as
+        instructions of their own through them: i -> hop unit -> top-k unit
+        -> the sentrons, and the answers back the same way."""
+        inner_ops = self.ops - FRONT_OPS
+        units = []
+        if Op.CKG in self.ops:
+            assert Op.CGET in inner_ops, "CKG's hops are CGETs"
+            m.submodules.hops = unit = HopUnit(self.width, self.value_width)
+            units.append(unit)
+        if self.ops & {Op.CATTEND, Op.CNEAREST}:
+            assert {Op.CGET, Op.CRANGE} <= inner_ops, "CATTEND and CNEAREST rank a CRANGE"
+            m.submodules.topk = unit = TopKUnit(self.width, self.value_width, k_max=self.k_max)
+            units.append(unit)
+        m.submodules.sentrons = inner = SentronArray(
+            sentrons=self.sentrons, sets=self.sets, ways=self.ways, width=self.width,
+            value_width=self.value_width, seed=self.seed, ops=inner_ops,
+            pipelined=self.pipelined, answer_domain=self.answer_domain,
+            table_groups=self.table_groups, ops_unit=self.ops_unit, memory=self.memory)
+        commands, answers = wiring.flipped(self.i), wiring.flipped(self.o)
+        for unit in units:
+            wiring.connect(m, commands, unit.i)
+            wiring.connect(m, unit.answer, answers)
+            commands, answers = unit.o, unit.answers
+        wiring.connect(m, commands, inner.i)
+        wiring.connect(m, inner.o, answers)
+        return m
+
     def elaborate(self, platform):
         m = Module()
-        if Op.CKG in self.ops:
-            # CKG runs in front of the sentrons, as CGETs through them.
-            assert Op.CGET in self.ops, "CKG's hops are CGETs"
-            m.submodules.hops = hops = HopUnit(self.width, self.value_width)
-            m.submodules.sentrons = inner = SentronArray(
-                sentrons=self.sentrons, sets=self.sets, ways=self.ways, width=self.width,
-                value_width=self.value_width, seed=self.seed, ops=self.ops - {Op.CKG},
-                pipelined=self.pipelined, answer_domain=self.answer_domain,
-                table_groups=self.table_groups, ops_unit=self.ops_unit, memory=self.memory)
-            wiring.connect(m, wiring.flipped(self.i), hops.i)
-            wiring.connect(m, hops.o, inner.i)
-            wiring.connect(m, inner.o, hops.answers)
-            wiring.connect(m, hops.answer, wiring.flipped(self.o))
-            return m
+        if self.ops & FRONT_OPS:
+            return self._front_units(m)
         if self.sentrons == 1:
             m.submodules.sentron0 = only = self._sequencer(0)
             wiring.connect(m, wiring.flipped(self.i), only.i)

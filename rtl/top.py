@@ -49,6 +49,7 @@ from .link.mailbox import Mailbox
 from .link.response_encoder import ResponseEncoder
 from .array import SentronArray
 from .sentron.execute import IMPLEMENTED_OPS
+from .topk_unit import K_MAX
 from .link.skid_buffer import SkidBuffer
 
 __all__ = ["VTPU"]
@@ -57,7 +58,7 @@ __all__ = ["VTPU"]
 class VTPU(wiring.Component):
     def __init__(self, *, sentrons=1, sets=64, ways=4, width=COORD_WIDTH,
                  value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS, pipelined=False,
-                 host_domain="sync", table_groups=1, ops_unit=False, memory=None):
+                 host_domain="sync", table_groups=1, ops_unit=False, memory=None, k_max=K_MAX):
         """``memory``: None for the set-associative table of ``sets`` x ``ways`` a
         sentron; or the cuckoo memory (``CuckooSequencer`` sentrons), as a dict
         of ``entries`` (in all), ``buckets`` (a sentron; default: twice the
@@ -69,6 +70,7 @@ class VTPU(wiring.Component):
         self.sentrons, self.sets, self.ways = sentrons, sets, ways
         self.width, self.value_width = width, value_width
         self.seed, self.ops = seed, frozenset(ops)
+        self.k_max = k_max       # the top-k unit's entries (CATTEND, CNEAREST)
         super().__init__({
             "i": In(stream.Signature(8)),
             "o": Out(stream.Signature(8)),
@@ -85,7 +87,7 @@ class VTPU(wiring.Component):
         from vtpu.model import Model
         geometry = self.memory if self.memory is not None else dict(sets=self.sets, ways=self.ways)
         return Model(sentrons=self.sentrons, width=self.width, value_width=self.value_width,
-                     seed=self.seed, ops=self.ops, **geometry)
+                     seed=self.seed, ops=self.ops, k_max=self.k_max, **geometry)
 
     def elaborate(self, platform):
         m = Module()
@@ -97,7 +99,8 @@ class VTPU(wiring.Component):
             sentrons=self.sentrons, sets=self.sets, ways=self.ways, width=self.width,
             value_width=self.value_width, seed=self.seed, ops=self.ops, pipelined=self.pipelined,
             answer_domain=host if apart and self.pipelined else "sync",
-            table_groups=self.table_groups, ops_unit=self.ops_unit, memory=self.memory)
+            table_groups=self.table_groups, ops_unit=self.ops_unit, memory=self.memory,
+            k_max=self.k_max)
         encoder = ResponseEncoder(self.width, self.value_width)
         if not apart:
             m.submodules.decoder = decoder

@@ -130,7 +130,7 @@ class Stimulus:
         if op == Op.CDELTA:
             return {"coord": self.coord(), "delta": self.delta()}
         if op == Op.CNEAREST:
-            return {"coord": self.coord(), "k": self.small(8)}
+            return {"coord": self.coord(), "k": self.small(10)}   # the gateware ranks 8
         if op == Op.CHIER:
             return {"pattern": self.pattern(), "dir": rng.choice([0, 0, 1, 1, 2])}
         if op == Op.CROUTE:
@@ -139,7 +139,7 @@ class Stimulus:
             return {"index": rng.randrange(ROUTE_ENTRIES + 2), "bound": self.coord(),
                     "node": rng.randrange(65536)}
         if op == Op.CATTEND:
-            return {"coord": self.coord(), "pattern": self.pattern(), "k": self.small(6),
+            return {"coord": self.coord(), "pattern": self.pattern(), "k": self.small(10),
                     "mode": rng.choice([0, 0, 1, 3])}
         if op == Op.CMOE:
             return {"coord": self.coord(), "n": self.small(64)}

@@ -19,6 +19,7 @@ import cocotb
 
 from rtl.layouts import command_layout, response_layout
 from rtl.sentron.execute import IMPLEMENTED_OPS
+from rtl.topk_unit import K_MAX
 from tb import batch as harness
 from tb.run import ARRAY_DEPTH as DEPTH
 from tb.beats import beat_bytes, command_members, pack_members, unpack_members
@@ -97,7 +98,7 @@ async def run_batch(dut, scoreboard, batch, first_index, ready_every):
 async def array_cross_check(dut):
     """Constrained-random instructions a clock apart, every answer against the model."""
     await harness.start(dut)
-    model = Model(sentrons=SENTRONS, sets=SETS, ways=WAYS, ops=IMPLEMENTED_OPS)
+    model = Model(sentrons=SENTRONS, sets=SETS, ways=WAYS, ops=IMPLEMENTED_OPS, k_max=K_MAX)
     scoreboard = Scoreboard(model, SEED)
     # (the table's occupancy and the decoder's errors are the byte-level check's)
     scoreboard.coverage = Coverage(model.ops, frame_errors=False, hazards=True,

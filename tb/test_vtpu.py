@@ -18,6 +18,7 @@ import cocotb
 from cocotb.triggers import Timer
 
 from rtl.sentron.execute import IMPLEMENTED_OPS
+from rtl.topk_unit import K_MAX
 from tb import batch
 from tb.run import CHUNK, PROGRESS_RECORD
 from tb.scoreboard import Scoreboard
@@ -168,8 +169,9 @@ def directed_program(model):
 def new_model():
     """The golden model configured as the core under test."""
     if ENTRIES:
-        return Model(ENTRIES, sentrons=SENTRONS, buckets=BUCKETS or None, ops=IMPLEMENTED_OPS)
-    return Model(sentrons=SENTRONS, sets=SETS, ways=WAYS, ops=IMPLEMENTED_OPS)
+        return Model(ENTRIES, sentrons=SENTRONS, buckets=BUCKETS or None, ops=IMPLEMENTED_OPS,
+                     k_max=K_MAX)
+    return Model(sentrons=SENTRONS, sets=SETS, ways=WAYS, ops=IMPLEMENTED_OPS, k_max=K_MAX)
 
 
 async def log_progress(dut, scoreboard, at, every=5.0):

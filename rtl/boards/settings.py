@@ -184,8 +184,10 @@ BOARDS = {
         # response encoder's byte mux) ~2200.
         # The Z-order index of the range instructions is ~16 more 4-kbit BRAMs
         # (a copy of every key, the tree, the update queue) on top of the 17 used.
-        # CKG's hop unit holds MAX_HOPS deltas (1152 flops).
-        leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CHIER, Op.CRANGE, Op.CDIGEST, Op.CKG})),
+        # CKG's hop unit holds MAX_HOPS deltas (1152 flops); CATTEND and
+        # CNEAREST rank a CRANGE, which is not here.
+        leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CHIER, Op.CRANGE, Op.CDIGEST, Op.CKG,
+                             Op.CATTEND, Op.CNEAREST})),
     # 12 MHz * 80 / 2**4 = 60 MHz, VCO 960 MHz (icepll -i 12 -o 60); 20 clocks per bit.
     "hx8k": Board(
         "hx8k", "ice40_hx8k_b_evn.ICE40HX8KBEVNPlatform", "ice40", 12e6,
@@ -193,7 +195,7 @@ BOARDS = {
         leds=(0, 1, 2, 3), programmer="iceprog", pll_pad=False,
         # CHIER: ~2200 more cells than the 7680; the range index: ~16 more BRAMs
         # than the 5 left of the 32.
-        leave_out=frozenset({Op.CHIER, Op.CRANGE, Op.CDIGEST, Op.CKG})),
+        leave_out=frozenset({Op.CHIER, Op.CRANGE, Op.CDIGEST, Op.CKG, Op.CATTEND, Op.CNEAREST})),
     # 25 MHz * 4 = 100 MHz, VCO 600 MHz; the host link at VCO / 18 = 33.33 MHz.
     # The brief's 125 MHz (25 * 5, VCO 625, host VCO / 16 = 39.06 MHz) was met
     # with the H3 hash (125.05 / 129.33 MHz at seeds 1 / 2) and is missed with
@@ -209,9 +211,10 @@ BOARDS = {
         # stalling ones made 70 MHz at best. The table's read port carries no
         # read-old-data logic (``no_rw_check``, rtl/sentron/table.py): with it the
         # four-sentron build stopped routing.
-        # CKG: its hop unit takes the sentrons' answers on their clock, and
-        # here they cross to the host's (``host_mhz``) inside the array.
-        leave_out=frozenset({Op.CRANGE, Op.CDIGEST, Op.CKG}), pipelined=True,
+        # CKG, CATTEND, CNEAREST: their units take the sentrons' answers on
+        # the sentrons' clock, and here they cross to the host's (``host_mhz``)
+        # inside the array; CATTEND and CNEAREST rank a CRANGE besides.
+        leave_out=frozenset({Op.CRANGE, Op.CDIGEST, Op.CKG, Op.CATTEND, Op.CNEAREST}), pipelined=True,
         # router2 converges on this design in minutes once the floorplan
         # (constraints/ulx3s-85f.py) keeps each sentron together; router1 stalled
         # at 75k unrouted arcs on the same placement.

@@ -38,10 +38,11 @@ SENTRON_OPS = frozenset({Op.CGET, Op.CPUT, Op.CDEL, Op.CDELTA, Op.CHIER, Op.CROU
                          Op.CMOE, Op.CRTSET, Op.CRANGE, Op.CDIGEST})
 
 # What this gateware executes (``SentronArray``, ``VTPU``): the sentrons'
-# instructions and CKG, which the hop unit in front of them runs as CGETs
-# (rtl/hop_unit.py). Everything else answers BAD_OPCODE, and the testbenches
+# instructions, and CKG, CATTEND and CNEAREST, which units in front of them
+# run through them (rtl/hop_unit.py, rtl/topk_unit.py): the whole ISA. A
+# build may leave some out; those answer BAD_OPCODE, and the testbenches
 # configure the golden model with the same set.
-IMPLEMENTED_OPS = SENTRON_OPS | {Op.CKG}
+IMPLEMENTED_OPS = SENTRON_OPS | {Op.CKG, Op.CATTEND, Op.CNEAREST}
 
 # Instructions answered from the Z-order index (CHIER DOWN is a CRANGE too).
 RANGE_OPS = frozenset({Op.CRANGE, Op.CDIGEST})

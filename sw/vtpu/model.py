@@ -81,7 +81,7 @@ class Model:
 
     def __init__(self, entries=None, *, sentrons=1, slots=4, buckets=None, max_moves=2,
                  sets=None, ways=None, width=COORD_WIDTH, value_width=VALUE_WIDTH,
-                 seed=TABLE_SEED, ops=ALL_OPS):
+                 seed=TABLE_SEED, ops=ALL_OPS, k_max=None):
         if width % 8 or value_width % 8:
             raise ValueError("widths must be whole bytes")
         if sets is not None or ways is not None:
@@ -96,6 +96,7 @@ class Model:
         self.sentrons = sentrons
         self.width, self.value_width, self.seed = width, value_width, seed
         self.ops = frozenset(ops)
+        self.k_max = k_max               # most results CNEAREST and CATTEND rank (None: 255)
         self.data = {}                   # coord -> value
         self.index = ZIndex(width)       # the same coords in Z-order (range instructions)
         self.route_table = [((0,) * DIMS, 0)] * ROUTE_ENTRIES
@@ -226,8 +227,12 @@ class Model:
             digest = (digest + digest_hash(c, v, self.width, self.value_width)) & _DIGEST_MASK
         return Result(Status.OK, {"count": len(hits), "digest": digest})
 
+    def _k_fits(self, k):
+        """k of CNEAREST and CATTEND: 1..k_max (a build's top-k unit holds k_max)."""
+        return 1 <= k <= (255 if self.k_max is None else self.k_max)
+
     def cnearest(self, coord, k):
-        if k == 0:
+        if not self._k_fits(k):
             return Result(Status.BAD_ARG)
         # sorted(self.data, key=lambda c: (l1(coord, c), morton(c, self.width)))[:k]: by L1,
         # ties in Z-order; the index finds it by branch and bound (``vtpu.zindex``).
@@ -246,7 +251,7 @@ class Model:
         return out
 
     def cattend(self, coord, pattern, k, mode=AttendMode.DOT):
-        if k == 0 or mode not in (AttendMode.DOT, AttendMode.DISTANCE) or not self._valid_pattern(pattern):
+        if not self._k_fits(k) or mode not in (AttendMode.DOT, AttendMode.DISTANCE) or not self._valid_pattern(pattern):
             return Result(Status.BAD_ARG)
         if mode == AttendMode.DOT:
             if coord not in self.data:

@@ -7,6 +7,7 @@ from sentron_driver import run_stream
 from rtl.array import POINT_OPS, SentronArray
 from rtl.boards import BOARDS
 from rtl.sentron.execute import IMPLEMENTED_OPS, RANGE_OPS
+from rtl.topk_unit import K_MAX
 from tb.stimulus import Instruction, Stimulus
 from vtpu.coord import Pattern
 from vtpu.isa import Op
@@ -17,7 +18,7 @@ def array_and_model(sentrons, sets, ways, pipelined=False, ops=IMPLEMENTED_OPS,
                     answer_domain="sync", ops_unit=False):
     dut = SentronArray(sentrons=sentrons, sets=sets, ways=ways, pipelined=pipelined, ops=ops,
                        answer_domain=answer_domain, ops_unit=ops_unit)
-    return dut, Model(sentrons=sentrons, sets=sets, ways=ways, ops=ops)
+    return dut, Model(sentrons=sentrons, sets=sets, ways=ways, ops=ops, k_max=K_MAX)
 
 
 def test_random_stream_matches_model_four_sentrons():

@@ -12,6 +12,7 @@ from collections import Counter
 from sentron_driver import expected_frames, run_stream
 from rtl.array import SentronArray
 from rtl.sentron.execute import IMPLEMENTED_OPS
+from rtl.topk_unit import K_MAX
 from tb.stimulus import Instruction, Stimulus
 from vtpu.frame import parse_responses
 from vtpu.isa import DIMS, MAX_HOPS, Op, Status
@@ -81,11 +82,11 @@ def test_walks_match_reference(sentrons):
             enumerate(table.items()) for k, v in [k_v]]
     prog += [Instruction(Op.CKG, {"coord": c, "entity": e, "hops": len(d), "deltas": d}, 200 + n)
              for n, (c, e, d) in enumerate(walks())]
-    model = Model(sentrons=sentrons, sets=64, ways=4, ops=IMPLEMENTED_OPS)
+    model = Model(sentrons=sentrons, sets=64, ways=4, ops=IMPLEMENTED_OPS, k_max=K_MAX)
     dut = SentronArray(sentrons=sentrons, sets=64, ways=4)
     run_stream(prog, dut=dut, model=model)   # the RTL answers as the model does
     # ... and the model as the walk written here (so neither is checked by itself)
-    fresh = Model(sentrons=sentrons, sets=64, ways=4, ops=IMPLEMENTED_OPS)
+    fresh = Model(sentrons=sentrons, sets=64, ways=4, ops=IMPLEMENTED_OPS, k_max=K_MAX)
     for ins in prog[:len(table)]:
         fresh.cput(ins.fields["coord"], ins.fields["value"])
     statuses = set()
@@ -107,13 +108,14 @@ def test_hops_field_must_match_the_deltas():
     for hops in (0, 1, 3):
         prog.append(Instruction(Op.CKG, {"coord": start, "entity": 0, "hops": hops,
                                          "deltas": [FATHER] * 2}, 50 + hops))
-    run_stream(prog, dut=SentronArray(sets=16, ways=2), model=Model(sets=16, ways=2, ops=IMPLEMENTED_OPS))
+    run_stream(prog, dut=SentronArray(sets=16, ways=2),
+               model=Model(sets=16, ways=2, ops=IMPLEMENTED_OPS, k_max=K_MAX))
     assert final_statuses(prog)[-3:] == [Status.BAD_ARG, Status.BAD_ARG, Status.BAD_ARG]
 
 
 def final_statuses(prog, **geometry):
     """Each instruction's final status, from a fresh model fed the frames."""
-    model = Model(ops=IMPLEMENTED_OPS, **(geometry or dict(sets=16, ways=2)))
+    model = Model(ops=IMPLEMENTED_OPS, k_max=K_MAX, **(geometry or dict(sets=16, ways=2)))
     return [parse_responses(expected_frames(model, ins))[-1].status for ins in prog]
 
 
@@ -125,7 +127,7 @@ def test_random_stream_with_walks(sentrons, memory):
     walk. On the set-associative sentrons and on the cuckoo memory."""
     ops = IMPLEMENTED_OPS
     geometry = dict(entries=memory["entries"]) if memory else dict(sets=16, ways=2)
-    model = Model(sentrons=sentrons, ops=ops, **geometry)
+    model = Model(sentrons=sentrons, ops=ops, k_max=K_MAX, **geometry)
     dut = SentronArray(sentrons=sentrons, sets=16, ways=2, memory=memory)
     stream = Stimulus(7, ops=ops, keys=40, spread=4, unknown=0.01,
                       mix={Op.CKG: 6}).take(1500)

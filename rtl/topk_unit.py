@@ -1,0 +1,182 @@
+"""TopKUnit: CATTEND and CNEAREST, as a CRANGE through the sentrons ranked
+into a top-k sorter.
+
+    i -> TopKUnit -> o -> sentrons -> answers -> TopKUnit -> answer
+         (CGET of q for DOT, then a CRANGE of the box: records in Z-order)
+
+The sentrons' Z-order indexes walk the box (CATTEND's pattern; CNEAREST's
+is the whole space) and answer its keys with their values from the tables,
+merged across sentrons in ascending Z-order by the array. Each record is
+scored as it arrives:
+
+* CATTEND DOT: the dot product of its value's eight signed 8-bit lanes with
+  those of the value at ``q`` (fetched first by a CGET: NOT_FOUND if absent);
+* CATTEND DISTANCE: minus the L1 distance of its coordinate from ``q``;
+* CNEAREST: minus the L1 distance too, answered as the distance;
+
+and inserted into a sorter of ``k_max`` entries (an insertion sorter: every
+entry compares its score with the new one at once, the entries below the
+place shift down), one record a clock. A new record goes below every entry
+whose score is at least its own: records arrive in Z-order, so ties stay in
+Z-order, as the model's stable sort leaves them. When the CRANGE has
+answered, the first ``k`` entries are answered as records, best first.
+
+BAD_ARG, as the model's (``Model(k_max=...)``): ``k`` of 0 or above
+``k_max``; for CATTEND a mode that is neither or a bad pattern, before
+NOT_FOUND.
+
+CNEAREST visits every key (no branch and bound over the index yet), so its
+clocks grow with the keys stored; ``make bench`` reports them.
+"""
+
+from amaranth.hdl import Cat, Const, Mux, Signal, signed
+
+from vtpu.isa import COORD_WIDTH, DIMS, LANE_WIDTH, LANES, VALUE_WIDTH, AttendMode, Op, Status
+
+from .interposer import Interposer
+from .layouts import coord_layout, pattern_layout
+from .sentron.execute import pattern_bad
+
+__all__ = ["TopKUnit", "K_MAX"]
+
+# The top-k sorter's entries in a build unless it says otherwise.
+K_MAX = 8
+
+
+class TopKUnit(Interposer):
+    def __init__(self, width=COORD_WIDTH, value_width=VALUE_WIDTH, k_max=K_MAX, **kwargs):
+        assert 1 <= k_max <= 255
+        assert value_width >= LANES * LANE_WIDTH
+        self.k_max = k_max
+        super().__init__(width, value_width, **kwargs)
+
+    def claims(self, cmd):
+        return (cmd.op == Op.CATTEND) | (cmd.op == Op.CNEAREST)
+
+    def capture(self, m, cmd):
+        nearest = cmd.op == Op.CNEAREST
+        mode_bad = (cmd.mode != AttendMode.DOT) & (cmd.mode != AttendMode.DISTANCE)
+        k = cmd.arg[:8]
+        m.d.sync += [
+            self.q.eq(cmd.coord), self.k.eq(k), self.nearest.eq(nearest),
+            self.dot.eq(~nearest & (cmd.mode == AttendMode.DOT)),
+            # CNEAREST ranks every key: a pattern of all wildcards
+            self.pattern.eq(cmd.pattern),
+            self.bad.eq((k == 0) | (k > self.k_max)
+                        | (~nearest & (mode_bad | pattern_bad(cmd.pattern)))),
+        ]
+        with m.If(nearest):
+            m.d.sync += self.pattern.mask.eq((1 << DIMS) - 1)
+
+    def _score(self, m, coord, value, query):
+        """The record's score (signed), DOT or minus the L1 distance."""
+        W = self.width
+        lanes = [value[i * LANE_WIDTH:(i + 1) * LANE_WIDTH].as_signed() *
+                 query[i * LANE_WIDTH:(i + 1) * LANE_WIDTH].as_signed() for i in range(LANES)]
+        dot = Signal(signed(2 * LANE_WIDTH + 3))
+        m.d.comb += dot.eq(sum(lanes))
+        apart = [Mux(self.q[i] > coord[i], self.q[i] - coord[i], coord[i] - self.q[i])
+                 for i in range(DIMS)]
+        distance = Signal(W + 4)
+        m.d.comb += distance.eq(sum(apart))
+        score = Signal(signed(max(len(dot), W + 5)))
+        m.d.comb += score.eq(Mux(self.dot, dot, -distance))
+        return score
+
+    def datapath(self, m):
+        W, K = self.width, self.k_max
+        # the instruction, as ``capture`` takes it
+        self.q = Signal(coord_layout(W))
+        self.pattern = Signal(pattern_layout(W))
+        self.k = Signal(8)
+        self.dot = Signal()          # CATTEND DOT: scores need q's value
+        self.nearest = Signal()
+        self.bad = Signal()
+        self.query = query = Signal(self.value_width)
+
+        # --- a record a clock: registered as it arrives, scored and inserted the next
+        staged = Signal()
+        staged_coord = Signal(coord_layout(W))
+        staged_value = Signal(self.value_width)
+        score = self._score(m, staged_coord, staged_value, query)
+        valid = Signal(K)
+        scores = [Signal(score.shape(), name=f"score{j}") for j in range(K)]
+        coords = [Signal(coord_layout(W), name=f"coord{j}") for j in range(K)]
+        values = [Signal(self.value_width, name=f"value{j}") for j in range(K)]
+        # entries at least as good as the new one: a prefix of the sorted list
+        keep = [Signal(name=f"keep{j}") for j in range(K)]
+        m.d.comb += [keep[j].eq(valid[j] & (scores[j] >= score)) for j in range(K)]
+        with m.If(staged):
+            for j in range(K):
+                here = Const(1) if j == 0 else keep[j - 1]   # the new entry's place
+                with m.If(~keep[j]):
+                    with m.If(here):
+                        m.d.sync += [scores[j].eq(score), coords[j].eq(staged_coord),
+                                     values[j].eq(staged_value), valid[j].eq(1)]
+                    with m.Else():
+                        m.d.sync += [scores[j].eq(scores[j - 1]), coords[j].eq(coords[j - 1]),
+                                     values[j].eq(values[j - 1]), valid[j].eq(valid[j - 1])]
+        m.d.sync += staged.eq(0)
+        self.sorter = (staged, staged_coord, staged_value, score, valid, scores, coords, values)
+
+    def work(self, m):
+        W, K = self.width, self.k_max
+        staged, staged_coord, staged_value, score, valid, scores, coords, values = self.sorter
+        query = self.query
+        sent = Signal(range(K + 1))       # records answered
+        with m.State("START"):
+            m.d.sync += [valid.eq(0), sent.eq(0)]
+            with m.If(self.bad):
+                m.next = "BAD"
+            with m.Elif(self.dot):
+                m.next = "QUERY"
+            with m.Else():
+                m.next = "RANGE"
+        with m.State("BAD"):
+            with m.If(~self.own_valid):
+                self.finish(m, Status.BAD_ARG, aux=0)
+        with m.State("QUERY"):
+            self.send(m, op=Op.CGET, coord=self.q)
+            with m.If(self.o.ready):
+                m.next = "QUERY_WAIT"
+        with m.State("QUERY_WAIT"):
+            with m.If(self.receive(m)):
+                m.d.sync += query.eq(self.answers.payload.value)
+                with m.If(self.answers.payload.status != Status.OK):
+                    m.next = "ABSENT"
+                with m.Else():
+                    m.next = "RANGE"
+        with m.State("ABSENT"):
+            with m.If(~self.own_valid):
+                self.finish(m, Status.NOT_FOUND, aux=0)
+        with m.State("RANGE"):
+            self.send(m, op=Op.CRANGE, pattern=self.pattern)
+            with m.If(self.o.ready):
+                m.next = "COLLECT"
+        with m.State("COLLECT"):
+            reply = self.answers.payload
+            with m.If(self.receive(m)):
+                with m.If(reply.more):
+                    m.d.sync += [staged.eq(1), staged_coord.eq(reply.coord),
+                                 staged_value.eq(reply.value)]
+                with m.Else():
+                    # the last record goes in this clock; answer from the next
+                    m.next = "ANSWER"
+        with m.State("ANSWER"):
+            with m.If(~self.own_valid):
+                slot = sent[:max(1, (K - 1).bit_length())]
+                with m.If((sent == self.k) | ~valid.bit_select(slot, 1)):
+                    self.finish(m, Status.OK, aux=sent)
+                with m.Else():
+                    entry_score = Signal.like(score)
+                    m.d.comb += entry_score.eq(Cat(*scores).word_select(slot, len(score)).as_signed())
+                    entry_coord = Signal(coord_layout(W))
+                    m.d.comb += entry_coord.eq(Cat(*coords).word_select(slot, DIMS * W))
+                    entry_value = Signal(self.value_width)
+                    m.d.comb += entry_value.eq(Cat(*values).word_select(slot, self.value_width))
+                    with m.If(self.nearest):
+                        self.respond(m, Status.OK, more=1, coord=entry_coord, value=entry_value,
+                                     aux=-entry_score)
+                    with m.Else():
+                        self.respond(m, Status.OK, more=1, coord=entry_coord, aux=entry_score)
+                    m.d.sync += sent.eq(sent + 1)

@@ -1,0 +1,136 @@
+"""CATTEND and CNEAREST in gateware: the top-k unit in front of the sentrons.
+
+The directed test checks the answers against a ranking written here (a sort
+by score and by a bit interleave done here), not the model's helpers; the
+streams check every answer against the golden model configured with the
+build's k_max, as the other sentron tests do."""
+
+import random
+from collections import Counter
+
+import pytest
+
+from sentron_driver import expected_frames, run_stream
+from rtl.array import SentronArray
+from rtl.sentron.execute import IMPLEMENTED_OPS
+from rtl.topk_unit import K_MAX
+from tb.stimulus import Instruction, Stimulus
+from vtpu.coord import Pattern
+from vtpu.frame import parse_responses
+from vtpu.isa import DIMS, RECORD, Op, Status
+from vtpu.frame import decode_fields
+from vtpu.model import Model
+
+
+def interleave(coord):
+    """Z-order (docs/isa.md): from the top bit level down, one bit of each
+    component in turn, component 0 first."""
+    return sum(((c >> b) & 1) << (b * DIMS + DIMS - 1 - i) for i, c in enumerate(coord)
+               for b in range(16))
+
+
+def lanes(value):
+    return [((value >> (8 * i)) & 0xFF) - (256 if (value >> (8 * i)) & 0x80 else 0)
+            for i in range(8)]
+
+
+def reference(table, op, q, k, box=None, dot=False):
+    """[(coord, value, score)] best first, ties in Z-order."""
+    inside = [c for c in table
+              if box is None or all(lo <= x <= hi for x, lo, hi in zip(c, *box))]
+    if dot:
+        score = lambda c: sum(a * b for a, b in zip(lanes(table[q]), lanes(table[c])))  # noqa: E731
+    else:
+        score = lambda c: -sum(abs(a - b) for a, b in zip(q, c))  # noqa: E731
+    ranked = sorted(inside, key=lambda c: (-score(c), interleave(c)))
+    return [(c, table[c], score(c)) for c in ranked[:k]]
+
+
+def records(frames, op):
+    out = []
+    for r in parse_responses(frames):
+        if r.more:
+            f = decode_fields(RECORD[op], r.payload)
+            out.append((f["coord"], f.get("value"), f.get("score", -f.get("distance", 0))))
+    return out, parse_responses(frames)[-1].status
+
+
+@pytest.mark.parametrize("sentrons", [1, 4])
+def test_ranking_matches_reference(sentrons):
+    """CNEAREST and CATTEND (DOT and DISTANCE) against a ranking written
+    here, with many ties (a grid of keys, values of few distinct lanes), k up
+    to K_MAX; and the RTL against the model, record for record."""
+    rng = random.Random(5)
+    table = {}
+    for x in range(4):
+        for y in range(4):
+            table[(7, 7, 7, 7, 7, 7, 7, 10 + x, 20 + y)] = sum(rng.choice([0, 1, 255]) << (8 * i)
+                                                             for i in range(8))
+    prog = [Instruction(Op.CPUT, {"coord": c, "value": v}, 1) for c, v in table.items()]
+    keys = sorted(table)
+    box = ((7,) * 7 + (10, 20), (7,) * 7 + (12, 23))
+    queries = []
+    for n in range(12):
+        q = rng.choice(keys)
+        k = rng.randrange(1, K_MAX + 1)
+        queries.append((Op.CNEAREST, {"coord": q, "k": k}, reference(table, Op.CNEAREST, q, k)))
+        queries.append((Op.CATTEND, {"coord": q, "pattern": Pattern(*box), "k": k, "mode": 0},
+                        reference(table, Op.CATTEND, q, k, box, dot=True)))
+        far = tuple(rng.randrange(65536) for _ in range(DIMS))
+        queries.append((Op.CATTEND, {"coord": far, "pattern": Pattern(*box), "k": k, "mode": 1},
+                        reference(table, Op.CATTEND, far, k, box)))
+    prog += [Instruction(op, fields, 50 + n) for n, (op, fields, _) in enumerate(queries)]
+    model = Model(sentrons=sentrons, sets=16, ways=4, ops=IMPLEMENTED_OPS, k_max=K_MAX)
+    run_stream(prog, dut=SentronArray(sentrons=sentrons, sets=16, ways=4), model=model)
+    fresh = Model(sentrons=sentrons, sets=16, ways=4, ops=IMPLEMENTED_OPS, k_max=K_MAX)
+    for ins in prog[:len(table)]:
+        expected_frames(fresh, ins)
+    ties = 0
+    for ins, (op, _, want) in zip(prog[len(table):], queries):
+        got_records, status = records(expected_frames(fresh, ins), op)
+        assert status == Status.OK
+        assert [(c, s) for c, _, s in got_records] == [(c, s) for c, _, s in want]
+        ties += sum(a[2] == b[2] for a, b in zip(want, want[1:]))
+    assert ties > 10
+
+
+def test_bad_arguments_and_absent_query():
+    """k of 0 and above K_MAX, a bad mode, a bad pattern (BAD_ARG, before
+    NOT_FOUND), and DOT with nothing at q (NOT_FOUND)."""
+    a = (3,) * DIMS
+    good = Pattern(a, (4,) * DIMS)
+    prog = [Instruction(Op.CPUT, {"coord": a, "value": 5}, 1),
+            Instruction(Op.CNEAREST, {"coord": a, "k": 0}, 2),
+            Instruction(Op.CNEAREST, {"coord": a, "k": K_MAX + 1}, 3),
+            Instruction(Op.CNEAREST, {"coord": a, "k": K_MAX}, 4),
+            Instruction(Op.CATTEND, {"coord": a, "pattern": good, "k": K_MAX + 1, "mode": 0}, 5),
+            Instruction(Op.CATTEND, {"coord": a, "pattern": good, "k": 2, "mode": 2}, 6),
+            Instruction(Op.CATTEND, {"coord": (9,) * DIMS, "pattern": Pattern((4,) * DIMS, a),
+                                     "k": 2, "mode": 0}, 7),
+            Instruction(Op.CATTEND, {"coord": (9,) * DIMS, "pattern": good, "k": 2, "mode": 0}, 8),
+            Instruction(Op.CATTEND, {"coord": (9,) * DIMS, "pattern": good, "k": 2, "mode": 1}, 9)]
+    model = Model(sets=16, ways=2, ops=IMPLEMENTED_OPS, k_max=K_MAX)
+    run_stream(prog, dut=SentronArray(sets=16, ways=2), model=model)
+    fresh = Model(sets=16, ways=2, ops=IMPLEMENTED_OPS, k_max=K_MAX)
+    statuses = [parse_responses(expected_frames(fresh, ins))[-1].status for ins in prog]
+    B = Status.BAD_ARG
+    assert statuses == [Status.OK, B, B, Status.OK, B, B, B, Status.NOT_FOUND, Status.OK]
+
+
+@pytest.mark.parametrize("sentrons,memory", [(2, None), (1, dict(entries=64))])
+def test_random_stream_with_rankings(sentrons, memory):
+    """Seeded random instructions with CATTEND and CNEAREST among them, every
+    answer against the model; on the set-associative sentrons and on the
+    cuckoo memory."""
+    geometry = dict(entries=memory["entries"]) if memory else dict(sets=16, ways=2)
+    model = Model(sentrons=sentrons, ops=IMPLEMENTED_OPS, k_max=K_MAX, **geometry)
+    dut = SentronArray(sentrons=sentrons, sets=16, ways=2, memory=memory)
+    stream = Stimulus(9, ops=IMPLEMENTED_OPS, keys=40, spread=4, unknown=0.01,
+                      mix={Op.CATTEND: 4, Op.CNEAREST: 4}).take(1200)
+    run_stream(stream, dut=dut, model=model, ready_every=2)
+    fresh = Model(sentrons=sentrons, ops=IMPLEMENTED_OPS, k_max=K_MAX, **geometry)
+    ends = Counter((Op(ins.op).name, parse_responses(expected_frames(fresh, ins))[-1].status.name)
+                   for ins in stream if ins.raw is None)
+    for bin in ("CATTEND/OK", "CATTEND/NOT_FOUND", "CATTEND/BAD_ARG", "CNEAREST/OK",
+                "CNEAREST/BAD_ARG"):
+        assert ends[tuple(bin.split("/"))], ends
