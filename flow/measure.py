@@ -14,6 +14,10 @@ the byte-serial host link in front of it moves one byte per clock.
     ``PipelinedSequencer``, the ECP5 build's sentron, alone and four in an array;
   * ``rtl.cuckoo.<op>.*``: ``CuckooSequencer``, the sentron on the cuckoo
     memory (256 entries), one instruction at a time.
+  * ``rtl.cnearest.clocks.capN``: a CNEAREST of k = 8 in a sentron of N
+    slots a quarter full, as ``rtl.crange.clocks.capN`` (``measure_range``);
+  * ``rtl.cattend.clocks_per_key``: a CATTEND over a box of 256 keys
+    (``measure_cattend``);
   * ``rtl[.array4|.cuckoo].ckg.clocks_per_hop``: CKG walks of MAX_HOPS hops
     through the hop unit (``SentronArray``), clocks from a walk's command in
     to its final answer out, over the hops (``measure_ckg``).
@@ -136,7 +140,7 @@ def measure_stream(instructions, *, sets=64, ways=4, sentrons=1, pipelined=False
     return per_clock, latency, statuses
 
 
-def measure_range(capacity, *, results=16, fill=0.25, seed=1):
+def measure_range(capacity, *, results=16, fill=0.25, seed=1, nearest=False):
     """Clocks one CRANGE of ``results`` records takes, in one sentron of
     ``capacity`` slots (4 ways) holding ``fill * capacity`` keys spread over the
     whole coordinate space plus ``results`` keys inside the queried box.
@@ -144,7 +148,10 @@ def measure_range(capacity, *, results=16, fill=0.25, seed=1):
     A CDIGEST of an empty box goes first: it waits for the index to take in
     every queued insert. The CRANGE's clocks are those between the CDIGEST's
     answer and its own final answer: the time it holds the sentron. Returns
-    (clocks, records answered, keys stored)."""
+    (clocks, records answered, keys stored).
+
+    ``nearest``: a CNEAREST of k = 8 at the box's corner instead, through a
+    ``SentronArray`` (its top-k unit ranks a CRANGE of every key)."""
     rng = random.Random(seed)
     corner = 30000
     cube = [tuple(corner + (i >> b & 1) if b < 4 else corner for b in range(DIMS))
@@ -156,8 +163,11 @@ def measure_range(capacity, *, results=16, fill=0.25, seed=1):
     puts += [(Op.CPUT, {"coord": pack(c), "value": n}) for n, c in enumerate(sorted(others))]
     box = _pattern_value(pack((corner,) * DIMS), pack((corner + 1,) * DIMS))
     nowhere = _pattern_value(pack((1,) * DIMS), pack((1,) * DIMS))
-    program = puts + [(Op.CDIGEST, {"pattern": nowhere}), (Op.CRANGE, {"pattern": box})]
-    _, finals, statuses, records = _bench(capacity // 4, 4).run(program)
+    query = ((Op.CNEAREST, {"coord": pack((corner,) * DIMS), "arg": 8}) if nearest
+             else (Op.CRANGE, {"pattern": box}))
+    program = puts + [(Op.CDIGEST, {"pattern": nowhere}), query]
+    bench = _Bench(SentronArray(sets=capacity // 4, ways=4)) if nearest else _bench(capacity // 4, 4)
+    _, finals, statuses, records = bench.run(program)
     stored = sum(s == Status.OK for s in statuses[:len(puts)])
     assert statuses[-1] == Status.OK
     return finals[-1] - finals[-2], records[-1], stored
@@ -185,6 +195,26 @@ def measure_ckg(*, sentrons=1, cuckoo=False, walks=8):
                       records[len(puts):]))
     assert all(s == Status.OK and r == MAX_HOPS for _, _, s, r in walked), walked
     return sum(f - a for a, f, _, _ in walked) / (walks * MAX_HOPS), walks * MAX_HOPS
+
+
+def measure_cattend(keys=256, k=8):
+    """Clocks a key of a CATTEND (DOT) over a box of ``keys`` keys, one
+    sentron behind the top-k unit: the clocks between a CDIGEST's answer
+    (which waits for the index to take in every insert) and the CATTEND's
+    final answer, over the keys. Returns (clocks per key, records)."""
+    side = 16
+    box_keys = [(500,) * 7 + (600 + i % side, 700 + i // side) for i in range(keys)]
+    puts = [(Op.CPUT, {"coord": pack(c), "value": n * 0x0102030405060708 & (1 << 64) - 1})
+            for n, c in enumerate(box_keys)]
+    box = _pattern_value(pack((500,) * 7 + (600, 700)),
+                         pack((500,) * 7 + (600 + side - 1, 700 + (keys - 1) // side)))
+    nowhere = _pattern_value(pack((1,) * DIMS), pack((1,) * DIMS))
+    program = puts + [(Op.CDIGEST, {"pattern": nowhere}),
+                      (Op.CATTEND, {"coord": pack(box_keys[0]), "pattern": box, "arg": k,
+                                    "mode": 0})]
+    _, finals, statuses, records = _Bench(SentronArray(sets=keys // 2, ways=4)).run(program)
+    assert statuses[-1] == Status.OK and all(s == Status.OK for s in statuses), statuses[-3:]
+    return (finals[-1] - finals[-2]) / keys, records[-1]
 
 
 def figures(quick=False):
@@ -229,6 +259,12 @@ def figures(quick=False):
         out[f"rtl.crange.clocks.cap{capacity}"] = clocks
         out[f"rtl.crange.records.cap{capacity}"] = records
         out[f"rtl.crange.stored.cap{capacity}"] = stored
+    # CNEAREST (k = 8) at the same capacities: every key is ranked
+    for capacity in ((256, 1024) if quick else (256, 512, 1024, 2048, 4096, 8192)):
+        clocks, records, stored = measure_range(capacity, nearest=True)
+        out[f"rtl.cnearest.clocks.cap{capacity}"] = clocks
+        out[f"rtl.cnearest.stored.cap{capacity}"] = stored
+    out["rtl.cattend.clocks_per_key"], _ = measure_cattend()
     # The same point mixes through a 4-sentron array: keys spread over the
     # sentrons by hash, answers merged back in order.
     for prefix, pipelined in (("rtl", False), ("rtl.pipelined", True)):

@@ -85,7 +85,7 @@ from .sentron.sequencer import Sequencer
 from .link.skid_buffer import SkidBuffer
 from .sentron.zorder import z_less
 
-__all__ = ["SentronArray", "POINT_OPS"]
+__all__ = ["SentronArray", "POINT_OPS", "FRONT_OPS"]
 
 # Instructions that touch one key and go to the sentron owning it.
 POINT_OPS = frozenset({Op.CGET, Op.CPUT, Op.CDEL})

@@ -38,6 +38,7 @@ STATUSES = {
 OCCUPANCY = ("empty", "1-50%", "51-99%", "full")
 RESULT_SIZES = ("0", "1", "2-7", "8+")
 WALK_SIZES = ("0", "1", "2+")
+RANKINGS = ("k_max", "tie")
 # A point instruction whose key (or another key of its set) a CPUT or CDEL
 # wrote this many instructions ahead of it: the writes a row misses in flight.
 HAZARDS = tuple(f"{kind}/{d}" for kind in ("same_key", "same_set") for d in range(1, 5))
@@ -77,8 +78,9 @@ class Coverage:
     TABLE_FULL, a freed entry id taken again)."""
 
     def __init__(self, implemented, *, frame_errors=True, hazards=False, sentrons=1,
-                 occupancy=True, memory=False):
+                 occupancy=True, memory=False, k_max=None):
         self.memory_reachable = memory
+        self.k_max = k_max            # the top-k unit's entries (None: no bin for k_max records)
         self.memory = Counter()
         self.implemented = frozenset(implemented)
         self.frame_errors_reachable, self.hazards_reachable = frame_errors, hazards
@@ -90,6 +92,7 @@ class Coverage:
         self.occupancy = Counter()
         self.result_sizes = Counter()
         self.walks = Counter()
+        self.rankings = Counter()
         self.frame_errors = Counter()
         self.merged = Counter()       # hits read back from other runs (``merge``)
 
@@ -111,6 +114,11 @@ class Coverage:
         if Op.CKG in self.implemented:
             # records answered: walks that end at once, after one hop, after several
             names += [f"ckg_records/{b}" for b in WALK_SIZES]
+        for op in (Op.CATTEND, Op.CNEAREST):
+            if op in self.implemented:
+                # answers of k_max records, and with tied scores (distances)
+                names += [f"ranking/{op.name}/{b}" for b in RANKINGS
+                          if b != "k_max" or self.k_max is not None]
         if Op.CRANGE in self.implemented:
             names += [f"crange_results/{b}" for b in RESULT_SIZES]
             if self.sentrons > 1:
@@ -131,6 +139,8 @@ class Coverage:
             out[f"crange_results/{b}"] += n
         for b, n in self.walks.items():
             out[f"ckg_records/{b}"] += n
+        for b, n in self.rankings.items():
+            out[f"ranking/{b}"] += n
         for b, n in self.frame_errors.items():
             out[f"frame/{b}"] += n
         for b, n in self.hazards.items():
@@ -144,6 +154,14 @@ class Coverage:
     def sample_memory(self, event):
         """One of ``MEMORY_EVENTS`` happened in the cuckoo memory."""
         self.memory[event] += 1
+
+    def sample_ranking(self, op, records, tied):
+        """A CATTEND or CNEAREST answer of ``records`` records, two neighbours
+        of which ranked equal (``tied``)."""
+        if records == self.k_max:
+            self.rankings[f"{op.name}/k_max"] += 1
+        if tied:
+            self.rankings[f"{op.name}/tie"] += 1
 
     def sample_hazard(self, kind, distance):
         """A point instruction ``distance`` behind a write to its key or set."""

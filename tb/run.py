@@ -237,6 +237,7 @@ def main(argv=None):
     from cocotb_tools.runner import get_runner
 
     from rtl.sentron.execute import IMPLEMENTED_OPS
+    from rtl.topk_unit import K_MAX
     from tb.coverage import Coverage
 
     name = args.sim + ("-pipelined" if args.pipelined else "") + ("-waves" if args.waves else "") \
@@ -341,7 +342,7 @@ def main(argv=None):
         return 1
     r = merge_results([json.loads(p.read_text()) for p in results])
     coverage = Coverage.merge(IMPLEMENTED_OPS, [d / "coverage.json" for d in jobs],
-                              sentrons=args.sentrons, memory=bool(memory))
+                              sentrons=args.sentrons, memory=bool(memory), k_max=K_MAX)
     REPORTS.mkdir(parents=True, exist_ok=True)
     coverage.write(REPORTS / f"coverage-{name}.json")
     r["coverage_hit"], r["coverage_total"] = coverage.summary()
@@ -418,6 +419,7 @@ def array_check(args, name, build_args, implemented):
     tb/test_array_stream.py): the hazard bins. Returns its tallies."""
     from cocotb_tools.runner import get_runner
     from rtl.array import SentronArray
+    from rtl.topk_unit import K_MAX
     from tb.coverage import Coverage
 
     count = args.array_instructions
@@ -474,7 +476,7 @@ def array_check(args, name, build_args, implemented):
         return {"passed": False}
     r = json.loads(result.read_text())
     coverage = Coverage.merge(implemented, [test_dir / "coverage.json"], frame_errors=False,
-                              hazards=True, sentrons=args.sentrons, occupancy=False)
+                              hazards=True, sentrons=args.sentrons, occupancy=False, k_max=K_MAX)
     hit, total = coverage.summary()
     missing, unexpected = coverage.missing(), coverage.unexpected()
     with log.open("a") as f:

@@ -43,7 +43,8 @@ class Scoreboard:
     def __init__(self, model, seed, *, max_report=5):
         self.model, self.seed = model, seed
         self.cuckoo = isinstance(model.memory, CuckooMemory)
-        self.coverage = Coverage(model.ops, sentrons=model.sentrons, memory=self.cuckoo)
+        self.coverage = Coverage(model.ops, sentrons=model.sentrons, memory=self.cuckoo,
+                                 k_max=model.k_max)
         self.expected = []            # (index, instruction, [Response]) not yet matched
         self.receiver = FrameReceiver(sync=RSP_SYNC, max_payload=255, check_length=False)
         self.checked = 0
@@ -84,6 +85,13 @@ class Scoreboard:
             owners = {self.model.locate(decode_fields(layout, a.payload)["coord"])[0]
                       for a in own if not isinstance(a, tuple) and a.more}
             self.coverage.sample_merge(len(owners))
+        if instruction.op in (Op.CATTEND, Op.CNEAREST) and instruction.raw is None and framed:
+            layout = RECORD[Op(instruction.op)]
+            ranked = [decode_fields(layout, a.payload) for a in own
+                      if not isinstance(a, tuple) and a.more]
+            ranks = [r.get("score", r.get("distance")) for r in ranked]
+            self.coverage.sample_ranking(Op(instruction.op), len(ranks),
+                                         any(a == b for a, b in zip(ranks, ranks[1:])))
         tied = framed and instruction.raw is None
         for answer, is_own in [(a, False) for a in stray] + [(a, True) for a in own]:
             if isinstance(answer, tuple) or answer.more:

@@ -102,7 +102,7 @@ async def array_cross_check(dut):
     scoreboard = Scoreboard(model, SEED)
     # (the table's occupancy and the decoder's errors are the byte-level check's)
     scoreboard.coverage = Coverage(model.ops, frame_errors=False, hazards=True,
-                                   sentrons=SENTRONS, occupancy=False)
+                                   sentrons=SENTRONS, occupancy=False, k_max=model.k_max)
     began, clocks, done, part, index = time.time(), 0, 0, 0, 0
     while done < COUNT:
         n = min(BATCH, COUNT - done)
