@@ -7,13 +7,17 @@ array, 8-bit in the core (frames need whole bytes per component).
 
 from amaranth.hdl import Assert
 
-from rtl.array import SentronArray
+from rtl.array import FRONT_OPS, SentronArray
 from rtl.link.mailbox import Mailbox
+from rtl.sentron.execute import IMPLEMENTED_OPS
 from rtl.top import VTPU
 
 from .common import Inside, Property, receiver, sender, stream_rules
 
-SMALL = dict(sets=2, ways=2, value_width=8)
+# The proofs cover the sentrons and their array; the units in front of them
+# (CKG, CATTEND, CNEAREST: rtl/interposer.py) are not in them yet: their
+# count of instructions in flight has no invariant the induction can use.
+SMALL = dict(sets=2, ways=2, value_width=8, ops=IMPLEMENTED_OPS - FRONT_OPS)
 
 
 def mailbox(m):

@@ -8,7 +8,7 @@ read through registered addresses). ``ready`` depending on ``valid`` is
 allowed (StreamRegister, Sequencer: ``i.ready`` follows ``o.ready``).
 """
 
-from rtl.array import SentronArray
+from rtl.array import FRONT_OPS, SentronArray
 from rtl.link.frame_decoder import FrameDecoder
 from rtl.link.mailbox import Mailbox
 from rtl.link.response_encoder import ResponseEncoder
@@ -18,11 +18,15 @@ from rtl.link.uart import UARTRx
 from rtl.sentron.pipelined_sequencer import PipelinedSequencer
 from rtl.sentron.sequencer import Sequencer
 from rtl.sentron.zindex import ZIndex
+from rtl.sentron.execute import IMPLEMENTED_OPS
 from rtl.top import VTPU
 
 from .common import Property
 
-SMALL = dict(sets=2, ways=2, value_width=8)
+# The proofs cover the sentrons and their array; the units in front of them
+# (CKG, CATTEND, CNEAREST: rtl/interposer.py) are not in them yet: their
+# count of instructions in flight has no invariant the induction can use.
+SMALL = dict(sets=2, ways=2, value_width=8, ops=IMPLEMENTED_OPS - FRONT_OPS)
 
 DESIGNS = {
     "skid_buffer": (lambda: SkidBuffer(4), ("o",)),
