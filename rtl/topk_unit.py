@@ -5,7 +5,7 @@ into a top-k sorter.
          (CGET of q for DOT, then a CRANGE of the box: records in Z-order)
 
 The sentrons' Z-order indexes walk the box (CATTEND's pattern; CNEAREST's
-is the whole space) and answer its keys with their values from the tables,
+a box around ``q``, below) and answer its keys with their values from the tables,
 merged across sentrons in ascending Z-order by the array. Each record is
 scored as it arrives:
 
@@ -25,8 +25,19 @@ BAD_ARG, as the model's (``Model(k_max=...)``): ``k`` of 0 or above
 ``k_max``; for CATTEND a mode that is neither or a bad pattern, before
 NOT_FOUND.
 
-CNEAREST visits every key (no branch and bound over the index yet), so its
-clocks grow with the keys stored; ``make bench`` reports them.
+CNEAREST searches outward from ``q``, bounded by what it has found. Its box
+is every coordinate within ``radius`` of ``q`` in every component (an
+L-infinity ball, which the sentrons' index walks as it walks any CRANGE,
+skipping every subtree outside it), starting at 1. Once k keys are in, the
+k-th best L1 distance ``d`` bounds the answer: every key at most ``d`` away
+lies in the box of radius ``d``, so a box that reaches ``d`` holds the whole
+answer, and one that does not is searched once more at radius ``d``; with
+fewer than k keys the radius doubles, up to the whole space. Each search
+ranks its box afresh. So the keys visited are those of one box a little
+wider than the k nearest need, not the whole table (``make bench``:
+``rtl.cnearest.clocks.capN``). In many dimensions a box holds many keys per
+key inside the L1 ball, so keys spread evenly over all nine components still
+make it visit many.
 """
 
 from amaranth.hdl import Cat, Const, Mux, Signal, signed
@@ -57,7 +68,7 @@ class TopKUnit(Interposer):
         mode_bad = (cmd.mode != AttendMode.DOT) & (cmd.mode != AttendMode.DISTANCE)
         k = cmd.arg[:8]
         m.d.sync += [
-            self.q.eq(cmd.coord), self.k.eq(k), self.nearest.eq(nearest),
+            self.q.eq(cmd.coord), self.k.eq(k), self.nearest.eq(nearest), self.radius.eq(1),
             self.dot.eq(~nearest & (cmd.mode == AttendMode.DOT)),
             # CNEAREST ranks every key: a pattern of all wildcards
             self.pattern.eq(cmd.pattern),
@@ -95,6 +106,14 @@ class TopKUnit(Interposer):
         self.nearest = Signal()
         self.bad = Signal()
         self.query = query = Signal(self.value_width)
+        # CNEAREST: how far (in every component) the box around q reaches
+        top = (1 << W) - 1
+        self.radius = Signal(range(top + 1))
+        self.around = Signal(pattern_layout(W))
+        for i in range(DIMS):
+            q, r = self.q[i], self.radius
+            m.d.comb += [self.around.lo[i].eq(Mux(q > r, q - r, 0)),
+                         self.around.hi[i].eq(Mux(q + r > top, top, q + r))]
 
         # --- a record a clock: registered as it arrives, scored and inserted the next
         staged = Signal()
@@ -152,7 +171,7 @@ class TopKUnit(Interposer):
             with m.If(~self.own_valid):
                 self.finish(m, Status.NOT_FOUND, aux=0)
         with m.State("RANGE"):
-            self.send(m, op=Op.CRANGE, pattern=self.pattern)
+            self.send(m, op=Op.CRANGE, pattern=Mux(self.nearest, self.around, self.pattern))
             with m.If(self.o.ready):
                 m.next = "COLLECT"
         with m.State("COLLECT"):
@@ -162,8 +181,28 @@ class TopKUnit(Interposer):
                     m.d.sync += [staged.eq(1), staged_coord.eq(reply.coord),
                                  staged_value.eq(reply.value)]
                 with m.Else():
-                    # the last record goes in this clock; answer from the next
-                    m.next = "ANSWER"
+                    # the last record goes in this clock; judge from the next
+                    m.next = "JUDGE"
+        with m.State("JUDGE"):
+            # CNEAREST: the k nearest are found once the k-th best is no
+            # farther (L1) than the box reaches (L-infinity) in every direction;
+            # else search again, out to the k-th best's distance, or twice as
+            # far while fewer than k keys were found.
+            kth = (self.k - 1)[:max(1, (K - 1).bit_length())]
+            found = valid.bit_select(kth, 1)
+            kth_distance = Signal(W + 5)
+            m.d.comb += kth_distance.eq(-Cat(*scores).word_select(kth, len(score)).as_signed())
+            top = (1 << W) - 1
+            with m.If(~self.nearest | (self.radius == top) | (found & (kth_distance <= self.radius))):
+                m.next = "ANSWER"
+            with m.Else():
+                m.d.sync += valid.eq(0)
+                with m.If(found):
+                    m.d.sync += self.radius.eq(Mux(kth_distance > top, top, kth_distance))
+                with m.Else():
+                    wider = self.radius * 2 + 1
+                    m.d.sync += self.radius.eq(Mux(wider > top, top, wider))
+                m.next = "RANGE"
         with m.State("ANSWER"):
             with m.If(~self.own_valid):
                 slot = sent[:max(1, (K - 1).bit_length())]
