@@ -64,7 +64,7 @@ byte at a time, so the host's clock has the time the core's lacks for the
 merge of four 421-bit answer streams.
 """
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.hdl import Cat, Const, DomainRenamer, Module, Mux, Signal, Value
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
@@ -85,7 +85,7 @@ from .sentron.sequencer import Sequencer
 from .link.skid_buffer import SkidBuffer
 from .sentron.zorder import z_less
 
-__all__ = ["SentronArray", "POINT_OPS", "FRONT_OPS"]
+__all__ = ["SentronArray", "POINT_OPS", "FRONT_OPS", "front_units", "connect_through"]
 
 # Instructions that touch one key and go to the sentron owning it.
 POINT_OPS = frozenset({Op.CGET, Op.CPUT, Op.CDEL})
@@ -103,6 +103,35 @@ LINK_SLACK = 2
 # The pipelined array's order FIFO: more than its round trip (dispatch, five
 # stages, the answer FIFO, collect), so it never holds back one per clock.
 IN_FLIGHT_PIPELINED = 16
+
+
+def front_units(m, ops, *, width, value_width, k_max, domain="sync"):
+    """The units that run ``ops``' CKG, CATTEND and CNEAREST in front of
+    sentrons executing the rest, as instructions of their own through them
+    (``Interposer``), added to ``m`` on clock ``domain``: the hop unit, then
+    the top-k unit."""
+    units = []
+    inner_ops = ops - FRONT_OPS
+    if Op.CKG in ops:
+        assert Op.CGET in inner_ops, "CKG's hops are CGETs"
+        units.append(("hops", HopUnit(width, value_width)))
+    if ops & {Op.CATTEND, Op.CNEAREST}:
+        assert {Op.CGET, Op.CRANGE} <= inner_ops, "CATTEND and CNEAREST rank a CRANGE"
+        units.append(("topk", TopKUnit(width, value_width, k_max=k_max)))
+    for name, unit in units:
+        m.submodules[name] = unit if domain == "sync" else DomainRenamer(domain)(unit)
+    return [unit for _, unit in units]
+
+
+def connect_through(m, units, commands, answers, inner):
+    """commands -> each unit -> ``inner``'s ``i``; ``inner``'s ``o`` -> each
+    unit back -> answers."""
+    for unit in units:
+        wiring.connect(m, commands, unit.i)
+        wiring.connect(m, unit.answer, answers)
+        commands, answers = unit.o, unit.answers
+    wiring.connect(m, commands, inner.i)
+    wiring.connect(m, inner.o, answers)
 
 
 class _Ports:
@@ -214,31 +243,15 @@ class SentronArray(wiring.Component):
                      payload.waits.eq(link.waits)]
 
     def _front_units(self, m):
-        """CKG, CATTEND and CNEAREST run in front of the sentrons, as
-        instructions of their own through them: i -> hop unit -> top-k unit
-        -> the sentrons, and the answers back the same way."""
-        inner_ops = self.ops - FRONT_OPS
-        units = []
-        if Op.CKG in self.ops:
-            assert Op.CGET in inner_ops, "CKG's hops are CGETs"
-            m.submodules.hops = unit = HopUnit(self.width, self.value_width)
-            units.append(unit)
-        if self.ops & {Op.CATTEND, Op.CNEAREST}:
-            assert {Op.CGET, Op.CRANGE} <= inner_ops, "CATTEND and CNEAREST rank a CRANGE"
-            m.submodules.topk = unit = TopKUnit(self.width, self.value_width, k_max=self.k_max)
-            units.append(unit)
+        """CKG, CATTEND and CNEAREST run in front of the sentrons (``front_units``)."""
+        units = front_units(m, self.ops, width=self.width, value_width=self.value_width,
+                            k_max=self.k_max)
         m.submodules.sentrons = inner = SentronArray(
             sentrons=self.sentrons, sets=self.sets, ways=self.ways, width=self.width,
-            value_width=self.value_width, seed=self.seed, ops=inner_ops,
+            value_width=self.value_width, seed=self.seed, ops=self.ops - FRONT_OPS,
             pipelined=self.pipelined, answer_domain=self.answer_domain,
             table_groups=self.table_groups, ops_unit=self.ops_unit, memory=self.memory)
-        commands, answers = wiring.flipped(self.i), wiring.flipped(self.o)
-        for unit in units:
-            wiring.connect(m, commands, unit.i)
-            wiring.connect(m, unit.answer, answers)
-            commands, answers = unit.o, unit.answers
-        wiring.connect(m, commands, inner.i)
-        wiring.connect(m, inner.o, answers)
+        connect_through(m, units, wiring.flipped(self.i), wiring.flipped(self.o), inner)
         return m
 
     def elaborate(self, platform):

@@ -34,7 +34,10 @@ four answer streams from across the chip. A command crosses by handshake
 (``Mailbox``: the decoder holds it until the array has taken it), the answers
 through a ``CreditFIFO`` per sentron (``SentronArray(answer_domain=...)``). The
 non-pipelined sequencers have no credits to hand answers across clocks, so
-their answers cross after the array, through one AsyncFIFO.
+their answers cross after the array, through one AsyncFIFO. The units that
+run CKG, CATTEND and CNEAREST through the sentrons (``rtl.array.front_units``)
+see the answers on the clock they arrive on: in the array, or, where those
+cross inside it (pipelined), on the host's clock in front of the Mailbox.
 """
 
 from amaranth.hdl import DomainRenamer, Module, Shape
@@ -47,12 +50,19 @@ from vtpu.isa import COORD_WIDTH, TABLE_SEED, VALUE_WIDTH
 from .link.frame_decoder import FrameDecoder
 from .link.mailbox import Mailbox
 from .link.response_encoder import ResponseEncoder
-from .array import SentronArray
+from .array import FRONT_OPS, SentronArray, connect_through, front_units
 from .sentron.execute import IMPLEMENTED_OPS
 from .topk_unit import K_MAX
 from .link.skid_buffer import SkidBuffer
 
 __all__ = ["VTPU"]
+
+
+class _Ports:
+    """What ``connect_through`` connects the last unit to: the command
+    crossing's input and the array's answers."""
+    def __init__(self, i, o):
+        self.i, self.o = i, o
 
 
 class VTPU(wiring.Component):
@@ -94,10 +104,14 @@ class VTPU(wiring.Component):
         host = self.host_domain
         apart = host != "sync"
         decoder = FrameDecoder(self.width, self.value_width)
-        # Pipelined sentrons hand their answers to the host clock themselves.
+        # Pipelined sentrons hand their answers to the host clock themselves,
+        # inside the array: the units in front of them (CKG, CATTEND,
+        # CNEAREST) then work on the host's clock, before the commands cross.
+        front_on_host = apart and self.pipelined and bool(self.ops & FRONT_OPS)
         m.submodules.array = sequencer = SentronArray(
             sentrons=self.sentrons, sets=self.sets, ways=self.ways, width=self.width,
-            value_width=self.value_width, seed=self.seed, ops=self.ops, pipelined=self.pipelined,
+            value_width=self.value_width, seed=self.seed,
+            ops=self.ops - FRONT_OPS if front_on_host else self.ops, pipelined=self.pipelined,
             answer_domain=host if apart and self.pipelined else "sync",
             table_groups=self.table_groups, ops_unit=self.ops_unit, memory=self.memory,
             k_max=self.k_max)
@@ -124,11 +138,17 @@ class VTPU(wiring.Component):
         wiring.connect(m, encoder.o, wiring.flipped(self.o))
         m.submodules.command_crossing = command_crossing = Mailbox(
             decoder.o.payload.shape(), w_domain=host, r_domain="sync")
-        wiring.connect(m, decoder.o, command_crossing.i)
         wiring.connect(m, command_crossing.o, sequencer.i)
-        if self.pipelined:
+        if front_on_host:
+            units = front_units(m, self.ops, width=self.width, value_width=self.value_width,
+                                k_max=self.k_max, domain=host)
+            connect_through(m, units, decoder.o, encoder.i,
+                            _Ports(command_crossing.i, sequencer.o))
+        elif self.pipelined:
+            wiring.connect(m, decoder.o, command_crossing.i)
             wiring.connect(m, sequencer.o, encoder.i)
         else:
+            wiring.connect(m, decoder.o, command_crossing.i)
             # Answers out: each is at least five bytes on the wire, so four in
             # flight keep the encoder busy.
             m.submodules.answer_crossing = answer_fifo = AsyncFIFO(

@@ -211,10 +211,9 @@ BOARDS = {
         # stalling ones made 70 MHz at best. The table's read port carries no
         # read-old-data logic (``no_rw_check``, rtl/sentron/table.py): with it the
         # four-sentron build stopped routing.
-        # CKG, CATTEND, CNEAREST: their units take the sentrons' answers on
-        # the sentrons' clock, and here they cross to the host's (``host_mhz``)
-        # inside the array; CATTEND and CNEAREST rank a CRANGE besides.
-        leave_out=frozenset({Op.CRANGE, Op.CDIGEST, Op.CKG, Op.CATTEND, Op.CNEAREST}), pipelined=True,
+        # CKG's hop unit works on the host's clock, in front of the command
+        # crossing (``rtl.top``); CATTEND and CNEAREST rank a CRANGE.
+        leave_out=frozenset({Op.CRANGE, Op.CDIGEST, Op.CATTEND, Op.CNEAREST}), pipelined=True,
         # router2 converges on this design in minutes once the floorplan
         # (constraints/ulx3s-85f.py) keeps each sentron together; router1 stalled
         # at 75k unrouted arcs on the same placement.

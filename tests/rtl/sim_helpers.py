@@ -49,10 +49,10 @@ async def stream_get(ctx, stream):
     return payload
 
 
-async def feed_bytes(ctx, stream, data):
+async def feed_bytes(ctx, stream, data, domain="sync"):
     """Offer ``data`` one byte per clock, each held until it is accepted."""
     for byte in data:
         ctx.set(stream.payload, byte)
         ctx.set(stream.valid, 1)
-        await ctx.tick().until(stream.ready)
+        await ctx.tick(domain).until(stream.ready)
     ctx.set(stream.valid, 0)
