@@ -19,8 +19,8 @@ the byte-serial host link in front of it moves one byte per clock.
   * ``rtl.cattend.clocks_per_key``: a CATTEND over a box of 256 keys
     (``measure_cattend``);
   * ``rtl[.array4|.cuckoo].ckg.clocks_per_hop``: CKG walks of MAX_HOPS hops
-    through the hop unit (``SentronArray``), clocks from a walk's command in
-    to its final answer out, over the hops (``measure_ckg``).
+    back to back through the hop unit (``SentronArray``), clocks over hops
+    (``measure_ckg``).
 """
 
 import random
@@ -174,10 +174,10 @@ def measure_range(capacity, *, results=16, fill=0.25, seed=1, nearest=False):
 
 
 def measure_ckg(*, sentrons=1, cuckoo=False, walks=8):
-    """Clocks per hop of CKG walks of MAX_HOPS hops, each from its command's
-    transfer in to its final answer's transfer out, divided by the hops; the
-    mean over ``walks`` walks, on a chain that every hop finds (person p's
-    "parent" edge holds p - 1). Returns (clocks per hop, hops walked)."""
+    """Clocks per hop of ``walks`` CKG walks of MAX_HOPS hops back to back,
+    on a chain that every hop finds (person p's "parent" edge holds p - 1):
+    the clocks from the answer before the first walk to the last walk's final
+    answer, over the hops. Returns (clocks per hop, hops walked)."""
     chain = 40
     edge = lambda p: pack((p, 1) + (0,) * (DIMS - 2))  # noqa: E731
     # every hop: from person (p, 0, ...) to the edge (p, 1, ...)
@@ -190,11 +190,12 @@ def measure_ckg(*, sentrons=1, cuckoo=False, walks=8):
                                 "deltas": deltas}) for p in starts]
     dut = SentronArray(sentrons=sentrons, sets=64, ways=4,
                        memory=dict(entries=256) if cuckoo else None)
-    accepted, finals, statuses, records = _Bench(dut).run(program)
-    walked = list(zip(accepted[len(puts):], finals[len(puts):], statuses[len(puts):],
-                      records[len(puts):]))
-    assert all(s == Status.OK and r == MAX_HOPS for _, _, s, r in walked), walked
-    return sum(f - a for a, f, _, _ in walked) / (walks * MAX_HOPS), walks * MAX_HOPS
+    _, finals, statuses, records = _Bench(dut).run(program)
+    walked = list(zip(statuses[len(puts):], records[len(puts):]))
+    assert all(s == Status.OK and r == MAX_HOPS for s, r in walked), walked
+    # The walks follow each other (the hop unit runs one at a time): from the
+    # last put's answer to the last walk's.
+    return (finals[-1] - finals[len(puts) - 1]) / (walks * MAX_HOPS), walks * MAX_HOPS
 
 
 def measure_cattend(keys=256, k=8):
@@ -212,8 +213,8 @@ def measure_cattend(keys=256, k=8):
     program = puts + [(Op.CDIGEST, {"pattern": nowhere}),
                       (Op.CATTEND, {"coord": pack(box_keys[0]), "pattern": box, "arg": k,
                                     "mode": 0})]
-    # a table of 4 x keys slots: with one set a key the set-associative table
-    # refuses one of these keys at 2 x
+    # 8 slots a key: with one set a key, the set-associative table refuses
+    # one of these keys at 4 slots a key
     _, finals, statuses, records = _Bench(SentronArray(sets=keys, ways=8)).run(program)
     assert statuses[-1] == Status.OK and all(s == Status.OK for s in statuses), statuses[-3:]
     return (finals[-1] - finals[-2]) / keys, records[-1]

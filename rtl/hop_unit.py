@@ -42,18 +42,17 @@ class HopUnit(Interposer):
     def claims(self, cmd):
         return cmd.op == Op.CKG
 
-    def capture(self, m, cmd):
-        W = self.width
-        self.node = Signal(coord_layout(W))
-        self.deltas = Signal.like(cmd.deltas)
-        self.entity = Signal(range(DIMS))
-        self.hops = Signal(range(MAX_HOPS + 1))
-        self.bad = Signal()                        # BAD_ARG, found at capture
+    def datapath(self, m):
+        # the instruction's fields, read where it waits (``Interposer``)
+        cmd = self.i.payload
+        self.deltas, self.entity, self.hops = cmd.deltas, cmd.mode, cmd.arg
+        self.bad = ((cmd.mode >= DIMS) | (cmd.arg == 0) | (cmd.arg > MAX_HOPS)
+                    | (cmd.arg != cmd.deltas_sent))
+        self.node = Signal(coord_layout(self.width))
         self.hop = Signal(range(MAX_HOPS + 1))     # hops done so far: the records
-        m.d.sync += [self.node.eq(cmd.coord), self.deltas.eq(cmd.deltas),
-                     self.entity.eq(cmd.mode), self.hops.eq(cmd.arg), self.hop.eq(0),
-                     self.bad.eq((cmd.mode >= DIMS) | (cmd.arg == 0) | (cmd.arg > MAX_HOPS)
-                                 | (cmd.arg != cmd.deltas_sent))]
+
+    def capture(self, m, cmd):
+        m.d.sync += [self.node.eq(cmd.coord), self.hop.eq(0)]
 
     def work(self, m):
         W = self.width

@@ -7,13 +7,16 @@ Every instruction the unit does not claim passes straight through, and so do
 its answers. One it claims (``claims``) waits until every instruction ahead
 of it has answered (``outstanding`` counts them), so the answers that come
 back while the unit works are those of its own instructions and nothing
-overtakes anything: answers leave in issue order. Instructions behind it
-wait at ``i`` until it has answered.
+overtakes anything: answers leave in issue order. The unit takes the claimed
+instruction from ``i`` only as it finishes, so the instruction stays on
+``i.payload`` (a stream's payload holds until it is taken) and the unit
+reads its fields there instead of keeping a copy (CKG's eight deltas are
+1152 bits); instructions behind it wait.
 
 A subclass builds its work as states of the unit's state machine (``work``,
 after any logic of its own outside it: ``datapath``),
 entered at ``"START"`` the clock after the claimed instruction was taken
-(``capture`` registers what it needs), sends its instructions through
+(``capture`` loads the registers the work changes), sends its instructions through
 ``send``, takes their answers through ``receive``, answers through ``respond``
 (one register, ``own``, which goes out before anything behind it) and ends
 with ``finish``. ``HopUnit`` (CKG) and ``TopKUnit`` (CATTEND, CNEAREST) are
@@ -52,7 +55,8 @@ class Interposer(wiring.Component):
         raise NotImplementedError
 
     def capture(self, m, cmd):
-        """Statements (sync) that take what the work needs from ``cmd``."""
+        """Statements (sync) that load the work's registers as it starts;
+        ``cmd`` (``self.i.payload``) holds until ``finish``."""
         raise NotImplementedError
 
     def datapath(self, m):
@@ -67,7 +71,8 @@ class Interposer(wiring.Component):
     def respond(self, m, status, *, more=0, **members):
         """Load the unit's answer register (``self.own_valid`` must be low)."""
         own = self.own
-        m.d.sync += [own.eq(0), own.op.eq(self.op), own.tag.eq(self.tag), own.status.eq(status),
+        cmd = self.i.payload
+        m.d.sync += [own.eq(0), own.op.eq(cmd.op), own.tag.eq(cmd.tag), own.status.eq(status),
                      own.more.eq(more), self.own_valid.eq(1)]
         m.d.sync += [getattr(own, name).eq(value) for name, value in members.items()]
 
@@ -85,9 +90,11 @@ class Interposer(wiring.Component):
         return self.answers.valid & ready
 
     def finish(self, m, status, **members):
-        """The final answer, and back to passing instructions through (wait
-        for ``~self.own_valid`` before calling it)."""
+        """The final answer; the claimed instruction is taken, and the unit
+        passes instructions through again (wait for ``~self.own_valid``
+        before calling it)."""
         self.respond(m, status, **members)
+        m.d.comb += self.i.ready.eq(1)
         m.d.sync += self.working.eq(0)
         m.next = "PASS"
 
@@ -96,8 +103,6 @@ class Interposer(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         cmd = self.i.payload
-        self.op = Signal.like(cmd.op)
-        self.tag = Signal(8)
         self.own = own = Signal(response_layout(self.width, self.value_width))
         self.own_valid = own_valid = Signal()
         self.working = working = Signal()         # a claimed instruction holds the unit
@@ -126,8 +131,7 @@ class Interposer(wiring.Component):
                                  self.i.ready.eq(self.o.ready)]
                 with m.Elif(self.i.valid & (outstanding == 0)):
                     # Everything ahead has answered: the work may begin.
-                    m.d.comb += self.i.ready.eq(1)
-                    m.d.sync += [self.op.eq(cmd.op), self.tag.eq(cmd.tag), working.eq(1)]
+                    m.d.sync += working.eq(1)
                     self.capture(m, cmd)
                     m.next = "START"
             self.work(m)

@@ -64,19 +64,7 @@ class TopKUnit(Interposer):
         return (cmd.op == Op.CATTEND) | (cmd.op == Op.CNEAREST)
 
     def capture(self, m, cmd):
-        nearest = cmd.op == Op.CNEAREST
-        mode_bad = (cmd.mode != AttendMode.DOT) & (cmd.mode != AttendMode.DISTANCE)
-        k = cmd.arg[:8]
-        m.d.sync += [
-            self.q.eq(cmd.coord), self.k.eq(k), self.nearest.eq(nearest), self.radius.eq(1),
-            self.dot.eq(~nearest & (cmd.mode == AttendMode.DOT)),
-            # CNEAREST ranks every key: a pattern of all wildcards
-            self.pattern.eq(cmd.pattern),
-            self.bad.eq((k == 0) | (k > self.k_max)
-                        | (~nearest & (mode_bad | pattern_bad(cmd.pattern)))),
-        ]
-        with m.If(nearest):
-            m.d.sync += self.pattern.mask.eq((1 << DIMS) - 1)
+        m.d.sync += self.radius.eq(1)
 
     def _score(self, m, coord, value, query):
         """The record's score (signed), DOT or minus the L1 distance."""
@@ -98,13 +86,14 @@ class TopKUnit(Interposer):
 
     def datapath(self, m):
         W, K = self.width, self.k_max
-        # the instruction, as ``capture`` takes it
-        self.q = Signal(coord_layout(W))
-        self.pattern = Signal(pattern_layout(W))
-        self.k = Signal(8)
-        self.dot = Signal()          # CATTEND DOT: scores need q's value
-        self.nearest = Signal()
-        self.bad = Signal()
+        # the instruction's fields, read where it waits (``Interposer``)
+        cmd = self.i.payload
+        self.q, self.pattern, self.k = cmd.coord, cmd.pattern, cmd.arg[:8]
+        self.nearest = nearest = cmd.op == Op.CNEAREST
+        self.dot = ~nearest & (cmd.mode == AttendMode.DOT)   # scores need q's value
+        mode_bad = (cmd.mode != AttendMode.DOT) & (cmd.mode != AttendMode.DISTANCE)
+        self.bad = ((self.k == 0) | (self.k > self.k_max)
+                    | (~nearest & (mode_bad | pattern_bad(cmd.pattern))))
         self.query = query = Signal(self.value_width)
         # CNEAREST: how far (in every component) the box around q reaches
         top = (1 << W) - 1
