@@ -117,7 +117,7 @@ def front_units(m, ops, *, width, value_width, k_max, domain="sync"):
         units.append(("hops", HopUnit(width, value_width)))
     if ops & {Op.CATTEND, Op.CNEAREST}:
         assert {Op.CGET, Op.CRANGE} <= inner_ops, "CATTEND and CNEAREST rank a CRANGE"
-        units.append(("topk", TopKUnit(width, value_width, k_max=k_max)))
+        units.append(("topk", TopKUnit(width, value_width, k_max=k_max, ops=ops)))
     for name, unit in units:
         m.submodules[name] = unit if domain == "sync" else DomainRenamer(domain)(unit)
     return [unit for _, unit in units]
@@ -225,9 +225,13 @@ class SentronArray(wiring.Component):
         execute only CGET, CPUT and CDEL, so their copies hold only the fields
         those read."""
         if k == self.full_unit or self.ops & RANGE_OPS or self.memory is not None:
-            link = replica(held.shape(), name=f"link{k}", reset_less=True)
-            m.d.sync += link.eq(held)
-            m.d.comb += sentron.i.payload.eq(link)
+            # every member a sentron reads: not CKG's deltas (the hop unit's)
+            members = {name: field.shape for name, field in held.shape()
+                       if name not in ("deltas", "deltas_sent")}
+            link = replica(data.StructLayout(members), name=f"link{k}", reset_less=True)
+            m.d.sync += [getattr(link, name).eq(getattr(held, name)) for name in members]
+            m.d.comb += [getattr(sentron.i.payload, name).eq(getattr(link, name))
+                         for name in members]
             return
         point = data.StructLayout({
             "op": Op, "tag": held.tag.shape(), "error": Status, "coord": held.coord.shape(),

@@ -37,6 +37,8 @@ from .sentron.execute import coord_plus_delta
 
 __all__ = ["HopUnit"]
 
+HOP_BITS = (MAX_HOPS - 1).bit_length()      # a delta's index
+
 
 class HopUnit(Interposer):
     def claims(self, cmd):
@@ -71,8 +73,8 @@ class HopUnit(Interposer):
         next_hop = Signal(range(MAX_HOPS + 1))
         m.d.comb += next_hop.eq(hop + substitute)
         sums = [Signal(W + 2, name=f"sum{i}") for i in range(DIMS)]
-        m.d.comb += [s.eq(v) for s, v in
-                     zip(sums, coord_plus_delta(next_node, self.deltas[next_hop[:3]]))]
+        delta = self.deltas[next_hop[:HOP_BITS]]
+        m.d.comb += [s.eq(v) for s, v in zip(sums, coord_plus_delta(next_node, delta))]
         next_edge = Signal(coord_layout(W))
         m.d.comb += [next_edge[i].eq(s[:W]) for i, s in enumerate(sums)]
         next_over = Cat(*(s[W:] for s in sums)).any()

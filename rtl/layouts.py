@@ -73,8 +73,9 @@ def command_layout(width=COORD_WIDTH, value_width=VALUE_WIDTH):
         "pattern": pattern_layout(width),
         "arg":     unsigned(16),
         "mode":    unsigned(8),
-        # Only the hop unit reads these (rtl/hop_unit.py): where it is not
-        # built, nothing loads them and synthesis drops their flops.
+        # Only the hop unit reads these (rtl/hop_unit.py): the sentrons' link
+        # registers (``SentronArray``, kept in the netlist) leave them out, so
+        # past the hop unit nothing loads them and synthesis drops their flops.
         "deltas":  data.ArrayLayout(delta_layout(width), MAX_HOPS),
         "deltas_sent": range(MAX_HOPS + 1),
     })

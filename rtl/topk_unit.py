@@ -55,13 +55,18 @@ K_MAX = 8
 
 
 class TopKUnit(Interposer):
-    def __init__(self, width=COORD_WIDTH, value_width=VALUE_WIDTH, k_max=K_MAX, **kwargs):
+    def __init__(self, width=COORD_WIDTH, value_width=VALUE_WIDTH, k_max=K_MAX,
+                 ops=frozenset({Op.CATTEND, Op.CNEAREST}), **kwargs):
+        """``ops``: which of CATTEND and CNEAREST the build carries (the other
+        passes through, to be answered BAD_OPCODE)."""
         assert 1 <= k_max <= 255
         self.k_max = k_max
+        self.ops = frozenset(ops) & {Op.CATTEND, Op.CNEAREST}
+        assert self.ops, "a top-k unit for neither CATTEND nor CNEAREST"
         super().__init__(width, value_width, **kwargs)
 
     def claims(self, cmd):
-        return (cmd.op == Op.CATTEND) | (cmd.op == Op.CNEAREST)
+        return Cat(*(cmd.op == op for op in sorted(self.ops))).any()
 
     def capture(self, m, cmd):
         m.d.sync += self.radius.eq(1)
@@ -74,7 +79,8 @@ class TopKUnit(Interposer):
         value, query = Cat(value, pad), Cat(query, pad)
         lanes = [value[i * LANE_WIDTH:(i + 1) * LANE_WIDTH].as_signed() *
                  query[i * LANE_WIDTH:(i + 1) * LANE_WIDTH].as_signed() for i in range(LANES)]
-        dot = Signal(signed(2 * LANE_WIDTH + 3))
+        # LANES products of two signed lanes each
+        dot = Signal(signed(2 * LANE_WIDTH + (LANES - 1).bit_length()))
         m.d.comb += dot.eq(sum(lanes))
         apart = [Mux(self.q[i] > coord[i], self.q[i] - coord[i], coord[i] - self.q[i])
                  for i in range(DIMS)]

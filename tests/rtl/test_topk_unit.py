@@ -134,3 +134,58 @@ def test_random_stream_with_rankings(sentrons, memory):
     for bin in ("CATTEND/OK", "CATTEND/NOT_FOUND", "CATTEND/BAD_ARG", "CNEAREST/OK",
                 "CNEAREST/BAD_ARG"):
         assert ends[tuple(bin.split("/"))], ends
+
+
+TOP = 0xFFFF
+
+
+def test_extremes_of_scores_and_of_the_coordinate_range():
+    """DOT at its largest and most negative (every lane -128 or 127),
+    distances across the whole range, CNEAREST at the corners and the middle
+    of the space and far from every key (its box grows to the whole space)."""
+    q = (0,) * DIMS
+    table = {q: 0x8080808080808080, (TOP,) * DIMS: 0x8080808080808080,
+             (TOP,) * 8 + (0,): 0x7F7F7F7F7F7F7F7F, (1,) + (TOP,) * 8: 0x0101010101010101}
+    prog = [Instruction(Op.CPUT, {"coord": c, "value": v}, n) for n, (c, v) in enumerate(table.items())]
+    everything = Pattern((0,) * DIMS, (TOP,) * DIMS, (1 << DIMS) - 1)
+    prog += [Instruction(Op.CATTEND, {"coord": q, "pattern": everything, "k": 4, "mode": 0}, 10),
+             Instruction(Op.CATTEND, {"coord": q, "pattern": everything, "k": 4, "mode": 1}, 11),
+             Instruction(Op.CATTEND, {"coord": (TOP,) * DIMS, "pattern": everything, "k": 4,
+                                      "mode": 1}, 12)]
+    prog += [Instruction(Op.CNEAREST, {"coord": c, "k": k}, 13 + n) for n, (c, k) in enumerate(
+        [((TOP,) * DIMS, 4), ((TOP // 2,) * DIMS, 4), (q, 3), (q, K_MAX), ((7,) * DIMS, 1)])]
+    fresh = Model(sentrons=2, sets=16, ways=4, ops=IMPLEMENTED_OPS, k_max=K_MAX)
+    for ins in prog[:len(table)]:
+        expected_frames(fresh, ins)
+    dot = records(expected_frames(fresh, prog[len(table)]), Op.CATTEND)[0]
+    assert sorted(s for _, _, s in dot) == [-8 * 127 * 128, -8 * 128, 8 * 128 * 128, 8 * 128 * 128]
+    run_stream(prog, dut=SentronArray(sentrons=2, sets=16, ways=4), ready_every=3,
+               model=Model(sentrons=2, sets=16, ways=4, ops=IMPLEMENTED_OPS, k_max=K_MAX))
+
+
+@pytest.mark.parametrize("k_max", [1, 5])
+def test_other_sorter_sizes(k_max):
+    """A build with a sorter of 1 or 5 entries answers k above it BAD_ARG and
+    ranks the rest as the model configured the same."""
+    model = Model(sentrons=2, sets=16, ways=2, ops=IMPLEMENTED_OPS, k_max=k_max)
+    dut = SentronArray(sentrons=2, sets=16, ways=2, k_max=k_max)
+    stream = Stimulus(3, ops=IMPLEMENTED_OPS, keys=40, spread=4, unknown=0.01,
+                      mix={Op.CATTEND: 6, Op.CNEAREST: 6}).take(300)
+    run_stream(stream, dut=dut, model=model, ready_every=2)
+
+
+@pytest.mark.parametrize("left_out", [Op.CATTEND, Op.CNEAREST])
+def test_a_build_with_one_of_the_two(left_out):
+    """The instruction a build leaves out passes the unit and answers
+    BAD_OPCODE; the other is ranked."""
+    ops = IMPLEMENTED_OPS - {left_out}
+    a = (3,) * DIMS
+    prog = [Instruction(Op.CPUT, {"coord": a, "value": 5}, 1),
+            Instruction(Op.CNEAREST, {"coord": a, "k": 1}, 2),
+            Instruction(Op.CATTEND, {"coord": a, "pattern": Pattern(a, a), "k": 1, "mode": 1}, 3)]
+    run_stream(prog, dut=SentronArray(sets=16, ways=2, ops=ops),
+               model=Model(sets=16, ways=2, ops=ops, k_max=K_MAX))
+    fresh = Model(sets=16, ways=2, ops=ops, k_max=K_MAX)
+    statuses = {ins.op: parse_responses(expected_frames(fresh, ins))[-1].status for ins in prog}
+    assert statuses[left_out] == Status.BAD_OPCODE
+    assert statuses[({Op.CATTEND, Op.CNEAREST} - {left_out}).pop()] == Status.OK
