@@ -218,7 +218,8 @@ def main(argv=None):
     parser.add_argument("--cuckoo-instructions", type=int, default=None,
                         help="random instructions for the cuckoo memory phase: 32 entries over "
                              "the sentrons, an index of as many slots as entries (default: a "
-                             "tenth of --instructions, at least 2000; 0 skips it)")
+                             "tenth of --instructions, at least 20000, which its coverage "
+                             "bins need; 0 skips it)")
     parser.add_argument("--array-instructions", type=int, default=None,
                         help="random instructions for the array at one a clock "
                              "(default: a fifth of --instructions, at least 5000)")
@@ -404,7 +405,7 @@ def cuckoo_check(args):
         return None
     count = args.cuckoo_instructions
     if count is None:
-        count = max(2_000, args.instructions // 10)
+        count = max(20_000, args.instructions // 10)
     entries = 32
     per_sentron = entries // args.sentrons
     say(f"cuckoo memory ({entries} entries, index of {per_sentron} slots a sentron): "

@@ -9,6 +9,7 @@ instruction index replay any failure.
 
 import random
 
+from rtl.topk_unit import K_MAX
 from vtpu.coord import Pattern
 from vtpu.frame import command_frame, encode_command
 from vtpu.isa import CMD_SYNC, DIMS, MAX_HOPS, ROUTE_ENTRIES, Op
@@ -96,10 +97,11 @@ class Stimulus:
                      for _ in range(DIMS))
 
     def value(self):
-        """Half the time 64 random bits, half a component some key varies in,
-        which a CKG walk can step to."""
+        """Half the time 64 random bits, half what some key has in the first
+        component the keys vary in, which a CKG walk through that component
+        steps to."""
         if self.rng.random() < 0.5:
-            return self.rng.choice(self.keys)[self.rng.choice(self.varying)]
+            return self.rng.choice(self.keys)[self.varying[0]]
         return self.rng.getrandbits(64)
 
     def step(self):
@@ -114,6 +116,18 @@ class Stimulus:
             d[rng.choice(self.varying)] = rng.randrange(-2, 3)
             return tuple(d)
         return tuple(rng.randrange(-2, 3) for _ in range(DIMS))
+
+    def rank(self):
+        """CNEAREST's and CATTEND's k: often the gateware's sorter size
+        (``K_MAX``) or one more, else 0 .. K_MAX + 2."""
+        r = self.rng.random()
+        return K_MAX if r < 0.2 else K_MAX + 1 if r < 0.3 else self.small(K_MAX + 2)
+
+    def cluster(self):
+        """A box around every key: the components the keys vary in are wild."""
+        base = self.keys[0]
+        mask = sum(1 << d for d in self.varying)
+        return Pattern(base, base, mask)
 
     def small(self, top):
         """Mostly sensible, sometimes zero (a bad argument)."""
@@ -130,7 +144,7 @@ class Stimulus:
         if op == Op.CDELTA:
             return {"coord": self.coord(), "delta": self.delta()}
         if op == Op.CNEAREST:
-            return {"coord": self.coord(), "k": self.small(10)}   # the gateware ranks 8
+            return {"coord": self.coord(), "k": self.rank()}
         if op == Op.CHIER:
             return {"pattern": self.pattern(), "dir": rng.choice([0, 0, 1, 1, 2])}
         if op == Op.CROUTE:
@@ -139,16 +153,17 @@ class Stimulus:
             return {"index": rng.randrange(ROUTE_ENTRIES + 2), "bound": self.coord(),
                     "node": rng.randrange(65536)}
         if op == Op.CATTEND:
-            return {"coord": self.coord(), "pattern": self.pattern(), "k": self.small(10),
+            pattern = self.pattern() if rng.random() < 0.7 else self.cluster()
+            return {"coord": self.coord(), "pattern": pattern, "k": self.rank(),
                     "mode": rng.choice([0, 0, 1, 3])}
         if op == Op.CMOE:
             return {"coord": self.coord(), "n": self.small(64)}
         if op == Op.CKG:
-            # Walks that go somewhere: the entity is a component the keys vary
-            # in, whose values CPUT stores (``value``), and most deltas are 0.
+            # Walks that go somewhere: the entity is the component whose
+            # values CPUT stores (``value``), and most deltas are 0.
             hops = rng.choice([1, 1, 2, 2, 3, 4, rng.randrange(1, MAX_HOPS + 1)])
             deltas = [self.step() for _ in range(hops)]
-            entity = rng.choice(self.varying) if rng.random() < 0.8 else rng.randrange(DIMS + 1)
+            entity = self.varying[0] if rng.random() < 0.8 else rng.randrange(DIMS + 1)
             said = hops
             if rng.random() < 0.03:       # a hops field the deltas do not match: BAD_ARG
                 said = rng.choice([0, hops - 1, hops + 1])
