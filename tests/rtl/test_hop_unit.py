@@ -130,7 +130,7 @@ def test_random_stream_with_walks(sentrons, memory):
     model = Model(sentrons=sentrons, ops=ops, k_max=K_MAX, **geometry)
     dut = SentronArray(sentrons=sentrons, sets=16, ways=2, memory=memory)
     stream = Stimulus(7, ops=ops, keys=40, spread=4, unknown=0.01,
-                      mix={Op.CKG: 6}).take(1500)
+                      mix={Op.CKG: 6}).take(800)
     run_stream(stream, dut=dut, model=model, ready_every=2)
     ends = Counter((len(ins.fields["deltas"]) > 1, status)
                    for ins, status in zip(stream, final_statuses(stream, sentrons=sentrons, **geometry))
