@@ -85,7 +85,7 @@ from .sentron.sequencer import Sequencer
 from .link.skid_buffer import SkidBuffer
 from .sentron.zorder import z_less
 
-__all__ = ["SentronArray", "POINT_OPS", "FRONT_OPS", "front_units", "connect_through"]
+__all__ = ["SentronArray", "POINT_OPS", "FRONT_OPS", "Ports", "front_units", "connect_through"]
 
 # Instructions that touch one key and go to the sentron owning it.
 POINT_OPS = frozenset({Op.CGET, Op.CPUT, Op.CDEL})
@@ -134,8 +134,9 @@ def connect_through(m, units, commands, answers, inner):
     wiring.connect(m, inner.o, answers)
 
 
-class _Ports:
-    """A sentron's command port and the answer port the collector sees."""
+class Ports:
+    """A command port and an answer port: a sentron's, or what ``connect_through``
+    connects the last unit in front to."""
     def __init__(self, i, o):
         self.i, self.o = i, o
 
@@ -282,7 +283,7 @@ class SentronArray(wiring.Component):
                 held_at_most = sentron.answers + 2
                 m.submodules[f"slice{k}"] = out = SkidBuffer(sentron.o.payload.shape())
                 wiring.connect(m, sentron.o, out.i)
-                sentron = _Ports(sentron.i, out.o)
+                sentron = Ports(sentron.i, out.o)
             sentrons.append(sentron)
         # A range instruction goes to every sentron ("all"); without the range
         # instructions the flag has no bits and the broadcast/merge logic is not built.

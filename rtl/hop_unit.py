@@ -116,5 +116,4 @@ class HopUnit(Interposer):
                         m.d.sync += [node.eq(next_node), edge.eq(next_edge), over.eq(next_over)]
                         m.next = "ISSUE"
         with m.State("FINAL"):
-            with m.If(~self.own_valid):
-                self.finish(m, result, aux=hop)        # the count: records answered
+            self.finish(m, result, aux=hop)            # the count: records answered

@@ -90,13 +90,13 @@ class Interposer(wiring.Component):
         return self.answers.valid & ready
 
     def finish(self, m, status, **members):
-        """The final answer; the claimed instruction is taken, and the unit
-        passes instructions through again (wait for ``~self.own_valid``
-        before calling it)."""
-        self.respond(m, status, **members)
-        m.d.comb += self.i.ready.eq(1)
-        m.d.sync += self.working.eq(0)
-        m.next = "PASS"
+        """The final answer, once the answer register is free; the claimed
+        instruction is taken, and the unit passes instructions through again."""
+        with m.If(~self.own_valid):
+            self.respond(m, status, **members)
+            m.d.comb += self.i.ready.eq(1)
+            m.d.sync += self.working.eq(0)
+            m.next = "PASS"
 
     # --- the frame ----------------------------------------------------------------
 

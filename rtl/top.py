@@ -50,19 +50,13 @@ from vtpu.isa import COORD_WIDTH, TABLE_SEED, VALUE_WIDTH
 from .link.frame_decoder import FrameDecoder
 from .link.mailbox import Mailbox
 from .link.response_encoder import ResponseEncoder
-from .array import FRONT_OPS, SentronArray, connect_through, front_units
+from .array import FRONT_OPS, SentronArray, Ports, connect_through, front_units
 from .sentron.execute import IMPLEMENTED_OPS
 from .topk_unit import K_MAX
 from .link.skid_buffer import SkidBuffer
 
 __all__ = ["VTPU"]
 
-
-class _Ports:
-    """What ``connect_through`` connects the last unit to: the command
-    crossing's input and the array's answers."""
-    def __init__(self, i, o):
-        self.i, self.o = i, o
 
 
 class VTPU(wiring.Component):
@@ -143,7 +137,7 @@ class VTPU(wiring.Component):
             units = front_units(m, self.ops, width=self.width, value_width=self.value_width,
                                 k_max=self.k_max, domain=host)
             connect_through(m, units, decoder.o, encoder.i,
-                            _Ports(command_crossing.i, sequencer.o))
+                            Ports(command_crossing.i, sequencer.o))
         elif self.pipelined:
             wiring.connect(m, decoder.o, command_crossing.i)
             wiring.connect(m, sequencer.o, encoder.i)

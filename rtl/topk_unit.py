@@ -149,8 +149,7 @@ class TopKUnit(Interposer):
             with m.Else():
                 m.next = "RANGE"
         with m.State("BAD"):
-            with m.If(~self.own_valid):
-                self.finish(m, Status.BAD_ARG, aux=0)
+            self.finish(m, Status.BAD_ARG, aux=0)
         with m.State("QUERY"):
             self.send(m, op=Op.CGET, coord=self.q)
             with m.If(self.o.ready):
@@ -163,8 +162,7 @@ class TopKUnit(Interposer):
                 with m.Else():
                     m.next = "RANGE"
         with m.State("ABSENT"):
-            with m.If(~self.own_valid):
-                self.finish(m, Status.NOT_FOUND, aux=0)
+            self.finish(m, Status.NOT_FOUND, aux=0)
         with m.State("RANGE"):
             self.send(m, op=Op.CRANGE, pattern=Mux(self.nearest, self.around, self.pattern))
             with m.If(self.o.ready):
