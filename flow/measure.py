@@ -16,8 +16,11 @@ the byte-serial host link in front of it moves one byte per clock.
     memory (256 entries), one instruction at a time.
   * ``rtl.cnearest.clocks.capN``: a CNEAREST of k = 8 in a sentron of N
     slots a quarter full, as ``rtl.crange.clocks.capN`` (``measure_range``);
-  * ``rtl.cattend.clocks_per_key``: a CATTEND over a box of 256 keys
-    (``measure_cattend``);
+  * ``rtl.cattend.clocks_per_key``: the clocks each key of a box adds to a
+    CATTEND once the walk is inside the box (a box of 512 keys against one of
+    256), and ``rtl.cattend.clocks.keysN`` the whole instruction's clocks;
+    ``rtl.cattend.offset_box.*`` the same for a box whose edges cut the
+    index's subtrees (``measure_cattend``);
   * ``rtl[.array4|.cuckoo].ckg.clocks_per_hop``: CKG walks of MAX_HOPS hops
     back to back through the hop unit (``SentronArray``), clocks over hops
     (``measure_ckg``).
@@ -198,17 +201,22 @@ def measure_ckg(*, sentrons=1, cuckoo=False, walks=8):
     return (finals[-1] - finals[len(puts) - 1]) / (walks * MAX_HOPS), walks * MAX_HOPS
 
 
-def measure_cattend(keys=256, k=8):
-    """Clocks a key of a CATTEND (DOT) over a box of ``keys`` keys, one
-    sentron behind the top-k unit: the clocks between a CDIGEST's answer
-    (which waits for the index to take in every insert) and the CATTEND's
-    final answer, over the keys. Returns (clocks per key, records)."""
-    side = 16
-    box_keys = [(500,) * 7 + (600 + i % side, 700 + i // side) for i in range(keys)]
+def measure_cattend(keys=256, k=8, origin=(512, 768)):
+    """Clocks of a CATTEND (DOT) over a box of ``keys`` keys (a grid 16 wide
+    from ``origin`` in the last two components), one sentron behind the top-k
+    unit: the clocks between a CDIGEST's answer (which waits for the index to
+    take in every insert) and the CATTEND's final answer. Returns (clocks, records).
+
+    From an aligned origin every subtree below the grid's corner lies inside
+    the box; from another one the subtrees along its edges straddle it, and
+    each node there costs the walk two clocks (a node and its
+    representative's key, read one after the other)."""
+    side, (x, y) = 16, origin
+    box_keys = [(500,) * 7 + (x + i % side, y + i // side) for i in range(keys)]
     puts = [(Op.CPUT, {"coord": pack(c), "value": n * 0x0102030405060708 & (1 << 64) - 1})
             for n, c in enumerate(box_keys)]
-    box = _pattern_value(pack((500,) * 7 + (600, 700)),
-                         pack((500,) * 7 + (600 + side - 1, 700 + (keys - 1) // side)))
+    box = _pattern_value(pack((500,) * 7 + (x, y)),
+                         pack((500,) * 7 + (x + side - 1, y + (keys - 1) // side)))
     nowhere = _pattern_value(pack((1,) * DIMS), pack((1,) * DIMS))
     program = puts + [(Op.CDIGEST, {"pattern": nowhere}),
                       (Op.CATTEND, {"coord": pack(box_keys[0]), "pattern": box, "arg": k,
@@ -217,7 +225,7 @@ def measure_cattend(keys=256, k=8):
     # one of these keys at 4 slots a key
     _, finals, statuses, records = _Bench(SentronArray(sets=keys, ways=8)).run(program)
     assert statuses[-1] == Status.OK and all(s == Status.OK for s in statuses), statuses[-3:]
-    return (finals[-1] - finals[-2]) / keys, records[-1]
+    return finals[-1] - finals[-2], records[-1]
 
 
 def figures(quick=False):
@@ -267,7 +275,15 @@ def figures(quick=False):
         clocks, records, stored = measure_range(capacity, nearest=True)
         out[f"rtl.cnearest.clocks.cap{capacity}"] = clocks
         out[f"rtl.cnearest.stored.cap{capacity}"] = stored
-    out["rtl.cattend.clocks_per_key"], _ = measure_cattend()
+    # the sustained rate: what 256 more keys in the box add, past the transient;
+    # a box from an aligned corner, and one whose edges cut subtrees
+    boxes = (("", (512, 768)),) + (() if quick else ((".offset_box", (600, 700)),))
+    for suffix, origin in boxes:
+        for keys in (256, 512):
+            out[f"rtl.cattend{suffix}.clocks.keys{keys}"], _ = measure_cattend(keys, origin=origin)
+        out[f"rtl.cattend{suffix}.clocks_per_key"] = round(
+            (out[f"rtl.cattend{suffix}.clocks.keys512"]
+             - out[f"rtl.cattend{suffix}.clocks.keys256"]) / 256, 3)
     # The same point mixes through a 4-sentron array: keys spread over the
     # sentrons by hash, answers merged back in order.
     for prefix, pipelined in (("rtl", False), ("rtl.pipelined", True)):

@@ -140,7 +140,8 @@ def range_walk(m, zindex, table_r, active, c3, rsp, out_free, emit, final_taken,
     addressing ``held_set`` at the end.
 
     Phases: WAIT (for a hit from the index), READ (the hit's row is on the
-    port), FINAL (the index has ended; the pipeline's row is back on the port)."""
+    port; as it is answered the next hit's read is issued, one record a
+    clock), FINAL (the index has ended; the pipeline's row is back on the port)."""
     W, top = width, (1 << width) - 1
     phase = Signal(range(3))
     WAIT, READ, FINAL = 0, 1, 2
@@ -174,31 +175,40 @@ def range_walk(m, zindex, table_r, active, c3, rsp, out_free, emit, final_taken,
     m.d.comb += [record.op.eq(c3.op), record.tag.eq(c3.tag), record.status.eq(Status.OK),
                  record.more.eq(1), record.coord.eq(entry.key), record.value.eq(entry.value)]
 
+    def take_hit():
+        """Take the index's next hit, if any: read its row, or at the end the
+        pipeline's row back."""
+        m.d.comb += hits.ready.eq(1)
+        with m.If(hits.valid & hits.payload.end):
+            m.d.comb += [table_r.addr.eq(held_set), table_r.en.eq(1)]
+            m.d.sync += phase.eq(FINAL)
+        with m.Elif(hits.valid):
+            m.d.comb += [table_r.addr.eq(hits.payload.slot[way_bits:]), table_r.en.eq(1)]
+            m.d.sync += [way.eq(hits.payload.slot[:way_bits]), phase.eq(READ)]
+        with m.Else():
+            m.d.sync += phase.eq(WAIT)
+
+    # CDIGEST adds an entry's hash the clock after its row is read
+    final = Signal()
+    m.d.comb += final.eq((phase == FINAL) & ~adding)
     with m.If(active):
         with m.Switch(phase):
             with m.Case(WAIT):
-                m.d.comb += hits.ready.eq(1)
-                with m.If(hits.valid & hits.payload.end):
-                    m.d.comb += [table_r.addr.eq(held_set), table_r.en.eq(1)]
-                    m.d.sync += phase.eq(FINAL)
-                with m.Elif(hits.valid):
-                    m.d.comb += [table_r.addr.eq(hits.payload.slot[way_bits:]),
-                                 table_r.en.eq(1)]
-                    m.d.sync += [way.eq(hits.payload.slot[:way_bits]), phase.eq(READ)]
+                take_hit()
             with m.Case(READ):
                 with m.If(c3.op == Op.CDIGEST):
-                    # added next clock (WAIT); FINAL comes a clock later at the earliest
-                    m.d.sync += [hashed.eq(entry), adding.eq(1), count.eq(count + 1),
-                                 phase.eq(WAIT)]
+                    m.d.sync += [hashed.eq(entry), adding.eq(1), count.eq(count + 1)]
+                    take_hit()
                 with m.Elif(out_free):
                     emit(record)
-                    m.d.sync += [count.eq(count + 1), phase.eq(WAIT)]
+                    m.d.sync += count.eq(count + 1)
+                    take_hit()
             with m.Case(FINAL):
                 m.d.comb += [rsp.status.eq(Status.OK), rsp.aux.eq(count),
                              rsp.value.eq(Mux(c3.op == Op.CDIGEST, digest, 0))]
-                with m.If(final_taken):
+                with m.If(final & final_taken):
                     m.d.sync += [phase.eq(WAIT), count.eq(0), digest.eq(0)]
-    return phase == FINAL
+    return final
 
 
 def table_free_cases(m, c, rsp, ops, *, ranges, reduced, route_w, route_write, width):

@@ -26,8 +26,8 @@ sequencer keeps answering point instructions at one per clock while the queue
 has room; a query is served only when the queue is empty, so it sees every
 earlier write.
 
-Memories (``P`` = slot bits): ``nodes`` (split and two child references per
-internal node), ``reps`` (each node's representative slot), ``keys`` (a copy of
+Memories (``P`` = slot bits): ``nodes`` (split, two child references and
+``varies`` per internal node), ``reps`` (each node's representative slot), ``keys`` (a copy of
 each slot's key, written when the index links the slot: the table itself may
 already hold a later key there), ``creators`` (which node names a slot as its
 representative) and ``free`` (a stack of released node numbers).
@@ -40,11 +40,28 @@ and if ``s`` represented some other surviving node, that node takes over
 
 Memories besides: ``path`` (an insert's walk down) and ``stack`` (a query's
 pending right children), each at most one entry per split level.
+
+``varies`` names the components in which keys below a node may differ: in
+the others every key equals the representative, so a child's region is that
+one value there, not an aligned interval (a box that fixes a component, as
+most patterns do, otherwise contains no subtree above the leaves). An insert
+adds the components the new key differs in to the new node's parent and up
+the path while an ancestor lacks one; a delete leaves them (a superset only
+costs pruning).
+
+A subtree whose whole region lies inside the box needs neither its
+representative nor its keys: every leaf below it is a hit. The walk marks such
+a subtree *inside* and runs through it one internal node a clock, answering
+its leaf children without reading them; a leaf child kept for later rides on
+the stack's top entry (``pre``) when that has room. The top of the stack is a
+register, so a pop costs no clock of its own. Hits leave through a short
+FIFO of entries of up to three, read out one hit a clock; inside a box the
+walk outruns that, and a query answers its keys at one a clock.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.fifo import SyncFIFO, SyncFIFOBuffered
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -119,7 +136,11 @@ class ZIndex(wiring.Component):
         W, P = self.width, self.slot_bits
         ref = data.StructLayout({"leaf": 1, "ptr": P})
         split = data.StructLayout({"level": range(W), "dim": range(DIMS)})
-        node_shape = data.StructLayout({"split": split, "child": data.ArrayLayout(ref, 2)})
+        # ``varies``: the components in which keys below the node may differ
+        # (a superset: a delete leaves it as it was); in the others every key
+        # below equals the representative.
+        node_shape = data.StructLayout({"split": split, "child": data.ArrayLayout(ref, 2),
+                                        "varies": DIMS})
         creator_shape = data.StructLayout({"has": 1, "node": P})
 
         m.submodules.nodes = nodes = Memory(shape=node_shape, depth=self.slots, init=[])
@@ -127,8 +148,12 @@ class ZIndex(wiring.Component):
         m.submodules.keys = keys = Memory(shape=coord_layout(W), depth=self.slots, init=[])
         m.submodules.creators = creators = Memory(shape=creator_shape, depth=self.slots, init=[])
         m.submodules.free = free = Memory(shape=P, depth=self.slots, init=[])
-        # A walk pushes at most one pending child per split level above the leaf.
-        m.submodules.stack = stack = Memory(shape=ref, depth=DIMS * W + 1, init=[])
+        # A walk's pending child (``inside`` when its region lies inside the
+        # box), and before it (``pre``) maybe a leaf inside the box to answer.
+        pending = data.StructLayout({"pre": 1, "pre_ptr": P, "leaf": 1, "ptr": P, "inside": 1})
+        # A walk pushes at most one pending child per split level above the leaf;
+        # the top one is a register (``top``), the rest are here.
+        m.submodules.stack = stack = Memory(shape=pending, depth=DIMS * W + 1, init=[])
         nodes_w, reps_w, keys_w = nodes.write_port(), reps.write_port(), keys.write_port()
         creators_w, free_w, stack_w = creators.write_port(), free.write_port(), stack.write_port()
         # An insert's walk down, kept to find where the new node goes.
@@ -178,6 +203,8 @@ class ZIndex(wiring.Component):
         have_p, p_ptr, p_node, p_dir, p_rep = Signal(), Signal(P), Signal(node_shape), Signal(), Signal(P)
         have_g, g_ptr, g_node, g_dir = Signal(), Signal(P), Signal(node_shape), Signal()
         new_node = Signal(P)
+        cur_varies = Signal(DIMS)        # insert: ``varies`` of the subtree the new node takes in
+        new_varies = Signal(DIMS)        # insert: where the new key differs from the closest leaf
         q_node = Signal(node_shape)
         sp = Signal(range(DIMS * W + 2))
 
@@ -206,22 +233,56 @@ class ZIndex(wiring.Component):
         below = Signal(W)               # the bits under the split's level
         m.d.comb += below.eq(((Const(1, W + 1) << at.level) - 1)[:W])
         fits = [Signal(DIMS, name="fits0"), Signal(DIMS, name="fits1")]
+        within = [Signal(DIMS, name="within0"), Signal(DIMS, name="within1")]
         for i in range(DIMS):
             r = Value.cast(rep_key[i])
             # free below the split: the split's level and under for components
             # after the split's, under it for the split's component and those before
             mask = Signal(W, name=f"free{i}")
-            m.d.comb += mask.eq(Mux(at.dim < i, (below << 1) | 1, below))
+            # (none in a component no key below the node differs in)
+            m.d.comb += mask.eq(Mux(q_node.varies[i], Mux(at.dim < i, (below << 1) | 1, below), 0))
             for child in (0, 1):
                 base = Signal(W, name=f"base{i}_{child}")
                 with m.If(at.dim == i):
                     m.d.comb += base.eq((r & ~((below << 1) | 1)[:W]) | (Const(child, W) << at.level)[:W])
                 with m.Else():
                     m.d.comb += base.eq(r & ~mask)
-                m.d.comb += fits[child][i].eq((base <= hi[i]) & ((base | mask) >= lo[i]))
+                m.d.comb += [fits[child][i].eq((base <= hi[i]) & ((base | mask) >= lo[i])),
+                             within[child][i].eq((base >= lo[i]) & ((base | mask) <= hi[i]))]
         reach = [fits[0].all(), fits[1].all()]
+        inside = [within[0].all(), within[1].all()]
 
+        # Hits leave through a FIFO of entries of up to three, read out one hit
+        # a clock: a clock of the walk may answer two leaves of a node and the
+        # leaf waiting before the next pending child.
+        out_entry = data.StructLayout({"count": range(4), "hit": data.ArrayLayout(hit_layout(P), 3)})
+        m.submodules.out = out = SyncFIFO(width=out_entry.size, depth=8)
+        out_w, out_r = Signal(out_entry), Signal(out_entry)
+        m.d.comb += [out.w_data.eq(out_w), out_r.eq(out.r_data)]
+        reading = Signal(range(3))
         hits = self.hits
+        m.d.comb += [hits.valid.eq(out.r_rdy), hits.payload.eq(out_r.hit[reading])]
+        with m.If(hits.valid & hits.ready):
+            with m.If(reading + 1 < out_r.count):
+                m.d.sync += reading.eq(reading + 1)
+            with m.Else():
+                m.d.comb += out.r_en.eq(1)
+                m.d.sync += reading.eq(0)
+        # this clock's answers: up to two of the node's own, then a popped ``pre``
+        own_n, own = Signal(range(3)), [Signal(P, name="own0"), Signal(P, name="own1")]
+        popped_pre, popped_pre_ptr, ending = Signal(), Signal(P), Signal()
+        m.d.comb += [out_w.count.eq(Mux(ending, 1, own_n + popped_pre)),
+                     out_w.hit[0].end.eq(ending),
+                     out_w.hit[0].slot.eq(Mux(own_n >= 1, own[0], popped_pre_ptr)),
+                     out_w.hit[1].slot.eq(Mux(own_n >= 2, own[1], popped_pre_ptr)),
+                     out_w.hit[2].slot.eq(popped_pre_ptr),
+                     out.w_en.eq((own_n != 0) | popped_pre | ending)]
+
+        def answer(first, second=None):
+            """Answer one leaf (a slot) or two; the caller holds while ``out.w_rdy`` is low."""
+            m.d.comb += [own_n.eq(1 if second is None else 2), own[0].eq(first)]
+            if second is not None:
+                m.d.comb += own[1].eq(second)
 
         def descend(r, at_leaf, at_node):
             """Look at a node or leaf next (``cur``): its read is issued now."""
@@ -233,9 +294,6 @@ class ZIndex(wiring.Component):
                 read_node(r.ptr)
                 m.next = at_node
 
-        def visit(r):
-            descend(r, "Q_LEAF", "Q_NODE")
-
         def pop_from(port, at_bottom, then):
             """Read the top of a stack memory (``sp`` entries) and go to ``then``;
             ``at_bottom`` when it is empty."""
@@ -246,9 +304,82 @@ class ZIndex(wiring.Component):
                 m.d.sync += sp.eq(sp - 1)
                 m.next = then
 
-        def pop():
-            """Continue with the last pending right child, or end the answer."""
-            pop_from(stack_r, "Q_END", "Q_POPPED")
+        # --- a query's stack: ``top`` is entry ``sp - 1``, the memory holds the rest;
+        # after a pop the new top is on the memory's read port (``top_on_port``).
+        top_reg, top_on_port = Signal(pending), Signal()
+        top = Signal(pending)
+        m.d.comb += top.eq(Mux(top_on_port, stack_r.data, top_reg))
+        m.d.sync += [top_reg.eq(top), top_on_port.eq(0)]
+
+        def push(entry):
+            """Keep a child for later. A leaf inside the box rides on the top
+            entry when that has room (its ``pre``), so popping it costs no clock."""
+            with m.If(entry.leaf & entry.inside & (sp != 0) & ~top.pre):
+                m.d.sync += [top_reg.pre.eq(1), top_reg.pre_ptr.eq(entry.ptr)]
+            with m.Else():
+                with m.If(sp != 0):
+                    m.d.comb += [stack_w.addr.eq(sp - 1), stack_w.data.eq(top), stack_w.en.eq(1)]
+                m.d.sync += [top_reg.eq(entry), sp.eq(sp + 1)]
+
+        def look_at(entry):
+            """Look at a pending child next: a node's read (and its
+            representative's) or an outside leaf's key read is issued now; an
+            inside leaf is answered next clock."""
+            m.d.sync += [cur.leaf.eq(entry.leaf), cur.ptr.eq(entry.ptr)]
+            with m.If(~entry.leaf):
+                read_node(entry.ptr)
+                with m.If(entry.inside):
+                    m.next = "Q_INSIDE"
+                with m.Else():
+                    m.next = "Q_NODE"
+            with m.Elif(entry.inside):
+                m.next = "Q_HIT"
+            with m.Else():
+                read_key(entry.ptr)
+                m.next = "Q_LEAF"
+
+        def go_on():
+            """Continue with the last pending child, or end the answer."""
+            with m.If(sp == 0):
+                m.next = "Q_END"
+            with m.Else():
+                with m.If(sp > 1):
+                    m.d.comb += [stack_r.addr.eq(sp - 2), stack_r.en.eq(1)]
+                    m.d.sync += top_on_port.eq(1)
+                m.d.sync += sp.eq(sp - 1)
+                m.d.comb += [popped_pre.eq(top.pre), popped_pre_ptr.eq(top.pre_ptr)]
+                look_at(top)
+
+        def children(node, reach0, reach1, inside0, inside1):
+            """The children of ``node`` that can hold hits, in Z-order: inside
+            leaves are answered now, the first other one is looked at next and
+            a second pushed."""
+            kids = [Signal(pending, name=f"kid{c}") for c in (0, 1)]
+            for c, (kid, inside_c) in enumerate(zip(kids, (inside0, inside1))):
+                m.d.comb += [kid.pre.eq(0), kid.leaf.eq(node.child[c].leaf),
+                             kid.ptr.eq(node.child[c].ptr), kid.inside.eq(inside_c)]
+            hit0, hit1 = kids[0].leaf & kids[0].inside, kids[1].leaf & kids[1].inside
+            with m.If(reach0 & reach1):
+                with m.If(hit0 & hit1):
+                    answer(kids[0].ptr, kids[1].ptr)
+                    go_on()
+                with m.Elif(hit0):
+                    answer(kids[0].ptr)
+                    look_at(kids[1])
+                with m.Else():
+                    push(kids[1])
+                    look_at(kids[0])
+            with m.Elif(reach0 | reach1):
+                kid = Mux(reach1, kids[1].as_value(), kids[0].as_value())
+                kid = data.View(pending, kid)
+                with m.If(kid.leaf & kid.inside):
+                    answer(kid.ptr)
+                    go_on()
+                with m.Else():
+                    look_at(kid)
+            with m.Else():
+                go_on()
+
         m.d.comb += self.idle.eq(0)
         with m.FSM():
             with m.State("IDLE"):
@@ -262,7 +393,9 @@ class ZIndex(wiring.Component):
                     with m.If(root.empty):
                         m.next = "Q_END"
                     with m.Else():
-                        visit(root)
+                        start = Signal(pending)
+                        m.d.comb += [start.pre.eq(0), start.leaf.eq(root.leaf), start.ptr.eq(root.ptr)]
+                        look_at(start)
 
             # --- updates -----------------------------------------------------------
             with m.State("UPDATE"):
@@ -296,7 +429,8 @@ class ZIndex(wiring.Component):
             with m.State("I_CRIT"):
                 crit_now = Signal(split)
                 m.d.comb += [crit_now.level.eq(diff_level), crit_now.dim.eq(diff_dim)]
-                m.d.sync += [crit.eq(crit_now), new_dir.eq(bit_of(op.key, crit_now))]
+                m.d.sync += [crit.eq(crit_now), new_dir.eq(bit_of(op.key, crit_now)),
+                             new_varies.eq(Cat(*(d.any() for d in diff))), cur_varies.eq(0)]
                 pop_from(path_r, "I_LINK", "I_BACK")
 
             # The new node goes on the path just walked, below the last node that
@@ -305,7 +439,7 @@ class ZIndex(wiring.Component):
             with m.State("I_BACK"):
                 e = path_r.data
                 with m.If(position(e.node.split) < position(crit)):
-                    m.d.sync += [cur.leaf.eq(0), cur.ptr.eq(e.ptr)]
+                    m.d.sync += [cur.leaf.eq(0), cur.ptr.eq(e.ptr), cur_varies.eq(e.node.varies)]
                     pop_from(path_r, "I_LINK", "I_BACK")
                 with m.Else():
                     m.d.sync += [have_p.eq(1), p_ptr.eq(e.ptr), p_node.eq(e.node), p_dir.eq(e.dir)]
@@ -322,6 +456,7 @@ class ZIndex(wiring.Component):
                 m.d.comb += [leaf.leaf.eq(1), leaf.ptr.eq(op.slot)]
                 m.d.comb += [nodes_w.addr.eq(n), nodes_w.en.eq(1),
                              nodes_w.data.split.eq(crit),
+                             nodes_w.data.varies.eq(cur_varies | new_varies),
                              nodes_w.data.child[0].eq(Mux(new_dir, cur, leaf)),
                              nodes_w.data.child[1].eq(Mux(new_dir, leaf, cur)),
                              reps_w.addr.eq(n), reps_w.data.eq(op.slot), reps_w.en.eq(1),
@@ -331,15 +466,33 @@ class ZIndex(wiring.Component):
                 m.d.sync += new_node.eq(n)
                 m.next = "I_PARENT"
 
+            # The new key may differ from the keys above in components they
+            # did not vary in: the parent and, up the path, each ancestor that
+            # lacks one of them learns them (an ancestor that has them all is
+            # under ancestors that have them too).
             with m.State("I_PARENT"):
                 with m.If(have_p):
                     m.d.comb += [nodes_w.addr.eq(p_ptr), nodes_w.en.eq(1),
                                  nodes_w.data.eq(p_node),
                                  nodes_w.data.child[p_dir].leaf.eq(0),
-                                 nodes_w.data.child[p_dir].ptr.eq(new_node)]
+                                 nodes_w.data.child[p_dir].ptr.eq(new_node),
+                                 nodes_w.data.varies.eq(p_node.varies | new_varies)]
+                    with m.If((p_node.varies | new_varies) != p_node.varies):
+                        pop_from(path_r, "IDLE", "I_UP")
+                    with m.Else():
+                        m.next = "IDLE"
                 with m.Else():
                     m.d.sync += [root.leaf.eq(0), root.ptr.eq(new_node)]
-                m.next = "IDLE"
+                    m.next = "IDLE"
+
+            with m.State("I_UP"):
+                e = path_r.data
+                with m.If((e.node.varies | new_varies) != e.node.varies):
+                    m.d.comb += [nodes_w.addr.eq(e.ptr), nodes_w.en.eq(1), nodes_w.data.eq(e.node),
+                                 nodes_w.data.varies.eq(e.node.varies | new_varies)]
+                    pop_from(path_r, "IDLE", "I_UP")
+                with m.Else():
+                    m.next = "IDLE"
 
             with m.State("D_WALK"):              # down to the slot, keeping parent and grandparent
                 d = nodes_r.data
@@ -374,36 +527,38 @@ class ZIndex(wiring.Component):
                 m.next = "IDLE"
 
             # --- queries: depth first, smaller Z first, pruned by the box ------------
-            with m.State("Q_NODE"):
+            # Each state that may answer holds while the hit FIFO is full.
+            with m.State("Q_NODE"):              # a node not known to be inside
                 m.d.sync += q_node.eq(nodes_r.data)
                 read_key(reps_r.data)
                 m.next = "Q_REP"
 
-            with m.State("Q_REP"):
-                with m.If(reach[0] & reach[1]):
-                    m.d.comb += [stack_w.addr.eq(sp), stack_w.data.eq(q_node.child[1]),
-                                 stack_w.en.eq(1)]
-                    m.d.sync += sp.eq(sp + 1)
-                    visit(q_node.child[0])
-                with m.Elif(reach[0] | reach[1]):
-                    visit(q_node.child[reach[1]])
-                with m.Else():
-                    pop()
+            with m.State("Q_REP"):               # its representative's key is read
+                with m.If(out.w_rdy):
+                    children(q_node, reach[0], reach[1], inside[0], inside[1])
 
-            with m.State("Q_LEAF"):
-                with m.If(in_box(keys_r.data, lo, hi)):
-                    m.d.comb += [hits.valid.eq(1), hits.payload.slot.eq(cur.ptr)]
-                    with m.If(hits.ready):
-                        pop()
-                with m.Else():
-                    pop()
+            with m.State("Q_INSIDE"):            # a node inside the box: all of it is hits
+                with m.If(out.w_rdy):
+                    children(nodes_r.data, Const(1), Const(1), Const(1), Const(1))
 
-            with m.State("Q_POPPED"):
-                visit(stack_r.data)
+            with m.State("Q_LEAF"):              # a leaf's key is read
+                with m.If(out.w_rdy):
+                    with m.If(in_box(keys_r.data, lo, hi)):
+                        answer(cur.ptr)
+                    go_on()
+
+            with m.State("Q_HIT"):               # a leaf inside the box
+                with m.If(out.w_rdy):
+                    answer(cur.ptr)
+                    go_on()
 
             with m.State("Q_END"):
-                m.d.comb += [hits.valid.eq(1), hits.payload.end.eq(1)]
-                with m.If(hits.ready):
+                with m.If(out.w_rdy):
+                    m.d.comb += ending.eq(1)
+                    m.next = "Q_DRAIN"
+
+            with m.State("Q_DRAIN"):             # until the end is taken
+                with m.If(hits.valid & hits.ready & hits.payload.end):
                     m.d.comb += self.query.ready.eq(1)
                     m.next = "IDLE"
         return m

@@ -38,3 +38,5 @@ def test_point_and_pure_ops_issue_one_per_clock():
     assert out["rtl.crange.clocks.cap1024"] < 1.25 * out["rtl.crange.clocks.cap256"]
     # the index links new keys slower than one per clock: the queue absorbs bursts
     assert 0 < out["rtl.cput.new_keys.per_clock"] < 1
+    # inside a box the index answers a key a clock and the top-k unit ranks it
+    assert out["rtl.cattend.clocks_per_key"] <= 1.05

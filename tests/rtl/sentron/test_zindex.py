@@ -27,11 +27,13 @@ def _box(rng, keys, spread):
     return tuple(lo), tuple(hi)
 
 
-def run_index(slots, script):
+def run_index(slots, script, ready_seed=None):
     """Apply ``script`` (("put", slot, key) / ("del", slot, key) / ("query", lo, hi)) and
-    return, per query, (slots answered, clocks from query offered to end)."""
+    return, per query, (slots answered, clocks from query offered to end).
+    ``ready_seed``: the hits are taken on random clocks instead of every clock."""
     dut = ZIndex(slots=slots)
     answers = []
+    ready = random.Random(ready_seed)
 
     async def bench(ctx):
         ctx.set(dut.hits.ready, 1)
@@ -47,13 +49,16 @@ def run_index(slots, script):
             ctx.set(dut.query.valid, 1)
             got, clocks = [], 0
             while True:
-                _, _, valid, end, slot = await ctx.tick().sample(
-                    dut.hits.valid, dut.hits.payload.end, dut.hits.payload.slot)
+                _, _, valid, taken, end, slot = await ctx.tick().sample(
+                    dut.hits.valid, dut.hits.ready, dut.hits.payload.end, dut.hits.payload.slot)
                 clocks += 1
-                if valid and end:
+                if ready_seed is not None:
+                    ctx.set(dut.hits.ready, ready.random() < 0.5)
+                if not (valid and taken):
+                    continue
+                if end:
                     break
-                if valid:
-                    got.append(slot)
+                got.append(slot)
             ctx.set(dut.query.valid, 0)
             answers.append((got, clocks))
 
@@ -91,6 +96,37 @@ def test_random_against_reference(seed, slots, spread):
     script, expected = random_script(seed, slots, 600, spread)
     answers = run_index(slots, script)
     assert [got for got, _ in answers] == expected
+
+
+@pytest.mark.parametrize("seed,slots,spread", [(4, 64, 3), (5, 64, 1 << 16)])
+def test_random_with_hits_taken_on_random_clocks(seed, slots, spread):
+    script, expected = random_script(seed, slots, 400, spread)
+    answers = run_index(slots, script, ready_seed=seed)
+    assert [got for got, _ in answers] == expected
+
+
+@pytest.mark.parametrize("shape", ["grid", "scattered"])
+def test_inside_a_box_a_hit_a_clock(shape):
+    """Every key of a box answered: past the first few clocks, one hit a clock
+    (the walk answers an inside subtree's leaves without reading them); the
+    few clocks more are the walks down the left edge of each subtree."""
+    rng = random.Random(3)
+    costs = {}
+    for n in (256, 512):
+        if shape == "grid":
+            keys = [(9,) * 7 + (i % 16, i // 16) for i in range(n)]
+        else:
+            keys = set()
+            while len(keys) < n:
+                keys.add((9,) * 5 + tuple(rng.randrange(64) for _ in range(4)))
+            keys = sorted(keys, key=lambda _: rng.random())
+        script = [("put", s, k) for s, k in enumerate(keys)]
+        script.append(("query", (0,) * DIMS, (max_value(16),) * DIMS))
+        (got, clocks), = run_index(512, script)
+        assert sorted(got, key=lambda s: morton(keys[s])) == got and len(got) == n
+        costs[n] = clocks
+    assert costs[512] - costs[256] <= 256 * 1.05, costs
+    assert costs[256] <= 256 + 16, costs
 
 
 def test_empty_and_single():
