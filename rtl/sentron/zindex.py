@@ -55,7 +55,8 @@ a subtree *inside* and runs through it one internal node a clock, answering
 its leaf children without reading them; a leaf child kept for later rides on
 the stack's top entry (``pre``) when that has room. The top of the stack is a
 register, so a pop costs no clock of its own. Hits leave through a short
-FIFO of entries of up to three, read out one hit a clock; inside a box the
+FIFO of entries of up to three, read out one hit a clock (the end follows
+once it is empty); inside a box the
 walk outruns that, and a query answers its keys at one a clock.
 """
 
@@ -255,14 +256,16 @@ class ZIndex(wiring.Component):
         # Hits leave through a FIFO of entries of up to three, read out one hit
         # a clock: a clock of the walk may answer two leaves of a node and the
         # leaf waiting before the next pending child.
-        out_entry = data.StructLayout({"count": range(4), "hit": data.ArrayLayout(hit_layout(P), 3)})
+        out_entry = data.StructLayout({"count": range(4), "slot": data.ArrayLayout(P, 3)})
         m.submodules.out = out = SyncFIFO(width=out_entry.size, depth=8)
         out_w, out_r = Signal(out_entry), Signal(out_entry)
         m.d.comb += [out.w_data.eq(out_w), out_r.eq(out.r_data)]
         reading = Signal(range(3))
         hits = self.hits
-        m.d.comb += [hits.valid.eq(out.r_rdy), hits.payload.eq(out_r.hit[reading])]
-        with m.If(hits.valid & hits.ready):
+        ending = Signal()                # the FIFO is empty: the end goes out
+        m.d.comb += [hits.valid.eq(out.r_rdy | ending), hits.payload.end.eq(ending),
+                     hits.payload.slot.eq(out_r.slot[reading])]
+        with m.If(out.r_rdy & hits.ready):
             with m.If(reading + 1 < out_r.count):
                 m.d.sync += reading.eq(reading + 1)
             with m.Else():
@@ -270,13 +273,12 @@ class ZIndex(wiring.Component):
                 m.d.sync += reading.eq(0)
         # this clock's answers: up to two of the node's own, then a popped ``pre``
         own_n, own = Signal(range(3)), [Signal(P, name="own0"), Signal(P, name="own1")]
-        popped_pre, popped_pre_ptr, ending = Signal(), Signal(P), Signal()
-        m.d.comb += [out_w.count.eq(Mux(ending, 1, own_n + popped_pre)),
-                     out_w.hit[0].end.eq(ending),
-                     out_w.hit[0].slot.eq(Mux(own_n >= 1, own[0], popped_pre_ptr)),
-                     out_w.hit[1].slot.eq(Mux(own_n >= 2, own[1], popped_pre_ptr)),
-                     out_w.hit[2].slot.eq(popped_pre_ptr),
-                     out.w_en.eq((own_n != 0) | popped_pre | ending)]
+        popped_pre, popped_pre_ptr = Signal(), Signal(P)
+        m.d.comb += [out_w.count.eq(own_n + popped_pre),
+                     out_w.slot[0].eq(Mux(own_n >= 1, own[0], popped_pre_ptr)),
+                     out_w.slot[1].eq(Mux(own_n >= 2, own[1], popped_pre_ptr)),
+                     out_w.slot[2].eq(popped_pre_ptr),
+                     out.w_en.eq((own_n != 0) | popped_pre)]
 
         def answer(first, second=None):
             """Answer one leaf (a slot) or two; the caller holds while ``out.w_rdy`` is low."""
@@ -552,13 +554,10 @@ class ZIndex(wiring.Component):
                     answer(cur.ptr)
                     go_on()
 
-            with m.State("Q_END"):
-                with m.If(out.w_rdy):
+            with m.State("Q_END"):               # once every hit is out, the end
+                with m.If(~out.r_rdy):
                     m.d.comb += ending.eq(1)
-                    m.next = "Q_DRAIN"
-
-            with m.State("Q_DRAIN"):             # until the end is taken
-                with m.If(hits.valid & hits.ready & hits.payload.end):
-                    m.d.comb += self.query.ready.eq(1)
-                    m.next = "IDLE"
+                    with m.If(hits.ready):
+                        m.d.comb += self.query.ready.eq(1)
+                        m.next = "IDLE"
         return m

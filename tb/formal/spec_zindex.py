@@ -10,7 +10,7 @@ from rtl.sentron.zindex import ZIndex
 
 from .common import Inside, Property, receiver, sender
 
-QUERY_STATES = ("Q_NODE", "Q_REP", "Q_LEAF", "Q_POPPED", "Q_END")
+QUERY_STATES = ("Q_NODE", "Q_REP", "Q_INSIDE", "Q_LEAF", "Q_HIT", "Q_END")
 
 
 def handshake(m):
@@ -22,10 +22,13 @@ def handshake(m):
     with m.If(dut.hits.valid):
         m.d.comb += Assert(dut.query.valid, "a hit with no query offered")
     # Strengthening: a query's walk starts only on an offered query, which its
-    # sender holds until the walk ends (Q_END takes it).
+    # sender holds until the walk ends (Q_END takes it), and hits wait in
+    # the walk's FIFO only during a walk.
     walking = Cat(*(inside.state(name) for name in QUERY_STATES)).any()
     with m.If(walking):
         m.d.comb += Assert(dut.query.valid, "walking with no query offered")
+    with m.Else():
+        m.d.comb += Assert(inside.submodule("out").level == 0, "hits left over from a walk")
 
 
 PROPERTIES = [
