@@ -145,7 +145,7 @@ class SentronArray(wiring.Component):
     def __init__(self, *, sentrons=1, sets=64, ways=4, width=COORD_WIDTH,
                  value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS, pipelined=False,
                  answer_domain="sync", table_groups=1, ops_unit=False, memory=None,
-                 k_max=K_MAX):
+                 k_max=K_MAX, index_queue=256):
         assert sentrons >= 1 and sentrons & (sentrons - 1) == 0, \
             "sentrons must be a power of two"
         assert pipelined or answer_domain == "sync", \
@@ -153,6 +153,7 @@ class SentronArray(wiring.Component):
         assert not frozenset(ops) & FRONT_OPS or answer_domain == "sync", \
             "the units in front (CKG, CATTEND, CNEAREST) take the sentrons' answers on their clock"
         self.k_max = k_max
+        self.index_queue = index_queue        # each sentron's ``ZIndex`` queue
         self.answer_domain = answer_domain
         self.sentrons, self.sets, self.ways = sentrons, sets, ways
         self.width, self.value_width, self.seed = width, value_width, seed
@@ -218,7 +219,7 @@ class SentronArray(wiring.Component):
         kind = PipelinedSequencer if self.pipelined else Sequencer
         return kind(sets=sets, ways=ways, width=self.width,
                     value_width=self.value_width, seed=self.seed, ops=ops,
-                    hashed=self.sentrons > 1, **extra)
+                    hashed=self.sentrons > 1, index_queue=self.index_queue, **extra)
 
     def _link(self, m, k, held, sentron):
         """Sentron ``k``'s copy of the dispatch register, loaded on every clock.
@@ -255,7 +256,8 @@ class SentronArray(wiring.Component):
             sentrons=self.sentrons, sets=self.sets, ways=self.ways, width=self.width,
             value_width=self.value_width, seed=self.seed, ops=self.ops - FRONT_OPS,
             pipelined=self.pipelined, answer_domain=self.answer_domain,
-            table_groups=self.table_groups, ops_unit=self.ops_unit, memory=self.memory)
+            table_groups=self.table_groups, ops_unit=self.ops_unit, memory=self.memory,
+            index_queue=self.index_queue)
         connect_through(m, units, wiring.flipped(self.i), wiring.flipped(self.o), inner)
         return m
 

@@ -62,7 +62,8 @@ __all__ = ["VTPU"]
 class VTPU(wiring.Component):
     def __init__(self, *, sentrons=1, sets=64, ways=4, width=COORD_WIDTH,
                  value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS, pipelined=False,
-                 host_domain="sync", table_groups=1, ops_unit=False, memory=None, k_max=K_MAX):
+                 host_domain="sync", table_groups=1, ops_unit=False, memory=None, k_max=K_MAX,
+                 index_queue=256):
         """``memory``: None for the set-associative table of ``sets`` x ``ways`` a
         sentron; or the cuckoo memory (``CuckooSequencer`` sentrons), as a dict
         of ``entries`` (in all), ``buckets`` (a sentron; default: twice the
@@ -75,6 +76,7 @@ class VTPU(wiring.Component):
         self.width, self.value_width = width, value_width
         self.seed, self.ops = seed, frozenset(ops)
         self.k_max = k_max       # the top-k unit's entries (CATTEND, CNEAREST)
+        self.index_queue = index_queue    # each sentron's Z-order index queue
         super().__init__({
             "i": In(stream.Signature(8)),
             "o": Out(stream.Signature(8)),
@@ -108,7 +110,7 @@ class VTPU(wiring.Component):
             ops=self.ops - FRONT_OPS if front_on_host else self.ops, pipelined=self.pipelined,
             answer_domain=host if apart and self.pipelined else "sync",
             table_groups=self.table_groups, ops_unit=self.ops_unit, memory=self.memory,
-            k_max=self.k_max)
+            k_max=self.k_max, index_queue=self.index_queue)
         encoder = ResponseEncoder(self.width, self.value_width)
         if not apart:
             m.submodules.decoder = decoder

@@ -102,6 +102,8 @@ class Board:
     # places each in a row of block RAMs of its own
     table_groups: int = 1
     ops_unit: bool = False   # SentronArray's: the instructions that are not point ones apart
+    # each sentron's Z-order index queue; ``ZIndex.LUT_QUEUE`` or shorter: in LUT RAM
+    index_queue: int = 256
 
     @property
     def entries(self):

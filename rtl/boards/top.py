@@ -15,7 +15,8 @@ def vtpu_core(board):
     from ..top import VTPU
     return VTPU(sentrons=board.sentrons, sets=board.sets, ways=board.ways, ops=board.ops,
                 pipelined=board.pipelined, host_domain=board.host_domain,
-                table_groups=board.table_groups, ops_unit=board.ops_unit)
+                table_groups=board.table_groups, ops_unit=board.ops_unit,
+                index_queue=board.index_queue)
 
 
 def _flash(m, domain, pulse, tick, name):

@@ -137,7 +137,7 @@ class PipelinedSequencer(SentronPorts):
 
     def __init__(self, *, sets=64, ways=4, width=COORD_WIDTH, value_width=VALUE_WIDTH,
                  seed=TABLE_SEED, ops=SENTRON_OPS, hashed=False, answers=16,
-                 answer_domain="sync", slack=0, table_groups=1):
+                 answer_domain="sync", slack=0, table_groups=1, index_queue=256):
         # the credits must cover the round trip (accept, answer, take, slot back)
         assert answers > LATENCY + 2, "too few answer slots for one instruction per clock"
         assert answer_domain == "sync" or answers & (answers - 1) == 0, \
@@ -148,6 +148,7 @@ class PipelinedSequencer(SentronPorts):
         self.table_groups = table_groups
         super().__init__(sets=sets, ways=ways, width=width, value_width=value_width, seed=seed,
                          ops=ops, hashed=hashed)
+        self.index_queue = index_queue    # the Z-order index's update queue
         assert table_groups == 1 or (self.ways == 1 and not self.ops & RANGE_OPS), \
             "the table splits into groups only with one way and without the range instructions"
 
@@ -200,7 +201,8 @@ class PipelinedSequencer(SentronPorts):
         m.d.comb += [self.o.valid.eq(answers.r_rdy), answers.r_en.eq(self.o.ready)]
         m.d.comb += [self.o.payload[name].eq(answer_out[name]) for name, _ in stored]
         if ranges:
-            m.submodules.zindex = zindex = ZIndex(slots=self.sets << way_bits, width=W)
+            m.submodules.zindex = zindex = ZIndex(slots=self.sets << way_bits, width=W,
+                                                          queue=self.index_queue)
 
         # --- stage registers -----------------------------------------------------
         # Data registers have no reset: the valid bits say what they hold.

@@ -61,9 +61,11 @@ __all__ = ["Sequencer"]
 
 class Sequencer(SentronPorts):
     def __init__(self, *, sets=64, ways=4, width=COORD_WIDTH, value_width=VALUE_WIDTH,
-                 seed=TABLE_SEED, ops=SENTRON_OPS, hashed=False):
+                 seed=TABLE_SEED, ops=SENTRON_OPS, hashed=False, index_queue=256):
+        """``index_queue``: the Z-order index's update queue (``ZIndex``'s ``queue``)."""
         super().__init__(sets=sets, ways=ways, width=width, value_width=value_width, seed=seed,
                          ops=ops, hashed=hashed)
+        self.index_queue = index_queue
 
     def elaborate(self, platform):
         m = Module()
@@ -115,7 +117,8 @@ class Sequencer(SentronPorts):
         ranges = bool(self.ops & RANGE_OPS)
         way_bits = (self.ways - 1).bit_length()
         if ranges:
-            m.submodules.zindex = zindex = ZIndex(slots=self.sets << way_bits, width=W)
+            m.submodules.zindex = zindex = ZIndex(slots=self.sets << way_bits, width=W,
+                                                          queue=self.index_queue)
 
         # --- R3's write (decided below); what R2 needs to know of it -----------
         # Every write stores the instruction's own entry (valid for CPUT, not

@@ -116,6 +116,9 @@ class ZIndex(wiring.Component):
     # another, the dispatcher reads it a clock late and its link adds one, and
     # five stages), and two to spare.
     ROOM = 12
+    # A queue this short or shorter sits in LUT RAM (``SyncFIFO``), as do the
+    # path and the stack: for a board whose block RAMs the tables fill.
+    LUT_QUEUE = 64
 
     def __init__(self, *, slots, width=COORD_WIDTH, queue=256):
         assert slots >= 2 and slots & (slots - 1) == 0, "slots must be a power of two >= 2"
@@ -154,13 +157,14 @@ class ZIndex(wiring.Component):
         pending = data.StructLayout({"pre": 1, "pre_ptr": P, "leaf": 1, "ptr": P, "inside": 1})
         # A walk pushes at most one pending child per split level above the leaf;
         # the top one is a register (``top``), the rest are here.
-        m.submodules.stack = stack = Memory(shape=pending, depth=DIMS * W + 1, init=[])
+        small = {"ram_style": "distributed"} if self.queue <= self.LUT_QUEUE else {}
+        m.submodules.stack = stack = Memory(shape=pending, depth=DIMS * W + 1, init=[], attrs=small)
         nodes_w, reps_w, keys_w = nodes.write_port(), reps.write_port(), keys.write_port()
         creators_w, free_w, stack_w = creators.write_port(), free.write_port(), stack.write_port()
         # An insert's walk down, kept to find where the new node goes.
         m.submodules.path = path = Memory(
             shape=data.StructLayout({"ptr": P, "node": node_shape, "dir": 1}),
-            depth=DIMS * W + 1, init=[])
+            depth=DIMS * W + 1, init=[], attrs=small)
         path_w, path_r = path.write_port(), path.read_port()
         nodes_r, reps_r, keys_r = nodes.read_port(), reps.read_port(), keys.read_port()
         creators_r = creators.read_port()
@@ -188,10 +192,11 @@ class ZIndex(wiring.Component):
         free_sp = Signal(range(self.slots + 1))    # released nodes: free[0 .. free_sp-1]
         m.d.comb += free_r.addr.eq(free_sp - 1)
 
-        # A block-RAM queue; ``level`` counts an entry from the clock after its
-        # write (``r_rdy`` a clock later), so a query waits for ``level == 0``.
-        m.submodules.fifo = fifo = SyncFIFOBuffered(width=len(self.update.payload.as_value()),
-                                                    depth=self.queue)
+        # A block-RAM queue (or a short one in LUT RAM); a query waits for
+        # ``level == 0``, which counts an entry from the clock after its write.
+        fifo_type = SyncFIFO if self.queue <= self.LUT_QUEUE else SyncFIFOBuffered
+        m.submodules.fifo = fifo = fifo_type(width=len(self.update.payload.as_value()),
+                                             depth=self.queue)
         m.d.comb += [fifo.w_data.eq(self.update.payload.as_value()), fifo.w_en.eq(self.update.valid),
                      self.update.ready.eq(fifo.w_rdy)]
         m.d.sync += self.crowded.eq(fifo.level > self.queue - self.ROOM)

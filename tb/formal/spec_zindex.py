@@ -1,7 +1,8 @@
 """ZIndex (the Z-order index): the handshake on ``hits``, given it on
 ``update`` and ``query``; it answers only a query that is offered.
 
-Small: 4 slots, 2-bit components, a queue of 16 (the fewest above ``ROOM``).
+Small: 4 slots, 2-bit components, a queue of 16 (the fewest above ``ROOM``;
+in LUT RAM) and one of ``2 * LUT_QUEUE`` (block RAM).
 """
 
 from amaranth.hdl import Assert, Cat
@@ -13,8 +14,8 @@ from .common import Inside, Property, receiver, sender
 QUERY_STATES = ("Q_NODE", "Q_REP", "Q_INSIDE", "Q_LEAF", "Q_HIT", "Q_END")
 
 
-def handshake(m):
-    dut = ZIndex(slots=4, width=2, queue=16)
+def handshake(m, queue=16):
+    dut = ZIndex(slots=4, width=2, queue=queue)
     inside = Inside(m, "dut", dut)
     sender(m, dut.update, "update")
     sender(m, dut.query, "query")
@@ -34,5 +35,8 @@ def handshake(m):
 PROPERTIES = [
     Property("zindex_handshake", handshake, "prove", 3,
              "ZIndex.hits follows the stream rules when update and query do, and "
-             "answers only an offered query"),
+             "answers only an offered query (its queue in LUT RAM)"),
+    Property("zindex_block_queue_handshake",
+             lambda m: handshake(m, queue=2 * ZIndex.LUT_QUEUE), "prove", 3,
+             "the same with the block-RAM queue (``SyncFIFOBuffered``)"),
 ]

@@ -27,11 +27,11 @@ def _box(rng, keys, spread):
     return tuple(lo), tuple(hi)
 
 
-def run_index(slots, script, ready_seed=None):
+def run_index(slots, script, ready_seed=None, queue=256):
     """Apply ``script`` (("put", slot, key) / ("del", slot, key) / ("query", lo, hi)) and
     return, per query, (slots answered, clocks from query offered to end).
     ``ready_seed``: the hits are taken on random clocks instead of every clock."""
-    dut = ZIndex(slots=slots)
+    dut = ZIndex(slots=slots, queue=queue)
     answers = []
     ready = random.Random(ready_seed)
 
@@ -95,6 +95,15 @@ def random_script(seed, slots, steps, spread):
 def test_random_against_reference(seed, slots, spread):
     script, expected = random_script(seed, slots, 600, spread)
     answers = run_index(slots, script)
+    assert [got for got, _ in answers] == expected
+
+
+def test_random_with_a_queue_in_lut_ram():
+    """A queue of ``LUT_QUEUE`` or fewer entries is a ``SyncFIFO`` (LUT RAM on
+    the ECP5) instead of a block-RAM ``SyncFIFOBuffered``."""
+    assert 16 <= ZIndex.LUT_QUEUE
+    script, expected = random_script(6, 64, 400, 3)
+    answers = run_index(64, script, queue=16)
     assert [got for got, _ in answers] == expected
 
 
