@@ -81,7 +81,7 @@ def test_board_core_matches_model(board):
     the instructions it leaves out), with a small table so sets fill up."""
     b = BOARDS[board]
     dut = VTPU(sentrons=b.sentrons, sets=4, ways=b.ways, ops=b.ops,
-               pipelined=b.pipelined)
+               pipelined=b.pipelined, index_queue=b.index_queue)
     stream = Stimulus(13, ops=frozenset(Op), garbage=0.05, unknown=0.03).take(200)
     data = b"".join(ins.frame() for ins in stream)
     want = dut.model().execute(data)

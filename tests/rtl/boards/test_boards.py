@@ -143,20 +143,23 @@ def test_ulx3s_floorplan_gives_each_sentron_a_block_of_its_own():
     width = -(-Shape.cast(entry_layout(COORD_WIDTH, VALUE_WIDTH)).width * b.ways // 9)
     assert b.sets == 2048 and len(set(floorplan.values())) == len(floorplan) == b.sentrons * width
     per_group = -(-width // b.table_groups)
+    # the table's memories: ``table`` alone, or ``table0``, ``table1``, ... (``table_groups``)
+    names = ["table"] if b.table_groups == 1 else [f"table{g}" for g in range(b.table_groups)]
     blocks = []
     for k in range(b.sentrons):
-        groups = [[floorplan[f"link.core.array.sentron{k}.table{g}.0.{i}"] for i in range(per_group)]
-                  for g in range(b.table_groups)]
-        # each of the table's memories in an EBR row of its own
-        assert len({s.split("/")[1] for group in groups for s in group}) == b.table_groups
-        assert all(len({s.split("/")[1] for s in group}) == 1 for group in groups)
+        groups = [[floorplan[f"link.core.array.sentron{k}.{name}.0.{i}"] for i in range(per_group)]
+                  for name in names]
+        if b.table_groups > 1:
+            # each of the table's memories in an EBR row of its own
+            assert len({s.split("/")[1] for group in groups for s in group}) == b.table_groups
+            assert all(len({s.split("/")[1] for s in group}) == 1 for group in groups)
         xs = [int(s.split("/")[0][1:]) for group in groups for s in group]
         blocks.append((min(xs), max(xs)))
         assert max(xs) - min(xs) < 40          # compact: not spread along a whole EBR row
     assert len(set(blocks)) > 1                # and not all in one place
     script = floorplan_script(floorplan, top="vtpu_ulx3s_85f")
     assert script.count("select -assert-count 1 vtpu_ulx3s_85f/c:") == len(floorplan)
-    assert 'setattr -set BEL "X13/Y22/EBR0" vtpu_ulx3s_85f/c:link.core.array.sentron0.table0.0.0' \
+    assert f'setattr -set BEL "X13/Y22/EBR0" vtpu_ulx3s_85f/c:link.core.array.sentron0.{names[0]}.0.0' \
         in script
 
 
