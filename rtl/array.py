@@ -83,6 +83,7 @@ from .sentron.execute import IMPLEMENTED_OPS, RANGE_OPS, pattern_bad
 from .sentron.cuckoo_sequencer import CuckooSequencer
 from .sentron.sequencer import Sequencer
 from .link.skid_buffer import SkidBuffer
+from .sentron.zindex import ZIndex
 from .sentron.zorder import z_less
 
 __all__ = ["SentronArray", "POINT_OPS", "FRONT_OPS", "Ports", "front_units", "connect_through"]
@@ -145,7 +146,7 @@ class SentronArray(wiring.Component):
     def __init__(self, *, sentrons=1, sets=64, ways=4, width=COORD_WIDTH,
                  value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS, pipelined=False,
                  answer_domain="sync", table_groups=1, ops_unit=False, memory=None,
-                 k_max=K_MAX, index_queue=256):
+                 k_max=K_MAX, index_queue=ZIndex.QUEUE):
         assert sentrons >= 1 and sentrons & (sentrons - 1) == 0, \
             "sentrons must be a power of two"
         assert pipelined or answer_domain == "sync", \

@@ -52,6 +52,7 @@ from .link.mailbox import Mailbox
 from .link.response_encoder import ResponseEncoder
 from .array import FRONT_OPS, SentronArray, Ports, connect_through, front_units
 from .sentron.execute import IMPLEMENTED_OPS
+from .sentron.zindex import ZIndex
 from .topk_unit import K_MAX
 from .link.skid_buffer import SkidBuffer
 
@@ -63,7 +64,7 @@ class VTPU(wiring.Component):
     def __init__(self, *, sentrons=1, sets=64, ways=4, width=COORD_WIDTH,
                  value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS, pipelined=False,
                  host_domain="sync", table_groups=1, ops_unit=False, memory=None, k_max=K_MAX,
-                 index_queue=256):
+                 index_queue=ZIndex.QUEUE):
         """``memory``: None for the set-associative table of ``sets`` x ``ways`` a
         sentron; or the cuckoo memory (``CuckooSequencer`` sentrons), as a dict
         of ``entries`` (in all), ``buckets`` (a sentron; default: twice the

@@ -11,6 +11,7 @@ from pathlib import Path
 from vtpu.isa import Op
 
 from ..link.uart import uart_divisor
+from ..sentron.zindex import ZIndex
 
 __all__ = ["Board", "BOARDS", "CONSTRAINTS", "ice40_pll_hz", "ice40_filter_range", "ecp5_pll_hz",
            "pll_settings"]
@@ -103,7 +104,7 @@ class Board:
     table_groups: int = 1
     ops_unit: bool = False   # SentronArray's: the instructions that are not point ones apart
     # each sentron's Z-order index queue; ``ZIndex.LUT_QUEUE`` or shorter: in LUT RAM
-    index_queue: int = 256
+    index_queue: int = ZIndex.QUEUE
 
     @property
     def entries(self):

@@ -137,7 +137,7 @@ class PipelinedSequencer(SentronPorts):
 
     def __init__(self, *, sets=64, ways=4, width=COORD_WIDTH, value_width=VALUE_WIDTH,
                  seed=TABLE_SEED, ops=SENTRON_OPS, hashed=False, answers=16,
-                 answer_domain="sync", slack=0, table_groups=1, index_queue=256):
+                 answer_domain="sync", slack=0, table_groups=1, index_queue=ZIndex.QUEUE):
         # the credits must cover the round trip (accept, answer, take, slot back)
         assert answers > LATENCY + 2, "too few answer slots for one instruction per clock"
         assert answer_domain == "sync" or answers & (answers - 1) == 0, \

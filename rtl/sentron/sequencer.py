@@ -61,7 +61,7 @@ __all__ = ["Sequencer"]
 
 class Sequencer(SentronPorts):
     def __init__(self, *, sets=64, ways=4, width=COORD_WIDTH, value_width=VALUE_WIDTH,
-                 seed=TABLE_SEED, ops=SENTRON_OPS, hashed=False, index_queue=256):
+                 seed=TABLE_SEED, ops=SENTRON_OPS, hashed=False, index_queue=ZIndex.QUEUE):
         """``index_queue``: the Z-order index's update queue (``ZIndex``'s ``queue``)."""
         super().__init__(sets=sets, ways=ways, width=width, value_width=value_width, seed=seed,
                          ops=ops, hashed=hashed)

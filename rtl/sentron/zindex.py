@@ -116,11 +116,13 @@ class ZIndex(wiring.Component):
     # another, the dispatcher reads it a clock late and its link adds one, and
     # five stages), and two to spare.
     ROOM = 12
+    # The queue a build has unless it says otherwise (``queue``).
+    QUEUE = 256
     # A queue this short or shorter sits in LUT RAM (``SyncFIFO``), as do the
     # path and the stack: for a board whose block RAMs the tables fill.
     LUT_QUEUE = 64
 
-    def __init__(self, *, slots, width=COORD_WIDTH, queue=256):
+    def __init__(self, *, slots, width=COORD_WIDTH, queue=QUEUE):
         assert slots >= 2 and slots & (slots - 1) == 0, "slots must be a power of two >= 2"
         assert queue > self.ROOM
         self.slots, self.width, self.queue = slots, width, queue

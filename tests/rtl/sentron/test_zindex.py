@@ -27,7 +27,7 @@ def _box(rng, keys, spread):
     return tuple(lo), tuple(hi)
 
 
-def run_index(slots, script, ready_seed=None, queue=256):
+def run_index(slots, script, ready_seed=None, queue=ZIndex.QUEUE):
     """Apply ``script`` (("put", slot, key) / ("del", slot, key) / ("query", lo, hi)) and
     return, per query, (slots answered, clocks from query offered to end).
     ``ready_seed``: the hits are taken on random clocks instead of every clock."""
