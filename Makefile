@@ -11,6 +11,7 @@ INSTRUCTIONS ?=          # default 1000000; 500 with WAVES=1 (an FST waveform: p
 PIPELINED ?= 0           # 1: cross-check the ECP5 build's core (PipelinedSequencer sentrons)
 SENTRONS ?=              # default 2
 JOBS    ?=               # make sim: simulators side by side (default: one per core)
+SIZE    ?=               # make workloads: scale factor (default 1)
 
 # Reproducible Verilog from Amaranth; the yowasp tools for board builds.
 export AMARANTH_USE_YOSYS := builtin
@@ -21,7 +22,7 @@ export ICEPACK            := yowasp-icepack
 export ECPPACK            := yowasp-ecppack
 export PATH               := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: all help setup test sim formal synth bench prog clean distclean
+.PHONY: all help setup test sim formal synth bench workloads prog clean distclean
 
 all: test
 
@@ -34,6 +35,8 @@ help:
 	@echo "              CLOCK_MHZ=F for another core clock)"
 	@echo "make prog     build and program an attached board (BOARD=...)"
 	@echo "make bench    build/reports/bench.json: model, RTL cycle, host and synthesis figures"
+	@echo "make workloads  the four workloads on the model and the RTL against numpy, networkx and"
+	@echo "              etcd: build/reports/workloads.json and PNG plots (SIZE=N scales them)"
 	@echo "make setup    create .venv with the pinned toolchain (every target does this first)"
 	@echo "make clean    remove build outputs; make distclean also removes .venv"
 
@@ -68,6 +71,9 @@ synth: setup
 
 bench: setup
 	$(BIN)/python -m vtpu.bench
+
+workloads: setup
+	$(BIN)/python -m vtpu.workloads $(if $(SIZE),--size $(SIZE))
 
 prog: setup
 	$(BIN)/python -m flow.build --board $(BOARD) --program $(if $(CLOCK_MHZ),--clock-mhz $(CLOCK_MHZ))

@@ -1,6 +1,6 @@
 """The exported vTPU under a simulator, serving the host driver over a socket.
 
-    python -m tb.serve --port P [--sentrons N --sets S --ways W --sim verilator]
+    python -m tb.serve --port P [--sentrons N --sets S --ways W | --entries E] [--sim verilator]
 
 Builds the Verilog (regenerated from Amaranth every time) behind
 tb/serve_harness.v into a cocotb simulator (Verilator builds without cocotb's
@@ -13,6 +13,10 @@ takes every byte the host has sent, writes them to the harness's stimulus
 file, and lets the simulator run until each command frame among them has its
 final answer (a response frame without the MORE flag) or no answer byte came
 for ``IDLE_LIMIT`` clocks; then it sends the answer bytes back.
+
+After each batch it adds the batch's clocks to a running total and writes it
+to ``$VTPU_CLOCKS`` before the answer goes back, so the host reads the core's
+clocks for everything answered so far (``VerilatorBackend.clocks``).
 
 It counts the command frames that went in (``vtpu.frame.FrameReceiver``, the
 receiver the device mirrors: a frame error is answered too) and the final
@@ -91,6 +95,7 @@ async def serve(dut):
         await RisingEdge(dut.clk)
     dut.rst.value = 0
     owed, inbox, go = Owed(), bytearray(), 0
+    clocks_file, clocks = Path(os.environ["VTPU_CLOCKS"]), 0
     while True:
         # Sleep on the socket only when nothing is owed and nothing waits to go in.
         sock.setblocking(not inbox and owed.count <= 0)
@@ -108,6 +113,8 @@ async def serve(dut):
         taken, answer = await run_batch(dut, go, bytes(inbox[:DEPTH]), max(owed.count, 0),
                                         stimulus, responses)
         del inbox[:taken]
+        clocks += int(dut.clocks.value)
+        clocks_file.write_text(str(clocks))
         if answer:
             owed.answered(answer)
             sock.setblocking(True)
@@ -120,6 +127,9 @@ def main(argv=None):
     parser.add_argument("--sentrons", type=int, default=1)
     parser.add_argument("--sets", type=int, default=16)
     parser.add_argument("--ways", type=int, default=2)
+    parser.add_argument("--entries", type=int, default=None,
+                        help="the cuckoo memory of this many entries (all sentrons) instead of "
+                             "the set-associative table of --sets x --ways")
     parser.add_argument("--sim", default="verilator", choices=["verilator", "icarus"])
     parser.add_argument("--build-dir", default="build/driver/verilator",
                         help="builds go in a directory per simulator and geometry below it")
@@ -132,7 +142,10 @@ def main(argv=None):
 
     # One build per geometry, so that backends of different shapes at once
     # (a test and a server, say) do not rebuild over each other.
-    build = Path(args.build_dir) / f"{args.sim}-{args.sentrons}x{args.sets}x{args.ways}"
+    memory = dict(entries=args.entries) if args.entries else None
+    shape = f"{args.sentrons}x{args.entries}-cuckoo" if memory else \
+        f"{args.sentrons}x{args.sets}x{args.ways}"
+    build = Path(args.build_dir) / f"{args.sim}-{shape}"
     build.mkdir(parents=True, exist_ok=True)
     source = build / "vtpu_top.v"
     sources = [source, HARNESS]
@@ -148,12 +161,13 @@ def main(argv=None):
     # not disturbed, since the same Verilog leaves the simulator as it is.
     with open(build / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        export_verilog(args.sets, args.ways, source, args.sim, args.sentrons)
+        export_verilog(args.sets, args.ways, source, args.sim, args.sentrons, memory=memory)
         runner.build(sources=sources, hdl_toplevel="vtpu_serve_harness", build_dir=build,
                      build_args=build_args, timescale=("1ns", "1ps"))
     root = Path(__file__).resolve().parents[1]
     run = Path(args.run_dir or build).resolve()
-    files = {"VTPU_STIMULUS": run / "stimulus.hex", "VTPU_RESPONSES": run / "responses.hex"}
+    files = {"VTPU_STIMULUS": run / "stimulus.hex", "VTPU_RESPONSES": run / "responses.hex",
+             "VTPU_CLOCKS": run / "clocks"}
     env = {"VTPU_SERVE_PORT": str(args.port), **{k: str(v) for k, v in files.items()},
            "PYTHONPATH": os.pathsep.join([str(root), str(root / "sw"), os.environ.get("PYTHONPATH", "")])}
     runner.test(hdl_toplevel="vtpu_serve_harness", test_module="tb.serve", build_dir=build,

@@ -17,6 +17,7 @@ from .asm import AsmError, assemble, assemble_program, disassemble, format_respo
 from .client import VTPUError
 from .frame import parse_responses
 from .phextio import decode_utf8
+from .workloads.common import add_arguments as add_workload_arguments
 
 COMMANDS = {}
 
@@ -231,6 +232,17 @@ def _cmd_dump(args):
 def _cmd_bench(args):
     from . import bench
     return bench.main(["--quick"] if args.quick else [])
+
+
+@command("workloads", "run the four workloads (attention, moe, graph, sync) on the model and the "
+                      "RTL against their references and baselines: build/reports/workloads.json")(
+    add_workload_arguments)
+def _cmd_workloads(args):
+    from . import workloads
+
+    def refuse(message):
+        raise CliError(message)
+    return workloads.run_from_args(args, refuse)
 
 
 def _version():

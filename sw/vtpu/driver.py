@@ -212,10 +212,22 @@ class VerilatorBackend(_SocketBackend):
     timeout = 120.0
     CLOSE_WAIT = 10.0    # seconds for the simulator to exit on its own, then for a signal
 
-    def __init__(self, sets=16, ways=2, sentrons=1, build_dir=None, entries=None, **_):
+    def __init__(self, sets=16, ways=2, sentrons=1, build_dir=None, entries=None, memory=None, **_):
+        """``memory="cuckoo"``: the cuckoo memory of ``entries`` keys (in all),
+        as the model's default memory of ``entries``; otherwise the
+        set-associative table (``sets`` x ``ways``, or ``entries`` slots)."""
         from rtl.sentron.execute import IMPLEMENTED_OPS
-        sets = gateware_sets(entries, sets, ways, sentrons)
-        super().__init__(capacity=sets * sentrons * ways, ops=IMPLEMENTED_OPS)
+        if memory not in (None, "cuckoo", "set-associative"):
+            raise ValueError(f"memory {memory!r}: 'cuckoo' or 'set-associative'")
+        cuckoo = memory == "cuckoo"
+        if cuckoo and not entries:
+            raise ValueError("the cuckoo memory needs entries=N")
+        if cuckoo:
+            shape, capacity = ["--entries", str(entries)], entries
+        else:
+            sets = gateware_sets(entries, sets, ways, sentrons)
+            shape, capacity = ["--sets", str(sets), "--ways", str(ways)], sets * sentrons * ways
+        super().__init__(capacity=capacity, ops=IMPLEMENTED_OPS)
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._listener.settimeout(600)
         port = self._listener.getsockname()[1]
@@ -227,7 +239,7 @@ class VerilatorBackend(_SocketBackend):
         self._log = open(self._run_dir / "serve.log", "w")
         self._child = subprocess.Popen(
             [sys.executable, "-m", "tb.serve", "--port", str(port), "--sentrons", str(sentrons),
-             "--sets", str(sets), "--ways", str(ways), "--build-dir", str(build_dir),
+             *shape, "--build-dir", str(build_dir),
              "--run-dir", str(self._run_dir)],
             cwd=root, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True)     # its own process group: the simulator is in it too
@@ -237,6 +249,15 @@ class VerilatorBackend(_SocketBackend):
             raise self._fail("verilator: the simulator did not start")
         self._sock.settimeout(0.5)
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    @property
+    def clocks(self):
+        """The core's clocks for everything answered so far (batches run only
+        while bytes wait to go in or an answer is owed)."""
+        try:
+            return int((self._run_dir / "clocks").read_text() or 0)
+        except FileNotFoundError:
+            return 0
 
     def _exchange(self, frames, owed):
         try:
