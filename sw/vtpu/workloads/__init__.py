@@ -24,7 +24,7 @@ from pathlib import Path
 
 from importlib import import_module
 
-from .common import BACKENDS, NAMES, REPORTS, add_arguments
+from .common import BACKENDS, NAMES, add_arguments
 
 __all__ = ["WORKLOADS", "run", "run_from_args", "main"]
 

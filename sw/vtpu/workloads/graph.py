@@ -151,7 +151,6 @@ def run(size=1, backends=BACKENDS, seed=3, log=print):
     rng = np.random.default_rng(seed)
     fam, les = family(p_shape["people"], rng), lesmis()
     fam_edges = {(a, d["relation"]): b for a, b, d in fam.edges(data=True)}
-    les_edges = {(a, d["relation"]): b for a, b, d in les.edges(data=True)}
 
     def queries(count, people, relations):
         return [(int(rng.integers(1, people + 1)),
