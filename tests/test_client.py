@@ -5,7 +5,7 @@ import pytest
 
 from backend_params import backend_params, missing
 from vtpu import VTPU, BadArgument, NotFound, Overflow, TableFull, Unsupported
-from vtpu.client import HANDLE_BIT, VTPUError
+from vtpu.client import HANDLE_BIT
 from vtpu.coord import CoordError
 from vtpu.isa import Op, Status
 from vtpu.model import Model
