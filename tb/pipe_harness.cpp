@@ -105,8 +105,10 @@ int main(int argc, char **argv) {
     std::vector<uint8_t> commands, answers;
     for (;;) {
         uint32_t header[2];
-        if (!read_all(header, sizeof header))
-            return 0;                          // the host closed the pipe
+        if (!read_all(header, sizeof header)) {
+            core->final();                     // the host closed the pipe
+            return 0;
+        }
         commands.resize(header[0]);
         if (!read_all(commands.data(), commands.size()))
             return 1;

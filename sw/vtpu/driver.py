@@ -228,6 +228,8 @@ class VerilatorBackend(Backend):
 
     def _exchange(self, frames, owed):
         child = self._child
+        if child.poll() is not None or child.stdin.closed:
+            raise BackendError("verilator: the simulator is closed (stalled or closed before)")
         try:
             child.stdin.write(struct.pack("<II", len(frames), owed) + frames)
             child.stdin.flush()
@@ -236,10 +238,13 @@ class VerilatorBackend(Backend):
         except (BrokenPipeError, EOFError):
             raise self._fail("the simulator exited") from None
         if stalled:
+            # Answers still owed would arrive in a later batch and be taken for
+            # its own: the simulator is of no further use.
             answers = _Answers()
             answers.feed(answer)
+            self.close()
             raise BackendError(f"verilator: the core stalled with {owed - answers.finals} of {owed} "
-                               f"answers owed (no byte in or out for 10M clocks)")
+                               f"answers owed (no byte in or out for 10M clocks); closed")
         return answer
 
     def _read(self, size):

@@ -99,6 +99,8 @@ def run_from_args(args, error):
         if name not in WORKLOADS:
             error(f"workload {name!r}: choose from {', '.join(NAMES)}")
     backends = tuple(b for b in args.backends.split(",") if b)
+    if not backends:
+        error("--backends: name at least one of " + ", ".join(BACKENDS))
     for b in backends:
         if b not in BACKENDS:
             error(f"backend {b!r}: choose from {', '.join(BACKENDS)}")

@@ -3,7 +3,6 @@ phase cost on each, the boards' clocks and links, and the verdict."""
 
 import json
 import math
-import statistics
 import time
 from pathlib import Path
 
@@ -53,41 +52,54 @@ class Meter:
 
 
 def board_fmax(name, board):
-    """(MHz, where the figure comes from): the core clock nextpnr reached in
-    this board's last build report, else the clock the build is made for."""
+    """The Fmax (MHz) nextpnr reached for the board's byte-stream clock in its
+    last build report, or None without one (``make synth BOARD=name``)."""
     path = REPORTS / f"synth-{name}.json"
-    if path.exists():
-        report = json.loads(path.read_text())
-        fmax = report.get("fmax_mhz")
-        if isinstance(fmax, dict):      # a clock per domain: the core's is "clk"
-            fmax = next((v for k, v in fmax.items() if k.endswith("$clk")), None)
-        if fmax:
-            return float(fmax), f"{path} (nextpnr)"
-    return board.clk_hz / 1e6, "the build's core clock (no synth report: make synth BOARD=" + name + ")"
+    if not path.exists():
+        return None
+    fmax = json.loads(path.read_text()).get("fmax_mhz")
+    if isinstance(fmax, dict):          # a clock per domain: the stream's is host_clk if any
+        fmax = fmax.get("$glbnet$host_clk", fmax.get("$glbnet$clk"))
+    return float(fmax) if fmax else None
 
 
-def at_boards(clocks, sent, received, ops):
-    """The phase's time on each board: the core's clocks at its Fmax, and the
-    host link's time for the same bytes at its baud rate (full duplex: the
-    larger direction), so the bottleneck shows. ``missing``: the phase's
-    instructions that board's build leaves out."""
+def at_boards(clocks, sent, received, ops, keys=None, round_trip=False):
+    """The phase on each board: the simulated core's clocks at the clock the
+    board's build runs its byte stream on (frame decoder, answer collector,
+    encoder: every command and answer byte passes them a byte a clock), and
+    the host link's time for the same bytes at the board's baud rate: the
+    larger direction (the UART is full duplex), or both added for a single
+    request and its answer (``round_trip``). USB latency is not in it.
+    ``missing``: the phase's instructions the board's build leaves out;
+    ``holds_keys``: whether its memory holds the ``keys`` the phase stored."""
     from rtl.boards import BOARDS
     out = {}
     for name, board in BOARDS.items():
-        mhz, source = board_fmax(name, board)
+        mhz = board.host_hz / 1e6
+        wire = (sent + received) if round_trip else max(sent, received)
         out[name] = {
-            "fmax_mhz": round(mhz, 2), "fmax_source": source, "baud": board.baud,
+            "stream_mhz": round(mhz, 2), "fmax_mhz": board_fmax(name, board), "baud": board.baud,
             "core_s": clocks / (mhz * 1e6) if clocks is not None else None,
-            "link_s": max(sent, received) * LINK_BITS / board.baud,
+            "link_s": wire * LINK_BITS / board.baud,
             "missing": sorted(op.name for op in ops if op not in board.ops),
+            "entries": board.entries,
+            "holds_keys": None if keys is None else keys <= board.entries,
         }
     return out
 
 
-def left_out(board_times, board="ulx3s-85f"):
-    """A note naming the instructions ``board``'s build leaves out, or ''."""
-    missing = board_times[board]["missing"]
-    return f" (its build leaves out {', '.join(missing)} today)" if missing else ""
+BOARD = "ulx3s-85f"    # the board the verdicts quote: the one meant to carry every instruction
+
+
+def left_out(board_times, board=BOARD):
+    """A note on what ``board``'s build lacks for the phase, or ''."""
+    b = board_times[board]
+    notes = []
+    if b["missing"]:
+        notes.append(f"leaves out {', '.join(b['missing'])}")
+    if b["holds_keys"] is False:
+        notes.append(f"holds {b['entries']:,} entries, fewer than the workload stores")
+    return f" (its build today {' and '.join(notes)})" if notes else ""
 
 
 def best_of(repeats, fn):
@@ -104,17 +116,6 @@ def percentile(values, p):
     """The p-th percentile (nearest rank) of ``values``."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, math.ceil(p / 100 * len(ordered)) - 1))]
-
-
-def si(seconds):
-    """Seconds as text with a unit that suits them."""
-    for unit, scale in (("s", 1), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9)):
-        if seconds >= scale or unit == "ns":
-            return f"{seconds / scale:.3g} {unit}"
-
-
-def mean(values):
-    return statistics.fmean(values) if values else 0.0
 
 
 class Checks:

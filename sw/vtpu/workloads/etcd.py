@@ -1,9 +1,10 @@
 """A real Raft store for workload D's baseline: three etcd members on
-loopback (Debian's etcd-server), started and stopped by the workload, spoken
-to over etcd's own HTTP/JSON gateway (``/v3/kv/put``), its peer traffic read
-from its Prometheus metrics."""
+loopback (Debian's etcd-server), started and stopped by the workload, written
+to through etcd's own HTTP/JSON gateway (``/v3/kv/put``) on one kept-alive
+connection to the leader, its peer traffic read from its Prometheus metrics."""
 
 import base64
+import http.client
 import json
 import re
 import shutil
@@ -62,10 +63,21 @@ class EtcdCluster:
         deadline = time.monotonic() + START_TIMEOUT
         while not all(self._healthy(c) for c in self.clients):
             if time.monotonic() > deadline or any(p.poll() is not None for p in self.processes):
+                said = (self.dir / "m0.log").read_text()[-1500:]
                 self.__exit__()
-                raise RuntimeError(f"etcd: the cluster did not become healthy; logs in {self.dir}")
+                raise RuntimeError(f"etcd: the cluster did not become healthy; member m0 said:\n{said}")
             time.sleep(0.2)
+        leader = next(url for url in self.clients if self._is_leader(url))
+        self._connection = http.client.HTTPConnection(leader.removeprefix("http://"), timeout=10)
         return self
+
+    @staticmethod
+    def _is_leader(url):
+        request = urllib.request.Request(url + "/v3/maintenance/status", data=b"{}",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=5) as r:
+            status = json.loads(r.read())
+        return status["header"]["member_id"] == status["leader"]
 
     @staticmethod
     def _healthy(url):
@@ -75,14 +87,16 @@ class EtcdCluster:
         except OSError:
             return False
 
-    def put(self, key, value, member=0):
-        """One write through Raft (answered once a majority has it)."""
+    def put(self, key, value):
+        """One write through Raft, to the leader (answered once a majority has it)."""
         body = json.dumps({"key": base64.b64encode(key.encode()).decode(),
-                           "value": base64.b64encode(value.encode()).decode()}).encode()
-        request = urllib.request.Request(self.clients[member] + "/v3/kv/put", data=body,
-                                         headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as r:
-            r.read()
+                           "value": base64.b64encode(value.encode()).decode()})
+        self._connection.request("POST", "/v3/kv/put", body,
+                                 {"Content-Type": "application/json"})
+        response = self._connection.getresponse()
+        answer = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"etcd: put {key} answered {response.status}: {answer[:200]!r}")
 
     def peer_bytes(self):
         """Bytes the members have sent each other so far."""
@@ -93,6 +107,8 @@ class EtcdCluster:
         return int(total)
 
     def __exit__(self, *exc):
+        if getattr(self, "_connection", None) is not None:
+            self._connection.close()
         for p in self.processes:
             p.terminate()
         for p in self.processes:
