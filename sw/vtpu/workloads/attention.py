@@ -14,7 +14,8 @@ apart from the client; it is also the baseline.
 import numpy as np
 
 from ..isa import Op
-from .common import BACKENDS, BOARD, Checks, Meter, at_boards, best_of, left_out, open_device
+from .common import (BACKENDS, BOARD, Checks, Meter, at_boards, best_of, left_out, open_device,
+                     speedup)
 
 CLAIM = "~10x a GPU's gather for sparse windows"
 INSTRUCTIONS = frozenset({Op.CPUT, Op.CATTEND, Op.CRANGE})
@@ -186,9 +187,7 @@ def conclude(result):
     rtl = result["backends"].get("verilator")
     if rtl and "boards" in rtl:
         board = rtl["boards"][BOARD]
-        numpy_s = result["baseline"]["numpy_gather_s"]
-        core = numpy_s / board["core_s"]
-        link = numpy_s / max(board["core_s"], board["link_s"])
+        core, link = speedup(result["baseline"]["numpy_gather_s"], board)
         result["measured"] = (f"{core:.2g}x numpy's gather on this CPU ({rtl['clocks_per_query']:.0f} "
                               f"clocks a query at the {BOARD}'s {board['stream_mhz']} MHz stream "
                               f"clock); {link:.2g}x through its {board['baud'] / 1e6:g} Mbaud link"

@@ -102,6 +102,13 @@ def left_out(board_times, board=BOARD):
     return f" (its build today {' and '.join(notes)})" if notes else ""
 
 
+def speedup(baseline_s, board_times):
+    """How many times faster than a baseline taking ``baseline_s`` a board is:
+    (its core alone, its core behind its link, whichever is slower)."""
+    core, link = board_times["core_s"], board_times["link_s"]
+    return baseline_s / core, baseline_s / max(core, link)
+
+
 def best_of(repeats, fn):
     """The shortest of ``repeats`` runs of ``fn()`` in seconds, and its last result."""
     best, result = math.inf, None

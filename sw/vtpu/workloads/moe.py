@@ -15,7 +15,8 @@ expert's batch.
 import numpy as np
 
 from ..isa import Op
-from .common import BACKENDS, BOARD, Checks, Meter, at_boards, best_of, left_out, open_device
+from .common import (BACKENDS, BOARD, Checks, Meter, at_boards, best_of, left_out, open_device,
+                     speedup)
 
 CLAIM = "2x on scatter/gather"
 INSTRUCTIONS = frozenset({Op.CMOE, Op.CPUT, Op.CRANGE, Op.CGET})
@@ -144,9 +145,7 @@ def conclude(result):
                          f"{balance['experts_used']} of {result['parameters']['experts']} experts used")
     if rtl and "boards" in rtl:
         board = rtl["boards"][BOARD]
-        numpy_s = result["baseline"]["numpy_scatter_gather_s"]
-        core = numpy_s / board["core_s"]
-        link = numpy_s / max(board["core_s"], board["link_s"])
+        core, link = speedup(result["baseline"]["numpy_scatter_gather_s"], board)
         result["measured"] = (f"{core:.2g}x numpy's scatter/gather ({rtl['clocks_per_token']:.0f} "
                               f"clocks a token at the {BOARD}'s {board['stream_mhz']} MHz stream "
                               f"clock); {link:.2g}x through its link{left_out(rtl['boards'])}; "
