@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rtl.boards import BOARDS
 from rtl.sentron import IMPLEMENTED_OPS, RANGE_OPS
+from vtpu.bench import fill_at_first_full
 from vtpu.isa import Op
 
 __all__ = ["board_table", "readme_table", "BEGIN", "END"]
@@ -40,7 +41,10 @@ def board_table():
     for op in Op:
         rows.append([op.name] + [_cell(op, ops) for _, ops, _ in builds])
     rows.append(["entries"] + ["any (`--entries`)"] + [
-        f"{b.entries:,} ({b.sentrons} x {b.sets} x {b.ways})" for _, _, b in builds[1:]])
+        b.memory_text for _, _, b in builds[1:]])
+    # what the build's ``make synth`` report gives as ``fill``
+    rows.append(["stored at the first TABLE_FULL (random keys)"] + ["—"] + [
+        f"{fill_at_first_full(sentrons=b.sentrons, **b.geometry):.0%}" for _, _, b in builds[1:]])
     rows.append(["core clock"] + ["—"] + [f"{b.clk_hz / 1e6:g} MHz" for _, _, b in builds[1:]])
     return "\n".join("| " + " | ".join(row) + " |" for row in rows) + "\n"
 

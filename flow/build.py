@@ -74,13 +74,16 @@ CORES = {
 def describe_core(core):
     """What the report says about the core: it asks the core, not the board table."""
     entries = getattr(core, "entries", 0)
+    memory = getattr(core, "memory", None)
     return {
         "core": type(core).__name__,
         # rtl.top.VTPU is one sentron (one Sequencer); an array says how many it has.
         "sentrons": getattr(core, "sentrons", 1 if entries else 0),
         "entries": entries,
-        "sets": getattr(core, "sets", 0),
-        "ways": getattr(core, "ways", 0),
+        # the cuckoo memory (``rtl.top.VTPU``'s ``memory``) or a table of sets x ways
+        "memory": "cuckoo" if memory else "set-associative",
+        "sets": 0 if memory else getattr(core, "sets", 0),
+        "ways": 0 if memory else getattr(core, "ways", 0),
         # what the gateware executes; the rest answer BAD_OPCODE
         "ops": sorted(op.name for op in getattr(core, "ops", ())),
     }
@@ -217,7 +220,7 @@ def summarize(board, core_info, nextpnr, yosys_cells):
         "timing_met": met and bool(fmax),          # at the clock it was built for
         "target_met": met and bool(fmax) and min(fmax[c] for c in core_clocks) >= target,
         "lut": lut, "ff": ff, "bram": bram, "spram": spram, "dsp": dsp, "logic_cells": cells,
-        **{k: core_info[k] for k in ("sentrons", "entries", "sets", "ways", "ops")},
+        **{k: core_info.get(k) for k in ("sentrons", "entries", "memory", "sets", "ways", "ops")},
         "core": core_info["core"],
         "baud": board.baud, "clocks_per_bit": board.divisor,
         "utilization": util,
@@ -228,8 +231,11 @@ def summarize(board, core_info, nextpnr, yosys_cells):
 
 
 def format_table(report):
-    rows = [("board", report["board"]), ("core", f'{report["core"]} '
-                                                 f'({report["sentrons"]} x {report["sets"]} sets x {report["ways"]} ways)')]
+    if report.get("memory") == "cuckoo":
+        shape = f'{report["sentrons"]} x cuckoo memory of {report["entries"]:,} entries'
+    else:
+        shape = f'{report["sentrons"]} x {report["sets"]} sets x {report["ways"]} ways'
+    rows = [("board", report["board"]), ("core", f'{report["core"]} ({shape})')]
     for clock, mhz in report["fmax_mhz"].items():
         want = report["fmax"][clock]["constraint_mhz"]
         rows.append((f"fmax {clock}", f"{mhz:.2f} MHz (constraint {want:g} MHz, "
@@ -397,7 +403,7 @@ def synthesize(board_name, core="vtpu", *, build_dir=None, seed=1, quiet=False, 
     report["synth_seconds"] = seconds
     # entries stored at the first TABLE_FULL for random keys, from the model
     # configured as this board (mean of 5 seeds)
-    fraction = fill_at_first_full(sentrons=board.sentrons, sets=board.sets, ways=board.ways)
+    fraction = fill_at_first_full(sentrons=board.sentrons, **board.geometry)
     report["fill"] = {"entries": board.entries, "fraction": round(fraction, 4),
                       "stored": round(fraction * board.entries, 1), "keys": "random"}
     report["seed"] = seed

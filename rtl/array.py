@@ -214,7 +214,8 @@ class SentronArray(wiring.Component):
         if self.memory is not None:
             return CuckooSequencer(
                 entries=self.memory["entries"] // self.sentrons, buckets=self.memory.get("buckets"),
-                max_moves=self.memory.get("max_moves", 2), sentron_bits=self.sentron_bits,
+                slots=self.memory.get("slots", 4), max_moves=self.memory.get("max_moves", 2),
+                sentron_bits=self.sentron_bits,
                 width=self.width, value_width=self.value_width, seed=self.seed, ops=ops,
                 hashed=self.sentrons > 1)
         kind = PipelinedSequencer if self.pipelined else Sequencer

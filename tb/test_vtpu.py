@@ -2,8 +2,8 @@
 top-level byte streams only.
 
 Configured by environment (tb/run.py sets it): VTPU_SEED, VTPU_INSTRUCTIONS,
-VTPU_SENTRONS, VTPU_SETS, VTPU_WAYS (or VTPU_ENTRIES and VTPU_BUCKETS: the
-cuckoo memory), VTPU_RESULT (where to write the tallies),
+VTPU_SENTRONS, VTPU_SETS, VTPU_WAYS (or VTPU_ENTRIES, VTPU_BUCKETS and
+VTPU_MAX_MOVES: the cuckoo memory), VTPU_RESULT (where to write the tallies),
 and for one of several parallel jobs VTPU_FIRST_PART (the random stream is
 drawn in parts of ``CHUNK`` instructions, each from its own seed; a job starts
 at this part), VTPU_DIRECTED (0: leave the directed program to another job)
@@ -35,6 +35,7 @@ SETS = int(os.environ.get("VTPU_SETS", "16"))
 WAYS = int(os.environ.get("VTPU_WAYS", "2"))
 ENTRIES = int(os.environ.get("VTPU_ENTRIES", "0"))      # 0: the set-associative table
 BUCKETS = int(os.environ.get("VTPU_BUCKETS", "0"))      # 0: the model's default
+MAX_MOVES = int(os.environ.get("VTPU_MAX_MOVES", "2"))  # the cuckoo search's bound
 RESULT = os.environ.get("VTPU_RESULT", "build/sim/result.json")
 FIRST_PART = int(os.environ.get("VTPU_FIRST_PART", "0"))
 DIRECTED = os.environ.get("VTPU_DIRECTED", "1") == "1"
@@ -169,8 +170,8 @@ def directed_program(model):
 def new_model():
     """The golden model configured as the core under test."""
     if ENTRIES:
-        return Model(ENTRIES, sentrons=SENTRONS, buckets=BUCKETS or None, ops=IMPLEMENTED_OPS,
-                     k_max=K_MAX)
+        return Model(ENTRIES, sentrons=SENTRONS, buckets=BUCKETS or None, max_moves=MAX_MOVES,
+                     ops=IMPLEMENTED_OPS, k_max=K_MAX)
     return Model(sentrons=SENTRONS, sets=SETS, ways=WAYS, ops=IMPLEMENTED_OPS, k_max=K_MAX)
 
 

@@ -23,7 +23,7 @@ from vtpu.model import Model
 @pytest.fixture
 def board_on_pty():
     board = BOARDS["icebreaker"]
-    model = Model(sets=board.sets, ways=board.ways, ops=IMPLEMENTED_OPS - board.leave_out)
+    model = Model(sentrons=board.sentrons, **board.geometry, ops=IMPLEMENTED_OPS - board.leave_out)
     master, slave = pty.openpty()
     tty.setraw(slave)
     stop = threading.Event()

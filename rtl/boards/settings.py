@@ -81,10 +81,14 @@ class Board:
     osc_hz: float
     pll: dict              # divider settings, from icepll / ecppll
     baud: int
-    sets: int              # per sentron
-    ways: int
     leds: tuple            # LED numbers: heartbeat, rx, tx, error
     programmer: str        # what `make prog` runs
+    # the memory: the cuckoo memory (``rtl.top.VTPU``'s ``memory``: its
+    # ``entries`` in all and the model's knobs), or, when None, the
+    # set-associative table of ``sets`` x ``ways`` a sentron
+    memory: dict = None
+    sets: int = None
+    ways: int = None
     fifo_depth: int = 512
     synth_opts: str = ""   # extra synth_<family> options
     # ECP5: the wire delay (ps) ABC assumes between two LUTs as it maps the logic
@@ -108,7 +112,23 @@ class Board:
 
     @property
     def entries(self):
+        if self.memory is not None:
+            return self.memory["entries"]
         return self.sentrons * self.sets * self.ways
+
+    @property
+    def geometry(self):
+        """The memory as ``vtpu.model.Model`` takes it (with ``sentrons``)."""
+        if self.memory is not None:
+            return dict(self.memory)
+        return dict(sets=self.sets, ways=self.ways)
+
+    @property
+    def memory_text(self):
+        """The memory in a few words: its entries and how they are organised."""
+        if self.memory is not None:
+            return f"{self.entries:,} (cuckoo)"
+        return f"{self.entries:,} ({self.sentrons} x {self.sets} x {self.ways})"
 
     def at_clock(self, mhz):
         """This board with its PLL set for a core clock of (about) ``mhz``."""
@@ -177,16 +197,22 @@ BOARDS = {
     # 12 MHz * 80 / 2**5 = 30 MHz, VCO 960 MHz (icepll -i 12 -o 30); 10 clocks per bit.
     "icebreaker": Board(
         "icebreaker", "icebreaker.ICEBreakerPlatform", "ice40", 12e6,
-        dict(divr=0, divf=79, divq=5), 3_000_000, sets=256, ways=1,
+        dict(divr=0, divf=79, divq=5), 3_000_000,
         # green on the main board, two LEDs of the break-off PMOD, red on the main board
         leds=(1, 2, 3, 0), programmer="iceprog",
+        # The cuckoo memory, which stores a key in every entry before it
+        # refuses one (the set-associative 256 x 1 refused at 6%), in 4,858
+        # logic cells: 119 more than that table. Its search stops at one move
+        # (the model fills all 256 entries so, the index having twice their
+        # slots); at two, the search's nodes took it to 5,719.
+        memory=dict(entries=256, max_moves=1),
         synth_opts="-dsp",     # the UP5K's SB_MAC16s take the multiply-high of CROUTE/CMOE
         # The full core is ~7600 logic cells of the UP5K's 5280: range-mode
         # routing (two 144-bit Z-order comparators, the route table) is ~1100,
         # CHIER UP (a 144-bit upper bound through the answer register and the
         # response encoder's byte mux) ~2200.
         # The Z-order index of the range instructions is ~16 more 4-kbit BRAMs
-        # (a copy of every key, the tree, the update queue) on top of the 17 used.
+        # (a copy of every key, the tree, the update queue) on top of the 25 used.
         # CKG's hop unit holds MAX_HOPS deltas (1152 flops); CATTEND and
         # CNEAREST rank a CRANGE, which is not here.
         leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CHIER, Op.CRANGE, Op.CDIGEST, Op.CKG,
@@ -194,10 +220,15 @@ BOARDS = {
     # 12 MHz * 80 / 2**4 = 60 MHz, VCO 960 MHz (icepll -i 12 -o 60); 20 clocks per bit.
     "hx8k": Board(
         "hx8k", "ice40_hx8k_b_evn.ICE40HX8KBEVNPlatform", "ice40", 12e6,
-        dict(divr=0, divf=79, divq=4), 3_000_000, sets=256, ways=1,
+        dict(divr=0, divf=79, divq=4), 3_000_000,
         leds=(0, 1, 2, 3), programmer="iceprog", pll_pad=False,
+        # The cuckoo memory in 6,722 logic cells and all 32 BRAMs: its index
+        # has two slots a bucket (4 BRAMs, against 7 for four slots, which
+        # made 35 with the entry store's 14 and the route table's 10); two
+        # moves at most (one refused clustered keys at 94%).
+        memory=dict(entries=256, slots=2, max_moves=2),
         # CHIER: ~2200 more cells than the 7680; the range index: ~16 more BRAMs
-        # than the 5 left of the 32.
+        # than the none left.
         leave_out=frozenset({Op.CHIER, Op.CRANGE, Op.CDIGEST, Op.CKG, Op.CATTEND, Op.CNEAREST})),
     # 25 MHz * 4 = 100 MHz, VCO 600 MHz; the host link at VCO / 18 = 33.33 MHz.
     # The brief's 125 MHz (25 * 5, VCO 625, host VCO / 16 = 39.06 MHz) was met
@@ -208,6 +239,8 @@ BOARDS = {
         "ulx3s-85f", "ulx3s.ULX3S_85F_Platform", "ecp5", 25e6,
         dict(clki_div=1, clkfb_div=4, clkop_div=6), 3_000_000, sentrons=4, sets=2048, ways=1,
         leds=(0, 1, 2, 3), programmer="openFPGALoader",
+        # still the set-associative table: the cuckoo memory has no pipelined
+        # sentron yet, and the stalling ones made 70 MHz at best (below).
         # The range index needs ~32 DP16KDs per 2048-slot sentron (a key copy of
         # 16, the tree, the queue): 4 x 32 + the 98 in use exceeds the 208.
         # pipelined: sentrons that never stall (``PipelinedSequencer``); the

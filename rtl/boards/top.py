@@ -13,7 +13,9 @@ __all__ = ["BoardTop", "vtpu_core"]
 def vtpu_core(board):
     """The default core: the vTPU sized for the board."""
     from ..top import VTPU
-    return VTPU(sentrons=board.sentrons, sets=board.sets, ways=board.ways, ops=board.ops,
+    memory = dict(memory=board.memory) if board.memory is not None else \
+        dict(sets=board.sets, ways=board.ways)
+    return VTPU(sentrons=board.sentrons, **memory, ops=board.ops,
                 pipelined=board.pipelined, host_domain=board.host_domain,
                 table_groups=board.table_groups, ops_unit=board.ops_unit,
                 index_queue=board.index_queue)

@@ -293,7 +293,7 @@ class SerialBackend(_SocketBackend):
         if port is None:
             raise ValueError("serial backend needs a port (e.g. --port /dev/ttyUSB1)")
         b = BOARDS[board]
-        super().__init__(capacity=b.sets * b.sentrons * b.ways, ops=b.ops)
+        super().__init__(capacity=b.entries, ops=b.ops)
         try:
             self._port = serial.serial_for_url(port, baudrate=baudrate or b.baud, timeout=0.05)
         except serial.SerialException as exc:

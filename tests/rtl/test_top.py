@@ -77,11 +77,16 @@ def test_front_units_on_the_host_clock():
 
 @pytest.mark.parametrize("board", sorted(BOARDS))
 def test_board_core_matches_model(board):
-    """Each board's core as ``make synth`` builds it (its sentrons, pipelining and
-    the instructions it leaves out), with a small table so sets fill up."""
+    """Each board's core as ``make synth`` builds it (its sentrons, pipelining,
+    memory and the instructions it leaves out), with a small memory so that it
+    fills up: 4 sets, or 8 cuckoo entries a sentron over an index of as many slots."""
     b = BOARDS[board]
-    dut = VTPU(sentrons=b.sentrons, sets=4, ways=b.ways, ops=b.ops,
-               pipelined=b.pipelined, index_queue=b.index_queue)
+    if b.memory is not None:
+        memory = dict(memory={**b.memory, "entries": 8 * b.sentrons, "buckets": 2})
+    else:
+        memory = dict(sets=4, ways=b.ways)
+    dut = VTPU(sentrons=b.sentrons, **memory, ops=b.ops, pipelined=b.pipelined,
+               index_queue=b.index_queue)
     stream = Stimulus(13, ops=frozenset(Op), garbage=0.05, unknown=0.03).take(200)
     data = b"".join(ins.frame() for ins in stream)
     want = dut.model().execute(data)

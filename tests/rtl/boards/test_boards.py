@@ -51,8 +51,9 @@ def report_for(name, clock_mhz, achieved, host_achieved=None):
     if host_achieved is not None:
         fmax["host_clk"] = {"achieved_mhz": host_achieved, "constraint_mhz": b.host_hz / 1e6}
     nextpnr = {"fmax": fmax, "utilization": {}, "critical_paths": []}
-    core = {"core": "VTPU", "sentrons": b.sentrons, "entries": b.entries, "sets": b.sets,
-            "ways": b.ways, "ops": []}
+    core = {"core": "VTPU", "sentrons": b.sentrons, "entries": b.entries,
+            "memory": "cuckoo" if b.memory else "set-associative", "sets": b.sets or 0,
+            "ways": b.ways or 0, "ops": []}
     return summarize(b, core, nextpnr, {})
 
 

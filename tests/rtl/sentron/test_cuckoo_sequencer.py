@@ -37,18 +37,20 @@ def test_fill_free_and_refill():
     assert len(model.data) == 8 and model.memory.refused["full"] >= 2
 
 
-@pytest.mark.parametrize("entries,buckets,max_moves,seed", [(64, 16, 2, 1), (32, 8, 1, 2),
-                                                            (64, 32, 2, 3)])
-def test_random_stream_matches_model(entries, buckets, max_moves, seed):
-    geometry = dict(entries=entries, buckets=buckets, max_moves=max_moves)
+@pytest.mark.parametrize("entries,buckets,slots,max_moves,seed", [
+    (64, 16, 4, 2, 1), (32, 8, 4, 1, 2), (64, 32, 4, 2, 3),
+    (32, 16, 2, 2, 4),          # two slots a bucket (the HX8K's index)
+    (32, 16, 2, 1, 5)])
+def test_random_stream_matches_model(entries, buckets, slots, max_moves, seed):
+    geometry = dict(entries=entries, buckets=buckets, slots=slots, max_moves=max_moves)
     model = geometry_model(**geometry)
     stream = Stimulus(seed, ops=SENTRON_OPS, keys=3 * entries, spread=6, unknown=0.01).take(2500)
     run_stream(stream, dut=CuckooSequencer(**geometry), model=model)
     # the stream reached what it is for
     assert model.memory.relocations > 0
-    if buckets * 4 <= entries:
+    if buckets * slots <= entries:
         assert model.memory.refused["no_path"] > 0
-    assert model.memory.refused["full"] > 0 or buckets * 4 <= entries
+    assert model.memory.refused["full"] > 0 or buckets * slots <= entries
 
 
 def test_backpressure():
