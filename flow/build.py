@@ -35,6 +35,7 @@ from amaranth.lib.wiring import In, Out
 
 from rtl.boards import BOARDS, BoardTop, vtpu_core
 from rtl.replica import KEEP_REPLICAS
+from rtl.sentron.entry_store import DROP_SPRAM_INIT
 from vtpu.bench import fill_at_first_full
 
 __all__ = ["Loopback", "CORES", "floorplan_script", "bracket_free_names", "synthesize", "parse_nextpnr_report", "parse_yosys_stat",
@@ -354,7 +355,7 @@ def synthesize(board_name, core="vtpu", *, build_dir=None, seed=1, quiet=False, 
     core_info = describe_core(top.core)
     platform = board.make_platform()
     # copies made to be placed apart stay copies (rtl.replica)
-    overrides = {"script_after_read": KEEP_REPLICAS}
+    overrides = {"script_after_read": "\n".join([KEEP_REPLICAS, DROP_SPRAM_INIT])}
     synth_opts, after_synth = board.synth_opts, []
     if board.wire_ps is not None:
         synth_opts, after_synth = lut_mapping_script(board, name)

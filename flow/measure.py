@@ -13,7 +13,9 @@ the byte-serial host link in front of it moves one byte per clock.
   * ``rtl.pipelined.<op>.*``, ``rtl.pipelined.array4.<op>.*``: the same for
     ``PipelinedSequencer``, the ECP5 build's sentron, alone and four in an array;
   * ``rtl.cuckoo.<op>.*``: ``CuckooSequencer``, the sentron on the cuckoo
-    memory (256 entries), one instruction at a time.
+    memory (256 entries), one instruction at a time; ``rtl.cuckoo_spram.<op>.*``
+    the same with its entries in 64-bit words (``SerialEntryStore``, the
+    iCEBreaker's SPRAM; no range instructions).
   * ``rtl.cnearest.clocks.capN``: a CNEAREST of k = 8 in a sentron of N
     slots a quarter full, as ``rtl.crange.clocks.capN`` (``measure_range``);
   * ``rtl.cattend.clocks_per_key``: the clocks each key of a box adds to a
@@ -36,6 +38,7 @@ from vtpu.isa import DIMS, MAX_HOPS, Op, Status
 from rtl.layouts import COMMAND_FIELD
 from rtl.array import SentronArray
 from rtl.sentron.cuckoo_sequencer import CuckooSequencer
+from rtl.sentron.execute import RANGE_OPS, SENTRON_OPS
 from rtl.sentron.pipelined_sequencer import PipelinedSequencer
 from rtl.sentron.sequencer import Sequencer
 
@@ -113,11 +116,14 @@ _BENCHES = {}      # (sets, ways, sentrons, pipelined) -> _Bench; figures() empt
 
 def _bench(sets, ways, sentrons=1, pipelined=False, cuckoo=False):
     """The simulator of one sentron (the bare sequencer, ``PipelinedSequencer`` if
-    ``pipelined``, ``CuckooSequencer`` of ``sets`` entries if ``cuckoo``) or,
+    ``pipelined``, ``CuckooSequencer`` of ``sets`` entries if ``cuckoo``, its
+    entries in SPRAM's words if that is "spram") or,
     for more, a ``SentronArray``; built on first use."""
     key = (sets, ways, sentrons, pipelined, cuckoo)
     if key not in _BENCHES:
-        if cuckoo:
+        if cuckoo == "spram":
+            dut = CuckooSequencer(entries=sets, spram=True, ops=SENTRON_OPS - RANGE_OPS)
+        elif cuckoo:
             dut = CuckooSequencer(entries=sets)
         elif sentrons > 1:
             dut = SentronArray(sentrons=sentrons, sets=sets, ways=ways, pipelined=pipelined)
@@ -247,7 +253,8 @@ def figures(quick=False):
                               "mode": 0}) for c in (coord() for _ in range(n))],
     }
     for prefix, pipelined, cuckoo in (("rtl", False, False), ("rtl.pipelined", True, False),
-                                      ("rtl.cuckoo", False, True)):
+                                      ("rtl.cuckoo", False, True),
+                                      ("rtl.cuckoo_spram", False, "spram")):
         for name, stream in mixes.items():
             per_clock, latency, statuses = measure_stream(
                 stream, pipelined=pipelined, cuckoo=cuckoo, **(dict(sets=256) if cuckoo else {}))

@@ -215,7 +215,7 @@ class SentronArray(wiring.Component):
             return CuckooSequencer(
                 entries=self.memory["entries"] // self.sentrons, buckets=self.memory.get("buckets"),
                 slots=self.memory.get("slots", 4), max_moves=self.memory.get("max_moves", 2),
-                sentron_bits=self.sentron_bits,
+                sentron_bits=self.sentron_bits, spram=self.memory.get("spram", False),
                 width=self.width, value_width=self.value_width, seed=self.seed, ops=ops,
                 hashed=self.sentrons > 1)
         kind = PipelinedSequencer if self.pipelined else Sequencer

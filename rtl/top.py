@@ -68,7 +68,9 @@ class VTPU(wiring.Component):
         """``memory``: None for the set-associative table of ``sets`` x ``ways`` a
         sentron; or the cuckoo memory (``CuckooSequencer`` sentrons), as a dict
         of ``entries`` (in all), ``buckets`` (a sentron; default: twice the
-        slots of its entries) and ``max_moves``, as the model takes them."""
+        slots of its entries), ``slots`` and ``max_moves``, as the model takes
+        them, and ``spram``: each sentron's entry store in 64-bit words, four an
+        entry (``SerialEntryStore``; point instructions only)."""
         assert memory is None or not pipelined, "the cuckoo memory has no pipelined sentron yet"
         self.memory = dict(memory) if memory is not None else None
         self.pipelined, self.host_domain = pipelined, host_domain
@@ -92,7 +94,10 @@ class VTPU(wiring.Component):
     def model(self):
         """The golden model configured like this gateware."""
         from vtpu.model import Model
-        geometry = self.memory if self.memory is not None else dict(sets=self.sets, ways=self.ways)
+        if self.memory is not None:      # less the gateware's own knob
+            geometry = {k: v for k, v in self.memory.items() if k != "spram"}
+        else:
+            geometry = dict(sets=self.sets, ways=self.ways)
         return Model(sentrons=self.sentrons, width=self.width, value_width=self.value_width,
                      seed=self.seed, ops=self.ops, k_max=self.k_max, **geometry)
 

@@ -120,14 +120,14 @@ class Board:
     def geometry(self):
         """The memory as ``vtpu.model.Model`` takes it (with ``sentrons``)."""
         if self.memory is not None:
-            return dict(self.memory)
+            return {k: v for k, v in self.memory.items() if k != "spram"}
         return dict(sets=self.sets, ways=self.ways)
 
     @property
     def memory_text(self):
         """The memory in a few words: its entries and how they are organised."""
         if self.memory is not None:
-            return f"{self.entries:,} (cuckoo)"
+            return f"{self.entries:,} (cuckoo{', in SPRAM' if self.memory.get('spram') else ''})"
         return f"{self.entries:,} ({self.sentrons} x {self.sets} x {self.ways})"
 
     def at_clock(self, mhz):
@@ -201,18 +201,25 @@ BOARDS = {
         # green on the main board, two LEDs of the break-off PMOD, red on the main board
         leds=(1, 2, 3, 0), programmer="iceprog",
         # The cuckoo memory, which stores a key in every entry before it
-        # refuses one (the set-associative 256 x 1 refused at 6%), in 4,858
-        # logic cells: 119 more than that table. Its search stops at one move
-        # (the model fills all 256 entries so, the index having twice their
-        # slots); at two, the search's nodes took it to 5,719.
-        memory=dict(entries=256, max_moves=1),
-        synth_opts="-dsp",     # the UP5K's SB_MAC16s take the multiply-high of CROUTE/CMOE
+        # refuses one (the set-associative 256 x 1 refused at 6%): 5,185
+        # logic cells, 30.4 MHz. The entries are in SPRAM, four 64-bit words
+        # each (``SerialEntryStore``); the index, of twice their slots, in
+        # block RAM, which is what bounds them: 1024 entries' index and free
+        # list take 17 of the 30 (2048's would take 34). Its search stops at
+        # one move (the model fills every entry so); at two, the search's
+        # nodes took the 256-entry build from 4,858 logic cells to 5,719.
+        memory=dict(entries=1024, max_moves=1, spram=True),
+        # the UP5K's SB_MAC16s take the multiply-high of CROUTE/CMOE; its SPRAMs
+        # the entry store (``SerialEntryStore``)
+        synth_opts="-dsp -spram",
         # The full core is ~7600 logic cells of the UP5K's 5280: range-mode
         # routing (two 144-bit Z-order comparators, the route table) is ~1100,
         # CHIER UP (a 144-bit upper bound through the answer register and the
         # response encoder's byte mux) ~2200.
-        # The Z-order index of the range instructions is ~16 more 4-kbit BRAMs
-        # (a copy of every key, the tree, the update queue) on top of the 25 used.
+        # The Z-order index of the range instructions is a copy of every key,
+        # the tree and the update queue in BRAM (~16 for 256 keys), beside
+        # the 20 used; and its walk reads whole entries, which the serial
+        # store does not give.
         # CKG's hop unit holds MAX_HOPS deltas (1152 flops); CATTEND and
         # CNEAREST rank a CRANGE, which is not here.
         leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CHIER, Op.CRANGE, Op.CDIGEST, Op.CKG,

@@ -4,7 +4,9 @@ The memory of docs/isa.md ("Memory"), exactly as the model's
 ``vtpu.memory.CuckooMemory`` places keys:
 
 * the **entry store**: ``entries`` rows of (valid, key, value), addressed by
-  entry id (``table_ports`` with one way);
+  entry id (``table_ports`` with one way), or with ``spram`` four 64-bit
+  words an entry (``SerialEntryStore``: the iCEBreaker's SPRAM), which
+  compares a candidate's key word by word;
 * the **free list**: a stack of freed ids and a count of ids never used;
 * the **hash index** (``HashIndex``): two buckets a key, tag and entry id a
   slot, with the bounded relocation search;
@@ -39,6 +41,7 @@ from vtpu.memory import TAG_BITS, TAG_SHIFT, index_buckets
 from ..layouts import response_layout
 from .execute import (SENTRON_OPS, RANGE_OPS, SentronPorts, croute,
                       goes_to_index, range_walk, scans, table_free_cases)
+from .entry_store import SerialEntryStore
 from .hash_index import HashIndex, IndexOp
 from .hash_unit import HashUnit
 from .table import route_table, table_ports
@@ -50,7 +53,12 @@ __all__ = ["CuckooSequencer"]
 class CuckooSequencer(SentronPorts):
     def __init__(self, *, entries=256, buckets=None, slots=4, max_moves=2, sentron_bits=0,
                  width=COORD_WIDTH, value_width=VALUE_WIDTH, seed=TABLE_SEED,
-                 ops=SENTRON_OPS, hashed=False):
+                 ops=SENTRON_OPS, hashed=False, spram=False):
+        """``spram``: the entry store in a RAM of 64-bit words, four an entry
+        (``SerialEntryStore``: the UP5K's SPRAM); point instructions only."""
+        if spram and frozenset(ops) & RANGE_OPS:
+            raise ValueError("the range walk reads whole entries: not from the serial store")
+        self.spram = spram
         # the model's geometry rules and defaults, for one sentron's share
         self.entries = entries
         self.buckets = index_buckets(entries, slots=slots, buckets=buckets, max_moves=max_moves)
@@ -65,7 +73,11 @@ class CuckooSequencer(SentronPorts):
         W, VW, E = self.width, self.value_width, self.entry_bits
         rows = h3_rows(self.seed, DIMS * W, HASH_WIDTH)
 
-        store_w, store_r = table_ports(m, sets=self.sets, ways=1, width=W, value_width=VW)
+        if self.spram:
+            m.submodules.store = store = SerialEntryStore(entries=self.entries, width=W,
+                                                          value_width=VW)
+        else:
+            store_w, store_r = table_ports(m, sets=self.sets, ways=1, width=W, value_width=VW)
         route_w, route_r = route_table(m, W)
         m.submodules.index = index = HashIndex(buckets=self.buckets, slots=self.slots,
                                                entry_bits=E, max_moves=self.max_moves)
@@ -111,10 +123,31 @@ class CuckooSequencer(SentronPorts):
         found_ids = Signal.like(index.o.payload.entries, reset_less=True)
         candidate = Signal(range(2 * self.slots))
         entry_id = Signal(E, reset_less=True)         # the hit, or the new key's id
-        entry = store_r.data[0]
-        new_entry = store_w.data[0]
-        m.d.comb += [new_entry.valid.eq(1), new_entry.key.eq(c.coord),
-                     new_entry.value.eq(c.operand[:VW])]
+        if self.spram:
+            m.d.comb += [store.key.eq(c.coord), store.value.eq(c.operand[:VW])]
+        else:
+            entry = store_r.data[0]
+            new_entry = store_w.data[0]
+            m.d.comb += [new_entry.valid.eq(1), new_entry.key.eq(c.coord),
+                         new_entry.value.eq(c.operand[:VW])]
+
+        def read_entry(entry_id):
+            """Start reading (the serial store: comparing) entry ``entry_id``."""
+            if self.spram:
+                m.d.comb += [store.id.eq(entry_id), store.lookup.eq(1)]
+            else:
+                m.d.comb += [store_r.addr.eq(entry_id), store_r.en.eq(1)]
+
+        def write_entry(valid):
+            """Write the command's key and value into entry ``entry_id`` (or clear
+            it); the serial store writes the value, or the valid bit, here."""
+            if self.spram:
+                m.d.comb += [store.id.eq(entry_id),
+                             (store.write_value if valid else store.invalidate).eq(1)]
+            else:
+                m.d.comb += [store_w.addr.eq(entry_id), store_w.en.eq(1)]
+                if not valid:
+                    m.d.comb += new_entry.valid.eq(0)
 
         point = Cat(*(c.op == op for op in (Op.CGET, Op.CPUT, Op.CDEL) if op in self.ops)).any()
         index_cmd = index.i.payload
@@ -170,27 +203,34 @@ class CuckooSequencer(SentronPorts):
                     with m.If(candidates[k]):
                         m.d.comb += lowest.eq(k)
                 with m.If(candidates.any()):
-                    m.d.comb += [store_r.addr.eq(found_ids[lowest]), store_r.en.eq(1)]
+                    read_entry(found_ids[lowest])
                     m.d.sync += [candidate.eq(lowest), entry_id.eq(found_ids[lowest])]
                     m.next = "COMPARE"
                 with m.Else():
                     m.next = "MISS"
             with m.State("COMPARE"):
-                with m.If(entry.valid & (Value.cast(entry.key) == Value.cast(c.coord))):
-                    m.next = "HIT"
-                with m.Else():
-                    m.d.sync += candidates.eq(candidates & ~(1 << candidate))
-                    m.next = "CANDIDATE"
+                if self.spram:
+                    done, same = store.done, store.match
+                else:
+                    done = Const(1)
+                    same = entry.valid & (Value.cast(entry.key) == Value.cast(c.coord))
+                with m.If(done):
+                    with m.If(same):
+                        m.next = "HIT"
+                    with m.Else():
+                        m.d.sync += candidates.eq(candidates & ~(1 << candidate))
+                        m.next = "CANDIDATE"
 
             with m.State("HIT"):
                 with m.Switch(c.op):
                     with m.Case(Op.CGET):
-                        m.d.comb += [rsp.status.eq(Status.OK), rsp.value.eq(entry.value)]
+                        m.d.comb += [rsp.status.eq(Status.OK),
+                                     rsp.value.eq(store.stored if self.spram else entry.value)]
                         answer()
                     with m.Case(Op.CPUT):
                         m.d.comb += [rsp.status.eq(Status.OK)]
                         with m.If(out_free):
-                            m.d.comb += [store_w.addr.eq(entry_id), store_w.en.eq(1)]
+                            write_entry(valid=1)
                         answer()
                     with m.Case(Op.CDEL):
                         m.d.comb += [index_cmd.op.eq(IndexOp.REMOVE), index.i.valid.eq(1)]
@@ -204,9 +244,8 @@ class CuckooSequencer(SentronPorts):
                 # key out of the Z-order index
                 m.d.comb += rsp.status.eq(Status.OK)
                 with m.If(out_free & offer_to_index(delete=1)):
-                    m.d.comb += [store_w.addr.eq(entry_id), store_w.en.eq(1),
-                                 new_entry.valid.eq(0),
-                                 free_w.addr.eq(freed), free_w.data.eq(entry_id), free_w.en.eq(1)]
+                    write_entry(valid=0)
+                    m.d.comb += [free_w.addr.eq(freed), free_w.data.eq(entry_id), free_w.en.eq(1)]
                     m.d.sync += freed.eq(freed + 1)
                     answer()
 
@@ -234,9 +273,18 @@ class CuckooSequencer(SentronPorts):
             with m.State("PLACED"):
                 with m.If(index.o.valid):
                     with m.If(index.o.payload.status == Status.OK):
-                        m.next = "STORE"
+                        if self.spram:
+                            # the key's words first; STORE writes the value's
+                            m.d.comb += [store.id.eq(entry_id), store.write_key.eq(1)]
+                            m.next = "WRITE_KEY"
+                        else:
+                            m.next = "STORE"
                     with m.Else():
                         m.next = "REFUSED"
+            if self.spram:
+                with m.State("WRITE_KEY"):
+                    with m.If(~store.busy):
+                        m.next = "STORE"
             with m.State("REFUSED"):
                 m.d.comb += rsp.status.eq(Status.TABLE_FULL)
                 answer()
@@ -245,7 +293,7 @@ class CuckooSequencer(SentronPorts):
                 # queued for the Z-order index
                 m.d.comb += rsp.status.eq(Status.OK)
                 with m.If(out_free & offer_to_index(delete=0)):
-                    m.d.comb += [store_w.addr.eq(entry_id), store_w.en.eq(1)]
+                    write_entry(valid=1)
                     with m.If(freed != 0):
                         m.d.sync += freed.eq(freed - 1)
                     with m.Else():

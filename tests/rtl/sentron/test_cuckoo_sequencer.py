@@ -6,7 +6,7 @@ import pytest
 from amaranth.back import verilog
 
 from rtl.sentron.cuckoo_sequencer import CuckooSequencer
-from rtl.sentron.execute import SENTRON_OPS
+from rtl.sentron.execute import RANGE_OPS, SENTRON_OPS
 from tb.stimulus import Instruction as I
 from tb.stimulus import Stimulus
 from vtpu.isa import DIMS, Op
@@ -61,3 +61,24 @@ def test_backpressure():
 
 def test_converts_to_verilog():
     assert "module" in verilog.convert(CuckooSequencer(entries=16, buckets=4), name="sentron")
+
+
+@pytest.mark.parametrize("entries,buckets,max_moves,seed,ready_every", [(32, 8, 1, 6, 1),
+                                                                       (64, 32, 1, 7, 3)])
+def test_serial_entry_store_matches_model(entries, buckets, max_moves, seed, ready_every):
+    """The entry store in 64-bit words, four an entry (the iCEBreaker's SPRAM):
+    the same answers, frames included, over fills, frees and reuse."""
+    geometry = dict(entries=entries, buckets=buckets, max_moves=max_moves)
+    ops = SENTRON_OPS - RANGE_OPS
+    model = Model(geometry.pop("entries"), ops=ops, **geometry)
+    stream = Stimulus(seed, ops=ops, keys=3 * entries, spread=6, unknown=0.01).take(2000)
+    run_stream(stream, dut=CuckooSequencer(entries=entries, buckets=buckets, max_moves=max_moves,
+                                           ops=ops, spram=True), model=model,
+               ready_every=ready_every)
+    assert model.memory.refused["full"] > 0 and len(model.data) > 0
+
+
+@pytest.mark.filterwarnings("ignore::amaranth.hdl.UnusedElaboratable")   # the refused one
+def test_serial_entry_store_refuses_range_instructions():
+    with pytest.raises(ValueError, match="range walk"):
+        CuckooSequencer(entries=32, spram=True)
