@@ -1,6 +1,7 @@
 """What the four workloads share: their devices, the meter that counts what a
 phase cost on each, the boards' clocks and links, and the verdict."""
 
+import functools
 import json
 import math
 import time
@@ -63,6 +64,16 @@ def board_fmax(name, board):
     return float(fmax) if fmax else None
 
 
+@functools.lru_cache(maxsize=None)
+def board_stores(name):
+    """The keys board ``name``'s memory stores before its first TABLE_FULL
+    (random keys, the model configured as the board)."""
+    from rtl.boards import BOARDS
+    from ..bench import fill_at_first_full
+    board = BOARDS[name]
+    return int(fill_at_first_full(sentrons=board.sentrons, **board.geometry) * board.entries)
+
+
 def at_boards(clocks, sent, received, ops, keys=None, round_trip=False):
     """The phase on each board: the simulated core's clocks at the clock the
     board's build runs its byte stream on (frame decoder, answer collector,
@@ -71,7 +82,9 @@ def at_boards(clocks, sent, received, ops, keys=None, round_trip=False):
     larger direction (the UART is full duplex), or both added for a single
     request and its answer (``round_trip``). USB latency is not in it.
     ``missing``: the phase's instructions the board's build leaves out;
-    ``holds_keys``: whether its memory holds the ``keys`` the phase stored."""
+    ``holds_keys``: whether its memory holds the ``keys`` the phase stored:
+    no more than it stores before its first TABLE_FULL (``stores``: random
+    keys, the model configured as the board; its report's ``fill``)."""
     from rtl.boards import BOARDS
     out = {}
     for name, board in BOARDS.items():
@@ -83,7 +96,8 @@ def at_boards(clocks, sent, received, ops, keys=None, round_trip=False):
             "link_s": wire * LINK_BITS / board.baud,
             "missing": sorted(op.name for op in ops if op not in board.ops),
             "entries": board.entries,
-            "holds_keys": None if keys is None else keys <= board.entries,
+            "stores": board_stores(name),
+            "holds_keys": None if keys is None else keys <= board_stores(name),
         }
     return out
 
@@ -98,7 +112,8 @@ def left_out(board_times, board=BOARD):
     if b["missing"]:
         notes.append(f"leaves out {', '.join(b['missing'])}")
     if b["holds_keys"] is False:
-        notes.append(f"holds {b['entries']:,} entries, fewer than the workload stores")
+        notes.append(f"stores {b['stores']:,} keys before refusing one, fewer than the "
+                     "workload stores")
     return f" (its build today {' and '.join(notes)})" if notes else ""
 
 
