@@ -56,3 +56,17 @@ async def feed_bytes(ctx, stream, data, domain="sync"):
         ctx.set(stream.valid, 1)
         await ctx.tick(domain).until(stream.ready)
     ctx.set(stream.valid, 0)
+
+
+def small_board_core(board):
+    """Board ``board``'s core as ``make synth`` builds it (its sentrons,
+    pipelining, memory kind, clocks and the instructions it leaves out) with a
+    memory small enough to fill in a short stream: 8 cuckoo entries a
+    sentron over an index of as many slots, or 4 sets."""
+    from rtl.top import VTPU
+    if board.memory is not None:
+        memory = dict(memory={**board.memory, "entries": 8 * board.sentrons, "buckets": 2})
+    else:
+        memory = dict(sets=4, ways=board.ways)
+    return VTPU(sentrons=board.sentrons, **memory, ops=board.ops, pipelined=board.pipelined,
+                index_queue=board.index_queue, host_domain=board.host_domain)

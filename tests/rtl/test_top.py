@@ -1,9 +1,11 @@
 """The whole vTPU through its byte ports against Model.execute on the same bytes."""
 
+from dataclasses import replace
+
 import pytest
 from amaranth.back import verilog
 
-from sim_helpers import feed_bytes, run_sim
+from sim_helpers import feed_bytes, run_sim, small_board_core
 from rtl.boards import BOARDS
 from rtl.top import VTPU
 from tb.stimulus import Stimulus
@@ -81,12 +83,7 @@ def test_board_core_matches_model(board):
     memory and the instructions it leaves out), with a small memory so that it
     fills up: 4 sets, or 8 cuckoo entries a sentron over an index of as many slots."""
     b = BOARDS[board]
-    if b.memory is not None:
-        memory = dict(memory={**b.memory, "entries": 8 * b.sentrons, "buckets": 2})
-    else:
-        memory = dict(sets=4, ways=b.ways)
-    dut = VTPU(sentrons=b.sentrons, **memory, ops=b.ops, pipelined=b.pipelined,
-               index_queue=b.index_queue)
+    dut = small_board_core(replace(b, host_mhz=None))     # one clock: see test_uart.py for two
     stream = Stimulus(13, ops=frozenset(Op), garbage=0.05, unknown=0.03).take(200)
     data = b"".join(ins.frame() for ins in stream)
     want = dut.model().execute(data)
