@@ -8,7 +8,7 @@ BOARD   ?= icebreaker
 CLOCK_MHZ ?=             # make synth: the core clock (default: the board's Fmax target)
 WAVES   ?= 0
 INSTRUCTIONS ?=          # default 1000000; 500 with WAVES=1 (an FST waveform: python -m tb.run --help)
-PIPELINED ?= 0           # 1: cross-check the ECP5 build's core (PipelinedSequencer sentrons)
+PIPELINED ?= 0           # 1: cross-check the pipelined ULX3S build's core (PipelinedSequencer sentrons)
 SENTRONS ?=              # default 2
 JOBS    ?=               # make sim: simulators side by side (default: one per core)
 SIZE    ?=               # make workloads: scale factor (default 1)
@@ -28,7 +28,7 @@ all: test
 
 help:
 	@echo "make sim      cross-check the core against the golden model in cocotb (SIM=verilator|icarus,"
-	@echo "              INSTRUCTIONS=N, JOBS=J, SENTRONS=N, PIPELINED=1: the ECP5 build's core, WAVES=1)"
+	@echo "              INSTRUCTIONS=N, JOBS=J, SENTRONS=N, PIPELINED=1: the pipelined ULX3S build's core, WAVES=1)"
 	@echo "make test     every unit, property, gateware and host test (pytest, one worker per core)"
 	@echo "make formal   SymbiYosys proofs: stream handshakes, decoder never hangs, table contract"
 	@echo "make synth    bitstream and build/reports/synth-BOARD.json (BOARD=icebreaker|hx8k|ulx3s-85f,"

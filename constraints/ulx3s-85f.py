@@ -2,13 +2,14 @@
 bootloader and reset the FPGA (as in the ULX3S examples). amaranth-boards only
 offers it inside the whole "esp32" resource, whose other outputs we leave alone.
 
-FLOORPLAN places each sentron's table (24 DP16KDs: 2048 rows x 9 bits each)
-in a block of its own, one per quarter of the chip, a row of EBRs per
-memory of the table. Left to itself nextpnr's
-placer scattered every sentron's block RAMs along whole EBR rows (a sentron's
-24 over 90 columns) and packed the logic into the left 40% of the die, next to
-the UART pins, at up to ~90% of its LUTs; router1 then stalled with 40k-60k
-arcs unrouted. Each sentron's logic follows its RAMs.
+FLOORPLAN places each sentron's entry store (24 DP16KDs: 2048 rows x 9 bits
+each) in a block of its own, one per quarter of the chip, over two EBR rows
+of three groups. Left to itself nextpnr's placer scattered every sentron's
+block RAMs along whole EBR rows (a sentron's 24 over 90 columns) and packed
+the logic into the left 40% of the die, next to the UART pins, at up to ~90%
+of its LUTs; router1 then stalled with 40k-60k arcs unrouted. Each sentron's
+logic follows its RAMs. (constraints/ulx3s-85f-pipelined.py: the same blocks
+for the pipelined build's tables of two memories.)
 """
 
 from amaranth.build import Attrs, Pins, Resource
@@ -30,11 +31,10 @@ def ebr_sites(rows, groups):
 _BLOCKS = [((22, 46), (1, 2, 3)), ((22, 46), (8, 9, 10)),
            ((70, 82), (1, 2, 3)), ((70, 82), (8, 9, 10))]
 
-# Yosys cell name (memory_libmap's "<memory>.<row>.<column>") -> nextpnr BEL.
-# A sentron's table is two memories (``table_groups``), 12 DP16KDs each: one
-# per EBR row of its block.
+# Yosys cell name (memory_libmap's "<memory>.<row>.<column>") -> nextpnr BEL:
+# a sentron's entry store is one memory (``table``), 24 DP16KDs wide.
 FLOORPLAN = {
-    f"link.core.array.sentron{k}.table{g}.0.{i}": site
-    for k, (rows, groups) in enumerate(_BLOCKS) for g, row in enumerate(rows)
-    for i, site in enumerate(ebr_sites((row,), groups))
+    f"link.core.array.sentron{k}.table.0.{i}": site
+    for k, (rows, groups) in enumerate(_BLOCKS)
+    for i, site in enumerate(ebr_sites(rows, groups))
 }

@@ -1,6 +1,6 @@
 """Build a board bitstream and report what it costs: ``make synth`` / ``make prog``.
 
-    python -m flow.build --board icebreaker|hx8k|ulx3s-85f [--clock-mhz F] [--program] [--core vtpu|loopback]
+    python -m flow.build --board icebreaker|hx8k|ulx3s-85f[-pipelined] [--clock-mhz F] [--program] [--core vtpu|loopback]
 
 Builds ``BoardTop`` with the amaranth-boards platform into
 ``build/synth-<board>/``, with nextpnr writing its JSON report
@@ -45,7 +45,7 @@ ROOT = Path.cwd()
 REPORTS = Path("build/reports")
 
 # The design brief's Fmax targets (section 7); each board's core clock is set to it.
-FMAX_TARGET_MHZ = {"icebreaker": 30, "hx8k": 60, "ulx3s-85f": 125}
+FMAX_TARGET_MHZ = {"icebreaker": 30, "hx8k": 60, "ulx3s-85f": 125, "ulx3s-85f-pipelined": 125}
 
 
 class Loopback(wiring.Component):

@@ -11,7 +11,7 @@ the byte-serial host link in front of it moves one byte per clock.
     stage between them counts 1);
   * ``rtl.array4.<op>.*``: the same through a 4-sentron ``SentronArray``;
   * ``rtl.pipelined.<op>.*``, ``rtl.pipelined.array4.<op>.*``: the same for
-    ``PipelinedSequencer``, the ECP5 build's sentron, alone and four in an array;
+    ``PipelinedSequencer``, the pipelined ULX3S build's sentron, alone and four in an array;
   * ``rtl.cuckoo.<op>.*``: ``CuckooSequencer``, the sentron on the cuckoo
     memory (256 entries), one instruction at a time; ``rtl.cuckoo_spram.<op>.*``
     the same with its entries in 64-bit words (``SerialEntryStore``, the

@@ -16,7 +16,7 @@ answer with the counts (and digests) summed.
 Everything else (the pure instructions, CRTSET and CROUTE with the one
 ownership table, errors the decoder flagged) goes to sentron 0, which is the
 only one built with those opcodes -- or, with ``ops_unit`` (pipelined, no
-range instructions: the ECP5 build), to a unit of their own beside the
+range instructions: the pipelined ULX3S build), to a unit of their own beside the
 sentrons (``ops``: a ``PipelinedSequencer`` without CGET, CPUT and CDEL,
 whose table is never written and so is not built), and every sentron is a
 point-only one. Sentron 0 then does not carry the wide pipeline, the route
@@ -40,7 +40,7 @@ all this, as instructions of their own through the dispatcher
 the sentron that owns its edge; ``TopKUnit`` ranks the records of a CRANGE,
 merged from every sentron, into a top-k sorter of ``k_max`` entries.
 
-``pipelined=True`` (the ECP5 build) builds the sentrons as
+``pipelined=True`` (the pipelined ULX3S build) builds the sentrons as
 ``PipelinedSequencer``: five stages that never stall, an answer FIFO each and
 an intake gated by credits, so no path runs from the collector's
 back-pressure into a sentron's pipeline (``i.ready`` is a flop). Nothing the
@@ -56,7 +56,7 @@ FIFO from a flop, so the collector's decision (late in the clock, and across
 the chip from the sentrons) only drives the registers next to it; three
 clocks more per answer than a sentron alone, the same rate.
 
-``answer_domain`` (pipelined only; the ECP5 build: the host link's clock)
+``answer_domain`` (pipelined only; the pipelined ULX3S build: the host link's clock)
 puts the collector on another clock: each sentron writes its answers into a
 ``CreditFIFO`` of its own and gets its credits back as the collector empties it
 (no slices then), and the order FIFO crosses too. Answers leave the board one

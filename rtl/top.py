@@ -7,19 +7,19 @@ the board tops instantiate; ``ops`` says which instructions the gateware
 executes (the rest answer BAD_OPCODE) and is what the golden model is
 configured with when the two are compared.
 
-``pipelined=True`` (the ECP5 build) builds the array's sentrons as
+``pipelined=True`` (the pipelined ULX3S build) builds the array's sentrons as
 ``PipelinedSequencer`` (``SentronArray``) and, on one clock, puts a register
 slice between the array and the encoder, so the encoder's handshake stops at
 a register. The decoder needs none: it holds a command in its own register
 until the array takes it.
 
-``table_groups`` (pipelined only; the ECP5 build: 2) splits each sentron's
+``table_groups`` (pipelined only; the pipelined ULX3S build: 2) splits each sentron's
 table into that many memories with ports of their own
-(``PipelinedSequencer``); ``ops_unit`` (the ECP5 build) gives the
+(``PipelinedSequencer``); ``ops_unit`` (the pipelined ULX3S build) gives the
 instructions that are not point ones a unit of their own beside the
 sentrons (``SentronArray``).
 
-``host_domain`` (the ECP5 build: ``"host"``) gives everything that works a
+``host_domain`` (the ULX3S builds: ``"host"``) gives everything that works a
 byte at a time a clock of its own, apart from the sentrons on ``sync``:
 
     i (host) -> FrameDecoder -> Mailbox -> SentronArray's dispatch and sentrons (sync)
@@ -36,8 +36,8 @@ through a ``CreditFIFO`` per sentron (``SentronArray(answer_domain=...)``). The
 non-pipelined sequencers have no credits to hand answers across clocks, so
 their answers cross after the array, through one AsyncFIFO. The units that
 run CKG, CATTEND and CNEAREST through the sentrons (``rtl.array.front_units``)
-see the answers on the clock they arrive on: in the array, or, where those
-cross inside it (pipelined), on the host's clock in front of the Mailbox.
+work on the host's clock, in front of the Mailbox, and see the answers once
+they have crossed; on one clock, they are in the array.
 """
 
 from amaranth.hdl import DomainRenamer, Module, Shape
@@ -106,10 +106,13 @@ class VTPU(wiring.Component):
         host = self.host_domain
         apart = host != "sync"
         decoder = FrameDecoder(self.width, self.value_width)
-        # Pipelined sentrons hand their answers to the host clock themselves,
-        # inside the array: the units in front of them (CKG, CATTEND,
-        # CNEAREST) then work on the host's clock, before the commands cross.
-        front_on_host = apart and self.pipelined and bool(self.ops & FRONT_OPS)
+        # With a host clock apart, the units in front of the sentrons (CKG,
+        # CATTEND, CNEAREST) work on it, before the commands cross: their
+        # answers reach it there (pipelined sentrons hand theirs to the host
+        # clock inside the array, the others through a FIFO here), and their
+        # long adds and compares stay off the core's clock (CKG's hop adder
+        # set the cuckoo ULX3S's core at 44 MHz).
+        front_on_host = apart and bool(self.ops & FRONT_OPS)
         m.submodules.array = sequencer = SentronArray(
             sentrons=self.sentrons, sets=self.sets, ways=self.ways, width=self.width,
             value_width=self.value_width, seed=self.seed,
@@ -141,27 +144,28 @@ class VTPU(wiring.Component):
         m.submodules.command_crossing = command_crossing = Mailbox(
             decoder.o.payload.shape(), w_domain=host, r_domain="sync")
         wiring.connect(m, command_crossing.o, sequencer.i)
-        if front_on_host:
-            units = front_units(m, self.ops, width=self.width, value_width=self.value_width,
-                                k_max=self.k_max, domain=host)
-            connect_through(m, units, decoder.o, encoder.i,
-                            Ports(command_crossing.i, sequencer.o))
-        elif self.pipelined:
-            wiring.connect(m, decoder.o, command_crossing.i)
-            wiring.connect(m, sequencer.o, encoder.i)
+        if self.pipelined:
+            answers = sequencer.o
         else:
-            wiring.connect(m, decoder.o, command_crossing.i)
             # Answers out: each is at least five bytes on the wire, so four in
             # flight keep the encoder busy.
             m.submodules.answer_crossing = answer_fifo = AsyncFIFO(
                 width=Shape.cast(sequencer.o.payload.shape()).width, depth=4,
                 w_domain="sync", r_domain=host)
+            answers = stream.Signature(sequencer.o.payload.shape()).create()
             m.d.comb += [
                 answer_fifo.w_data.eq(sequencer.o.payload),
                 answer_fifo.w_en.eq(sequencer.o.valid),
                 sequencer.o.ready.eq(answer_fifo.w_rdy),
-                encoder.i.payload.eq(answer_fifo.r_data),
-                encoder.i.valid.eq(answer_fifo.r_rdy),
-                answer_fifo.r_en.eq(encoder.i.ready),
+                answers.payload.eq(answer_fifo.r_data),
+                answers.valid.eq(answer_fifo.r_rdy),
+                answer_fifo.r_en.eq(answers.ready),
             ]
+        if front_on_host:
+            units = front_units(m, self.ops, width=self.width, value_width=self.value_width,
+                                k_max=self.k_max, domain=host)
+            connect_through(m, units, decoder.o, encoder.i, Ports(command_crossing.i, answers))
+        else:
+            wiring.connect(m, decoder.o, command_crossing.i)
+            wiring.connect(m, answers, encoder.i)
         return m

@@ -224,7 +224,7 @@ def main(argv=None):
     parser.add_argument("--sets", type=int, default=8, help="table sets per sentron")
     parser.add_argument("--ways", type=int, default=2)
     parser.add_argument("--pipelined", type=int, default=0,
-                        help="1: the ECP5 build's core (PipelinedSequencer sentrons)")
+                        help="1: the pipelined ULX3S build's core (PipelinedSequencer sentrons)")
     parser.add_argument("--entries", type=int, default=None,
                         help="the cuckoo memory of this many entries (all sentrons) instead of "
                              "sets x ways (CuckooSequencer sentrons)")

@@ -12,7 +12,7 @@
 ``multiply``                multiply-high in fabric (CMOE / CROUTE HASH reduction)
 ``execute``                 the execution units both sequencers share, as functions
 ``sequencer``               the compact, stalling sequencer (the iCE40 builds)
-``pipelined_sequencer``     the sequencer that never stalls (the ECP5 build)
+``pipelined_sequencer``     the sequencer that never stalls (the pipelined ULX3S build)
 ==========================  ==================================================
 """
 

@@ -1,4 +1,4 @@
-"""PipelinedSequencer: the sentron pipeline that never stalls (the ECP5 build).
+"""PipelinedSequencer: the sentron pipeline that never stalls (the pipelined ULX3S build).
 
 It executes the same instructions as ``Sequencer``, with the same statuses and
 results as the golden model. Only the control is different.
@@ -54,7 +54,7 @@ CHIER DOWN from the Z-order index, stop the intake as they are accepted,
 and the intake reopens once they have answered. The range instructions wait
 in S5 with nothing behind them; a scan is handed from S5 to a unit of its
 own, which answers when it is done, so without the range instructions (the
-ECP5 build) S5 never holds. Each record of a range answer claims a credit of
+pipelined ULX3S build) S5 never holds. Each record of a range answer claims a credit of
 its own. The Z-order index's update queue is kept from filling by closing the
 intake while it is ``crowded``. Nothing downstream ever has to stop the
 pipeline.

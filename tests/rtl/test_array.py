@@ -100,10 +100,10 @@ def test_converts_to_verilog():
 
 @pytest.mark.parametrize("ops_unit", [False, True])
 def test_pipelined_without_range_instructions(ops_unit):
-    """The ULX3S build's array (no range instructions, so no broadcast or merge:
+    """The pipelined ULX3S build's array (no range instructions, so no broadcast or merge:
     sentrons 1..3, or with the ops unit all four, answer only point
     instructions) against the model, under back-pressure."""
-    ops = BOARDS["ulx3s-85f"].ops
+    ops = BOARDS["ulx3s-85f-pipelined"].ops
     assert not ops & RANGE_OPS
     dut, model = array_and_model(4, 4, 2, pipelined=True, ops=ops, ops_unit=ops_unit)
     stream = Stimulus(10, ops=frozenset(Op), keys=96, spread=5, unknown=0.01).take(1500)
@@ -112,11 +112,11 @@ def test_pipelined_without_range_instructions(ops_unit):
 
 @pytest.mark.parametrize("ops_unit", [False, True])
 def test_pipelined_scans_without_range_instructions(ops_unit):
-    """The ULX3S build's sentron 0 (or its ops unit): without the range
+    """The pipelined ULX3S build's sentron 0 (or its ops unit): without the range
     instructions a CROUTE RANGE scan is the only instruction that waits in S5,
     while the link behind it holds whatever comes next. Scans among CRTSETs and
     the instructions that follow them, under back-pressure."""
-    ops = BOARDS["ulx3s-85f"].ops
+    ops = BOARDS["ulx3s-85f-pipelined"].ops
     dut, model = array_and_model(4, 4, 1, pipelined=True, ops=ops, ops_unit=ops_unit)
     mix = {Op.CROUTE: 8, Op.CRTSET: 4, Op.CDELTA: 3, Op.CHIER: 3}
     stream = Stimulus(15, ops=frozenset(Op), keys=24, unknown=0.01, mix=mix).take(800)
@@ -125,7 +125,7 @@ def test_pipelined_scans_without_range_instructions(ops_unit):
 
 @pytest.mark.parametrize("answer_period", [0.53e-6, 1.9e-6])
 def test_answers_on_another_clock(answer_period):
-    """The ULX3S build's array with its collector on the host clock (each sentron
+    """The pipelined ULX3S build's array with its collector on the host clock (each sentron
     writes its answers into a CreditFIFO of its own and gets its slots back as
     the host takes them): against the model, under back-pressure, the host's
     clock faster and slower than the sentrons', neither a multiple. Range
@@ -139,12 +139,12 @@ def test_answers_on_another_clock(answer_period):
 
 
 def test_ops_unit_on_another_clock():
-    """The ULX3S build's array as built: four point-only sentrons and the ops
+    """The pipelined ULX3S build's array as built: four point-only sentrons and the ops
     unit, each writing its answers into a CreditFIFO of its own for the
     collector on the host clock. Every opcode the build has, in issue order,
     against the model; the sentrons execute none but the point ones. (Its CKG
     runs in front, on the host's clock: ``VTPU``, tests/rtl/test_top.py.)"""
-    ops = BOARDS["ulx3s-85f"].ops - FRONT_OPS
+    ops = BOARDS["ulx3s-85f-pipelined"].ops - FRONT_OPS
     dut, model = array_and_model(4, 4, 1, pipelined=True, ops=ops, answer_domain="host",
                                  ops_unit=True)
     assert [dut.unit_ops(k) for k in range(4)] == [POINT_OPS] * 4

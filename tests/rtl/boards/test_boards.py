@@ -68,7 +68,8 @@ def test_report_tells_the_built_clock_from_the_target():
 
 def test_the_target_is_the_core_clocks_and_every_clock_must_meet_its_own():
     assert BOARDS["ulx3s-85f"].at_clock(125).host_hz == 625e6 / 16   # the VCO / 16: 13 clocks a bit
-    assert BOARDS["ulx3s-85f"].host_hz == 600e6 / 18     # at its 100 MHz: the VCO / 18
+    assert BOARDS["ulx3s-85f-pipelined"].host_hz == 600e6 / 18     # at its 100 MHz: the VCO / 18
+    assert BOARDS["ulx3s-85f"].host_hz == 585e6 / 15     # at its 45 MHz: the VCO / 15
     r = report_for("ulx3s-85f", 125, 126.0, host_achieved=70.0)
     assert r["timing_met"] and r["target_met"] and r["host_clock_mhz"] == 39.062
     r = report_for("ulx3s-85f", 125, 126.0, host_achieved=38.0)
@@ -133,16 +134,20 @@ def test_slow_routes_counts_register_inputs_routed_over_half_a_period_per_block(
     assert "core.array: 2 (worst 7.0 ns)" in format_table(r)
 
 
-def test_ulx3s_floorplan_gives_each_sentron_a_block_of_its_own():
+@pytest.mark.parametrize("name", ["ulx3s-85f", "ulx3s-85f-pipelined"])
+def test_ulx3s_floorplan_gives_each_sentron_a_block_of_its_own(name):
     from amaranth.hdl import Shape
     from flow.build import floorplan_script
     from rtl.sentron.table import entry_layout
     from vtpu.isa import COORD_WIDTH, VALUE_WIDTH
-    b = BOARDS["ulx3s-85f"]
+    b = BOARDS[name]
     floorplan = b.constraints()["FLOORPLAN"]
-    # a table row is this many DP16KDs wide (2048 x 9 each), one site each
-    width = -(-Shape.cast(entry_layout(COORD_WIDTH, VALUE_WIDTH)).width * b.ways // 9)
-    assert b.sets == 2048 and len(set(floorplan.values())) == len(floorplan) == b.sentrons * width
+    assert b.constraints()["DRIVE_HIGH"] == ["wifi_gpio0"]
+    # an entry store or a table row is this many DP16KDs wide (2048 x 9 each),
+    # one site each
+    width = -(-Shape.cast(entry_layout(COORD_WIDTH, VALUE_WIDTH)).width * (b.ways or 1) // 9)
+    assert b.entries // b.sentrons // (b.ways or 1) == 2048
+    assert len(set(floorplan.values())) == len(floorplan) == b.sentrons * width
     per_group = -(-width // b.table_groups)
     # the table's memories: ``table`` alone, or ``table0``, ``table1``, ... (``table_groups``)
     names = ["table"] if b.table_groups == 1 else [f"table{g}" for g in range(b.table_groups)]

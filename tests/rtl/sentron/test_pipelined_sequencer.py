@@ -30,12 +30,12 @@ def test_pipelined_one_way_matches_model():
                model=Model(sets=4, ways=1, ops=SENTRON_OPS), ready_every=3)
 
 
-@pytest.mark.parametrize("table_groups", sorted({1, BOARDS["ulx3s-85f"].table_groups}))
+@pytest.mark.parametrize("table_groups", sorted({1, BOARDS["ulx3s-85f-pipelined"].table_groups}))
 def test_pipelined_without_range_instructions_matches_model(table_groups):
-    """The ULX3S build's sentron (no range instructions: no hold in S5, a scan in
+    """The pipelined ULX3S build's sentron (no range instructions: no hold in S5, a scan in
     a unit of its own; its table in two memories): few keys in four one-way
     sets, so most rows miss writes of the instructions ahead."""
-    ops = BOARDS["ulx3s-85f"].ops & SENTRON_OPS        # what its sentrons execute
+    ops = BOARDS["ulx3s-85f-pipelined"].ops & SENTRON_OPS        # what its sentrons execute
     stream = Stimulus(16, ops=frozenset(Op), keys=10, unknown=0.01).take(1500)
     run_stream(stream, dut=PipelinedSequencer(sets=4, ways=1, ops=ops, table_groups=table_groups),
                model=Model(sets=4, ways=1, ops=ops), ready_every=1)

@@ -39,7 +39,7 @@ def test_cdelta_leaves_the_range_through_each_component(pipelined):
             c, d = [7] * 9, [0] * 9
             c[i], d[i] = coord, delta
             prog.append(I(Op.CDELTA, {"coord": tuple(c), "delta": tuple(d)}, len(prog)))
-    ops = BOARDS["ulx3s-85f"].ops & SENTRON_OPS        # what its sentrons execute
+    ops = BOARDS["ulx3s-85f-pipelined"].ops & SENTRON_OPS        # what its sentrons execute
     dut = PipelinedSequencer(sets=4, ways=1, ops=ops) if pipelined else Sequencer(sets=4, ways=1)
     run_stream(prog, dut=dut, model=Model(sets=4, ways=1, ops=ops if pipelined else SENTRON_OPS))
 
