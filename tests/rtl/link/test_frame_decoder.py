@@ -8,7 +8,7 @@ from sim_helpers import feed_bytes, run_sim
 from rtl.link.frame_decoder import FrameDecoder
 from rtl.layouts import COMMAND_FIELD
 from vtpu.coord import Pattern, pack
-from vtpu.frame import Command, FrameReceiver, command_frame, decode_fields
+from vtpu.frame import FrameReceiver, command_frame, decode_fields
 from vtpu.isa import DIMS, MAX_HOPS, PAYLOAD, Op, Status
 
 
