@@ -31,7 +31,7 @@ help:
 	@echo "              INSTRUCTIONS=N, JOBS=J, SENTRONS=N, PIPELINED=1: the pipelined ULX3S build's core, WAVES=1)"
 	@echo "make test     every unit, property, gateware and host test (pytest, one worker per core)"
 	@echo "make formal   SymbiYosys proofs: stream handshakes, decoder never hangs, table contract"
-	@echo "make synth    bitstream and build/reports/synth-BOARD.json (BOARD=icebreaker|hx8k|ulx3s-85f,"
+	@echo "make synth    bitstream and build/reports/synth-BOARD.json (BOARD=icebreaker|hx8k|ulx3s-85f[-pipelined],"
 	@echo "              CLOCK_MHZ=F for another core clock)"
 	@echo "make prog     build and program an attached board (BOARD=...)"
 	@echo "make bench    build/reports/bench.json: model, RTL cycle, host and synthesis figures"
