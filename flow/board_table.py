@@ -15,7 +15,6 @@ from pathlib import Path
 
 from rtl.boards import BOARDS
 from rtl.sentron import IMPLEMENTED_OPS, RANGE_OPS
-from vtpu.bench import fill_at_first_full
 from vtpu.isa import Op
 
 __all__ = ["board_table", "readme_table", "BEGIN", "END"]
@@ -44,7 +43,7 @@ def board_table():
         b.memory_text for _, _, b in builds[1:]])
     # what the build's ``make synth`` report gives as ``fill``
     rows.append(["stored at the first TABLE_FULL (random keys)"] + ["—"] + [
-        f"{fill_at_first_full(sentrons=b.sentrons, **b.geometry):.0%}" for _, _, b in builds[1:]])
+        f"{b.fill():.0%}" for _, _, b in builds[1:]])
     rows.append(["core clock"] + ["—"] + [f"{b.clk_hz / 1e6:g} MHz" for _, _, b in builds[1:]])
     return "\n".join("| " + " | ".join(row) + " |" for row in rows) + "\n"
 

@@ -36,7 +36,6 @@ from amaranth.lib.wiring import In, Out
 from rtl.boards import BOARDS, BoardTop, vtpu_core
 from rtl.replica import KEEP_REPLICAS
 from rtl.sentron.entry_store import DROP_SPRAM_INIT
-from vtpu.bench import fill_at_first_full
 
 __all__ = ["Loopback", "CORES", "floorplan_script", "bracket_free_names", "synthesize", "parse_nextpnr_report", "parse_yosys_stat",
            "summarize", "format_table", "main"]
@@ -404,7 +403,7 @@ def synthesize(board_name, core="vtpu", *, build_dir=None, seed=1, quiet=False, 
     report["synth_seconds"] = seconds
     # entries stored at the first TABLE_FULL for random keys, from the model
     # configured as this board (mean of 5 seeds)
-    fraction = fill_at_first_full(sentrons=board.sentrons, **board.geometry)
+    fraction = board.fill()
     report["fill"] = {"entries": board.entries, "fraction": round(fraction, 4),
                       "stored": round(fraction * board.entries, 1), "keys": "random"}
     report["seed"] = seed

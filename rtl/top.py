@@ -60,6 +60,12 @@ __all__ = ["VTPU"]
 
 
 
+def model_memory(memory):
+    """A cuckoo ``memory`` as the model takes it: less the gateware's own knob
+    (``spram``, where the entries are kept)."""
+    return {k: v for k, v in memory.items() if k != "spram"}
+
+
 class VTPU(wiring.Component):
     def __init__(self, *, sentrons=1, sets=64, ways=4, width=COORD_WIDTH,
                  value_width=VALUE_WIDTH, seed=TABLE_SEED, ops=IMPLEMENTED_OPS, pipelined=False,
@@ -94,8 +100,8 @@ class VTPU(wiring.Component):
     def model(self):
         """The golden model configured like this gateware."""
         from vtpu.model import Model
-        if self.memory is not None:      # less the gateware's own knob
-            geometry = {k: v for k, v in self.memory.items() if k != "spram"}
+        if self.memory is not None:
+            geometry = model_memory(self.memory)
         else:
             geometry = dict(sets=self.sets, ways=self.ways)
         return Model(sentrons=self.sentrons, width=self.width, value_width=self.value_width,

@@ -120,8 +120,15 @@ class Board:
     def geometry(self):
         """The memory as ``vtpu.model.Model`` takes it (with ``sentrons``)."""
         if self.memory is not None:
-            return {k: v for k, v in self.memory.items() if k != "spram"}
+            from ..top import model_memory
+            return model_memory(self.memory)
         return dict(sets=self.sets, ways=self.ways)
+
+    def fill(self):
+        """The fraction of the entries stored at the first TABLE_FULL for
+        random keys, from the model configured as this board (mean of 5 seeds)."""
+        from vtpu.bench import fill_at_first_full
+        return fill_at_first_full(sentrons=self.sentrons, **self.geometry)
 
     @property
     def memory_text(self):

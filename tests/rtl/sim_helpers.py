@@ -63,10 +63,10 @@ def small_board_core(board):
     pipelining, memory kind, clocks and the instructions it leaves out) with a
     memory small enough to fill in a short stream: 8 cuckoo entries a
     sentron over an index of as many slots, or 4 sets."""
-    from rtl.top import VTPU
+    from dataclasses import replace
+    from rtl.boards import vtpu_core
     if board.memory is not None:
-        memory = dict(memory={**board.memory, "entries": 8 * board.sentrons, "buckets": 2})
+        small = replace(board, memory={**board.memory, "entries": 8 * board.sentrons, "buckets": 2})
     else:
-        memory = dict(sets=4, ways=board.ways)
-    return VTPU(sentrons=board.sentrons, **memory, ops=board.ops, pipelined=board.pipelined,
-                index_queue=board.index_queue, host_domain=board.host_domain)
+        small = replace(board, sets=4)
+    return vtpu_core(small)

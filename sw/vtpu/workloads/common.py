@@ -69,9 +69,8 @@ def board_stores(name):
     """The keys board ``name``'s memory stores before its first TABLE_FULL
     (random keys, the model configured as the board)."""
     from rtl.boards import BOARDS
-    from ..bench import fill_at_first_full
     board = BOARDS[name]
-    return int(fill_at_first_full(sentrons=board.sentrons, **board.geometry) * board.entries)
+    return int(board.fill() * board.entries)
 
 
 def at_boards(clocks, sent, received, ops, keys=None, round_trip=False):
