@@ -217,7 +217,7 @@ class SentronArray(wiring.Component):
                 slots=self.memory.get("slots", 4), max_moves=self.memory.get("max_moves", 2),
                 sentron_bits=self.sentron_bits, spram=self.memory.get("spram", False),
                 width=self.width, value_width=self.value_width, seed=self.seed, ops=ops,
-                hashed=self.sentrons > 1)
+                hashed=self.sentrons > 1, index_queue=self.index_queue)
         kind = PipelinedSequencer if self.pipelined else Sequencer
         return kind(sets=sets, ways=ways, width=self.width,
                     value_width=self.value_width, seed=self.seed, ops=ops,

@@ -11,6 +11,12 @@ The memory of docs/isa.md ("Memory"), exactly as the model's
 * the **hash index** (``HashIndex``): two buckets a key, tag and entry id a
   slot, with the bounded relocation search;
 * the **Z-order index** (``ZIndex``) over entry ids: its slots are entry ids.
+  It reads keys from the entry store through the block RAM's second port
+  (``shared_keys``) rather than keeping a copy of its own; the sequencer
+  reads and writes through the first, at one address. So that every key the
+  index reads is the one it linked, a freed id is reused only once the index
+  has applied its delete (``idle``): until then a new key takes a never-used
+  id, or waits for one. Which id an entry has is not visible in any answer.
 
 A point instruction looks its key up in the index (the slots of its two
 buckets whose tag matches), then reads the candidates' entries until one
@@ -30,6 +36,8 @@ index small enough that relocations, the search bound, a full store and
 reused ids all happen; the pipelined form that keeps one instruction a clock
 is still to come.
 """
+
+from types import SimpleNamespace
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib.memory import Memory
@@ -53,12 +61,13 @@ __all__ = ["CuckooSequencer"]
 class CuckooSequencer(SentronPorts):
     def __init__(self, *, entries=256, buckets=None, slots=4, max_moves=2, sentron_bits=0,
                  width=COORD_WIDTH, value_width=VALUE_WIDTH, seed=TABLE_SEED,
-                 ops=SENTRON_OPS, hashed=False, spram=False):
+                 ops=SENTRON_OPS, hashed=False, spram=False, index_queue=ZIndex.QUEUE):
         """``spram``: the entry store in a RAM of 64-bit words, four an entry
-        (``SerialEntryStore``: the UP5K's SPRAM); point instructions only."""
+        (``SerialEntryStore``: the UP5K's SPRAM); point instructions only.
+        ``index_queue``: the Z-order index's update queue (``ZIndex``'s ``queue``)."""
         if spram and frozenset(ops) & RANGE_OPS:
             raise ValueError("the range walk reads whole entries: not from the serial store")
-        self.spram = spram
+        self.spram, self.index_queue = spram, index_queue
         # the model's geometry rules and defaults, for one sentron's share
         self.entries = entries
         self.buckets = index_buckets(entries, slots=slots, buckets=buckets, max_moves=max_moves)
@@ -72,22 +81,33 @@ class CuckooSequencer(SentronPorts):
         m = Module()
         W, VW, E = self.width, self.value_width, self.entry_bits
         rows = h3_rows(self.seed, DIMS * W, HASH_WIDTH)
+        ranges = bool(self.ops & RANGE_OPS)
 
         if self.spram:
             m.submodules.store = store = SerialEntryStore(entries=self.entries, width=W,
                                                           value_width=VW)
         else:
-            store_w, store_r = table_ports(m, sets=self.sets, ways=1, width=W, value_width=VW)
+            store_w, store_r, *store_k = table_ports(m, sets=self.sets, ways=1, width=W,
+                                                     value_width=VW, second_read=ranges)
+            # the write and the sequencer's reads at one address (never both in
+            # a clock): one port of the block RAM, the other left to the index
+            store_addr = Signal.like(store_r.addr)
+            m.d.comb += [store_w.addr.eq(store_addr), store_r.addr.eq(store_addr)]
         route_w, route_r = route_table(m, W)
+        if ranges:
+            m.submodules.zindex = zindex = ZIndex(slots=max(2, 1 << E), width=W, queue=self.index_queue,
+                                                 shared_keys=True)
+            keys, = store_k
+            m.d.comb += [keys.addr.eq(zindex.keys.addr), keys.en.eq(zindex.keys.en),
+                         zindex.keys.data.eq(keys.data[0].key)]
         m.submodules.index = index = HashIndex(buckets=self.buckets, slots=self.slots,
                                                entry_bits=E, max_moves=self.max_moves)
         m.submodules.free = free = Memory(shape=E, depth=self.entries, init=[])
         free_w, free_r = free.write_port(), free.read_port(transparent_for=())
         freed = Signal(range(self.entries + 1))       # ids on the free stack
         fresh = Signal(range(self.entries + 1))       # ids never used: fresh..entries-1
+        popped = Signal()                             # the new key's id is off the free stack
         ranges = bool(self.ops & RANGE_OPS)
-        if ranges:
-            m.submodules.zindex = zindex = ZIndex(slots=max(2, 1 << E), width=W)
 
         # --- the instruction ---------------------------------------------------
         taking = Signal()                             # an instruction transfers in
@@ -136,7 +156,7 @@ class CuckooSequencer(SentronPorts):
             if self.spram:
                 m.d.comb += [store.id.eq(entry_id), store.lookup.eq(1)]
             else:
-                m.d.comb += [store_r.addr.eq(entry_id), store_r.en.eq(1)]
+                m.d.comb += [store_addr.eq(entry_id), store_r.en.eq(1)]
 
         def write_entry(valid):
             """Write the command's key and value into entry ``entry_id`` (or clear
@@ -145,7 +165,7 @@ class CuckooSequencer(SentronPorts):
                 m.d.comb += [store.id.eq(entry_id),
                              (store.write_value if valid else store.invalidate).eq(1)]
             else:
-                m.d.comb += [store_w.addr.eq(entry_id), store_w.en.eq(1)]
+                m.d.comb += [store_addr.eq(entry_id), store_w.en.eq(1)]
                 if not valid:
                     m.d.comb += new_entry.valid.eq(0)
 
@@ -160,7 +180,8 @@ class CuckooSequencer(SentronPorts):
             range_active = Signal()
             def emit(record):
                 m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(record)]
-            range_done = range_walk(m, zindex, store_r, range_active, c, rsp, out_free, emit,
+            store_port = SimpleNamespace(addr=store_addr, en=store_r.en, data=store_r.data)
+            range_done = range_walk(m, zindex, store_port, range_active, c, rsp, out_free, emit,
                                     out_free, Const(0, 1), 0, ways=1, width=W, value_width=VW)
 
         def offer_to_index(delete):
@@ -250,13 +271,18 @@ class CuckooSequencer(SentronPorts):
                     answer()
 
             with m.State("MISS"):
+                # a freed id only once the index holds no key at it (above)
+                reusable = zindex.idle if ranges else Const(1)
                 with m.If(c.op == Op.CPUT):
                     m.d.comb += free_r.addr.eq(freed - 1)
-                    with m.If(freed != 0):
+                    with m.If((freed != 0) & reusable):
+                        m.d.sync += popped.eq(1)
                         m.next = "POP"
                     with m.Elif(fresh != self.entries):
-                        m.d.sync += entry_id.eq(fresh)
+                        m.d.sync += [entry_id.eq(fresh), popped.eq(0)]
                         m.next = "INSERT"
+                    with m.Elif(freed != 0):
+                        pass                  # the index is applying deletes: wait
                     with m.Else():
                         m.d.comb += rsp.status.eq(Status.TABLE_FULL)
                         answer()
@@ -294,7 +320,7 @@ class CuckooSequencer(SentronPorts):
                 m.d.comb += rsp.status.eq(Status.OK)
                 with m.If(out_free & offer_to_index(delete=0)):
                     write_entry(valid=1)
-                    with m.If(freed != 0):
+                    with m.If(popped):
                         m.d.sync += freed.eq(freed - 1)
                     with m.Else():
                         m.d.sync += fresh.eq(fresh + 1)

@@ -44,9 +44,12 @@ def fold_writes(way, hit, free, value, writes):
     return hit, free, value
 
 
-def table_ports(m, *, sets, ways, width, value_width):
-    """The table as one memory: returns (write port, read port). The read port is
-    synchronous (``addr``, ``en``, ``data`` a clock later)."""
+def table_ports(m, *, sets, ways, width, value_width, second_read=False):
+    """The table as one memory: returns (write port, read port), and with
+    ``second_read`` a second read port after them (for the Z-order index's
+    key reads: the block RAM's other port, if the first read port and the
+    write port share their address). The read ports are synchronous
+    (``addr``, ``en``, ``data`` a clock later)."""
     W = width
     set_bits = sets.bit_length() - 1
     # What the port reads while the other writes the same set never reaches
@@ -68,12 +71,17 @@ def table_ports(m, *, sets, ways, width, value_width):
     # block RAM's port and only then applies ``no_rw_check``. A port that is
     # already synchronous keeps its read-old-data rule whatever the
     # attribute says. ``table_r`` is the registered port the pipeline uses.
-    table_async = table.read_port(domain="comb")
-    table_r = SimpleNamespace(addr=Signal(set_bits), en=Signal(),
-                              data=Signal(table_async.data.shape(), reset_less=True))
-    m.d.comb += table_async.addr.eq(table_r.addr)
-    with m.If(table_r.en):
-        m.d.sync += table_r.data.eq(table_async.data)
+    def registered_read():
+        port = table.read_port(domain="comb")
+        registered = SimpleNamespace(addr=Signal(set_bits), en=Signal(),
+                                     data=Signal(port.data.shape(), reset_less=True))
+        m.d.comb += port.addr.eq(registered.addr)
+        with m.If(registered.en):
+            m.d.sync += registered.data.eq(port.data)
+        return registered
+    table_r = registered_read()
+    if second_read:
+        return table_w, table_r, registered_read()
     return table_w, table_r
 
 

@@ -32,6 +32,14 @@ each slot's key, written when the index links the slot: the table itself may
 already hold a later key there), ``creators`` (which node names a slot as its
 representative) and ``free`` (a stack of released node numbers).
 
+With ``shared_keys`` there is no ``keys`` copy: the index reads each slot's
+key through its ``keys`` port (``addr`` and ``en`` out, ``data`` in a clock
+later) from a read port of the entry store, and owns no key bits at all (on
+the ECP5 16 DP16KDs a 2048-slot index). Whoever writes that store must then
+keep a slot's key as the index linked it until the index has applied the
+slot's delete: a freed entry is not reused while ``idle`` is low
+(``CuckooSequencer``).
+
 Representatives stay valid across deletes without walking the tree again:
 the node created when slot ``s`` was linked has ``s`` as its representative
 and is an ancestor of ``s``; when ``s`` is unlinked its parent ``p`` goes away,
@@ -59,6 +67,8 @@ FIFO of entries of up to three, read out one hit a clock (the end follows
 once it is empty); inside a box the
 walk outruns that, and a query answers its keys at one a clock.
 """
+
+from types import SimpleNamespace
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import data, stream, wiring
@@ -122,12 +132,17 @@ class ZIndex(wiring.Component):
     # path and the stack: for a board whose block RAMs the tables fill.
     LUT_QUEUE = 64
 
-    def __init__(self, *, slots, width=COORD_WIDTH, queue=QUEUE):
+    def __init__(self, *, slots, width=COORD_WIDTH, queue=QUEUE, shared_keys=False):
         assert slots >= 2 and slots & (slots - 1) == 0, "slots must be a power of two >= 2"
         assert queue > self.ROOM
         self.slots, self.width, self.queue = slots, width, queue
         self.slot_bits = slots.bit_length() - 1
+        self.shared_keys = shared_keys
+        keys = {"keys": Out(wiring.Signature({"addr": Out(self.slot_bits), "en": Out(1),
+                                               "data": In(coord_layout(width))}))} \
+            if shared_keys else {}
         super().__init__({
+            **keys,
             "update": In(stream.Signature(update_layout(width, self.slot_bits))),
             "query":  In(stream.Signature(query_layout(width))),
             "hits":   Out(stream.Signature(hit_layout(self.slot_bits))),
@@ -151,7 +166,8 @@ class ZIndex(wiring.Component):
 
         m.submodules.nodes = nodes = Memory(shape=node_shape, depth=self.slots, init=[])
         m.submodules.reps = reps = Memory(shape=P, depth=self.slots, init=[])
-        m.submodules.keys = keys = Memory(shape=coord_layout(W), depth=self.slots, init=[])
+        if not self.shared_keys:
+            m.submodules.keys = keys = Memory(shape=coord_layout(W), depth=self.slots, init=[])
         m.submodules.creators = creators = Memory(shape=creator_shape, depth=self.slots, init=[])
         m.submodules.free = free = Memory(shape=P, depth=self.slots, init=[])
         # A walk's pending child (``inside`` when its region lies inside the
@@ -161,14 +177,20 @@ class ZIndex(wiring.Component):
         # the top one is a register (``top``), the rest are here.
         small = {"ram_style": "distributed"} if self.queue <= self.LUT_QUEUE else {}
         m.submodules.stack = stack = Memory(shape=pending, depth=DIMS * W + 1, init=[], attrs=small)
-        nodes_w, reps_w, keys_w = nodes.write_port(), reps.write_port(), keys.write_port()
+        nodes_w, reps_w = nodes.write_port(), reps.write_port()
+        if self.shared_keys:
+            # the store's writer wrote the key already; these go nowhere
+            keys_w = SimpleNamespace(addr=Signal(P), data=Signal(coord_layout(W)), en=Signal())
+            keys_r = self.keys
+        else:
+            keys_w, keys_r = keys.write_port(), keys.read_port()
         creators_w, free_w, stack_w = creators.write_port(), free.write_port(), stack.write_port()
         # An insert's walk down, kept to find where the new node goes.
         m.submodules.path = path = Memory(
             shape=data.StructLayout({"ptr": P, "node": node_shape, "dir": 1}),
             depth=DIMS * W + 1, init=[], attrs=small)
         path_w, path_r = path.write_port(), path.read_port()
-        nodes_r, reps_r, keys_r = nodes.read_port(), reps.read_port(), keys.read_port()
+        nodes_r, reps_r = nodes.read_port(), reps.read_port()
         creators_r = creators.read_port()
         free_r = free.read_port(transparent_for=(free_w,))
         stack_r = stack.read_port()

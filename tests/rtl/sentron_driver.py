@@ -29,11 +29,11 @@ def expected_frames(model, ins):
 
 
 def run_stream(instructions, *, sets=16, ways=2, ready_every=1, dut=None, model=None,
-               answer_domain="sync", answer_period=None):
+               answer_domain="sync", answer_period=None, patience=2000):
     """Drive ``dut`` (a Sequencer, or anything with its ports) and compare every
     answer with ``model``'s; both default to a sequencer of ``sets x ways``.
     ``answer_domain``: the clock ``dut.o`` is on (``answer_period`` seconds;
-    ``sync`` is 1 us)."""
+    ``sync`` is 1 us); ``patience``: the clocks an instruction may wait to go in."""
     model = model or Model(sets=sets, ways=ways, ops=SENTRON_OPS)
     want = [expected_frames(model, ins) for ins in instructions]
     dut = dut or Sequencer(sets=sets, ways=ways)
@@ -50,13 +50,13 @@ def run_stream(instructions, *, sets=16, ways=2, ready_every=1, dut=None, model=
             ctx.set(dut.i.payload.as_value(), 0)
             set_members(ctx, dut.i.payload, members)
             ctx.set(dut.i.valid, 1)
-            if not await until_ready(ctx, dut.i.ready, 2000):
+            if not await until_ready(ctx, dut.i.ready, patience):
                 return                  # the sink reports the stopped answers
         ctx.set(dut.i.valid, 0)
 
     async def sink(ctx):
         cycle, idle, finals = 0, 0, 0
-        while finals < len(instructions) and idle < 1000:   # idle: a hang fails, not loops
+        while finals < len(instructions) and idle < max(1000, patience):   # a hang fails
             ctx.set(dut.o.ready, cycle % ready_every == 0)
             _, _, valid, ready, payload = await ctx.tick(answer_domain).sample(
                 dut.o.valid, dut.o.ready, dut.o.payload)

@@ -9,6 +9,7 @@ from rtl.sentron.cuckoo_sequencer import CuckooSequencer
 from rtl.sentron.execute import RANGE_OPS, SENTRON_OPS
 from tb.stimulus import Instruction as I
 from tb.stimulus import Stimulus
+from vtpu.coord import Pattern
 from vtpu.isa import DIMS, Op
 from vtpu.model import Model
 
@@ -35,6 +36,28 @@ def test_fill_free_and_refill():
     model = geometry_model(**geometry)
     run_stream(prog, dut=CuckooSequencer(**geometry), model=model)
     assert len(model.data) == 8 and model.memory.refused["full"] >= 2
+
+
+def test_freed_ids_wait_for_the_z_order_index():
+    """The Z-order index reads keys from the entry store: a freed id must keep
+    its key until the index has applied its delete. The keys have one bit set
+    each, so the index is a chain a key deep and applies an update more slowly
+    than the sequencer takes one; a full store, then deletes each followed by
+    a new key (which can only take a freed id), then a CRANGE over all. A key
+    rewritten too early sends a later insert's walk the wrong way."""
+    entries = 64
+    keys = [tuple((1 << j) if d == dim else 0 for d in range(DIMS))
+            for j in range(16) for dim in range(DIMS)]
+    prog = [I(Op.CPUT, {"coord": k, "value": i}, i % 256) for i, k in enumerate(keys[:entries])]
+    for n in range(48):
+        prog.append(I(Op.CDEL, {"coord": keys[n]}, n))
+        prog.append(I(Op.CPUT, {"coord": keys[entries + n], "value": n}, n))
+    prog.append(I(Op.CRANGE, {"pattern": Pattern((0,) * DIMS, (65535,) * DIMS, 0)}, 1))
+    geometry = dict(entries=entries, buckets=32)
+    model = geometry_model(**geometry)
+    # the first new key waits for the index to link the 64 (some 5,000 clocks)
+    run_stream(prog, dut=CuckooSequencer(**geometry), model=model, patience=20_000)
+    assert len(model.data) == entries and model.memory.reused == 48
 
 
 @pytest.mark.parametrize("entries,buckets,slots,max_moves,seed", [

@@ -4,6 +4,10 @@ import random
 
 import pytest
 
+from amaranth.hdl import Elaboratable, Module
+from amaranth.lib.memory import Memory
+
+from rtl.layouts import coord_layout
 from rtl.sentron.zindex import ZIndex, highest_one
 from vtpu.coord import in_box, max_value, morton
 from vtpu.isa import DIMS
@@ -27,19 +31,52 @@ def _box(rng, keys, spread):
     return tuple(lo), tuple(hi)
 
 
-def run_index(slots, script, ready_seed=None, queue=ZIndex.QUEUE):
+class KeysElsewhere(Elaboratable):
+    """A ``shared_keys`` index and the memory it reads keys from, which the
+    test writes as an entry store's writer would (``keys_w``)."""
+
+    def __init__(self, index):
+        self.index = index
+        self.keys = Memory(shape=coord_layout(index.width), depth=index.slots, init=[])
+        self.keys_w, self.keys_r = self.keys.write_port(), self.keys.read_port()
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.index, m.submodules.keys = self.index, self.keys
+        m.d.comb += [self.keys_r.addr.eq(self.index.keys.addr), self.keys_r.en.eq(self.index.keys.en),
+                     self.index.keys.data.eq(self.keys_r.data)]
+        return m
+
+
+def run_index(slots, script, ready_seed=None, queue=ZIndex.QUEUE, shared_keys=False):
     """Apply ``script`` (("put", slot, key) / ("del", slot, key) / ("query", lo, hi)) and
     return, per query, (slots answered, clocks from query offered to end).
-    ``ready_seed``: the hits are taken on random clocks instead of every clock."""
-    dut = ZIndex(slots=slots, queue=queue)
+    ``ready_seed``: the hits are taken on random clocks instead of every clock.
+    ``shared_keys``: the keys in a memory beside the index, each written as its
+    put is offered; a slot deleted since the index was last idle is written
+    only once it is idle again (the rule the entry store's writer keeps)."""
+    dut = ZIndex(slots=slots, queue=queue, shared_keys=shared_keys)
+    top = KeysElsewhere(dut) if shared_keys else dut
     answers = []
     ready = random.Random(ready_seed)
+    deleted = set()
 
     async def bench(ctx):
         ctx.set(dut.hits.ready, 1)
         for step in script:
             if step[0] in ("put", "del"):
                 _, slot, key = step
+                if shared_keys and step[0] == "put":
+                    if slot in deleted:
+                        await ctx.tick().until(dut.idle)
+                        deleted.clear()
+                    ctx.set(top.keys_w.addr, slot)
+                    ctx.set(top.keys_w.data, list(key))
+                    ctx.set(top.keys_w.en, 1)
+                    await ctx.tick()
+                    ctx.set(top.keys_w.en, 0)
+                elif step[0] == "del":
+                    deleted.add(slot)
                 await stream_put(ctx, dut.update, {"delete": step[0] == "del",
                                                    "key": list(key), "slot": slot})
                 continue
@@ -62,7 +99,7 @@ def run_index(slots, script, ready_seed=None, queue=ZIndex.QUEUE):
             ctx.set(dut.query.valid, 0)
             answers.append((got, clocks))
 
-    run_sim(dut, bench)
+    run_sim(top, bench)
     return answers
 
 
@@ -104,6 +141,15 @@ def test_random_with_a_queue_in_lut_ram():
     assert 16 <= ZIndex.LUT_QUEUE
     script, expected = random_script(6, 64, 400, 3)
     answers = run_index(64, script, queue=16)
+    assert [got for got, _ in answers] == expected
+
+
+@pytest.mark.parametrize("seed,slots,spread", [(8, 64, 3), (9, 64, 1 << 16)])
+def test_random_with_keys_read_from_elsewhere(seed, slots, spread):
+    """``shared_keys``: the index keeps no key copy and reads each key
+    through its ``keys`` port, the same answers."""
+    script, expected = random_script(seed, slots, 600, spread)
+    answers = run_index(slots, script, shared_keys=True)
     assert [got for got, _ in answers] == expected
 
 
