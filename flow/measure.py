@@ -15,7 +15,11 @@ the byte-serial host link in front of it moves one byte per clock.
   * ``rtl.cuckoo.<op>.*``: ``CuckooSequencer``, the sentron on the cuckoo
     memory (256 entries), one instruction at a time; ``rtl.cuckoo_spram.<op>.*``
     the same with its entries in 64-bit words (``SerialEntryStore``, the
-    iCEBreaker's SPRAM; no range instructions).
+    iCEBreaker's SPRAM; no range instructions);
+    ``rtl.cuckoo.cput.new_keys.per_clock`` new keys into 1024 entries (the Z-order
+    index reading their keys from the entry store) and
+    ``rtl.cuckoo.crange.clocks.capN`` a CRANGE as ``rtl.crange.clocks.capN`` in
+    N entries;
   * ``rtl.cnearest.clocks.capN``: a CNEAREST of k = 8 in a sentron of N
     slots a quarter full, as ``rtl.crange.clocks.capN`` (``measure_range``);
   * ``rtl.cattend.clocks_per_key``: the clocks each key of a box adds to a
@@ -149,7 +153,7 @@ def measure_stream(instructions, *, sets=64, ways=4, sentrons=1, pipelined=False
     return per_clock, latency, statuses
 
 
-def measure_range(capacity, *, results=16, fill=0.25, seed=1, nearest=False):
+def measure_range(capacity, *, results=16, fill=0.25, seed=1, nearest=False, cuckoo=False):
     """Clocks one CRANGE of ``results`` records takes, in one sentron of
     ``capacity`` slots (4 ways) holding ``fill * capacity`` keys spread over the
     whole coordinate space plus ``results`` keys inside the queried box.
@@ -160,7 +164,8 @@ def measure_range(capacity, *, results=16, fill=0.25, seed=1, nearest=False):
     (clocks, records answered, keys stored).
 
     ``nearest``: a CNEAREST of k = 8 at the box's corner instead, through a
-    ``SentronArray`` (its top-k unit ranks a CRANGE of every key)."""
+    ``SentronArray`` (its top-k unit ranks a CRANGE of every key).
+    ``cuckoo``: one ``CuckooSequencer`` of ``capacity`` entries instead."""
     rng = random.Random(seed)
     corner = 30000
     cube = [tuple(corner + (i >> b & 1) if b < 4 else corner for b in range(DIMS))
@@ -175,7 +180,10 @@ def measure_range(capacity, *, results=16, fill=0.25, seed=1, nearest=False):
     query = ((Op.CNEAREST, {"coord": pack((corner,) * DIMS), "arg": 8}) if nearest
              else (Op.CRANGE, {"pattern": box}))
     program = puts + [(Op.CDIGEST, {"pattern": nowhere}), query]
-    bench = _Bench(SentronArray(sets=capacity // 4, ways=4)) if nearest else _bench(capacity // 4, 4)
+    if nearest:
+        bench = _Bench(SentronArray(sets=capacity // 4, ways=4))
+    else:
+        bench = _bench(capacity, 1, cuckoo=True) if cuckoo else _bench(capacity // 4, 4)
     _, finals, statuses, records = bench.run(program)
     stored = sum(s == Status.OK for s in statuses[:len(puts)])
     assert statuses[-1] == Status.OK
@@ -271,12 +279,22 @@ def figures(quick=False):
                         "value": i}) for i in range(1024)]
     per_clock, _, _ = measure_stream(fresh, sets=1024)
     out["rtl.cput.new_keys.per_clock"] = round(per_clock, 4)
+    # the same into the cuckoo sentron (1024 entries), whose index reads keys
+    # from the entry store
+    per_clock, _, statuses = measure_stream(fresh, sets=1024, cuckoo=True)
+    assert all(s == Status.OK for s in statuses)
+    out["rtl.cuckoo.cput.new_keys.per_clock"] = round(per_clock, 4)
     # CRANGE with 16 results from tables of growing capacity, a quarter full
     for capacity in ((256, 1024) if quick else (256, 512, 1024, 2048, 4096, 8192)):
         clocks, records, stored = measure_range(capacity)
         out[f"rtl.crange.clocks.cap{capacity}"] = clocks
         out[f"rtl.crange.records.cap{capacity}"] = records
         out[f"rtl.crange.stored.cap{capacity}"] = stored
+    # and in the cuckoo sentron (the ULX3S's is 2048 entries)
+    for capacity in ((256,) if quick else (256, 2048)):
+        clocks, records, stored = measure_range(capacity, cuckoo=True)
+        out[f"rtl.cuckoo.crange.clocks.cap{capacity}"] = clocks
+        out[f"rtl.cuckoo.crange.records.cap{capacity}"] = records
     # CNEAREST (k = 8) at the same capacities: every key is ranked
     for capacity in ((256, 1024) if quick else (256, 512, 1024, 2048, 4096, 8192)):
         clocks, records, stored = measure_range(capacity, nearest=True)
