@@ -335,7 +335,10 @@ def lut_mapping_script(board, top):
     return synth("-run :map_luts"), [
         "check -latchonly -assert",
         "techmap -map +/lattice/latches_map.v",
-        f"abc9 -W {board.wire_ps}",
+        # ABC9 takes the timing into account; on the ULX3S with every
+        # instruction (356k AND gates) it ran for most of an hour, plain ABC
+        # (``board.abc9`` False) a few minutes
+        f"abc9 -W {board.wire_ps}" if board.abc9 else "abc -lut 4:7 -dress",
         "clean",
         f"synth_ecp5 {synth(f'-top {top}', '-run map_cells:')}",
     ]

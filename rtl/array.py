@@ -216,6 +216,7 @@ class SentronArray(wiring.Component):
                 entries=self.memory["entries"] // self.sentrons, buckets=self.memory.get("buckets"),
                 slots=self.memory.get("slots", 4), max_moves=self.memory.get("max_moves", 2),
                 sentron_bits=self.sentron_bits, spram=self.memory.get("spram", False),
+                serial_regions=self.memory.get("serial_regions", False),
                 width=self.width, value_width=self.value_width, seed=self.seed, ops=ops,
                 hashed=self.sentrons > 1, index_queue=self.index_queue)
         kind = PipelinedSequencer if self.pipelined else Sequencer

@@ -60,10 +60,14 @@ __all__ = ["VTPU"]
 
 
 
+GATEWARE_KNOBS = ("spram", "serial_regions")
+
+
 def model_memory(memory):
-    """A cuckoo ``memory`` as the model takes it: less the gateware's own knob
-    (``spram``, where the entries are kept)."""
-    return {k: v for k, v in memory.items() if k != "spram"}
+    """A cuckoo ``memory`` as the model takes it: less the gateware's own knobs
+    (``spram``, where the entries are kept; ``serial_regions``, how the
+    Z-order index tests a region)."""
+    return {k: v for k, v in memory.items() if k not in GATEWARE_KNOBS}
 
 
 class VTPU(wiring.Component):
@@ -76,7 +80,9 @@ class VTPU(wiring.Component):
         of ``entries`` (in all), ``buckets`` (a sentron; default: twice the
         slots of its entries), ``slots`` and ``max_moves``, as the model takes
         them, and ``spram``: each sentron's entry store in 64-bit words, four an
-        entry (``SerialEntryStore``; point instructions only)."""
+        entry (``SerialEntryStore``; point instructions only), and
+        ``serial_regions``: each Z-order index's region tests a component a
+        clock (``ZIndex``)."""
         assert memory is None or not pipelined, "the cuckoo memory has no pipelined sentron yet"
         self.memory = dict(memory) if memory is not None else None
         self.pipelined, self.host_domain = pipelined, host_domain

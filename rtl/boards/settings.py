@@ -94,6 +94,7 @@ class Board:
     # ECP5: the wire delay (ps) ABC assumes between two LUTs as it maps the logic
     # (``flow.build.lut_mapping_script``); None: Yosys's own (300)
     wire_ps: int = None
+    abc9: bool = True      # ECP5 with ``wire_ps``: ABC9 maps the LUTs, else plain ABC
     pnr_opts: tuple = ()   # extra nextpnr options
     pll_pad: bool = True   # iCE40: the oscillator pin is a PLL pad (SB_PLL40_PAD)
     leave_out: frozenset = frozenset()   # instructions this board's core answers BAD_OPCODE to

@@ -61,13 +61,15 @@ __all__ = ["CuckooSequencer"]
 class CuckooSequencer(SentronPorts):
     def __init__(self, *, entries=256, buckets=None, slots=4, max_moves=2, sentron_bits=0,
                  width=COORD_WIDTH, value_width=VALUE_WIDTH, seed=TABLE_SEED,
-                 ops=SENTRON_OPS, hashed=False, spram=False, index_queue=ZIndex.QUEUE):
+                 ops=SENTRON_OPS, hashed=False, spram=False, index_queue=ZIndex.QUEUE,
+                 serial_regions=False):
         """``spram``: the entry store in a RAM of 64-bit words, four an entry
         (``SerialEntryStore``: the UP5K's SPRAM); point instructions only.
-        ``index_queue``: the Z-order index's update queue (``ZIndex``'s ``queue``)."""
+        ``index_queue``, ``serial_regions``: the Z-order index's (``ZIndex``'s
+        ``queue`` and ``serial_regions``)."""
         if spram and frozenset(ops) & RANGE_OPS:
             raise ValueError("the range walk reads whole entries: not from the serial store")
-        self.spram, self.index_queue = spram, index_queue
+        self.spram, self.index_queue, self.serial_regions = spram, index_queue, serial_regions
         # the model's geometry rules and defaults, for one sentron's share
         self.entries = entries
         self.buckets = index_buckets(entries, slots=slots, buckets=buckets, max_moves=max_moves)
@@ -96,7 +98,7 @@ class CuckooSequencer(SentronPorts):
         route_w, route_r = route_table(m, W)
         if ranges:
             m.submodules.zindex = zindex = ZIndex(slots=max(2, 1 << E), width=W, queue=self.index_queue,
-                                                 shared_keys=True)
+                                                 shared_keys=True, serial_regions=self.serial_regions)
             keys, = store_k
             m.d.comb += [keys.addr.eq(zindex.keys.addr), keys.en.eq(zindex.keys.en),
                          zindex.keys.data.eq(keys.data[0].key)]

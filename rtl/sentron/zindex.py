@@ -132,12 +132,17 @@ class ZIndex(wiring.Component):
     # path and the stack: for a board whose block RAMs the tables fill.
     LUT_QUEUE = 64
 
-    def __init__(self, *, slots, width=COORD_WIDTH, queue=QUEUE, shared_keys=False):
+    def __init__(self, *, slots, width=COORD_WIDTH, queue=QUEUE, shared_keys=False,
+                 serial_regions=False):
         assert slots >= 2 and slots & (slots - 1) == 0, "slots must be a power of two >= 2"
         assert queue > self.ROOM
         self.slots, self.width, self.queue = slots, width, queue
         self.slot_bits = slots.bit_length() - 1
         self.shared_keys = shared_keys
+        # the children's region tests a component a clock (``DIMS`` clocks a
+        # node on the box's edge instead of one): about a ninth of their
+        # logic, which is half the index's
+        self.serial_regions = serial_regions
         keys = {"keys": Out(wiring.Signature({"addr": Out(self.slot_bits), "en": Out(1),
                                                "data": In(coord_layout(width))}))} \
             if shared_keys else {}
@@ -262,25 +267,41 @@ class ZIndex(wiring.Component):
         at = q_node.split
         below = Signal(W)               # the bits under the split's level
         m.d.comb += below.eq(((Const(1, W + 1) << at.level) - 1)[:W])
-        fits = [Signal(DIMS, name="fits0"), Signal(DIMS, name="fits1")]
-        within = [Signal(DIMS, name="within0"), Signal(DIMS, name="within1")]
-        for i in range(DIMS):
-            r = Value.cast(rep_key[i])
+        # the components tested this clock: all of them, or (``serial_regions``)
+        # component ``turn``, the ones before it already folded into ``so_far``
+        tested = 1 if self.serial_regions else DIMS
+        turn = Signal(range(DIMS))
+        fits = [Signal(tested, name="fits0"), Signal(tested, name="fits1")]
+        within = [Signal(tested, name="within0"), Signal(tested, name="within1")]
+        for t in range(tested):
+            if self.serial_regions:
+                i = turn
+                r, lo_i, hi_i = (Value.cast(v).word_select(turn, W) for v in (rep_key, lo, hi))
+                varies_i = q_node.varies.bit_select(turn, 1)
+            else:
+                i = t
+                r, lo_i, hi_i, varies_i = Value.cast(rep_key[t]), lo[t], hi[t], q_node.varies[t]
             # free below the split: the split's level and under for components
             # after the split's, under it for the split's component and those before
-            mask = Signal(W, name=f"free{i}")
+            mask = Signal(W, name=f"free{t}")
             # (none in a component no key below the node differs in)
-            m.d.comb += mask.eq(Mux(q_node.varies[i], Mux(at.dim < i, (below << 1) | 1, below), 0))
+            m.d.comb += mask.eq(Mux(varies_i, Mux(at.dim < i, (below << 1) | 1, below), 0))
             for child in (0, 1):
-                base = Signal(W, name=f"base{i}_{child}")
+                base = Signal(W, name=f"base{t}_{child}")
                 with m.If(at.dim == i):
                     m.d.comb += base.eq((r & ~((below << 1) | 1)[:W]) | (Const(child, W) << at.level)[:W])
                 with m.Else():
                     m.d.comb += base.eq(r & ~mask)
-                m.d.comb += [fits[child][i].eq((base <= hi[i]) & ((base | mask) >= lo[i])),
-                             within[child][i].eq((base >= lo[i]) & ((base | mask) <= hi[i]))]
-        reach = [fits[0].all(), fits[1].all()]
-        inside = [within[0].all(), within[1].all()]
+                m.d.comb += [fits[child][t].eq((base <= hi_i) & ((base | mask) >= lo_i)),
+                             within[child][t].eq((base >= lo_i) & ((base | mask) <= hi_i))]
+        if self.serial_regions:
+            # the verdicts of components 0 .. turn-1: fits0, fits1, within0, within1
+            so_far = Signal(4, init=0b1111)
+            now = Cat(fits[0], fits[1], within[0], within[1]) & so_far
+            reach, inside = [now[0], now[1]], [now[2], now[3]]
+        else:
+            reach = [fits[0].all(), fits[1].all()]
+            inside = [within[0].all(), within[1].all()]
 
         # Hits leave through a FIFO of entries of up to three, read out one hit
         # a clock: a clock of the walk may answer two leaves of a node and the
@@ -565,8 +586,15 @@ class ZIndex(wiring.Component):
                 m.next = "Q_REP"
 
             with m.State("Q_REP"):               # its representative's key is read
-                with m.If(out.w_rdy):
-                    children(q_node, reach[0], reach[1], inside[0], inside[1])
+                if self.serial_regions:
+                    with m.If(turn != DIMS - 1):
+                        m.d.sync += [so_far.eq(now), turn.eq(turn + 1)]
+                    with m.Elif(out.w_rdy):
+                        m.d.sync += [so_far.eq(0b1111), turn.eq(0)]
+                        children(q_node, reach[0], reach[1], inside[0], inside[1])
+                else:
+                    with m.If(out.w_rdy):
+                        children(q_node, reach[0], reach[1], inside[0], inside[1])
 
             with m.State("Q_INSIDE"):            # a node inside the box: all of it is hits
                 with m.If(out.w_rdy):

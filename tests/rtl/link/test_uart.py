@@ -11,8 +11,11 @@ from sim_helpers import run_sim, small_board_core
 from rtl.boards import BOARDS, UARTLink
 from rtl.top import VTPU
 from rtl.link.uart import UARTRx, UARTTx
+from tb.stimulus import Instruction as I
 from tb.stimulus import Stimulus
-from vtpu.isa import Op
+from vtpu.coord import Pattern, max_value
+from vtpu.frame import parse_responses
+from vtpu.isa import DIMS, Op
 
 DIV = 4          # the fewest clocks per bit the UART takes: each bit costs a simulated clock
 
@@ -115,6 +118,18 @@ def test_each_boards_core_behind_the_pins_matches_model(board):
     # fewer where the host link has a clock of its own: two clocks cost more
     stream = Stimulus(13, ops=frozenset(Op), garbage=0.1, keys=12).take(
         14 if b.host_domain != "sync" else 40)
+    # a board with the range instructions walks its index over keys it holds
+    everything = Pattern((0,) * DIMS, (max_value(16),) * DIMS, 0)
+    near = Pattern((0,) * DIMS, (9,) * DIMS, 0)
+    ranged = [I(Op.CPUT, {"coord": (n + 1,) * DIMS, "value": n}, 100 + n) for n in range(3)] + [
+        I(op, fields, 110 + n) for n, (op, fields) in enumerate([
+            (Op.CRANGE, {"pattern": everything}), (Op.CDIGEST, {"pattern": everything}),
+            (Op.CHIER, {"pattern": near, "dir": 1}),
+            (Op.CNEAREST, {"coord": (2,) * DIMS, "k": 2}),
+            (Op.CATTEND, {"coord": (2,) * DIMS, "pattern": near, "k": 2, "mode": 1})])
+        if op in b.ops]
+    if Op.CRANGE in b.ops:
+        stream += ranged
     data = b"".join(ins.frame() for ins in stream)
     want = core.model().execute(data)
     got = {}
@@ -137,6 +152,9 @@ def test_each_boards_core_behind_the_pins_matches_model(board):
     sim.add_testbench(watch)
     sim.run()
     assert len(want) > 25 and got["bytes"] == want
+    if Op.CRANGE in b.ops:        # the CRANGE (tag 110) answered the three keys as records
+        records = [r for r in parse_responses(want) if r.tag == 110 and r.more]
+        assert len(records) >= 3 and len(ranged) >= 6
 
 
 @pytest.mark.parametrize("core_period, pipelined, count", [(0.53e-6, True, 6),

@@ -48,14 +48,15 @@ class KeysElsewhere(Elaboratable):
         return m
 
 
-def run_index(slots, script, ready_seed=None, queue=ZIndex.QUEUE, shared_keys=False):
+def run_index(slots, script, ready_seed=None, queue=ZIndex.QUEUE, shared_keys=False,
+              serial_regions=False):
     """Apply ``script`` (("put", slot, key) / ("del", slot, key) / ("query", lo, hi)) and
     return, per query, (slots answered, clocks from query offered to end).
     ``ready_seed``: the hits are taken on random clocks instead of every clock.
     ``shared_keys``: the keys in a memory beside the index, each written as its
     put is offered; a slot deleted since the index was last idle is written
     only once it is idle again (the rule the entry store's writer keeps)."""
-    dut = ZIndex(slots=slots, queue=queue, shared_keys=shared_keys)
+    dut = ZIndex(slots=slots, queue=queue, shared_keys=shared_keys, serial_regions=serial_regions)
     top = KeysElsewhere(dut) if shared_keys else dut
     answers = []
     ready = random.Random(ready_seed)
@@ -151,6 +152,21 @@ def test_random_with_keys_read_from_elsewhere(seed, slots, spread):
     script, expected = random_script(seed, slots, 600, spread)
     answers = run_index(slots, script, shared_keys=True)
     assert [got for got, _ in answers] == expected
+
+
+@pytest.mark.parametrize("seed,slots,spread,ready_seed", [(10, 64, 3, None), (11, 64, 1 << 16, None),
+                                                          (12, 16, 3, 12)])
+def test_random_with_regions_tested_a_component_a_clock(seed, slots, spread, ready_seed):
+    """``serial_regions`` (with ``shared_keys``, as the ULX3S builds it): the
+    same answers; a node on the box's edge costs DIMS clocks, not one."""
+    script, expected = random_script(seed, slots, 600, spread)
+    answers = run_index(slots, script, ready_seed=ready_seed, shared_keys=True,
+                        serial_regions=True)
+    assert [got for got, _ in answers] == expected
+    if ready_seed is None:       # (hits taken at random, the clocks are the random draws')
+        parallel = run_index(slots, script, shared_keys=True)
+        slower = [serial - fast for (_, serial), (_, fast) in zip(answers, parallel)]
+        assert all(d >= 0 for d in slower) and any(d >= DIMS - 1 for d in slower)
 
 
 @pytest.mark.parametrize("seed,slots,spread", [(4, 64, 3), (5, 64, 1 << 16)])
