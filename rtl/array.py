@@ -34,11 +34,14 @@ answer is always on its way, so this cannot deadlock.
 
 With one sentron the array is the bare sequencer: no extra clocks.
 
-CKG, CATTEND and CNEAREST (when ``ops`` has them) run in units in front of
-all this, as instructions of their own through the dispatcher
+CKG, CATTEND, CNEAREST and CDIGEST (when ``ops`` has them) run in units in
+front of all this, as instructions of their own through the dispatcher
 (``Interposer``): ``HopUnit`` sends each CKG hop as a CGET, so it goes to
 the sentron that owns its edge; ``TopKUnit`` ranks the records of a CRANGE,
-merged from every sentron, into a top-k sorter of ``k_max`` entries.
+merged from every sentron, into a top-k sorter of ``k_max`` entries;
+``DigestUnit`` hashes them into CDIGEST's sum (one hash, not one a
+sentron). So in an array CDIGEST is a CRANGE to the sentrons, and the
+digests the collector sums are a bare sequencer's.
 
 ``pipelined=True`` (the pipelined ULX3S build) builds the sentrons as
 ``PipelinedSequencer``: five stages that never stall, an answer FIFO each and
@@ -72,6 +75,7 @@ from amaranth.lib.wiring import In, Out
 from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, TABLE_SEED, VALUE_WIDTH, Dir, Op, Status
 from vtpu.hash import h3_rows
 
+from .digest_unit import DigestUnit
 from .hop_unit import HopUnit
 from .topk_unit import K_MAX, TopKUnit
 from .link.credit_fifo import CreditFIFO
@@ -92,7 +96,7 @@ __all__ = ["SentronArray", "POINT_OPS", "FRONT_OPS", "Ports", "front_units", "co
 POINT_OPS = frozenset({Op.CGET, Op.CPUT, Op.CDEL})
 
 # Instructions the units in front of the sentrons run (``_front_units``).
-FRONT_OPS = frozenset({Op.CKG, Op.CATTEND, Op.CNEAREST})
+FRONT_OPS = frozenset({Op.CKG, Op.CATTEND, Op.CNEAREST, Op.CDIGEST})
 
 # Instructions one sentron can hold between accepting and answering (three
 # pipeline stages and the answer register).
@@ -107,10 +111,10 @@ IN_FLIGHT_PIPELINED = 16
 
 
 def front_units(m, ops, *, width, value_width, k_max, domain="sync"):
-    """The units that run ``ops``' CKG, CATTEND and CNEAREST in front of
-    sentrons executing the rest, as instructions of their own through them
-    (``Interposer``), added to ``m`` on clock ``domain``: the hop unit, then
-    the top-k unit."""
+    """The units that run ``ops``' CKG, CATTEND, CNEAREST and CDIGEST in front
+    of sentrons executing the rest, as instructions of their own through them
+    (``Interposer``), added to ``m`` on clock ``domain``: the hop unit, the
+    top-k unit, then the digest unit."""
     units = []
     inner_ops = ops - FRONT_OPS
     if Op.CKG in ops:
@@ -119,6 +123,9 @@ def front_units(m, ops, *, width, value_width, k_max, domain="sync"):
     if ops & {Op.CATTEND, Op.CNEAREST}:
         assert {Op.CGET, Op.CRANGE} <= inner_ops, "CATTEND and CNEAREST rank a CRANGE"
         units.append(("topk", TopKUnit(width, value_width, k_max=k_max, ops=ops)))
+    if Op.CDIGEST in ops:
+        assert Op.CRANGE in inner_ops, "CDIGEST hashes a CRANGE"
+        units.append(("digest", DigestUnit(width, value_width)))
     for name, unit in units:
         m.submodules[name] = unit if domain == "sync" else DomainRenamer(domain)(unit)
     return [unit for _, unit in units]
@@ -152,7 +159,7 @@ class SentronArray(wiring.Component):
         assert pipelined or answer_domain == "sync", \
             "answers cross to another clock only from PipelinedSequencer sentrons (credits)"
         assert not frozenset(ops) & FRONT_OPS or answer_domain == "sync", \
-            "the units in front (CKG, CATTEND, CNEAREST) take the sentrons' answers on their clock"
+            "the units in front (FRONT_OPS) take the sentrons' answers on their clock"
         self.k_max = k_max
         self.index_queue = index_queue        # each sentron's ``ZIndex`` queue
         self.answer_domain = answer_domain
@@ -252,7 +259,7 @@ class SentronArray(wiring.Component):
                      payload.waits.eq(link.waits)]
 
     def _front_units(self, m):
-        """CKG, CATTEND and CNEAREST run in front of the sentrons (``front_units``)."""
+        """CKG, CATTEND, CNEAREST and CDIGEST run in front of the sentrons (``front_units``)."""
         units = front_units(m, self.ops, width=self.width, value_width=self.value_width,
                             k_max=self.k_max)
         m.submodules.sentrons = inner = SentronArray(
@@ -503,7 +510,9 @@ class SentronArray(wiring.Component):
         with m.Else():
             first = sentrons[0].o.payload
             count = sum((s.o.payload.aux for s in sentrons[1:]), first.aux)
-            digest = sum((s.o.payload.value for s in sentrons[1:]), first.value)
+            # (with a digest unit in front, no sentron answers CDIGEST)
+            digest = sum((s.o.payload.value for s in sentrons[1:]), first.value) \
+                if Op.CDIGEST in self.ops else first.value
             m.d.comb += [answer.eq(first), answer.aux.eq(count), answer.value.eq(digest),
                          chosen.eq(~0), retire.eq(1)]
 

@@ -184,7 +184,8 @@ class CuckooSequencer(SentronPorts):
                 m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(record)]
             store_port = SimpleNamespace(addr=store_addr, en=store_r.en, data=store_r.data)
             range_done = range_walk(m, zindex, store_port, range_active, c, rsp, out_free, emit,
-                                    out_free, Const(0, 1), 0, ways=1, width=W, value_width=VW)
+                                    out_free, Const(0, 1), 0, ways=1, width=W, value_width=VW,
+                                    digest=Op.CDIGEST in self.ops)
 
         def offer_to_index(delete):
             """Offer the key (and its entry id) to the Z-order index while the

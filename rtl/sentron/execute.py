@@ -130,12 +130,14 @@ def cdelta_answer(m, sums, rsp, width):
 
 
 def range_walk(m, zindex, table_r, active, c3, rsp, out_free, emit, final_taken, held_set,
-               way_bits, *, ways, width, value_width):
+               way_bits, *, ways, width, value_width, digest=True):
     """CRANGE, CHIER DOWN and CDIGEST: the index streams the slots inside the box
     in Z-order; each slot's row is read from the table (nothing behind the
     instruction uses the read port meanwhile) and the entry answered as a
     record (MORE, through ``emit`` when ``out_free``) or folded into the digest;
     the final answer (in ``rsp``, taken when ``final_taken``) carries the count.
+    ``digest``: the sentron answers CDIGEST (in an array the ``DigestUnit`` in
+    front of the sentrons does, from a CRANGE: one hash, not one a sentron).
     ``active``: the instruction waiting in ``c3`` is one; the port is left
     addressing ``held_set`` at the end.
 
@@ -146,24 +148,25 @@ def range_walk(m, zindex, table_r, active, c3, rsp, out_free, emit, final_taken,
     phase = Signal(range(3))
     WAIT, READ, FINAL = 0, 1, 2
     count = Signal(32)
-    digest = Signal(DIGEST_WIDTH)
+    digest_sum = Signal(DIGEST_WIDTH)
     way = Signal(max(1, way_bits))
     # named signals: the simulator would inline the way select at every digest tap
     entry = Signal(entry_layout(W, value_width))
     m.d.comb += entry.eq(table_r.data[way] if ways > 1 else table_r.data[0])
-    digest_rows = h3_rows(DIGEST_SEED, DIMS * W + value_width, DIGEST_WIDTH)
     # CDIGEST hashes a registered entry, one clock after reading it, in a
     # module of its own: Amaranth's simulator re-evaluates a module's
     # combinational logic whenever any of its inputs changes, and the
     # 64 parity trees would otherwise run on every table read.
     hashed = Signal(entry_layout(W, value_width), reset_less=True)
     adding = Signal()
-    entry_digest = Signal(DIGEST_WIDTH)
-    m.submodules.digest_hash = digest_hash = Module()
-    digest_hash.d.comb += entry_digest.eq(
-        h3_hash(Cat(Value.cast(hashed.key), hashed.value), digest_rows))
-    with m.If(adding):
-        m.d.sync += [digest.eq(digest + entry_digest), adding.eq(0)]
+    if digest:
+        digest_rows = h3_rows(DIGEST_SEED, DIMS * W + value_width, DIGEST_WIDTH)
+        entry_digest = Signal(DIGEST_WIDTH)
+        m.submodules.digest_hash = digest_hash = Module()
+        digest_hash.d.comb += entry_digest.eq(
+            h3_hash(Cat(Value.cast(hashed.key), hashed.value), digest_rows))
+        with m.If(adding):
+            m.d.sync += [digest_sum.eq(digest_sum + entry_digest), adding.eq(0)]
     pattern = c3.pattern
     query, hits = zindex.query, zindex.hits
     for i in range(DIMS):
@@ -196,7 +199,7 @@ def range_walk(m, zindex, table_r, active, c3, rsp, out_free, emit, final_taken,
             with m.Case(WAIT):
                 take_hit()
             with m.Case(READ):
-                with m.If(c3.op == Op.CDIGEST):
+                with m.If((c3.op == Op.CDIGEST) if digest else Const(0)):
                     m.d.sync += [hashed.eq(entry), adding.eq(1), count.eq(count + 1)]
                     take_hit()
                 with m.Elif(out_free):
@@ -205,9 +208,9 @@ def range_walk(m, zindex, table_r, active, c3, rsp, out_free, emit, final_taken,
                     take_hit()
             with m.Case(FINAL):
                 m.d.comb += [rsp.status.eq(Status.OK), rsp.aux.eq(count),
-                             rsp.value.eq(Mux(c3.op == Op.CDIGEST, digest, 0))]
+                             rsp.value.eq(Mux(c3.op == Op.CDIGEST, digest_sum, 0))]
                 with m.If(final & final_taken):
-                    m.d.sync += [phase.eq(WAIT), count.eq(0), digest.eq(0)]
+                    m.d.sync += [phase.eq(WAIT), count.eq(0), digest_sum.eq(0)]
     return final
 
 

@@ -517,7 +517,8 @@ class PipelinedSequencer(SentronPorts):
                 m.d.comb += [record.eq(1), answers.w_en.eq(1), answer_in.eq(answer)]
             range_done = range_walk(m, zindex, table_r, range5, c[5], rsp,
                                     credits != 0, emit, Const(1), sets[1], way_bits,
-                                    ways=self.ways, width=W, value_width=vw)
+                                    ways=self.ways, width=W, value_width=vw,
+                                    digest=Op.CDIGEST in self.ops)
             # A CPUT of a new key or a CDEL that hits is queued for the index; the
             # intake closes while the queue is crowded, so it always has room.
             inserting = v[5] & kind5.put & ~hit & free

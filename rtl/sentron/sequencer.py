@@ -257,7 +257,7 @@ class Sequencer(SentronPorts):
             # it is given back holding R2's row.
             range_done = range_walk(m, zindex, table_r, v3 & range3, c3, rsp, out_free, emit,
                                     out_free, set2, way_bits, ways=self.ways, width=W,
-                                    value_width=self.value_width)
+                                    value_width=self.value_width, digest=Op.CDIGEST in self.ops)
         if Op.CROUTE not in self.ops:
             scan_done = Const(1)
         m.d.comb += done3.eq((~scan3 | scan_done) & (~range3 | range_done) & ~index_stall)
