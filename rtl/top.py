@@ -35,7 +35,7 @@ four answer streams from across the chip. A command crosses by handshake
 through a ``CreditFIFO`` per sentron (``SentronArray(answer_domain=...)``). The
 non-pipelined sequencers have no credits to hand answers across clocks, so
 their answers cross after the array, through one AsyncFIFO. The units that
-run CKG, CATTEND and CNEAREST through the sentrons (``rtl.array.front_units``)
+run CKG, CATTEND, CNEAREST and CDIGEST through the sentrons (``rtl.array.front_units``)
 work on the host's clock, in front of the Mailbox, and see the answers once
 they have crossed; on one clock, they are in the array.
 """
