@@ -2,14 +2,18 @@
 bootloader and reset the FPGA (as in the ULX3S examples). amaranth-boards only
 offers it inside the whole "esp32" resource, whose other outputs we leave alone.
 
-FLOORPLAN places each sentron's entry store (24 DP16KDs: 2048 rows x 9 bits
-each) in a block of its own, one per quarter of the chip, over two EBR rows
-of three groups. Left to itself nextpnr's placer scattered every sentron's
-block RAMs along whole EBR rows (a sentron's 24 over 90 columns) and packed
-the logic into the left 40% of the die, next to the UART pins, at up to ~90%
-of its LUTs; router1 then stalled with 40k-60k arcs unrouted. Each sentron's
-logic follows its RAMs. (constraints/ulx3s-85f-pipelined.py: the same blocks
-for the pipelined build's tables of two memories.)
+No FLOORPLAN: the build with every instruction has two sentrons of 4,096
+entries, each entry store 53 DP16KDs (4096 rows x 4 bits each), and nextpnr
+places and routes it (66% of the LUTs) without one.
+
+``_BLOCKS`` and ``ebr_sites`` are the blocks the pipelined build
+(constraints/ulx3s-85f-pipelined.py) gives each of its four sentrons' tables:
+one per quarter of the chip, over two EBR rows of three groups. Left to
+itself nextpnr's placer scattered every sentron's block RAMs along whole
+EBR rows (a sentron's 24 over 90 columns) and packed the logic into the
+left 40% of the die, next to the UART pins, at up to ~90% of its LUTs;
+router1 then stalled with 40k-60k arcs unrouted. Each sentron's logic
+follows its RAMs.
 """
 
 from amaranth.build import Attrs, Pins, Resource
@@ -30,11 +34,3 @@ def ebr_sites(rows, groups):
 # sentron -> (EBR rows, groups): two rows x three groups = 24 sites each
 _BLOCKS = [((22, 46), (1, 2, 3)), ((22, 46), (8, 9, 10)),
            ((70, 82), (1, 2, 3)), ((70, 82), (8, 9, 10))]
-
-# Yosys cell name (memory_libmap's "<memory>.<row>.<column>") -> nextpnr BEL:
-# a sentron's entry store is one memory (``table``), 24 DP16KDs wide.
-FLOORPLAN = {
-    f"link.core.array.sentron{k}.table.0.{i}": site
-    for k, (rows, groups) in enumerate(_BLOCKS)
-    for i, site in enumerate(ebr_sites(rows, groups))
-}

@@ -245,30 +245,38 @@ BOARDS = {
         # CHIER: ~2200 more cells than the 7680; the range index: ~16 more BRAMs
         # than the none left.
         leave_out=frozenset({Op.CHIER, Op.CRANGE, Op.CDIGEST, Op.CKG, Op.CATTEND, Op.CNEAREST})),
-    # 25 MHz * 9 / 5 = 45 MHz, VCO 585 MHz; the host link at VCO / 15 = 39 MHz.
+    # 25 MHz * 7 / 8 = 21.875 MHz, VCO 590.6 MHz; the host link at VCO / 33 = 17.9 MHz
+    # (6 clocks a bit).
     "ulx3s-85f": Board(
         "ulx3s-85f", "ulx3s.ULX3S_85F_Platform", "ecp5", 25e6,
-        dict(clki_div=5, clkfb_div=9, clkop_div=13), 3_000_000, sentrons=4,
+        dict(clki_div=8, clkfb_div=7, clkop_div=27), 3_000_000, sentrons=2,
         leds=(0, 1, 2, 3), programmer="openFPGALoader",
-        # The cuckoo memory, 2,048 entries a sentron: 97.7% of the 8,192 are
-        # stored at the first TABLE_FULL (random keys; the first sentron to
-        # fill refuses), where the pipelined build's set-associative table
-        # refuses at about 1%. Its sentrons (``CuckooSequencer``) take an
-        # instruction at a time, about ten clocks a point instruction, and
-        # stall: placed for 100 MHz the core made 48.6 (the key compare from
-        # the entry store's read port); built for 45, 48.4 and its host clock
-        # 45.0 (16,990 LUTs, 138 DP16KDs). Four of them still answer some 18M
-        # point instructions a second, against the link's ~15k. The range index is not here: its region compares did
-        # not fit the LUTs beside four sentrons (docs/ecp5-timing.md).
-        memory=dict(entries=8192),
-        # CKG's hop unit works on the host's clock, in front of the command
-        # crossing (``rtl.top``): on the core's, its adder made 44 MHz.
-        # CATTEND and CNEAREST rank a CRANGE.
-        leave_out=frozenset({Op.CRANGE, Op.CDIGEST, Op.CATTEND, Op.CNEAREST}),
+        # Every instruction, on the cuckoo memory: two sentrons of 4,096
+        # entries, 99.5% of the 8,192 stored at the first TABLE_FULL (random
+        # keys). Each sentron's Z-order index reads its keys through the
+        # entry store's second block-RAM port (``ZIndex`` ``shared_keys``: no
+        # copy of them) and tests a region a component a clock
+        # (``serial_regions``: its region tests were half its logic);
+        # CDIGEST's hash is the one in front of the array (``DigestUnit``).
+        # Placed for 45 / 39 MHz this made 25.49 MHz (core: sentron 0's
+        # range walk, 38 ns) and 21.44 (host: the top-k unit scoring a
+        # record straight from the decoder's query, 46.6 ns, 42 levels), in
+        # 55,417 of the 83,640 LUTs and 176 of the 208 DP16KDs; hence these
+        # clocks. Four such sentrons of 2,048 placed in 88% of the LUTs (182
+        # DP16KDs) and did not route: 12,300 wires still overused after 14
+        # passes of router2 (docs/ecp5-timing.md). The sentrons take an
+        # instruction at a time, about ten clocks a point instruction: some
+        # 4M a second at 21.9 MHz, against the link's ~15k.
+        memory=dict(entries=8192, serial_regions=True),
+        # each index's update queue, path and stack in LUT RAM
+        index_queue=32,
         pnr_opts=("--router", "router2"),
         wire_ps=1000,              # as the pipelined build's (below)
-        # UART, FIFOs, decoder, encoder and the hop unit: 39 MHz (CLKOS)
-        host_mhz=39),
+        # ABC9 ran for most of an hour over the 356k AND gates; plain ABC minutes
+        abc9=False,
+        # UART, FIFOs, decoder, encoder and the units in front (CKG, CATTEND,
+        # CNEAREST, CDIGEST) on the host's clock (CLKOS)
+        host_mhz=18),
     # 25 MHz * 4 = 100 MHz, VCO 600 MHz; the host link at VCO / 18 = 33.33 MHz.
     # The brief's 125 MHz (25 * 5, VCO 625, host VCO / 16 = 39.06 MHz) was met
     # with the H3 hash (125.05 / 129.33 MHz at seeds 1 / 2) and is missed with

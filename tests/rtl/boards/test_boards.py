@@ -134,7 +134,7 @@ def test_slow_routes_counts_register_inputs_routed_over_half_a_period_per_block(
     assert "core.array: 2 (worst 7.0 ns)" in format_table(r)
 
 
-@pytest.mark.parametrize("name", ["ulx3s-85f", "ulx3s-85f-pipelined"])
+@pytest.mark.parametrize("name", ["ulx3s-85f-pipelined"])
 def test_ulx3s_floorplan_gives_each_sentron_a_block_of_its_own(name):
     from amaranth.hdl import Shape
     from flow.build import floorplan_script
@@ -187,10 +187,13 @@ def test_lut_mapping_replaces_only_the_synthesis_scripts_own_lut_mapping():
     itself and resumes at ``map_cells``: the labels must exist in this Yosys, and
     ``map_luts`` must hold only what the replacement does again (else a newer
     Yosys's step would be skipped silently)."""
-    board = BOARDS["ulx3s-85f"]
+    board = BOARDS["ulx3s-85f-pipelined"]
     opts, commands = lut_mapping_script(board, "top")
     assert opts.endswith("-run :map_luts") and commands[-1].endswith("-run map_cells:")
     assert f"abc9 -W {board.wire_ps}" in commands
+    # the ULX3S with every instruction maps with plain ABC (``Board.abc9``)
+    plain = lut_mapping_script(BOARDS["ulx3s-85f"], "top")[1]
+    assert "abc -lut 4:7 -dress" in plain and not any("abc9" in c for c in plain)
     env = tool_env(board)
     help_text = subprocess.run([env["YOSYS"], "-p", "help synth_lattice"], env=env,
                                capture_output=True, text=True, check=True).stdout
