@@ -19,7 +19,8 @@ the byte-serial host link in front of it moves one byte per clock.
     ``rtl.cuckoo.cput.new_keys.per_clock`` new keys into 1024 entries (the Z-order
     index reading their keys from the entry store) and
     ``rtl.cuckoo.crange.clocks.capN`` a CRANGE as ``rtl.crange.clocks.capN`` in
-    N entries;
+    N entries (``rtl.cuckoo_serial_regions.*`` with the index's regions tested
+    a component a clock, as on the ULX3S);
   * ``rtl.cnearest.clocks.capN``: a CNEAREST of k = 8 in a sentron of N
     slots a quarter full, as ``rtl.crange.clocks.capN`` (``measure_range``);
   * ``rtl.cattend.clocks_per_key``: the clocks each key of a box adds to a
@@ -127,6 +128,8 @@ def _bench(sets, ways, sentrons=1, pipelined=False, cuckoo=False):
     if key not in _BENCHES:
         if cuckoo == "spram":
             dut = CuckooSequencer(entries=sets, spram=True, ops=SENTRON_OPS - RANGE_OPS)
+        elif cuckoo == "serial_regions":
+            dut = CuckooSequencer(entries=sets, serial_regions=True)
         elif cuckoo:
             dut = CuckooSequencer(entries=sets)
         elif sentrons > 1:
@@ -183,7 +186,7 @@ def measure_range(capacity, *, results=16, fill=0.25, seed=1, nearest=False, cuc
     if nearest:
         bench = _Bench(SentronArray(sets=capacity // 4, ways=4))
     else:
-        bench = _bench(capacity, 1, cuckoo=True) if cuckoo else _bench(capacity // 4, 4)
+        bench = _bench(capacity, 1, cuckoo=cuckoo) if cuckoo else _bench(capacity // 4, 4)
     _, finals, statuses, records = bench.run(program)
     stored = sum(s == Status.OK for s in statuses[:len(puts)])
     assert statuses[-1] == Status.OK
@@ -290,11 +293,13 @@ def figures(quick=False):
         out[f"rtl.crange.clocks.cap{capacity}"] = clocks
         out[f"rtl.crange.records.cap{capacity}"] = records
         out[f"rtl.crange.stored.cap{capacity}"] = stored
-    # and in the cuckoo sentron (the ULX3S's is 2048 entries)
-    for capacity in ((256,) if quick else (256, 2048)):
-        clocks, records, stored = measure_range(capacity, cuckoo=True)
-        out[f"rtl.cuckoo.crange.clocks.cap{capacity}"] = clocks
-        out[f"rtl.cuckoo.crange.records.cap{capacity}"] = records
+    # and in the cuckoo sentron, its index testing regions a component a
+    # clock as the ULX3S's does (``serial_regions``) or all at once
+    for capacity in ((256,) if quick else (256, 4096)):
+        for prefix, kind in (("rtl.cuckoo", True), ("rtl.cuckoo_serial_regions", "serial_regions")):
+            clocks, records, stored = measure_range(capacity, cuckoo=kind)
+            out[f"{prefix}.crange.clocks.cap{capacity}"] = clocks
+            out[f"{prefix}.crange.records.cap{capacity}"] = records
     # CNEAREST (k = 8) at the same capacities: every key is ranked
     for capacity in ((256, 1024) if quick else (256, 512, 1024, 2048, 4096, 8192)):
         clocks, records, stored = measure_range(capacity, nearest=True)
