@@ -266,9 +266,10 @@ BOARDS = {
         # range walk, 38 ns) and 21.44 (host: the top-k unit scoring a
         # record straight from the decoder's query, 46.6 ns, 42 levels), in
         # 55,417 of the 83,640 LUTs and 176 of the 208 DP16KDs; hence these
-        # clocks, and it is still placed and routed for 45 / 39
-        # (``place_mhz``): placed for 21.875 / 17.9, router2 diverged at
-        # seeds 1 and 3 (from ~500 overused wires back up past 1,200).
+        # clocks. With the PLL at 21.875 / 17.9 router2 has not converged:
+        # at seeds 1 and 3 it diverged (from ~500 overused wires back up past
+        # 1,200), and placed for 45 / 39 (``place_mhz``) seed 1 did the same,
+        # pass for pass: at 66% the routing hangs on the netlist's details.
         # Four such sentrons of 2,048 placed in 88% of the LUTs (182
         # DP16KDs) and did not route: 12,300 wires still overused after 14
         # passes of router2 (docs/ecp5-timing.md). The sentrons take an
@@ -277,7 +278,6 @@ BOARDS = {
         memory=dict(entries=8192, serial_regions=True),
         # each index's update queue, path and stack in LUT RAM
         index_queue=32,
-        place_mhz=(45, 39),
         pnr_opts=("--router", "router2"),
         wire_ps=1000,              # as the pipelined build's (below)
         # ABC9 ran for most of an hour over the 356k AND gates; plain ABC minutes
