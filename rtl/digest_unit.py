@@ -51,7 +51,6 @@ class DigestUnit(Interposer):
 
     def work(self, m):
         cmd = self.i.payload
-        final = self.answers.payload
         status, count = Signal(Status), Signal(32)
         with m.State("START"):
             with m.If(pattern_bad(cmd.pattern)):
@@ -60,18 +59,16 @@ class DigestUnit(Interposer):
                 m.next = "RANGE"
         with m.State("BAD"):
             self.finish(m, Status.BAD_ARG, aux=0)
-        with m.State("RANGE"):
-            self.send(m, op=Op.CRANGE, pattern=cmd.pattern)
-            with m.If(self.o.ready):
-                m.next = "COLLECT"
-        with m.State("COLLECT"):
-            with m.If(self.receive(m)):
-                with m.If(final.more):
-                    m.d.sync += [self.staged.eq(1), self.entry.key.eq(final.coord),
-                                 self.entry.value.eq(final.value)]
-                with m.Else():
-                    # the last record is added this clock: answer from the next
-                    m.d.sync += [status.eq(final.status), count.eq(final.aux)]
-                    m.next = "ANSWER"
+
+        def record(reply):
+            m.d.sync += [self.staged.eq(1), self.entry.key.eq(reply.coord),
+                         self.entry.value.eq(reply.value)]
+
+        def final(reply):
+            # the last record is added this clock: answer from the next
+            m.d.sync += [status.eq(reply.status), count.eq(reply.aux)]
+
+        self.ask_range(m, cmd.pattern, record, final, then="ANSWER")
+
         with m.State("ANSWER"):
             self.finish(m, status, aux=count, value=self.digest)

@@ -14,20 +14,21 @@ reads its fields there instead of keeping a copy (CKG's eight deltas are
 1152 bits); instructions behind it wait.
 
 A subclass builds its work as states of the unit's state machine (``work``,
-after any logic of its own outside it: ``datapath``),
-entered at ``"START"`` the clock after the claimed instruction was taken
-(``capture`` loads the registers the work changes), sends its instructions through
-``send``, takes their answers through ``receive``, answers through ``respond``
-(one register, ``own``, which goes out before anything behind it) and ends
-with ``finish``. ``HopUnit`` (CKG) and ``TopKUnit`` (CATTEND, CNEAREST) are
-the two.
+after any logic of its own outside it: ``datapath``), entered at ``"START"``
+the clock after the claimed instruction was taken (``capture`` loads the
+registers the work changes). It sends its instructions through ``send``
+(or a CRANGE whose records it takes one by one: ``ask_range``), takes their
+answers through ``receive``, answers through ``respond`` (one register,
+``own``, which goes out before anything behind it) and ends with ``finish``.
+``HopUnit`` (CKG), ``TopKUnit`` (CATTEND, CNEAREST) and ``DigestUnit``
+(CDIGEST) are the three.
 """
 
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from vtpu.isa import COORD_WIDTH, VALUE_WIDTH, Status
+from vtpu.isa import COORD_WIDTH, VALUE_WIDTH, Op, Status
 
 from .layouts import command_layout, response_layout
 
@@ -88,6 +89,24 @@ class Interposer(wiring.Component):
         ready = ~self.own_valid
         m.d.comb += self.answers.ready.eq(ready)
         return self.answers.valid & ready
+
+    def ask_range(self, m, pattern, record, final, then):
+        """States "RANGE" and "COLLECT": a CRANGE of ``pattern`` through the
+        sentrons; ``record(reply)`` loads each record (sync statements),
+        ``final(reply)`` the final answer, after which the work goes on at
+        state ``then``."""
+        with m.State("RANGE"):
+            self.send(m, op=Op.CRANGE, pattern=pattern)
+            with m.If(self.o.ready):
+                m.next = "COLLECT"
+        with m.State("COLLECT"):
+            reply = self.answers.payload
+            with m.If(self.receive(m)):
+                with m.If(reply.more):
+                    record(reply)
+                with m.Else():
+                    final(reply)
+                    m.next = then
 
     def finish(self, m, status, **members):
         """The final answer, once the answer register is free; the claimed

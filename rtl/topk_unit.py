@@ -69,7 +69,9 @@ class TopKUnit(Interposer):
         return Cat(*(cmd.op == op for op in sorted(self.ops))).any()
 
     def capture(self, m, cmd):
-        m.d.sync += self.radius.eq(1)
+        # q in a register of its own: the scores' paths start here, not in
+        # the decoder behind the units in front
+        m.d.sync += [self.radius.eq(1), self.q.eq(cmd.coord)]
 
     def _score(self, m, coord, value, query):
         """The record's score (signed), DOT or minus the L1 distance."""
@@ -94,7 +96,8 @@ class TopKUnit(Interposer):
         W, K = self.width, self.k_max
         # the instruction's fields, read where it waits (``Interposer``)
         cmd = self.i.payload
-        self.q, self.pattern, self.k = cmd.coord, cmd.pattern, cmd.arg[:8]
+        self.q = Signal(coord_layout(W))
+        self.pattern, self.k = cmd.pattern, cmd.arg[:8]
         self.nearest = nearest = cmd.op == Op.CNEAREST
         self.dot = ~nearest & (cmd.mode == AttendMode.DOT)   # scores need q's value
         mode_bad = (cmd.mode != AttendMode.DOT) & (cmd.mode != AttendMode.DISTANCE)
@@ -110,11 +113,19 @@ class TopKUnit(Interposer):
             m.d.comb += [self.around.lo[i].eq(Mux(q > r, q - r, 0)),
                          self.around.hi[i].eq(Mux(q + r > top, top, q + r))]
 
-        # --- a record a clock: registered as it arrives, scored and inserted the next
+        # --- a record a clock: registered as it arrives, scored the next clock,
+        # inserted the one after (scoring and inserting in one clock made the
+        # host clock's longest path)
         staged = Signal()
         staged_coord = Signal(coord_layout(W))
         staged_value = Signal(self.value_width)
-        score = self._score(m, staged_coord, staged_value, query)
+        staged_score = self._score(m, staged_coord, staged_value, query)
+        scored = Signal()
+        score = Signal.like(staged_score)
+        scored_coord = Signal(coord_layout(W))
+        scored_value = Signal(self.value_width)
+        m.d.sync += [scored.eq(staged), score.eq(staged_score), scored_coord.eq(staged_coord),
+                     scored_value.eq(staged_value)]
         valid = Signal(K)
         scores = [Signal(score.shape(), name=f"score{j}") for j in range(K)]
         coords = [Signal(coord_layout(W), name=f"coord{j}") for j in range(K)]
@@ -122,22 +133,24 @@ class TopKUnit(Interposer):
         # entries at least as good as the new one: a prefix of the sorted list
         keep = [Signal(name=f"keep{j}") for j in range(K)]
         m.d.comb += [keep[j].eq(valid[j] & (scores[j] >= score)) for j in range(K)]
-        with m.If(staged):
+        with m.If(scored):
             for j in range(K):
                 here = Const(1) if j == 0 else keep[j - 1]   # the new entry's place
                 with m.If(~keep[j]):
                     with m.If(here):
-                        m.d.sync += [scores[j].eq(score), coords[j].eq(staged_coord),
-                                     values[j].eq(staged_value), valid[j].eq(1)]
+                        m.d.sync += [scores[j].eq(score), coords[j].eq(scored_coord),
+                                     values[j].eq(scored_value), valid[j].eq(1)]
                     with m.Else():
                         m.d.sync += [scores[j].eq(scores[j - 1]), coords[j].eq(coords[j - 1]),
                                      values[j].eq(values[j - 1]), valid[j].eq(valid[j - 1])]
         m.d.sync += staged.eq(0)
-        self.sorter = (staged, staged_coord, staged_value, score, valid, scores, coords, values)
+        self.sorter = (staged, staged_coord, staged_value, scored, score, valid, scores, coords,
+                       values)
 
     def work(self, m):
         W, K = self.width, self.k_max
-        staged, staged_coord, staged_value, score, valid, scores, coords, values = self.sorter
+        (staged, staged_coord, staged_value, scored, score, valid, scores, coords,
+         values) = self.sorter
         query = self.query
         sent = Signal(range(K + 1))       # records answered
         with m.State("START"):
@@ -163,39 +176,35 @@ class TopKUnit(Interposer):
                     m.next = "RANGE"
         with m.State("ABSENT"):
             self.finish(m, Status.NOT_FOUND, aux=0)
-        with m.State("RANGE"):
-            self.send(m, op=Op.CRANGE, pattern=Mux(self.nearest, self.around, self.pattern))
-            with m.If(self.o.ready):
-                m.next = "COLLECT"
-        with m.State("COLLECT"):
-            reply = self.answers.payload
-            with m.If(self.receive(m)):
-                with m.If(reply.more):
-                    m.d.sync += [staged.eq(1), staged_coord.eq(reply.coord),
-                                 staged_value.eq(reply.value)]
-                with m.Else():
-                    # the last record goes in this clock; judge from the next
-                    m.next = "JUDGE"
+
+        def record(reply):
+            m.d.sync += [staged.eq(1), staged_coord.eq(reply.coord), staged_value.eq(reply.value)]
+
+        self.ask_range(m, Mux(self.nearest, self.around, self.pattern), record,
+                       final=lambda reply: None, then="JUDGE")
+
         with m.State("JUDGE"):
-            # CNEAREST: the k nearest are found once the k-th best is no
-            # farther (L1) than the box reaches (L-infinity) in every direction;
-            # else search again, out to the k-th best's distance, or twice as
-            # far while fewer than k keys were found.
-            kth = (self.k - 1)[:max(1, (K - 1).bit_length())]
-            found = valid.bit_select(kth, 1)
-            kth_distance = Signal(W + 5)
-            m.d.comb += kth_distance.eq(-Cat(*scores).word_select(kth, len(score)).as_signed())
-            top = (1 << W) - 1
-            with m.If(~self.nearest | (self.radius == top) | (found & (kth_distance <= self.radius))):
-                m.next = "ANSWER"
-            with m.Else():
-                m.d.sync += valid.eq(0)
-                with m.If(found):
-                    m.d.sync += self.radius.eq(Mux(kth_distance > top, top, kth_distance))
+            # once the last records are scored and in
+            with m.If(~staged & ~scored):
+                # CNEAREST: the k nearest are found once the k-th best is no
+                # farther (L1) than the box reaches (L-infinity) in every direction;
+                # else search again, out to the k-th best's distance, or twice as
+                # far while fewer than k keys were found.
+                kth = (self.k - 1)[:max(1, (K - 1).bit_length())]
+                found = valid.bit_select(kth, 1)
+                kth_distance = Signal(W + 5)
+                m.d.comb += kth_distance.eq(-Cat(*scores).word_select(kth, len(score)).as_signed())
+                top = (1 << W) - 1
+                with m.If(~self.nearest | (self.radius == top) | (found & (kth_distance <= self.radius))):
+                    m.next = "ANSWER"
                 with m.Else():
-                    wider = self.radius * 2 + 1
-                    m.d.sync += self.radius.eq(Mux(wider > top, top, wider))
-                m.next = "RANGE"
+                    m.d.sync += valid.eq(0)
+                    with m.If(found):
+                        m.d.sync += self.radius.eq(Mux(kth_distance > top, top, kth_distance))
+                    with m.Else():
+                        wider = self.radius * 2 + 1
+                        m.d.sync += self.radius.eq(Mux(wider > top, top, wider))
+                    m.next = "RANGE"
         with m.State("ANSWER"):
             with m.If(~self.own_valid):
                 slot = sent[:max(1, (K - 1).bit_length())]
