@@ -266,10 +266,8 @@ BOARDS = {
         # range walk, 38 ns) and 21.44 (host: the top-k unit scoring a
         # record straight from the decoder's query, 46.6 ns, 42 levels), in
         # 55,417 of the 83,640 LUTs and 176 of the 208 DP16KDs; hence these
-        # clocks. With the PLL at 21.875 / 17.9 router2 has not converged:
-        # at seeds 1 and 3 it diverged (from ~500 overused wires back up past
-        # 1,200), and placed for 45 / 39 (``place_mhz``) seed 1 did the same,
-        # pass for pass: at 66% the routing hangs on the netlist's details.
+        # clocks. At them router2 diverged (seeds 1 and 3: from ~500 overused
+        # wires back up past 1,200); router1 routes the same placement.
         # Four such sentrons of 2,048 placed in 88% of the LUTs (182
         # DP16KDs) and did not route: 12,300 wires still overused after 14
         # passes of router2 (docs/ecp5-timing.md). The sentrons take an
@@ -278,7 +276,7 @@ BOARDS = {
         memory=dict(entries=8192, serial_regions=True),
         # each index's update queue, path and stack in LUT RAM
         index_queue=32,
-        pnr_opts=("--router", "router2"),
+        pnr_opts=("--router", "router1"),
         wire_ps=1000,              # as the pipelined build's (below)
         # ABC9 ran for most of an hour over the 356k AND gates; plain ABC minutes
         abc9=False,
