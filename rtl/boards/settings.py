@@ -271,8 +271,8 @@ BOARDS = {
         # Four such sentrons of 2,048 placed in 88% of the LUTs (182
         # DP16KDs) and did not route: 12,300 wires still overused after 14
         # passes of router2 (docs/ecp5-timing.md). The sentrons take an
-        # instruction at a time, about ten clocks a point instruction: some
-        # 4M a second at 21.9 MHz, against the link's ~15k.
+        # instruction at a time, about seven clocks a point instruction: some
+        # 6M a second at 21.9 MHz, against the link's ~15k.
         memory=dict(entries=8192, serial_regions=True),
         # each index's update queue, path and stack in LUT RAM
         index_queue=32,
