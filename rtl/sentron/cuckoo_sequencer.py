@@ -28,15 +28,15 @@ from the index, frees its id and queues the delete.
 
 It is a state machine, not a pipeline: a point instruction takes about seven
 clocks (``make bench``: ``rtl.cuckoo.cget.per_clock``, 0.14; the first
-candidate's entry is read as the index answers, and a hit answers from the
-clock that compares its key), an insert that relocates a few dozen more. The
-pure instructions (CDELTA, CHIER UP, CMOE, CROUTE, CRTSET) and the range
-walks use the execution units the other sequencers use
-(``rtl.sentron.execute``). This is the memory's first gateware: it is
-cross-checked against the model by ``make sim`` (the cuckoo phase) with an index
-small enough that relocations, the search bound, a full store and reused ids
-all happen; the pipelined form that keeps one instruction a clock is still
-to come.
+candidate's entry is read as the index answers (not in the serial store),
+and a hit answers from the clock that compares its key), an insert that
+relocates a few dozen more. The pure instructions (CDELTA, CHIER UP, CMOE,
+CROUTE, CRTSET) and the range walks use the execution units the other
+sequencers use (``rtl.sentron.execute``). This is the memory's first
+gateware: it is cross-checked against the model by ``make sim`` (the cuckoo
+phase) with an index small enough that relocations, the search bound, a full
+store and reused ids all happen; the pipelined form that keeps one
+instruction a clock is still to come.
 """
 
 from types import SimpleNamespace
@@ -251,7 +251,13 @@ class CuckooSequencer(SentronPorts):
 
             with m.State("LOOKUP"):
                 with m.If(index.o.valid):
-                    next_candidate(index.o.payload.found, index.o.payload.entries)
+                    if self.spram:
+                        # the UP5K has no logic cells to spare for a second pick
+                        m.d.sync += [candidates.eq(index.o.payload.found),
+                                     found_ids.eq(index.o.payload.entries)]
+                        m.next = "CANDIDATE"
+                    else:
+                        next_candidate(index.o.payload.found, index.o.payload.entries)
             with m.State("CANDIDATE"):
                 next_candidate(candidates, found_ids)
             with m.State("COMPARE"):
