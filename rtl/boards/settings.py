@@ -267,7 +267,9 @@ BOARDS = {
         # record straight from the decoder's query, 46.6 ns, 42 levels), in
         # 55,417 of the 83,640 LUTs and 176 of the 208 DP16KDs; hence these
         # clocks. At them router2 diverged (seeds 1 and 3: from ~500 overused
-        # wires back up past 1,200); router1 routes the same placement.
+        # wires back up past 1,200); router1 routes the same placement. With
+        # the top-k unit now scoring a record a clock before its insert, seed
+        # 1 reaches 29.91 / 36.02 MHz in 48,155 LUTs (docs/ecp5-timing.md).
         # Four such sentrons of 2,048 placed in 88% of the LUTs (182
         # DP16KDs) and did not route: 12,300 wires still overused after 14
         # passes of router2 (docs/ecp5-timing.md). The sentrons take an
