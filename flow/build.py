@@ -186,24 +186,8 @@ def _used(util, *bels):
     return sum(util.get(bel, {}).get("used", 0) for bel in bels)
 
 
-def judged_at_board_clocks(board, fmax):
-    """``fmax`` with each clock judged against the clock the board runs it at:
-    a board placed for higher clocks than its PLL makes (``Board.place_mhz``)
-    keeps them as ``placed_for_mhz``."""
-    if board.place_mhz is None:
-        return fmax
-    real = dict(zip(board.place_mhz, (board.clk_hz / 1e6, board.host_hz / 1e6)))
-    out = {}
-    for clock, v in fmax.items():
-        placed = next((p for p in real if abs(v["constraint_mhz"] - p) < 0.01), None)
-        out[clock] = v if placed is None else {
-            **v, "constraint_mhz": round(real[placed], 2), "placed_for_mhz": placed}
-    return out
-
-
 def summarize(board, core_info, nextpnr, yosys_cells):
     """The report: flat numbers first (``make bench`` folds these in), details after."""
-    nextpnr = {**nextpnr, "fmax": judged_at_board_clocks(board, nextpnr["fmax"])}
     util = nextpnr["utilization"]
     if board.family == "ice40":
         # nextpnr counts logic cells (a LUT4 and a FF each); Yosys tells LUTs and FFs apart.
@@ -254,10 +238,8 @@ def format_table(report):
     rows = [("board", report["board"]), ("core", f'{report["core"]} ({shape})')]
     for clock, mhz in report["fmax_mhz"].items():
         want = report["fmax"][clock]["constraint_mhz"]
-        placed = report["fmax"][clock].get("placed_for_mhz")
         rows.append((f"fmax {clock}", f"{mhz:.2f} MHz (constraint {want:g} MHz, "
-                                      f"{'met' if mhz >= want else 'MISSED'}"
-                                      f"{f'; placed for {placed:g}' if placed else ''})"))
+                                      f"{'met' if mhz >= want else 'MISSED'})"))
     if report["clock_mhz"] != report["target_mhz"]:
         rows.append(("target", f'{report["target_mhz"]} MHz (design brief), '
                                f'{"met" if report["target_met"] else "not met"}'))

@@ -103,10 +103,6 @@ class Board:
     # ECP5: the host link (UART, FIFOs, response encoder) on a clock of its own
     # near this (the PLL's CLKOS: its VCO divided); None: one clock for all.
     host_mhz: float = None
-    # ECP5: (core, host) clocks in MHz that nextpnr places and routes for,
-    # above those the PLL makes; the report judges the result against the
-    # PLL's (``flow.build.judged_at_board_clocks``). None: the PLL's own.
-    place_mhz: tuple = None
     # pipelined: each sentron's table as this many memories, each with its own
     # address and write registers (``PipelinedSequencer``); the floorplan
     # places each in a row of block RAMs of its own

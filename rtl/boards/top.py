@@ -97,12 +97,10 @@ class BoardTop(Elaboratable):
                 o_CLKOP=clk, o_LOCK=locked, **host_outputs)
         # Released synchronously, a few clocks after lock.
         self._reset(m, b, "sync", ~locked)
-        core_hz, host_hz = (b.clk_hz, b.host_hz) if b.place_mhz is None else \
-            (b.place_mhz[0] * 1e6, b.place_mhz[1] * 1e6)
-        platform.add_clock_constraint(clk, core_hz)
+        platform.add_clock_constraint(clk, b.clk_hz)
         if host_outputs:
             self._reset(m, b, "host", ~locked)
-            platform.add_clock_constraint(host_clk, host_hz)
+            platform.add_clock_constraint(host_clk, b.host_hz)
 
     @staticmethod
     def _reset(m, board, domain, arst):
