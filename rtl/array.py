@@ -174,7 +174,7 @@ class SentronArray(wiring.Component):
         self.ops_unit = ops_unit
         # the cuckoo memory (``rtl.top.VTPU``'s ``memory``): the owner is hash
         # bits [0, sentron_bits), each sentron's buckets the bits above them
-        assert memory is None or not (pipelined or ops_unit), "cuckoo sentrons are not pipelined"
+        assert memory is None or not (pipelined or ops_unit), "PipelinedSequencer is the set-associative table's"
         self.memory = memory
         self.set_bits = sets.bit_length() - 1
         self.sentron_bits = sentrons.bit_length() - 1
@@ -224,6 +224,7 @@ class SentronArray(wiring.Component):
                 slots=self.memory.get("slots", 4), max_moves=self.memory.get("max_moves", 2),
                 sentron_bits=self.sentron_bits, spram=self.memory.get("spram", False),
                 serial_regions=self.memory.get("serial_regions", False),
+                pipelined=self.memory.get("pipelined", False),
                 width=self.width, value_width=self.value_width, seed=self.seed, ops=ops,
                 hashed=self.sentrons > 1, index_queue=self.index_queue)
         kind = PipelinedSequencer if self.pipelined else Sequencer

@@ -60,13 +60,14 @@ __all__ = ["VTPU"]
 
 
 
-GATEWARE_KNOBS = ("spram", "serial_regions")
+GATEWARE_KNOBS = ("spram", "serial_regions", "pipelined")
 
 
 def model_memory(memory):
     """A cuckoo ``memory`` as the model takes it: less the gateware's own knobs
     (``spram``, where the entries are kept; ``serial_regions``, how the
-    Z-order index tests a region)."""
+    Z-order index tests a region; ``pipelined``, how point instructions
+    run)."""
     return {k: v for k, v in memory.items() if k not in GATEWARE_KNOBS}
 
 
@@ -82,8 +83,10 @@ class VTPU(wiring.Component):
         them, and ``spram``: each sentron's entry store in 64-bit words, four an
         entry (``SerialEntryStore``; point instructions only), and
         ``serial_regions``: each Z-order index's region tests a component a
-        clock (``ZIndex``)."""
-        assert memory is None or not pipelined, "the cuckoo memory has no pipelined sentron yet"
+        clock (``ZIndex``), and ``pipelined``: each sentron's point
+        instructions through its pipeline (``CuckooSequencer``). ``pipelined``
+        (the argument) is the set-associative table's ``PipelinedSequencer``."""
+        assert memory is None or not pipelined, "PipelinedSequencer is the set-associative table's"
         self.memory = dict(memory) if memory is not None else None
         self.pipelined, self.host_domain = pipelined, host_domain
         self.table_groups, self.ops_unit = table_groups, ops_unit

@@ -232,6 +232,9 @@ def main(argv=None):
                         help="with --entries: hash index buckets a sentron (default: the model's)")
     parser.add_argument("--max-moves", type=int, default=2, choices=[0, 1, 2],
                         help="with --entries: the cuckoo search's bound (default 2)")
+    parser.add_argument("--cuckoo-pipelined", type=int, default=0,
+                        help="with --entries, 1: the sentrons' point instructions pipelined "
+                             "(CuckooSequencer pipelined=True)")
     parser.add_argument("--cuckoo-instructions", type=int, default=None,
                         help="random instructions for the cuckoo memory phase: 32 entries over "
                              "the sentrons, an index of as many slots as entries (default: a "
@@ -259,9 +262,9 @@ def main(argv=None):
     from tb.coverage import Coverage
 
     name = args.sim + ("-pipelined" if args.pipelined else "") + ("-waves" if args.waves else "") \
-        + ("-cuckoo" if args.entries else "")
-    memory = dict(entries=args.entries, buckets=args.buckets, max_moves=args.max_moves) \
-        if args.entries else None
+        + ("-cuckoo" if args.entries else "") + ("-pipelined" if args.cuckoo_pipelined else "")
+    memory = dict(entries=args.entries, buckets=args.buckets, max_moves=args.max_moves,
+                  pipelined=bool(args.cuckoo_pipelined)) if args.entries else None
     build = BUILD / name
     log = build / "sim.log"
     source = build / "vtpu_top.v"
@@ -393,13 +396,22 @@ def main(argv=None):
         f"mismatches, coverage {r['coverage_hit']}/{r['coverage_total']} bins, {rate:,.0f} clocks/s, "
         f"{time.time() - started:.0f} s")
     if memory:                               # the cuckoo phase itself
+        if memory["pipelined"]:
+            # the pipeline's hazards need instructions a clock apart
+            array = array_check(args, name, build_args, IMPLEMENTED_OPS, memory)
+            summary["array"] = array
+            report.write_text(json.dumps(summary, indent=1) + "\n")
+            ok = ok and array["passed"]
         return 0 if ok else 1
     array = array_check(args, name, build_args, IMPLEMENTED_OPS)
     summary["array"] = array
     report.write_text(json.dumps(summary, indent=1) + "\n")
     cuckoo = cuckoo_check(args)
     if cuckoo is not None:
-        summary["cuckoo"] = json.loads((REPORTS / f"sim-{name}-cuckoo.json").read_text())
+        for phase in ("cuckoo", "cuckoo-pipelined"):
+            path = REPORTS / f"sim-{name}-{phase}.json"
+            if path.exists():
+                summary[phase.replace("-", "_")] = json.loads(path.read_text())
         report.write_text(json.dumps(summary, indent=1) + "\n")
     say(f"report: {report}")
     return 0 if ok and array["passed"] and cuckoo in (None, 0) else 1
@@ -410,7 +422,8 @@ def cuckoo_check(args):
     testbench: 32 entries over the sentrons and an index of as many slots, so
     that relocations, the search bound, a full entry store and reused ids all
     happen (the ``memory/*`` coverage bins). None when skipped, else main's
-    exit status."""
+    exit status. On Verilator it runs a second time with the sentrons' point
+    instructions pipelined (``CuckooSequencer`` ``pipelined``)."""
     if args.pipelined or args.waves or args.cuckoo_instructions == 0:
         return None
     # Verilator checks the model's search bound of two moves; Icarus, a quarter
@@ -422,17 +435,25 @@ def cuckoo_check(args):
         count = max(least, args.instructions // 10)
     entries = 32
     per_sentron = entries // args.sentrons
-    say(f"cuckoo memory ({entries} entries, index of {per_sentron} slots a sentron, "
-        f"{max_moves} move{'s' * (max_moves != 1)} at most): {count:,} random instructions ...")
-    return main(["--sim", args.sim, "--seed", str(args.seed), "--sentrons", str(args.sentrons),
-                 "--entries", str(entries), "--buckets", str(max(2, per_sentron // 4)),
-                 "--max-moves", str(max_moves), "--instructions", str(count),
-                 "--jobs", str(args.jobs)])
+    status = 0
+    for pipelined in ((0, 1) if args.sim == "verilator" else (0,)):
+        say(f"cuckoo memory ({entries} entries, index of {per_sentron} slots a sentron, "
+            f"{max_moves} move{'s' * (max_moves != 1)} at most"
+            f"{', point instructions pipelined' if pipelined else ''}): "
+            f"{count:,} random instructions ...")
+        status |= main(["--sim", args.sim, "--seed", str(args.seed), "--sentrons",
+                        str(args.sentrons), "--entries", str(entries),
+                        "--buckets", str(max(2, per_sentron // 4)), "--max-moves", str(max_moves),
+                        "--instructions", str(count), "--jobs", str(args.jobs),
+                        "--cuckoo-pipelined", str(pipelined),
+                        *(["--array-instructions", str(count)] if pipelined else [])])
+    return status
 
 
-def array_check(args, name, build_args, implemented):
+def array_check(args, name, build_args, implemented, memory=None):
     """The sentron array alone, one decoded instruction a clock (tb/batch_harness.v,
-    tb/test_array_stream.py): the hazard bins. Returns its tallies."""
+    tb/test_array_stream.py): the hazard bins. Returns its tallies. ``memory``:
+    the cuckoo memory's sentrons (``SentronArray``'s)."""
     from cocotb_tools.runner import get_runner
     from rtl.array import SentronArray
     from rtl.topk_unit import K_MAX
@@ -447,7 +468,7 @@ def array_check(args, name, build_args, implemented):
     say(f"array at one instruction a clock: building ({count:,} random instructions; "
         f"log: {log}) ...")
     array = SentronArray(sentrons=args.sentrons, sets=args.sets, ways=args.ways,
-                         pipelined=bool(args.pipelined))
+                         pipelined=bool(args.pipelined), memory=memory)
     write_verilog(array, "vtpu_array", source, args.sim)
     runner = private_verilator() if args.sim == "verilator" else get_runner(args.sim)
     runner.log.setLevel(logging.ERROR)
@@ -492,7 +513,8 @@ def array_check(args, name, build_args, implemented):
         return {"passed": False}
     r = json.loads(result.read_text())
     coverage = Coverage.merge(implemented, [test_dir / "coverage.json"], frame_errors=False,
-                              hazards=True, sentrons=args.sentrons, occupancy=False, k_max=K_MAX)
+                              hazards=True, sentrons=args.sentrons, occupancy=False, k_max=K_MAX,
+                              memory=memory is not None)
     hit, total = coverage.summary()
     missing, unexpected = coverage.missing(), coverage.unexpected()
     with log.open("a") as f:

@@ -8,7 +8,8 @@ write: the hazards the sentrons' forwarding of missed writes exists for. The
 coverage has a bin for each (``hazard/same_key/D``, ``hazard/same_set/D``).
 
 Configured by environment (tb/run.py sets it): VTPU_SEED, VTPU_INSTRUCTIONS,
-VTPU_SENTRONS, VTPU_SETS, VTPU_WAYS, VTPU_RESULT, VTPU_STIMULUS, VTPU_RESPONSES.
+VTPU_SENTRONS, VTPU_SETS, VTPU_WAYS (or VTPU_ENTRIES, VTPU_BUCKETS and
+VTPU_MAX_MOVES: the cuckoo memory), VTPU_RESULT, VTPU_STIMULUS, VTPU_RESPONSES.
 """
 
 import os
@@ -34,6 +35,9 @@ COUNT = int(os.environ.get("VTPU_INSTRUCTIONS", "100000"))
 SENTRONS = int(os.environ.get("VTPU_SENTRONS", "2"))
 SETS = int(os.environ.get("VTPU_SETS", "8"))
 WAYS = int(os.environ.get("VTPU_WAYS", "2"))
+ENTRIES = int(os.environ.get("VTPU_ENTRIES", "0"))      # 0: the set-associative table
+BUCKETS = int(os.environ.get("VTPU_BUCKETS", "0"))      # 0: the model's default
+MAX_MOVES = int(os.environ.get("VTPU_MAX_MOVES", "2"))  # the cuckoo search's bound
 STIMULUS = Path(os.environ.get("VTPU_STIMULUS", "stimulus.hex"))
 RESPONSES = Path(os.environ.get("VTPU_RESPONSES", "responses.hex"))
 BATCH = 1000          # random instructions a batch (with the deletes before them)
@@ -55,19 +59,20 @@ def sample_hazards(coverage, model, batch, statuses):
     """Credit ``hazard/same_key/D`` and ``hazard/same_set/D``: a point instruction
     whose key (or another key of its sentron and set) was written by the
     instruction D places ahead of it in the same batch (a CPUT or CDEL that
-    answered OK, so its write was in flight)."""
+    answered OK, so its write was in flight). On the cuckoo memory the "set"
+    is the key's first bucket."""
     for n, ins in enumerate(batch):
         if ins.raw is not None or ins.op not in POINT:
             continue
         key = ins.fields["coord"]
-        where = model.locate(key)
+        where = model.locate(key)[:2]
         for d in range(1, 5):
             if n - d < 0:
                 break
             ahead = batch[n - d]
             if (ahead.raw is None and ahead.op in (Op.CPUT, Op.CDEL)
                     and statuses[n - d] == Status.OK
-                    and model.locate(ahead.fields["coord"]) == where):
+                    and model.locate(ahead.fields["coord"])[:2] == where):
                 coverage.sample_hazard("same_key" if ahead.fields["coord"] == key else "same_set", d)
 
 
@@ -98,11 +103,16 @@ async def run_batch(dut, scoreboard, batch, first_index, ready_every):
 async def array_cross_check(dut):
     """Constrained-random instructions a clock apart, every answer against the model."""
     await harness.start(dut)
-    model = Model(sentrons=SENTRONS, sets=SETS, ways=WAYS, ops=IMPLEMENTED_OPS, k_max=K_MAX)
+    if ENTRIES:
+        model = Model(ENTRIES, sentrons=SENTRONS, buckets=BUCKETS or None, max_moves=MAX_MOVES,
+                      ops=IMPLEMENTED_OPS, k_max=K_MAX)
+    else:
+        model = Model(sentrons=SENTRONS, sets=SETS, ways=WAYS, ops=IMPLEMENTED_OPS, k_max=K_MAX)
     scoreboard = Scoreboard(model, SEED)
     # (the table's occupancy and the decoder's errors are the byte-level check's)
     scoreboard.coverage = Coverage(model.ops, frame_errors=False, hazards=True,
-                                   sentrons=SENTRONS, occupancy=False, k_max=model.k_max)
+                                   sentrons=SENTRONS, occupancy=False, k_max=model.k_max,
+                                   memory=bool(ENTRIES))
     began, clocks, done, part, index = time.time(), 0, 0, 0, 0
     while done < COUNT:
         n = min(BATCH, COUNT - done)

@@ -42,19 +42,20 @@ instruction a clock is still to come.
 from types import SimpleNamespace
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.lib import data
 from amaranth.lib.memory import Memory
 
 from vtpu.hash import h3_rows
 from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, TABLE_SEED, VALUE_WIDTH, Op, Status
 from vtpu.memory import TAG_BITS, TAG_SHIFT, index_buckets
 
-from ..layouts import response_layout
-from .execute import (SENTRON_OPS, RANGE_OPS, SentronPorts, croute,
+from ..layouts import coord_layout, response_layout
+from .execute import (SENTRON_OPS, RANGE_OPS, SentronPorts, croute, first_one,
                       goes_to_index, range_walk, scans, table_free_cases)
 from .entry_store import SerialEntryStore
 from .hash_index import HashIndex, IndexOp
 from .hash_unit import HashUnit
-from .table import route_table, table_ports
+from .table import entry_layout, route_table, table_ports
 from .zindex import ZIndex
 
 __all__ = ["CuckooSequencer"]
@@ -64,14 +65,18 @@ class CuckooSequencer(SentronPorts):
     def __init__(self, *, entries=256, buckets=None, slots=4, max_moves=2, sentron_bits=0,
                  width=COORD_WIDTH, value_width=VALUE_WIDTH, seed=TABLE_SEED,
                  ops=SENTRON_OPS, hashed=False, spram=False, index_queue=ZIndex.QUEUE,
-                 serial_regions=False):
+                 serial_regions=False, pipelined=False):
         """``spram``: the entry store in a RAM of 64-bit words, four an entry
         (``SerialEntryStore``: the UP5K's SPRAM); point instructions only.
         ``index_queue``, ``serial_regions``: the Z-order index's (``ZIndex``'s
-        ``queue`` and ``serial_regions``)."""
+        ``queue`` and ``serial_regions``). ``pipelined``: point instructions
+        through the three-stage pipeline (see the module's docstring)."""
         if spram and frozenset(ops) & RANGE_OPS:
             raise ValueError("the range walk reads whole entries: not from the serial store")
+        if spram and pipelined:
+            raise ValueError("the pipeline reads an entry a clock: not from the serial store")
         self.spram, self.index_queue, self.serial_regions = spram, index_queue, serial_regions
+        self.pipelined = pipelined
         # the model's geometry rules and defaults, for one sentron's share
         self.entries = entries
         self.buckets = index_buckets(entries, slots=slots, buckets=buckets, max_moves=max_moves)
@@ -87,9 +92,14 @@ class CuckooSequencer(SentronPorts):
         rows = h3_rows(self.seed, DIMS * W, HASH_WIDTH)
         ranges = bool(self.ops & RANGE_OPS)
 
+        entry_id = Signal(E, reset_less=True)         # the hit, or the new key's id
+        c = Signal(self.i.payload.shape(), reset_less=True)
         if self.spram:
             m.submodules.store = store = SerialEntryStore(entries=self.entries, width=W,
                                                           value_width=VW)
+        elif self.pipelined:
+            store_addr, store_r, store_k, key_we, value_we = self._split_store(m, c, entry_id,
+                                                                              ranges)
         else:
             store_w, store_r, *store_k = table_ports(m, sets=self.sets, ways=1, width=W,
                                                      value_width=VW, second_read=ranges)
@@ -105,7 +115,8 @@ class CuckooSequencer(SentronPorts):
             m.d.comb += [keys.addr.eq(zindex.keys.addr), keys.en.eq(zindex.keys.en),
                          zindex.keys.data.eq(keys.data[0].key)]
         m.submodules.index = index = HashIndex(buckets=self.buckets, slots=self.slots,
-                                               entry_bits=E, max_moves=self.max_moves)
+                                               entry_bits=E, max_moves=self.max_moves,
+                                               probe=self.pipelined)
         m.submodules.free = free = Memory(shape=E, depth=self.entries, init=[])
         free_w, free_r = free.write_port(), free.read_port(transparent_for=())
         freed = Signal(range(self.entries + 1))       # ids on the free stack
@@ -115,16 +126,30 @@ class CuckooSequencer(SentronPorts):
 
         # --- the instruction ---------------------------------------------------
         taking = Signal()                             # an instruction transfers in
-        c = Signal(self.i.payload.shape(), reset_less=True)
+        if self.pipelined:
+            # the stages S1 and S2 (``c`` and ``h`` are S3's, which the FSM
+            # states beside IDLE work on)
+            c1 = Signal(self.i.payload.shape(), reset_less=True)
+            c2 = Signal(self.i.payload.shape(), reset_less=True)
         if self.hashed:
             h = c.hash
+            if self.pipelined:
+                h1, h2 = c1.hash, c2.hash
         else:
             m.submodules.hash_unit = hash_unit = HashUnit(rows, key_width=DIMS * W)
             m.d.comb += [hash_unit.key.eq(self.i.payload.coord), hash_unit.en.eq(taking)]
             h = hash_unit.hash
+            if self.pipelined:
+                h1, h2 = hash_unit.hash, Signal(HASH_WIDTH, reset_less=True)
+                h = Signal(HASH_WIDTH, reset_less=True)
         bucket_bits = self.buckets.bit_length() - 1
-        first = h[self.sentron_bits:self.sentron_bits + bucket_bits]
-        tag = h[TAG_SHIFT:TAG_SHIFT + TAG_BITS]
+
+        def first_bucket(h):
+            return h[self.sentron_bits:self.sentron_bits + bucket_bits]
+
+        def tag_of(h):
+            return h[TAG_SHIFT:TAG_SHIFT + TAG_BITS]
+        first, tag = first_bucket(h), tag_of(h)
 
         out_free = ~self.o.valid | self.o.ready
         with m.If(self.o.valid & self.o.ready):
@@ -132,23 +157,47 @@ class CuckooSequencer(SentronPorts):
         rsp = Signal(response_layout(W, VW))
         m.d.comb += [rsp.op.eq(c.op), rsp.tag.eq(c.tag), rsp.more.eq(0)]
 
-        def answer():
-            """Send ``rsp`` once the output is free; then take the next instruction."""
+        if self.pipelined:
+            v1, v2, v3 = Signal(), Signal(), Signal()     # the stages hold instructions
+            s3_done = Signal()            # S3 answers in the pipeline this clock
+            dirty = Signal()              # the FSM has changed the index ...
+            reread = Signal()             # ... so S2 reads its rows again
+            # The ids that the last two instructions answered deleted (a CDEL
+            # the pipeline answers empties its slot as it answers, so the two
+            # behind it may have read the slot before): a candidate at one of
+            # them is no candidate.
+            dead = [Signal(data.StructLayout({"valid": 1, "id": E}), name=f"dead{k}")
+                    for k in range(2)]
+            fast_delete = Signal()
+
+        def answer(fast=False):
+            """Send ``rsp`` once the output is free; then take the next
+            instruction. ``fast``: S3's answer in the pipeline (IDLE)."""
             with m.If(out_free):
                 m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(rsp)]
                 m.next = "IDLE"
+                if fast:
+                    m.d.comb += s3_done.eq(1)
+                    m.d.sync += [dead[1].eq(dead[0]), dead[0].valid.eq(fast_delete),
+                                 dead[0].id.eq(entry_id)]
+                elif self.pipelined:
+                    m.d.sync += [v3.eq(0), reread.eq(v2 & dirty), dirty.eq(0),
+                                 dead[1].eq(Mux(dirty, 0, dead[0])), dead[0].eq(0)]
 
         # CMOE and CROUTE HASH: multiply-high of 16 hash bits by n, a byte of n a product
         product_lo, product_hi = Signal(24, reset_less=True), Signal(24, reset_less=True)
-        reduce_bits = Mux(c.op == Op.CMOE, h[32:48], h[16:32])
+        def reduce_bits_of(c, h):
+            return Mux(c.op == Op.CMOE, h[32:48], h[16:32])
+        reduce_bits = reduce_bits_of(c, h)
         reduced = (product_lo + (product_hi << 8))[16:32]
 
         candidates = Signal(2 * self.slots)           # lookup's tag matches not yet read
         found_ids = Signal.like(index.o.payload.entries, reset_less=True)
         candidate = Signal(range(2 * self.slots))
-        entry_id = Signal(E, reset_less=True)         # the hit, or the new key's id
         if self.spram:
             m.d.comb += [store.key.eq(c.coord), store.value.eq(c.operand[:VW])]
+        elif self.pipelined:
+            entry = store_r.data[0]
         else:
             entry = store_r.data[0]
             new_entry = store_w.data[0]
@@ -162,10 +211,17 @@ class CuckooSequencer(SentronPorts):
             else:
                 m.d.comb += [store_addr.eq(entry_id), store_r.en.eq(1)]
 
-        def write_entry(valid):
+        def write_entry(valid, key=True):
             """Write the command's key and value into entry ``entry_id`` (or clear
-            it); the serial store writes the value, or the valid bit, here."""
-            if self.spram:
+            it); the serial store writes the value, or the valid bit, here. The
+            split store has no valid bit (a freed entry is in no index slot),
+            and writes the key only when ``key`` (a new one)."""
+            if self.pipelined:
+                if valid:
+                    m.d.comb += value_we.eq(1)
+                    if key:
+                        m.d.comb += [store_addr.eq(entry_id), key_we.eq(1)]
+            elif self.spram:
                 m.d.comb += [store.id.eq(entry_id),
                              (store.write_value if valid else store.invalidate).eq(1)]
             else:
@@ -177,6 +233,9 @@ class CuckooSequencer(SentronPorts):
         index_cmd = index.i.payload
         m.d.comb += [index_cmd.bucket.eq(first), index_cmd.tag.eq(tag), index_cmd.entry.eq(entry_id)]
         m.d.comb += index.o.ready.eq(1)
+        if self.pipelined:
+            with m.If(index.i.valid & index.i.ready):
+                m.d.sync += dirty.eq(1)
 
         if ranges:
             update = zindex.update
@@ -197,25 +256,127 @@ class CuckooSequencer(SentronPorts):
             m.d.comb += [update.valid.eq(out_free), update.payload.delete.eq(delete)]
             return update.ready
 
+        def hit(fast=False):
+            """The key is at ``entry_id`` (its entry on the read port)."""
+            with m.Switch(c.op):
+                with m.Case(Op.CGET):
+                    m.d.comb += [rsp.status.eq(Status.OK),
+                                 rsp.value.eq(store.stored if self.spram else entry.value)]
+                    answer(fast)
+                with m.Case(Op.CPUT):
+                    m.d.comb += [rsp.status.eq(Status.OK)]
+                    with m.If(out_free):
+                        write_entry(valid=1, key=False)
+                    answer(fast)
+                with m.Case(Op.CDEL):
+                    if fast:
+                        # empty the slot, free the id, queue the delete: as
+                        # REMOVE and FREE do, in one clock
+                        m.d.comb += [rsp.status.eq(Status.OK), fast_delete.eq(1)]
+                        with m.If(out_free & offer_to_index(delete=1)):
+                            in_second = candidate >= self.slots
+                            m.d.comb += [index.clear_en.eq(1),
+                                         index.clear_bucket.eq(Mux(in_second,
+                                                                   index.other(first, tag), first)),
+                                         index.clear_slot.eq(Mux(in_second, candidate - self.slots,
+                                                                 candidate)),
+                                         free_w.addr.eq(freed), free_w.data.eq(entry_id),
+                                         free_w.en.eq(1)]
+                            m.d.sync += freed.eq(freed + 1)
+                            answer(fast)
+                    else:
+                        m.d.comb += [index_cmd.op.eq(IndexOp.REMOVE), index.i.valid.eq(1)]
+                        with m.If(index.i.ready):
+                            m.next = "REMOVE"
+
         with m.FSM():
-            with m.State("IDLE"):
-                m.d.comb += [self.i.ready.eq(1), taking.eq(self.i.valid)]
-                with m.If(self.i.valid):
-                    m.d.sync += c.eq(self.i.payload)
-                    m.next = "DECODE"
-            with m.State("DECODE"):
-                m.d.sync += [product_lo.eq(reduce_bits * c.arg[:8]),
-                             product_hi.eq(reduce_bits * c.arg[8:])]
-                with m.If(c.error != Status.OK):
-                    m.next = "EXECUTE"
-                with m.Elif(point):
-                    m.d.comb += [index_cmd.op.eq(IndexOp.LOOKUP), index.i.valid.eq(1)]
-                    with m.If(index.i.ready):
-                        m.next = "LOOKUP"
-                with m.Elif(goes_to_index(c, self.ops) if ranges else Const(0)):
-                    m.next = "RANGE"
-                with m.Else():
-                    m.next = "EXECUTE"
+            if self.pipelined:
+                with m.State("IDLE"):
+                    # S3: the instruction the FSM's other states work on, if
+                    # the pipeline cannot answer it (``s3_done`` when it does)
+                    with m.If(v3):
+                        with m.If(c.error != Status.OK):
+                            m.next = "EXECUTE"
+                        with m.Elif(point):
+                            dead_slots = Cat(*(Cat(*(d.valid & (d.id == found_ids[k]) for d in dead)).any()
+                                               for k in range(2 * self.slots)))
+                            live = candidates & ~dead_slots
+                            same = live.bit_select(candidate, 1) & \
+                                (Value.cast(entry.key) == Value.cast(c.coord))
+                            others = live & ~(1 << candidate)
+                            with m.If(same):
+                                hit(fast=True)
+                            with m.Elif(others.any()):
+                                # another slot has the tag: the FSM reads its entry
+                                m.d.sync += candidates.eq(others)
+                                m.next = "CANDIDATE"
+                            with m.Elif(c.op == Op.CPUT):
+                                m.next = "MISS"
+                            with m.Else():
+                                m.d.comb += rsp.status.eq(Status.NOT_FOUND)
+                                answer(fast=True)
+                        with m.Elif(goes_to_index(c, self.ops) if ranges else Const(0)):
+                            m.next = "RANGE"
+                        with m.Else():
+                            m.next = "EXECUTE"
+                    # Each stage moves on when the one after it is free or moves.
+                    # S1 reads its key's two index rows as it moves to S2, and S2
+                    # its first candidate's entry as it moves to S3.
+                    adv1, adv2 = Signal(), Signal()
+                    m.d.comb += [adv2.eq(v2 & (~v3 | s3_done) & ~reread),
+                                 adv1.eq(v1 & (~v2 | adv2)),
+                                 self.i.ready.eq(~v1 | adv1),
+                                 taking.eq(self.i.valid & self.i.ready)]
+                    with m.If(taking):
+                        m.d.sync += [c1.eq(self.i.payload), v1.eq(1)]
+                    with m.Elif(adv1):
+                        m.d.sync += v1.eq(0)
+                    m.d.comb += [index.probe_bucket.eq(Mux(reread, first_bucket(h2), first_bucket(h1))),
+                                 index.probe_tag.eq(Mux(reread, tag_of(h2), tag_of(h1))),
+                                 index.probe_en.eq(adv1 | reread)]
+                    m.d.sync += reread.eq(0)
+                    with m.If(adv1):
+                        m.d.sync += [c2.eq(c1), v2.eq(1)]
+                        if not self.hashed:
+                            m.d.sync += h2.eq(h1)
+                    with m.Elif(adv2):
+                        m.d.sync += v2.eq(0)
+                    # S2: the slots of both buckets with the key's tag
+                    rows = index.probe_rows
+                    cands = Cat(*(rows[k].valid & (rows[k].tag == tag_of(h2))
+                                  for k in range(2 * self.slots)))
+                    lowest = first_one(list(cands))
+                    with m.If(adv2):
+                        read_entry(rows[lowest].entry)
+                        reduce2 = reduce_bits_of(c2, h2)
+                        m.d.sync += [c.eq(c2), v3.eq(1), candidates.eq(cands), candidate.eq(lowest),
+                                     entry_id.eq(rows[lowest].entry),
+                                     product_lo.eq(reduce2 * c2.arg[:8]),
+                                     product_hi.eq(reduce2 * c2.arg[8:])]
+                        m.d.sync += [found_ids[k].eq(rows[k].entry) for k in range(2 * self.slots)]
+                        if not self.hashed:
+                            m.d.sync += h.eq(h2)
+                    with m.Elif(s3_done):
+                        m.d.sync += v3.eq(0)
+            else:
+                with m.State("IDLE"):
+                    m.d.comb += [self.i.ready.eq(1), taking.eq(self.i.valid)]
+                    with m.If(self.i.valid):
+                        m.d.sync += c.eq(self.i.payload)
+                        m.next = "DECODE"
+                with m.State("DECODE"):
+                    m.d.sync += [product_lo.eq(reduce_bits * c.arg[:8]),
+                                 product_hi.eq(reduce_bits * c.arg[8:])]
+                    with m.If(c.error != Status.OK):
+                        m.next = "EXECUTE"
+                    with m.Elif(point):
+                        m.d.comb += [index_cmd.op.eq(IndexOp.LOOKUP), index.i.valid.eq(1)]
+                        with m.If(index.i.ready):
+                            m.next = "LOOKUP"
+                    with m.Elif(goes_to_index(c, self.ops) if ranges else Const(0)):
+                        m.next = "RANGE"
+                    with m.Else():
+                        m.next = "EXECUTE"
 
             def next_candidate(cands, ids):
                 """Read the lowest candidate's entry (the serial store: compare
@@ -232,32 +393,16 @@ class CuckooSequencer(SentronPorts):
                 with m.Else():
                     m.next = "MISS"
 
-            def hit():
-                """The key is at ``entry_id`` (its entry on the read port)."""
-                with m.Switch(c.op):
-                    with m.Case(Op.CGET):
-                        m.d.comb += [rsp.status.eq(Status.OK),
-                                     rsp.value.eq(store.stored if self.spram else entry.value)]
-                        answer()
-                    with m.Case(Op.CPUT):
-                        m.d.comb += [rsp.status.eq(Status.OK)]
-                        with m.If(out_free):
-                            write_entry(valid=1)
-                        answer()
-                    with m.Case(Op.CDEL):
-                        m.d.comb += [index_cmd.op.eq(IndexOp.REMOVE), index.i.valid.eq(1)]
-                        with m.If(index.i.ready):
-                            m.next = "REMOVE"
-
-            with m.State("LOOKUP"):
-                with m.If(index.o.valid):
-                    if self.spram:
-                        # the UP5K has no logic cells to spare for a second pick
-                        m.d.sync += [candidates.eq(index.o.payload.found),
-                                     found_ids.eq(index.o.payload.entries)]
-                        m.next = "CANDIDATE"
-                    else:
-                        next_candidate(index.o.payload.found, index.o.payload.entries)
+            if not self.pipelined:
+                with m.State("LOOKUP"):
+                    with m.If(index.o.valid):
+                        if self.spram:
+                            # the UP5K has no logic cells to spare for a second pick
+                            m.d.sync += [candidates.eq(index.o.payload.found),
+                                         found_ids.eq(index.o.payload.entries)]
+                            m.next = "CANDIDATE"
+                        else:
+                            next_candidate(index.o.payload.found, index.o.payload.entries)
             with m.State("CANDIDATE"):
                 next_candidate(candidates, found_ids)
             with m.State("COMPARE"):
@@ -371,3 +516,49 @@ class CuckooSequencer(SentronPorts):
                 with m.If(~scans(c, self.ops) | scan_done):
                     answer()
         return m
+
+    def _split_store(self, m, c, entry_id, ranges):
+        """The pipelined sentron's entry store: keys and values in memories of
+        their own, so that S2 reads an entry while S3 writes a value (at
+        ``entry_id``). The key is written (``key_we``) only by an insert, which
+        the FSM makes while S2 waits, through the read's port at its address
+        (``addr``); the other port is the Z-order index's. No valid bit: an entry
+        no index slot points at is never read as a key's. Returns the address,
+        the read port (``addr``, ``en``, ``data[0]``: an entry a clock later), the
+        Z-order index's key ports, and the two write enables."""
+        W, VW = self.width, self.value_width
+        # read-during-write never reaches a compare (below): ``no_rw_check``, as
+        # in ``table_ports``, whose registered read this is
+        keys = Memory(shape=coord_layout(W), depth=self.entries, init=[],
+                      attrs={"no_rw_check": 1})
+        values = Memory(shape=VW, depth=self.entries, init=[], attrs={"no_rw_check": 1})
+        m.submodules.keys, m.submodules.values = keys, values
+        addr, en = Signal(self.entry_bits), Signal()
+        key_we, value_we = Signal(), Signal()
+        key_w, value_w = keys.write_port(), values.write_port()
+        m.d.comb += [key_w.addr.eq(addr), key_w.en.eq(key_we), key_w.data.eq(c.coord),
+                     value_w.addr.eq(entry_id), value_w.en.eq(value_we),
+                     value_w.data.eq(c.operand[:VW])]
+
+        def registered_read(memory, addr, en, written=None):
+            port = memory.read_port(domain="comb")
+            data = Signal(port.data.shape(), reset_less=True)
+            m.d.comb += port.addr.eq(addr)
+            with m.If(en):
+                m.d.sync += data.eq(port.data if written is None
+                                    else Mux(written, value_w.data, port.data))
+            return data
+
+        key = registered_read(keys, addr, en)
+        # a CPUT in S3 writes the value that S2 reads in the same clock when
+        # the two have one key: S2 takes the new value
+        value = registered_read(values, addr, en, written=value_we & (entry_id == addr))
+        entry = Signal(entry_layout(W, VW))
+        m.d.comb += [entry.valid.eq(1), entry.key.eq(key), entry.value.eq(value)]
+        store_k = []
+        if ranges:
+            index_addr, index_en = Signal(self.entry_bits), Signal()
+            index_key = registered_read(keys, index_addr, index_en)
+            store_k = [SimpleNamespace(addr=index_addr, en=index_en,
+                                       data=[SimpleNamespace(key=index_key)])]
+        return addr, SimpleNamespace(addr=addr, en=en, data=[entry]), store_k, key_we, value_we

@@ -28,6 +28,8 @@ expands and a clock per move. With the default index (twice as many slots
 as entries) searches are rare (``make bench``: ``model.relocations``).
 """
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Array, Cat, Const, Module, Mux, Signal
 from amaranth.lib import data, enum, stream, wiring
 from amaranth.lib.memory import Memory
@@ -64,7 +66,9 @@ def index_answer_layout(slots, entry_bits, max_moves):
 
 
 class HashIndex(wiring.Component):
-    def __init__(self, *, buckets, slots=4, entry_bits, max_moves=2):
+    def __init__(self, *, buckets, slots=4, entry_bits, max_moves=2, probe=False):
+        """``probe``: the rows in two memories, of the even and the odd
+        buckets, and the ``probe_*`` ports (see the module's docstring)."""
         if buckets < 2 or buckets & (buckets - 1):
             raise ValueError("buckets must be a power of two >= 2")
         if max_moves not in (0, 1, 2):
@@ -75,10 +79,32 @@ class HashIndex(wiring.Component):
         self.buckets, self.slots, self.entry_bits = buckets, slots, entry_bits
         self.max_moves = max_moves
         self.bucket_bits = buckets.bit_length() - 1
-        super().__init__({
+        self.probe = probe
+        ports = {
             "i": In(stream.Signature(index_command_layout(self.bucket_bits, entry_bits))),
             "o": Out(stream.Signature(index_answer_layout(slots, entry_bits, max_moves))),
-        })
+        }
+        if probe:
+            ports.update({
+                "probe_bucket": In(self.bucket_bits),    # a key's first bucket
+                "probe_tag": In(TAG_BITS),               # and its tag
+                "probe_en": In(1),
+                # a clock after ``probe_en``, until the next: the two buckets'
+                # slots, the first bucket's first
+                "probe_rows": Out(data.ArrayLayout(slot_layout(entry_bits), 2 * slots)),
+                # empty slot ``clear_slot`` of bucket ``clear_bucket`` (while
+                # the FSM is idle: a CDEL the caller's pipeline answers)
+                "clear_en": In(1),
+                "clear_bucket": In(self.bucket_bits),
+                "clear_slot": In(range(slots)),
+            })
+        super().__init__(ports)
+
+    def stored_row(self, ctx, bucket):
+        """Bucket ``bucket``'s row as the simulator holds it (for tests)."""
+        if self.probe:
+            return ctx.get(self.rows[bucket & 1].data[bucket >> 1])
+        return ctx.get(self.rows.data[bucket])
 
     def other(self, bucket, tag):
         """A slot's other bucket."""
@@ -88,11 +114,15 @@ class HashIndex(wiring.Component):
         m = Module()
         S, B = self.slots, self.bucket_bits
         slot = slot_layout(self.entry_bits)
-        m.submodules.rows = rows = Memory(shape=data.ArrayLayout(slot, S), depth=self.buckets,
-                                          init=[])
-        rd = rows.read_port()
-        wr = rows.write_port(granularity=1)     # one enable per slot
-        self.rows = rows                 # for tests: the index's contents
+        row_shape = data.ArrayLayout(slot, S)
+        idle = Signal()                  # the FSM waits for a command
+        if self.probe:
+            rd, wr = self._banks(m, row_shape, idle)
+        else:
+            m.submodules.rows = rows = Memory(shape=row_shape, depth=self.buckets, init=[])
+            rd = rows.read_port()
+            wr = rows.write_port(granularity=1)     # one enable per slot
+            self.rows = rows             # for tests: the index's contents
 
         cmd = Signal(self.i.payload.shape(), reset_less=True)
         new = Signal(slot)               # the slot the command's key gets
@@ -126,7 +156,7 @@ class HashIndex(wiring.Component):
 
         with m.FSM():
             with m.State("IDLE"):
-                m.d.comb += [self.i.ready.eq(1), rd.addr.eq(self.i.payload.bucket)]
+                m.d.comb += [idle.eq(1), self.i.ready.eq(1), rd.addr.eq(self.i.payload.bucket)]
                 with m.If(self.i.valid):
                     m.d.sync += [cmd.eq(self.i.payload), moves.eq(0)]
                     m.next = "ROW1"
@@ -229,3 +259,42 @@ class HashIndex(wiring.Component):
                     m.d.sync += answer.moves.eq(0)
                     m.next = "IDLE"
         return m
+
+    def _banks(self, m, row_shape, idle):
+        """The rows as two memories, the even buckets' and the odd ones'. A key's
+        two buckets differ in bit 0 (``other`` flips it), so a probe reads both
+        in one clock, one from each, and the memory is not copied for a second
+        read port. The FSM reads and writes through the same ports, one row at
+        a time, as if through one memory's (returned as such); its reads win
+        over a probe, and leave the probe's rows when it is idle and has no
+        command. Returns (read port, write port) stand-ins."""
+        S, B = self.slots, self.bucket_bits
+        banks = [Memory(shape=row_shape, depth=self.buckets // 2, init=[]) for _ in range(2)]
+        m.submodules.even, m.submodules.odd = banks
+        self.rows = banks                # for tests: ``stored_row``
+        reads = [bank.read_port() for bank in banks]
+        writes = [bank.write_port(granularity=1) for bank in banks]
+        rd = SimpleNamespace(addr=Signal(B, name="rd_bucket"), data=Signal(row_shape, name="rd_row"))
+        wr = SimpleNamespace(addr=Signal(B, name="wr_bucket"), en=Signal(S, name="wr_slots"),
+                             data=Signal(row_shape, name="wr_row"))
+        rd_odd = Signal()                # the FSM's row was read from the odd bank
+        probe_odd = Signal()             # the probe's first bucket is odd
+        fsm_reads = ~idle | self.i.valid
+        m.d.sync += rd_odd.eq(rd.addr[0])
+        with m.If(self.probe_en & ~fsm_reads):
+            m.d.sync += probe_odd.eq(self.probe_bucket[0])
+        second = self.other(self.probe_bucket, self.probe_tag)
+        for k, (read, write) in enumerate(zip(reads, writes)):
+            # a probe reads the bucket of the pair that is in this bank
+            probed = Mux(self.probe_bucket[0] == k, self.probe_bucket, second)
+            m.d.comb += [read.addr.eq(Mux(fsm_reads, rd.addr, probed)[1:]),
+                         read.en.eq(fsm_reads | self.probe_en),
+                         write.addr.eq(wr.addr[1:]), write.data.eq(wr.data),
+                         write.en.eq(Mux(wr.addr[0] == k, wr.en, 0))]
+        with m.If(self.clear_en):
+            m.d.comb += [wr.addr.eq(self.clear_bucket), wr.en.eq(1 << self.clear_slot)]
+        m.d.comb += [rd.data.eq(Mux(rd_odd, reads[1].data, reads[0].data)),
+                     self.probe_rows.as_value().eq(Mux(probe_odd,
+                                                       Cat(reads[1].data, reads[0].data),
+                                                       Cat(reads[0].data, reads[1].data)))]
+        return rd, wr

@@ -20,7 +20,14 @@ def geometry_model(**geometry):
     return Model(geometry.pop("entries"), ops=SENTRON_OPS, **geometry)
 
 
-def test_fill_free_and_refill():
+# ``pipelined``: point instructions through CuckooSequencer's three stages, the
+# rest through its FSM (the same answers; the streams repeat keys closely, so
+# an instruction often follows one that wrote its entry or changed its rows)
+PIPELINED = pytest.mark.parametrize("pipelined", [False, True], ids=["fsm", "pipelined"])
+
+
+@PIPELINED
+def test_fill_free_and_refill(pipelined):
     """Fill 8 entries (the ninth new key is TABLE_FULL), read them back, free
     two, put two new keys into the freed ids, read all back."""
     keys = [tuple([i + 1] * DIMS) for i in range(12)]
@@ -34,11 +41,12 @@ def test_fill_free_and_refill():
     prog += [I(Op.CGET, {"coord": k}, 10 + n) for n, k in enumerate(keys)]
     geometry = dict(entries=8, buckets=4)
     model = geometry_model(**geometry)
-    run_stream(prog, dut=CuckooSequencer(**geometry), model=model)
+    run_stream(prog, dut=CuckooSequencer(**geometry, pipelined=pipelined), model=model)
     assert len(model.data) == 8 and model.memory.refused["full"] >= 2
 
 
-def test_freed_ids_wait_for_the_z_order_index():
+@PIPELINED
+def test_freed_ids_wait_for_the_z_order_index(pipelined):
     """The Z-order index reads keys from the entry store: a freed id must keep
     its key until the index has applied its delete. The keys have one bit set
     each, so the index is a chain a key deep and applies an update more slowly
@@ -56,7 +64,8 @@ def test_freed_ids_wait_for_the_z_order_index():
     geometry = dict(entries=entries, buckets=32)
     model = geometry_model(**geometry)
     # the first new key waits for the index to link the 64 (some 5,000 clocks)
-    run_stream(prog, dut=CuckooSequencer(**geometry), model=model, patience=20_000)
+    run_stream(prog, dut=CuckooSequencer(**geometry, pipelined=pipelined), model=model,
+               patience=20_000)
     assert len(model.data) == entries and model.memory.reused == 48
 
 
@@ -64,11 +73,12 @@ def test_freed_ids_wait_for_the_z_order_index():
     (64, 16, 4, 2, 1), (32, 8, 4, 1, 2), (64, 32, 4, 2, 3),
     (32, 16, 2, 2, 4),          # two slots a bucket (the HX8K's index)
     (32, 16, 2, 1, 5)])
-def test_random_stream_matches_model(entries, buckets, slots, max_moves, seed):
+@PIPELINED
+def test_random_stream_matches_model(entries, buckets, slots, max_moves, seed, pipelined):
     geometry = dict(entries=entries, buckets=buckets, slots=slots, max_moves=max_moves)
     model = geometry_model(**geometry)
     stream = Stimulus(seed, ops=SENTRON_OPS, keys=3 * entries, spread=6, unknown=0.01).take(2500)
-    run_stream(stream, dut=CuckooSequencer(**geometry), model=model)
+    run_stream(stream, dut=CuckooSequencer(**geometry, pipelined=pipelined), model=model)
     # the stream reached what it is for
     assert model.memory.relocations > 0
     if buckets * slots <= entries:
@@ -76,10 +86,12 @@ def test_random_stream_matches_model(entries, buckets, slots, max_moves, seed):
     assert model.memory.refused["full"] > 0 or buckets * slots <= entries
 
 
-def test_backpressure():
+@PIPELINED
+def test_backpressure(pipelined):
     geometry = dict(entries=32, buckets=8)
     run_stream(Stimulus(4, ops=SENTRON_OPS, keys=64).take(400), ready_every=3,
-               dut=CuckooSequencer(**geometry), model=geometry_model(**geometry))
+               dut=CuckooSequencer(**geometry, pipelined=pipelined),
+               model=geometry_model(**geometry))
 
 
 def test_converts_to_verilog():
@@ -105,3 +117,30 @@ def test_serial_entry_store_matches_model(entries, buckets, max_moves, seed, rea
 def test_serial_entry_store_refuses_range_instructions():
     with pytest.raises(ValueError, match="range walk"):
         CuckooSequencer(entries=32, spram=True)
+
+
+@PIPELINED
+def test_back_to_back_hazards(pipelined):
+    """Instructions right behind one that changes what they read: a CGET or CDEL
+    behind the CDEL of its key (which the pipeline answers as it empties the
+    slot the two behind it may already have read), behind a CPUT of its key's
+    new value, and behind a new key that takes a freed id; with and without an
+    instruction between them that the FSM answers."""
+    keys = [tuple([3 * i + 1] * DIMS) for i in range(24)]
+    prog = [I(Op.CPUT, {"coord": k, "value": i}, 0) for i, k in enumerate(keys[:16])]
+    for n in range(0, 16, 4):
+        a, b, c, d = keys[n:n + 4]
+        prog += [I(Op.CDEL, {"coord": a}, 1), I(Op.CGET, {"coord": a}, 2),
+                 I(Op.CDEL, {"coord": a}, 3),                      # two behind, both stale
+                 I(Op.CDEL, {"coord": b}, 4), I(Op.CDELTA, {"coord": b, "delta": (1,) * DIMS}, 5),
+                 I(Op.CGET, {"coord": b}, 6),                      # a slow one between
+                 I(Op.CPUT, {"coord": c, "value": 500 + n}, 7), I(Op.CGET, {"coord": c}, 8),
+                 I(Op.CPUT, {"coord": c, "value": 600 + n}, 9), I(Op.CPUT, {"coord": c, "value": 7}, 10),
+                 I(Op.CGET, {"coord": c}, 11),
+                 I(Op.CDEL, {"coord": d}, 12), I(Op.CPUT, {"coord": keys[16 + n // 4], "value": n}, 13),
+                 I(Op.CGET, {"coord": d}, 14), I(Op.CGET, {"coord": keys[16 + n // 4]}, 15),
+                 I(Op.CPUT, {"coord": a, "value": 9}, 16), I(Op.CGET, {"coord": a}, 17)]
+    geometry = dict(entries=16, buckets=8)
+    model = geometry_model(**geometry)
+    run_stream(prog, dut=CuckooSequencer(**geometry, pipelined=pipelined), model=model)
+    assert model.memory.reused > 0

@@ -28,21 +28,38 @@ async def command(ctx, dut, op, bucket, tag, entry=0):
     raise AssertionError("no answer in 200 clocks")
 
 
+def slots_of(row, slots):
+    return [(row[j].tag, row[j].entry) if row[j].valid else None for j in range(slots)]
+
+
 def index_rows(ctx, dut):
-    rows = []
-    for b in range(dut.buckets):
-        row = ctx.get(dut.rows.data[b])
-        rows.append([(row[j].tag, row[j].entry) if row[j].valid else None
-                     for j in range(dut.slots)])
-    return rows
+    return [slots_of(dut.stored_row(ctx, b), dut.slots) for b in range(dut.buckets)]
 
 
-@pytest.mark.parametrize("entries,buckets,max_moves", [(64, 16, 2), (48, 16, 1), (24, 8, 0),
-                                                       (32, 16, 2)])
-def test_index_is_the_models(entries, buckets, max_moves):
+async def probe(ctx, dut, bucket, tag):
+    """The probe's rows of a key's two buckets; they must hold while nothing probes."""
+    ctx.set(dut.probe_bucket, bucket)
+    ctx.set(dut.probe_tag, tag)
+    ctx.set(dut.probe_en, 1)
+    await ctx.tick()
+    ctx.set(dut.probe_en, 0)
+    ctx.set(dut.probe_bucket, bucket ^ 1)
+    rows = ctx.get(dut.probe_rows)
+    await ctx.tick().repeat(2)
+    assert ctx.get(dut.probe_rows) == rows
+    return slots_of(rows, 2 * dut.slots)
+
+
+@pytest.mark.parametrize("entries,buckets,max_moves,probed", [
+    (64, 16, 2, False), (48, 16, 1, False), (24, 8, 0, False), (32, 16, 2, False),
+    (64, 16, 2, True), (32, 16, 1, True)])
+def test_index_is_the_models(entries, buckets, max_moves, probed):
+    """``probed``: the rows in two banks, and after every command a probe of
+    the key's buckets, against the model's rows."""
     rng = random.Random(entries + buckets + max_moves)
     model = CuckooMemory(entries, buckets=buckets, max_moves=max_moves)
-    dut = HashIndex(buckets=buckets, entry_bits=(entries - 1).bit_length(), max_moves=max_moves)
+    dut = HashIndex(buckets=buckets, entry_bits=(entries - 1).bit_length(), max_moves=max_moves,
+                    probe=probed)
     universe = [tuple(rng.randrange(65536) for _ in range(DIMS)) for _ in range(120)]
     seen = {"moves": set(), "full": 0, "lookups": 0}
 
@@ -83,6 +100,9 @@ def test_index_is_the_models(entries, buckets, max_moves):
                 else:
                     seen["full"] += 1
             assert index_rows(ctx, dut) == model.index[0], step
+            if probed:
+                b2 = model.alt(b1, tag)
+                assert await probe(ctx, dut, b1, tag) == model.index[0][b1] + model.index[0][b2]
         # a REMOVE of an entry no slot holds: NOT_FOUND, and nothing changes
         if len(stored) == entries:                    # free an id first
             key = stored.pop()
