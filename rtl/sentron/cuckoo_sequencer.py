@@ -1,4 +1,4 @@
-"""CuckooSequencer: a sentron on the cuckoo memory, one instruction at a time.
+"""CuckooSequencer: a sentron on the cuckoo memory.
 
 The memory of docs/isa.md ("Memory"), exactly as the model's
 ``vtpu.memory.CuckooMemory`` places keys:
@@ -6,7 +6,8 @@ The memory of docs/isa.md ("Memory"), exactly as the model's
 * the **entry store**: ``entries`` rows of (valid, key, value), addressed by
   entry id (``table_ports`` with one way), or with ``spram`` four 64-bit
   words an entry (``SerialEntryStore``: the iCEBreaker's SPRAM), which
-  compares a candidate's key word by word;
+  compares a candidate's key word by word, or with ``pipelined`` keys and
+  values in memories of their own (``_split_store``);
 * the **free list**: a stack of freed ids and a count of ids never used;
 * the **hash index** (``HashIndex``): two buckets a key, tag and entry id a
   slot, with the bounded relocation search;
@@ -26,17 +27,42 @@ takes an id (TABLE_FULL when none is free), inserts it in the index
 writes the entry and queues the key for the Z-order index; CDEL removes it
 from the index, frees its id and queues the delete.
 
-It is a state machine, not a pipeline: a point instruction takes about seven
-clocks (``make bench``: ``rtl.cuckoo.cget.per_clock``, 0.14; the first
-candidate's entry is read as the index answers (not in the serial store),
-and a hit answers from the clock that compares its key), an insert that
-relocates a few dozen more. The pure instructions (CDELTA, CHIER UP, CMOE,
-CROUTE, CRTSET) and the range walks use the execution units the other
-sequencers use (``rtl.sentron.execute``). This is the memory's first
-gateware: it is cross-checked against the model by ``make sim`` (the cuckoo
-phase) with an index small enough that relocations, the search bound, a full
-store and reused ids all happen; the pipelined form that keeps one
-instruction a clock is still to come.
+**One instruction at a time** (the default): a state machine. A point
+instruction takes about six clocks (``make bench``:
+``rtl.cuckoo.cget.per_clock``, 0.17; the first candidate's entry is read as
+the index answers (not in the serial store), and a hit answers from the
+clock that compares its key), an insert that relocates a few dozen more.
+
+**Pipelined** (``pipelined``): point instructions in three stages, one a
+clock (``rtl.cuckoo_pipelined.cget.per_clock`` 1.0, latency 4)::
+
+    S1  the instruction and its hash (``HashUnit``, or the array's);
+        the index reads the key's two rows, one from each of its banks
+        (``HashIndex`` ``probe``: a key's buckets differ in bit 0)
+    S2  the slots whose tag is the key's; the lowest one's entry is read
+    S3  the key compared: CGET answers, CPUT writes the value, CDEL empties
+        the slot, frees the id and queues the delete, each in the clock it
+        answers; a miss of CGET or CDEL answers NOT_FOUND
+
+Everything else goes from S3 to the state machine, S1 and S2 waiting: a new
+key (MISS), another slot with the tag (CANDIDATE: a tag collision, at most one
+lookup in 8,000: 8 slots of 16-bit tags), a decoder's error, the pure and
+the range instructions. Hazards, all on what S2 and S1 read before the
+instruction ahead wrote it:
+
+* a value S3 writes while S2 reads it: S2 takes the written one;
+* a slot a CDEL in S3 empties that the two behind it read before: the last
+  two ids deleted (``dead``) are no candidates;
+* rows the state machine changed (an insert, a relocation, a CDEL it
+  answered) while S2 held its own: S2 reads them again (``reread``).
+  S1 reads its rows only as it moves on, after the change.
+
+The pure instructions (CDELTA, CHIER UP, CMOE, CROUTE, CRTSET) and the
+range walks use the execution units the other sequencers use
+(``rtl.sentron.execute``). ``make sim``'s cuckoo phase cross-checks both
+forms against the model with an index small enough that relocations, the
+search bound, a full store and reused ids all happen, the pipelined one
+also as an array fed a clock apart (the hazard bins).
 """
 
 from types import SimpleNamespace

@@ -22,6 +22,13 @@ A node's children are tried in slot order, each child's row read to look for
 an empty slot; the first child with one ends the search, and the moves are
 written from that child back to the root, one slot a clock, the new key last.
 
+With ``probe`` (the pipelined sentron's) the rows are two memories, the even
+buckets' and the odd ones': a key's two buckets differ in bit 0, so
+``probe_*`` reads both in one clock, one from each, without a second copy of
+the rows; and ``clear_*`` empties a slot (a CDEL the pipeline answers). Both
+only while the FSM is idle; its own reads and writes go through the same
+ports, a row at a time.
+
 Timing: a lookup or remove takes 3 clocks and an answer; an insert that
 finds room 3; one that searches about ``1 + slots`` clocks per node it
 expands and a clock per move. With the default index (twice as many slots

@@ -6,7 +6,7 @@ from rtl.sentron.pipelined_sequencer import LATENCY
 
 def test_point_and_pure_ops_issue_one_per_clock():
     out = figures(quick=True)
-    for op in ("cget", "cput", "cdel", "cdelta", "chier", "croute", "cmoe"):
+    for op in ("cget", "cput", "cput_overwrite", "cdel", "cdelta", "chier", "croute", "cmoe"):
         assert out[f"rtl.{op}.per_clock"] == 1.0, op
         # R1, R2, R3 and the answer register: transfer in to transfer out
         assert out[f"rtl.{op}.latency_clocks"] == 4, op
@@ -29,6 +29,13 @@ def test_point_and_pure_ops_issue_one_per_clock():
         assert out[f"rtl.cuckoo.{op}.latency_clocks"] <= 14, op
     for op in ("cdelta", "chier", "croute", "cmoe"):
         assert out[f"rtl.cuckoo.{op}.latency_clocks"] == 3, op
+    # pipelined, its lookups of stored keys (and of absent ones) go at one a
+    # clock: hash, index rows, entry, and the answer register
+    for op in ("cget", "cput_overwrite", "cdel"):
+        assert out[f"rtl.cuckoo_pipelined.{op}.per_clock"] == 1.0, op
+        assert out[f"rtl.cuckoo_pipelined.{op}.latency_clocks"] == 4, op
+    # new keys go through its state machine: no faster than one at a time
+    assert out["rtl.cuckoo_pipelined.cput.per_clock"] > out["rtl.cuckoo.cput.per_clock"]
     # the mixes really mix hits and misses
     assert out["rtl.cget.hits"] > 0 and out["rtl.cget.misses"] > 0
     # CRANGE of 16 results: four times the keys cost a few clocks (one more tree

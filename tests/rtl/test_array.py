@@ -31,6 +31,18 @@ def test_random_stream_matches_model_four_sentrons():
     run_stream(stream, dut=dut, model=model)
 
 
+@pytest.mark.parametrize("pipelined", [False, True], ids=["fsm", "pipelined"])
+def test_cuckoo_sentrons_match_model(pipelined):
+    """Four sentrons on the cuckoo memory (8 entries each, so that stores fill
+    and keys relocate), every instruction, a clock apart when they can go."""
+    memory = dict(entries=32, buckets=4, slots=2, pipelined=pipelined)
+    dut = SentronArray(sentrons=4, sets=4, ways=2, memory=memory)
+    model = Model(32, sentrons=4, buckets=4, slots=2, ops=IMPLEMENTED_OPS, k_max=K_MAX)
+    stream = Stimulus(11, ops=frozenset(Op), keys=64, spread=5, unknown=0.01).take(1200)
+    run_stream(stream, dut=dut, model=model)
+    assert model.memory.relocations > 0 and model.memory.refused["full"] > 0
+
+
 def test_point_ops_overlap():
     """Sentrons work in parallel: point instructions for different sentrons are
     not slower than one per clock plus the array's two registers would make them."""
