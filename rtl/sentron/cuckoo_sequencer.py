@@ -185,7 +185,8 @@ class CuckooSequencer(SentronPorts):
 
         if self.pipelined:
             v1, v2, v3 = Signal(), Signal(), Signal()     # the stages hold instructions
-            s3_done = Signal()            # S3 answers in the pipeline this clock
+            s3_done = Signal()            # S3 answers, and the pipeline moves on
+            pipe_go = Signal()            # S1 may read the index
             dirty = Signal()              # the FSM has changed the index ...
             reread = Signal()             # ... so S2 reads its rows again
             # The ids that the last two instructions answered deleted (a CDEL
@@ -202,13 +203,17 @@ class CuckooSequencer(SentronPorts):
             with m.If(out_free):
                 m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(rsp)]
                 m.next = "IDLE"
-                if fast:
-                    m.d.comb += s3_done.eq(1)
-                    m.d.sync += [dead[1].eq(dead[0]), dead[0].valid.eq(fast_delete),
-                                 dead[0].id.eq(entry_id)]
-                elif self.pipelined:
-                    m.d.sync += [v3.eq(0), reread.eq(v2 & dirty), dirty.eq(0),
-                                 dead[1].eq(Mux(dirty, 0, dead[0])), dead[0].eq(0)]
+                if self.pipelined:
+                    # After the FSM changed the index S2 reads its rows again
+                    # first, and the stale ones are gone; otherwise the pipeline
+                    # moves on in this clock.
+                    with m.If(dirty):
+                        m.d.sync += [v3.eq(0), reread.eq(v2), dirty.eq(0),
+                                     dead[0].eq(0), dead[1].eq(0)]
+                    with m.Else():
+                        m.d.comb += [s3_done.eq(1), pipe_go.eq(1)]
+                        m.d.sync += [dead[1].eq(dead[0]), dead[0].id.eq(entry_id),
+                                     dead[0].valid.eq(fast_delete if fast else 0)]
 
         # CMOE and CROUTE HASH: multiply-high of 16 hash bits by n, a byte of n a product
         product_lo, product_hi = Signal(24, reset_less=True), Signal(24, reset_less=True)
@@ -315,14 +320,37 @@ class CuckooSequencer(SentronPorts):
                         with m.If(index.i.ready):
                             m.next = "REMOVE"
 
+        def execute(fast=False):
+            """The instructions that touch no memory, and the decoder's errors.
+            ``fast``: in S3 (IDLE), for the pipeline."""
+            scan_done = Const(1)
+            with m.If(c.error != Status.OK):
+                m.d.comb += rsp.status.eq(c.error)
+            with m.Else():
+                m.d.comb += rsp.status.eq(Status.BAD_OPCODE)
+                with m.Switch(c.op):
+                    table_free_cases(m, c, rsp, self.ops, ranges=ranges, reduced=reduced,
+                                     route_w=route_w, route_write=out_free, width=W)
+                    if Op.CROUTE in self.ops:
+                        with m.Case(Op.CROUTE):
+                            scan_done = croute(m, c, rsp, route_r, out_free,
+                                               v3 if fast else Const(1), reduced, W)
+            # a CROUTE RANGE answers when its scan of the route table is done
+            with m.If(~scans(c, self.ops) | scan_done):
+                answer(fast)
+
         with m.FSM():
             if self.pipelined:
                 with m.State("IDLE"):
+                    m.d.comb += pipe_go.eq(1)
                     # S3: the instruction the FSM's other states work on, if
                     # the pipeline cannot answer it (``s3_done`` when it does)
+                    executes = Signal()
+                    walks = goes_to_index(c, self.ops) if ranges else Const(0)
+                    m.d.comb += executes.eq((c.error != Status.OK) | ~(point | walks))
                     with m.If(v3):
-                        with m.If(c.error != Status.OK):
-                            m.next = "EXECUTE"
+                        with m.If(executes):
+                            execute(fast=True)
                         with m.Elif(point):
                             dead_slots = Cat(*(Cat(*(d.valid & (d.id == found_ids[k]) for d in dead)).any()
                                                for k in range(2 * self.slots)))
@@ -341,49 +369,8 @@ class CuckooSequencer(SentronPorts):
                             with m.Else():
                                 m.d.comb += rsp.status.eq(Status.NOT_FOUND)
                                 answer(fast=True)
-                        with m.Elif(goes_to_index(c, self.ops) if ranges else Const(0)):
-                            m.next = "RANGE"
                         with m.Else():
-                            m.next = "EXECUTE"
-                    # Each stage moves on when the one after it is free or moves.
-                    # S1 reads its key's two index rows as it moves to S2, and S2
-                    # its first candidate's entry as it moves to S3.
-                    adv1, adv2 = Signal(), Signal()
-                    m.d.comb += [adv2.eq(v2 & (~v3 | s3_done) & ~reread),
-                                 adv1.eq(v1 & (~v2 | adv2)),
-                                 self.i.ready.eq(~v1 | adv1),
-                                 taking.eq(self.i.valid & self.i.ready)]
-                    with m.If(taking):
-                        m.d.sync += [c1.eq(self.i.payload), v1.eq(1)]
-                    with m.Elif(adv1):
-                        m.d.sync += v1.eq(0)
-                    m.d.comb += [index.probe_bucket.eq(Mux(reread, first_bucket(h2), first_bucket(h1))),
-                                 index.probe_tag.eq(Mux(reread, tag_of(h2), tag_of(h1))),
-                                 index.probe_en.eq(adv1 | reread)]
-                    m.d.sync += reread.eq(0)
-                    with m.If(adv1):
-                        m.d.sync += [c2.eq(c1), v2.eq(1)]
-                        if not self.hashed:
-                            m.d.sync += h2.eq(h1)
-                    with m.Elif(adv2):
-                        m.d.sync += v2.eq(0)
-                    # S2: the slots of both buckets with the key's tag
-                    rows = index.probe_rows
-                    cands = Cat(*(rows[k].valid & (rows[k].tag == tag_of(h2))
-                                  for k in range(2 * self.slots)))
-                    lowest = first_one(list(cands))
-                    with m.If(adv2):
-                        read_entry(rows[lowest].entry)
-                        reduce2 = reduce_bits_of(c2, h2)
-                        m.d.sync += [c.eq(c2), v3.eq(1), candidates.eq(cands), candidate.eq(lowest),
-                                     entry_id.eq(rows[lowest].entry),
-                                     product_lo.eq(reduce2 * c2.arg[:8]),
-                                     product_hi.eq(reduce2 * c2.arg[8:])]
-                        m.d.sync += [found_ids[k].eq(rows[k].entry) for k in range(2 * self.slots)]
-                        if not self.hashed:
-                            m.d.sync += h.eq(h2)
-                    with m.Elif(s3_done):
-                        m.d.sync += v3.eq(0)
+                            m.next = "RANGE"
             else:
                 with m.State("IDLE"):
                     m.d.comb += [self.i.ready.eq(1), taking.eq(self.i.valid)]
@@ -525,22 +512,53 @@ class CuckooSequencer(SentronPorts):
                     with m.If(range_done):
                         answer()
 
-            with m.State("EXECUTE"):
-                scan_done = Const(1)
-                with m.If(c.error != Status.OK):
-                    m.d.comb += rsp.status.eq(c.error)
-                with m.Else():
-                    m.d.comb += rsp.status.eq(Status.BAD_OPCODE)
-                    with m.Switch(c.op):
-                        table_free_cases(m, c, rsp, self.ops, ranges=ranges, reduced=reduced,
-                                         route_w=route_w, route_write=out_free, width=W)
-                        if Op.CROUTE in self.ops:
-                            with m.Case(Op.CROUTE):
-                                scan_done = croute(m, c, rsp, route_r, out_free, Const(1),
-                                                   reduced, W)
-                # a CROUTE RANGE answers when its scan of the route table is done
-                with m.If(~scans(c, self.ops) | scan_done):
-                    answer()
+            if not self.pipelined:
+                with m.State("EXECUTE"):
+                    execute()
+        if self.pipelined:
+            # Each stage moves on when the one after it is free or moves.
+            # S1 reads its key's two index rows as it moves to S2 (while the
+            # index's FSM is idle: in IDLE, or as S3's instruction answers),
+            # and S2 its first candidate's entry as it moves to S3 (as S3
+            # answers, from IDLE or another state).
+            adv1, adv2 = Signal(), Signal()
+            m.d.comb += [adv2.eq(v2 & (~v3 | s3_done) & ~reread),
+                         adv1.eq(v1 & (~v2 | adv2) & pipe_go),
+                         self.i.ready.eq(~v1 | adv1),
+                         taking.eq(self.i.valid & self.i.ready)]
+            with m.If(taking):
+                m.d.sync += [c1.eq(self.i.payload), v1.eq(1)]
+            with m.Elif(adv1):
+                m.d.sync += v1.eq(0)
+            m.d.comb += [index.probe_bucket.eq(Mux(reread, first_bucket(h2), first_bucket(h1))),
+                         index.probe_tag.eq(Mux(reread, tag_of(h2), tag_of(h1))),
+                         index.probe_en.eq(adv1 | reread)]
+            with m.If(reread):
+                m.d.sync += reread.eq(0)
+            with m.If(adv1):
+                m.d.sync += [c2.eq(c1), v2.eq(1)]
+                if not self.hashed:
+                    m.d.sync += h2.eq(h1)
+            with m.Elif(adv2):
+                m.d.sync += v2.eq(0)
+            # S2: the slots of both buckets with the key's tag
+            rows = index.probe_rows
+            cands = Cat(*(rows[k].valid & (rows[k].tag == tag_of(h2))
+                          for k in range(2 * self.slots)))
+            lowest = first_one(list(cands))
+            with m.If(adv2):
+                read_entry(rows[lowest].entry)
+                reduce2 = reduce_bits_of(c2, h2)
+                m.d.sync += [c.eq(c2), v3.eq(1), candidates.eq(cands), candidate.eq(lowest),
+                             entry_id.eq(rows[lowest].entry),
+                             product_lo.eq(reduce2 * c2.arg[:8]),
+                             product_hi.eq(reduce2 * c2.arg[8:])]
+                m.d.sync += [found_ids[k].eq(rows[k].entry) for k in range(2 * self.slots)]
+                if not self.hashed:
+                    m.d.sync += h.eq(h2)
+            with m.Elif(s3_done):
+                m.d.sync += v3.eq(0)
+
         return m
 
     def _split_store(self, m, c, entry_id, ranges):
