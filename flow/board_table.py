@@ -44,6 +44,10 @@ def board_table():
     # what the build's ``make synth`` report gives as ``fill``
     rows.append(["stored at the first TABLE_FULL (random keys)"] + ["—"] + [
         f"{b.fill():.0%}" for _, _, b in builds[1:]])
+    rows.append(["sentrons"] + ["any (`--sentrons`)"] + [str(b.sentrons) for _, _, b in builds[1:]])
+    # (a new key through the cuckoo memory's state machine, pipelined or not)
+    rows.append(["point instructions, each sentron"] + ["—"] + [
+        b.point_rate_text for _, _, b in builds[1:]])
     rows.append(["core clock"] + ["—"] + [f"{b.clk_hz / 1e6:g} MHz" for _, _, b in builds[1:]])
     return "\n".join("| " + " | ".join(row) + " |" for row in rows) + "\n"
 

@@ -138,6 +138,13 @@ class Board:
             return f"{self.entries:,} (cuckoo{', in SPRAM' if self.memory.get('spram') else ''})"
         return f"{self.entries:,} ({self.sentrons} x {self.sets} x {self.ways})"
 
+    @property
+    def point_rate_text(self):
+        """How each sentron takes point instructions (CGET, CPUT, CDEL)."""
+        if (self.memory or {}).get("pipelined"):
+            return "one a clock; new keys one at a time"
+        return "one a clock" if self.pipelined else "one at a time"
+
     def at_clock(self, mhz):
         """This board with its PLL set for a core clock of (about) ``mhz``."""
         return replace(self, pll=pll_settings(self.family, self.osc_hz, mhz * 1e6))
