@@ -22,6 +22,8 @@ the byte-serial host link in front of it moves one byte per clock.
     iCEBreaker's SPRAM; no range instructions);
     ``rtl.cuckoo.cput.new_keys.per_clock`` new keys into 1024 entries (the Z-order
     index reading their keys from the entry store) and
+    ``rtl.cuckoo_pipelined.cput.new_keys.atN`` the rate over the 1024 new
+    keys up to N stored, of 8192 into 8192 entries, and
     ``rtl.cuckoo.crange.clocks.capN`` a CRANGE as ``rtl.crange.clocks.capN`` in
     N entries (``rtl.cuckoo_serial_regions.*`` with the index's regions tested
     a component a clock, as on the ULX3S);
@@ -207,6 +209,25 @@ def measure_range(capacity, *, results=16, fill=0.25, seed=1, nearest=False, cuc
     return finals[-1] - finals[-2], records[-1], stored
 
 
+def measure_new_keys(entries=8192, window=1024, seed=2):
+    """CPUTs of ``entries`` new keys back to back into one pipelined
+    ``CuckooSequencer`` of as many entries: its Z-order index links each one
+    in a walk as deep as its tree, and the queue in front of it holds
+    ``ZIndex.QUEUE``. Returns [(keys stored, new keys a clock over the last
+    ``window`` of them)], the sustained rate as the tree grows."""
+    rng = random.Random(seed)
+    keys = set()
+    while len(keys) < entries:
+        keys.add(tuple(rng.randrange(1 << 16) for _ in range(DIMS)))
+    order = sorted(keys)
+    rng.shuffle(order)
+    program = [(Op.CPUT, {"coord": pack(k), "value": n}) for n, k in enumerate(order)]
+    _, finals, statuses, _ = _Bench(CuckooSequencer(entries=entries, pipelined=True)).run(program)
+    assert all(s == Status.OK for s in statuses)
+    return [(end, window / (finals[end - 1] - (finals[end - window - 1] if end > window else 0)))
+            for end in range(window, entries + 1, window)]
+
+
 def measure_ckg(*, sentrons=1, cuckoo=False, walks=8):
     """Clocks per hop of ``walks`` CKG walks of MAX_HOPS hops back to back,
     on a chain that every hop finds (person p's "parent" edge holds p - 1):
@@ -314,6 +335,10 @@ def figures(quick=False):
     per_clock, _, statuses = measure_stream(fresh, sets=1024, cuckoo="pipelined")
     assert all(s == Status.OK for s in statuses)
     out["rtl.cuckoo_pipelined.cput.new_keys.per_clock"] = round(per_clock, 4)
+    if not quick:
+        # the rate as the index's tree deepens, up to a full 8192-entry sentron
+        for stored, rate in measure_new_keys():
+            out[f"rtl.cuckoo_pipelined.cput.new_keys.at{stored}"] = round(rate, 4)
     # CRANGE with 16 results from tables of growing capacity, a quarter full
     for capacity in ((256, 1024) if quick else (256, 512, 1024, 2048, 4096, 8192)):
         clocks, records, stored = measure_range(capacity)
