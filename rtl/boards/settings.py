@@ -275,10 +275,11 @@ BOARDS = {
         # 1 reaches 29.91 / 36.02 MHz in 48,155 LUTs (docs/ecp5-timing.md).
         # Four such sentrons of 2,048 placed in 88% of the LUTs (182
         # DP16KDs) and did not route: 12,300 wires still overused after 14
-        # passes of router2 (docs/ecp5-timing.md). The sentrons take an
-        # instruction at a time, about seven clocks a point instruction: some
-        # 6M a second at 21.9 MHz, against the link's ~15k.
-        memory=dict(entries=8192, serial_regions=True),
+        # passes of router2 (docs/ecp5-timing.md). The sentrons are pipelined
+        # (``CuckooSequencer`` ``pipelined``): CGET, CDEL, CPUTs of stored
+        # keys and the pure instructions at one a clock each; four pipelined
+        # ones of 2,048 packed 97% of the LUTs.
+        memory=dict(entries=8192, serial_regions=True, pipelined=True),
         # each index's update queue, path and stack in LUT RAM
         index_queue=32,
         pnr_opts=("--router", "router1"),

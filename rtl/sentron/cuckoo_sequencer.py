@@ -182,6 +182,11 @@ class CuckooSequencer(SentronPorts):
             m.d.sync += self.o.valid.eq(0)
         rsp = Signal(response_layout(W, VW))
         m.d.comb += [rsp.op.eq(c.op), rsp.tag.eq(c.tag), rsp.more.eq(0)]
+        # Every answer leaves through one assignment: one per place it is
+        # sent would be a 421-bit multiplexer each.
+        send = Signal()
+        with m.If(send):
+            m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(rsp)]
 
         if self.pipelined:
             v1, v2, v3 = Signal(), Signal(), Signal()     # the stages hold instructions
@@ -201,7 +206,7 @@ class CuckooSequencer(SentronPorts):
             """Send ``rsp`` once the output is free; then take the next
             instruction. ``fast``: S3's answer in the pipeline (IDLE)."""
             with m.If(out_free):
-                m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(rsp)]
+                m.d.comb += send.eq(1)
                 m.next = "IDLE"
                 if self.pipelined:
                     # After the FSM changed the index S2 reads its rows again
