@@ -34,7 +34,7 @@ the byte-serial host link in front of it moves one byte per clock.
     256), and ``rtl.cattend.clocks.keysN`` the whole instruction's clocks;
     ``rtl.cattend.offset_box.*`` the same for a box whose edges cut the
     index's subtrees (``measure_cattend``);
-  * ``rtl[.array4|.cuckoo].ckg.clocks_per_hop``: CKG walks of MAX_HOPS hops
+  * ``rtl[.array4|.cuckoo|.cuckoo_pipelined].ckg.clocks_per_hop``: CKG walks of MAX_HOPS hops
     back to back through the hop unit (``SentronArray``), clocks over hops
     (``measure_ckg``).
 """
@@ -244,7 +244,8 @@ def measure_ckg(*, sentrons=1, cuckoo=False, walks=8):
                                 "arg": MAX_HOPS, "deltas_sent": MAX_HOPS,
                                 "deltas": deltas}) for p in starts]
     dut = SentronArray(sentrons=sentrons, sets=64, ways=4,
-                       memory=dict(entries=256) if cuckoo else None)
+                       memory=dict(entries=256, pipelined=cuckoo == "pipelined") if cuckoo
+                       else None)
     _, finals, statuses, records = _Bench(dut).run(program)
     walked = list(zip(statuses[len(puts):], records[len(puts):]))
     assert all(s == Status.OK and r == MAX_HOPS for s, r in walked), walked
@@ -375,7 +376,8 @@ def figures(quick=False):
             out[f"{prefix}.array4.{name}.per_clock"] = round(per_clock, 4)
             out[f"{prefix}.array4.{name}.latency_clocks"] = latency
     for prefix, geometry in (("rtl", {}), ("rtl.array4", dict(sentrons=4)),
-                             ("rtl.cuckoo", dict(cuckoo=True))):
+                             ("rtl.cuckoo", dict(cuckoo=True)),
+                             ("rtl.cuckoo_pipelined", dict(cuckoo="pipelined"))):
         out[f"{prefix}.ckg.clocks_per_hop"], out[f"{prefix}.ckg.hops"] = measure_ckg(**geometry)
     _BENCHES.clear()        # the simulators hold every design's state: let them go
     return out
