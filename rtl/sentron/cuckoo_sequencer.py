@@ -357,8 +357,9 @@ class CuckooSequencer(SentronPorts):
                         with m.If(executes):
                             execute(fast=True)
                         with m.Elif(point):
-                            dead_slots = Cat(*(Cat(*(d.valid & (d.id == found_ids[k]) for d in dead)).any()
-                                               for k in range(2 * self.slots)))
+                            dead_slots = Cat(*(
+                                Cat(*(d.valid & (d.id == found_ids[k]) for d in dead)).any()
+                                for k in range(2 * self.slots)))
                             live = candidates & ~dead_slots
                             same = live.bit_select(candidate, 1) & \
                                 (Value.cast(entry.key) == Value.cast(c.coord))
