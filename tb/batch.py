@@ -10,7 +10,24 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
-__all__ = ["start", "run", "write_result"]
+__all__ = ["start", "run", "write_result", "ENTRIES", "model_under_test"]
+
+# the cuckoo memory's geometry, when tb/run.py checks a core on it
+ENTRIES = int(os.environ.get("VTPU_ENTRIES", "0"))      # 0: the set-associative table
+BUCKETS = int(os.environ.get("VTPU_BUCKETS", "0"))      # 0: the model's default
+MAX_MOVES = int(os.environ.get("VTPU_MAX_MOVES", "2"))  # the cuckoo search's bound
+
+
+def model_under_test(sentrons, sets, ways):
+    """The golden model configured as the core under test: ``sentrons`` on the
+    cuckoo memory of ``ENTRIES`` entries, or on tables of ``sets`` x ``ways``."""
+    from rtl.sentron.execute import IMPLEMENTED_OPS
+    from rtl.topk_unit import K_MAX
+    from vtpu.model import Model
+    if ENTRIES:
+        return Model(ENTRIES, sentrons=sentrons, buckets=BUCKETS or None, max_moves=MAX_MOVES,
+                     ops=IMPLEMENTED_OPS, k_max=K_MAX)
+    return Model(sentrons=sentrons, sets=sets, ways=ways, ops=IMPLEMENTED_OPS, k_max=K_MAX)
 
 
 async def start(dut):

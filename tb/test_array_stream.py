@@ -19,8 +19,6 @@ from pathlib import Path
 import cocotb
 
 from rtl.layouts import command_layout, response_layout
-from rtl.sentron.execute import IMPLEMENTED_OPS
-from rtl.topk_unit import K_MAX
 from tb import batch as harness
 from tb.run import ARRAY_DEPTH as DEPTH
 from tb.beats import beat_bytes, command_members, pack_members, unpack_members
@@ -28,16 +26,12 @@ from tb.coverage import Coverage
 from tb.scoreboard import Scoreboard
 from tb.stimulus import Instruction, Stimulus
 from vtpu.isa import Op, Status
-from vtpu.model import Model
 
 SEED = int(os.environ.get("VTPU_SEED", "1"))
 COUNT = int(os.environ.get("VTPU_INSTRUCTIONS", "100000"))
 SENTRONS = int(os.environ.get("VTPU_SENTRONS", "2"))
 SETS = int(os.environ.get("VTPU_SETS", "8"))
 WAYS = int(os.environ.get("VTPU_WAYS", "2"))
-ENTRIES = int(os.environ.get("VTPU_ENTRIES", "0"))      # 0: the set-associative table
-BUCKETS = int(os.environ.get("VTPU_BUCKETS", "0"))      # 0: the model's default
-MAX_MOVES = int(os.environ.get("VTPU_MAX_MOVES", "2"))  # the cuckoo search's bound
 STIMULUS = Path(os.environ.get("VTPU_STIMULUS", "stimulus.hex"))
 RESPONSES = Path(os.environ.get("VTPU_RESPONSES", "responses.hex"))
 BATCH = 1000          # random instructions a batch (with the deletes before them)
@@ -103,16 +97,12 @@ async def run_batch(dut, scoreboard, batch, first_index, ready_every):
 async def array_cross_check(dut):
     """Constrained-random instructions a clock apart, every answer against the model."""
     await harness.start(dut)
-    if ENTRIES:
-        model = Model(ENTRIES, sentrons=SENTRONS, buckets=BUCKETS or None, max_moves=MAX_MOVES,
-                      ops=IMPLEMENTED_OPS, k_max=K_MAX)
-    else:
-        model = Model(sentrons=SENTRONS, sets=SETS, ways=WAYS, ops=IMPLEMENTED_OPS, k_max=K_MAX)
+    model = harness.model_under_test(SENTRONS, SETS, WAYS)
     scoreboard = Scoreboard(model, SEED)
     # (the table's occupancy and the decoder's errors are the byte-level check's)
     scoreboard.coverage = Coverage(model.ops, frame_errors=False, hazards=True,
                                    sentrons=SENTRONS, occupancy=False, k_max=model.k_max,
-                                   memory=bool(ENTRIES))
+                                   memory=bool(harness.ENTRIES))
     began, clocks, done, part, index = time.time(), 0, 0, 0, 0
     while done < COUNT:
         n = min(BATCH, COUNT - done)

@@ -17,8 +17,6 @@ from pathlib import Path
 import cocotb
 from cocotb.triggers import Timer
 
-from rtl.sentron.execute import IMPLEMENTED_OPS
-from rtl.topk_unit import K_MAX
 from tb import batch
 from tb.run import CHUNK, PROGRESS_RECORD
 from tb.scoreboard import Scoreboard
@@ -26,16 +24,13 @@ from tb.stimulus import Instruction, Stimulus
 from vtpu.coord import Pattern
 from vtpu.frame import encode_command
 from vtpu.isa import DIMS, Op
-from vtpu.model import Model
 
 SEED = int(os.environ.get("VTPU_SEED", "1"))
 COUNT = int(os.environ.get("VTPU_INSTRUCTIONS", "1000000"))
 SENTRONS = int(os.environ.get("VTPU_SENTRONS", "1"))
 SETS = int(os.environ.get("VTPU_SETS", "16"))
 WAYS = int(os.environ.get("VTPU_WAYS", "2"))
-ENTRIES = int(os.environ.get("VTPU_ENTRIES", "0"))      # 0: the set-associative table
-BUCKETS = int(os.environ.get("VTPU_BUCKETS", "0"))      # 0: the model's default
-MAX_MOVES = int(os.environ.get("VTPU_MAX_MOVES", "2"))  # the cuckoo search's bound
+ENTRIES = batch.ENTRIES     # the cuckoo memory's entries (0: the set-associative table)
 RESULT = os.environ.get("VTPU_RESULT", "build/sim/result.json")
 FIRST_PART = int(os.environ.get("VTPU_FIRST_PART", "0"))
 DIRECTED = os.environ.get("VTPU_DIRECTED", "1") == "1"
@@ -169,10 +164,7 @@ def directed_program(model):
 
 def new_model():
     """The golden model configured as the core under test."""
-    if ENTRIES:
-        return Model(ENTRIES, sentrons=SENTRONS, buckets=BUCKETS or None, max_moves=MAX_MOVES,
-                     ops=IMPLEMENTED_OPS, k_max=K_MAX)
-    return Model(sentrons=SENTRONS, sets=SETS, ways=WAYS, ops=IMPLEMENTED_OPS, k_max=K_MAX)
+    return batch.model_under_test(SENTRONS, SETS, WAYS)
 
 
 async def log_progress(dut, scoreboard, at, every=5.0):
