@@ -81,7 +81,7 @@ from .execute import (SENTRON_OPS, RANGE_OPS, SentronPorts, croute, first_one,
 from .entry_store import SerialEntryStore
 from .hash_index import HashIndex, IndexOp
 from .hash_unit import HashUnit
-from .table import entry_layout, route_table, table_ports
+from .table import entry_layout, registered_read, route_table, table_ports
 from .zindex import ZIndex
 
 __all__ = ["CuckooSequencer"]
@@ -578,7 +578,7 @@ class CuckooSequencer(SentronPorts):
         Z-order index's key ports, and the two write enables."""
         W, VW = self.width, self.value_width
         # read-during-write never reaches a compare (below): ``no_rw_check``, as
-        # in ``table_ports``, whose registered read this is
+        # in ``table_ports`` (``registered_read``)
         keys = Memory(shape=coord_layout(W), depth=self.entries, init=[],
                       attrs={"no_rw_check": 1})
         values = Memory(shape=VW, depth=self.entries, init=[], attrs={"no_rw_check": 1})
@@ -590,25 +590,16 @@ class CuckooSequencer(SentronPorts):
                      value_w.addr.eq(entry_id), value_w.en.eq(value_we),
                      value_w.data.eq(c.operand[:VW])]
 
-        def registered_read(memory, addr, en, written=None):
-            port = memory.read_port(domain="comb")
-            data = Signal(port.data.shape(), reset_less=True)
-            m.d.comb += port.addr.eq(addr)
-            with m.If(en):
-                m.d.sync += data.eq(port.data if written is None
-                                    else Mux(written, value_w.data, port.data))
-            return data
-
-        key = registered_read(keys, addr, en)
+        key = registered_read(m, keys, addr=addr, en=en).data
         # a CPUT in S3 writes the value that S2 reads in the same clock when
         # the two have one key: S2 takes the new value
-        value = registered_read(values, addr, en, written=value_we & (entry_id == addr))
+        value = registered_read(m, values, addr=addr, en=en,
+                                bypass=(value_we & (entry_id == addr), value_w.data)).data
         entry = Signal(entry_layout(W, VW))
         m.d.comb += [entry.valid.eq(1), entry.key.eq(key), entry.value.eq(value)]
         store_k = []
         if ranges:
-            index_addr, index_en = Signal(self.entry_bits), Signal()
-            index_key = registered_read(keys, index_addr, index_en)
-            store_k = [SimpleNamespace(addr=index_addr, en=index_en,
-                                       data=[SimpleNamespace(key=index_key)])]
+            index = registered_read(m, keys)
+            store_k = [SimpleNamespace(addr=index.addr, en=index.en,
+                                       data=[SimpleNamespace(key=index.data)])]
         return addr, SimpleNamespace(addr=addr, en=en, data=[entry]), store_k, key_we, value_we

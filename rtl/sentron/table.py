@@ -18,7 +18,7 @@ from vtpu.isa import COORD_WIDTH, ROUTE_ENTRIES, VALUE_WIDTH
 
 from ..layouts import coord_layout
 
-__all__ = ["entry_layout", "missed_write_layout", "fold_writes", "table_ports", "table_groups",
+__all__ = ["entry_layout", "missed_write_layout", "fold_writes", "table_ports", "registered_read", "table_groups",
            "route_table"]
 
 
@@ -51,7 +51,6 @@ def table_ports(m, *, sets, ways, width, value_width, second_read=False):
     write port share their address). The read ports are synchronous
     (``addr``, ``en``, ``data`` a clock later)."""
     W = width
-    set_bits = sets.bit_length() - 1
     # What the port reads while the other writes the same set never reaches
     # a compare: the pipeline folds that write in over it. So the
     # collision may read anything, and Yosys is told so (``no_rw_check``);
@@ -66,23 +65,30 @@ def table_ports(m, *, sets, ways, width, value_width, second_read=False):
     # One write enable per way: a write touches only its own way, so no
     # stage has to carry the whole row to write it back.
     table_w = table.write_port(granularity=1)
-    # The read port is asynchronous in the netlist and registered here (the
-    # same clock as a synchronous port): Yosys merges this register into the
-    # block RAM's port and only then applies ``no_rw_check``. A port that is
-    # already synchronous keeps its read-old-data rule whatever the
-    # attribute says. ``table_r`` is the registered port the pipeline uses.
-    def registered_read():
-        port = table.read_port(domain="comb")
-        registered = SimpleNamespace(addr=Signal(set_bits), en=Signal(),
-                                     data=Signal(port.data.shape(), reset_less=True))
-        m.d.comb += port.addr.eq(registered.addr)
-        with m.If(registered.en):
-            m.d.sync += registered.data.eq(port.data)
-        return registered
-    table_r = registered_read()
+    table_r = registered_read(m, table)
     if second_read:
-        return table_w, table_r, registered_read()
+        return table_w, table_r, registered_read(m, table)
     return table_w, table_r
+
+
+def registered_read(m, memory, *, addr=None, en=None, bypass=None):
+    """A read port of ``memory`` with its data registered in ``m`` (``addr``,
+    ``en``, ``data`` a clock later: a synchronous port's timing), new address
+    and enable signals unless given. ``bypass``: (taken, data) registered instead
+    of the memory's word when ``taken``.
+
+    The port is asynchronous in the netlist and registered here: Yosys merges
+    this register into the block RAM's port and only then applies
+    ``no_rw_check``. A port that is already synchronous keeps its
+    read-old-data rule whatever the attribute says."""
+    port = memory.read_port(domain="comb")
+    addr = Signal(len(port.addr)) if addr is None else addr
+    en = Signal() if en is None else en
+    data = Signal(port.data.shape(), reset_less=True)
+    m.d.comb += port.addr.eq(addr)
+    with m.If(en):
+        m.d.sync += data.eq(port.data if bypass is None else Mux(bypass[0], bypass[1], port.data))
+    return SimpleNamespace(addr=addr, en=en, data=data)
 
 
 def table_groups(m, groups, *, sets, width, value_width, column):
@@ -104,7 +110,7 @@ def table_groups(m, groups, *, sets, width, value_width, column):
         memory = Memory(shape=hi - lo, depth=sets, init=[], attrs={"no_rw_check": 1})
         m.submodules[f"table{g}"] = memory
         writes.append(memory.write_port())
-        # asynchronous and registered here, as in ``table_ports`` (why there)
+        # asynchronous and registered here (why: ``registered_read``)
         read = memory.read_port(domain="comb")
         addrs.append(read.addr)
         m.d.sync += Value.cast(row)[lo:hi].eq(read.data)
