@@ -25,7 +25,7 @@ names the line, range errors included. Tags count up from 0, mod 256.
 
 import re
 
-from .coord import (COMPONENT_NAMES, CoordError, Pattern, SymbolTable, format_coord,
+from .coord import (COMPONENT_NAMES, CoordError, Pattern, format_coord,
                     format_pattern, parse_coord, parse_pattern)
 from .frame import FrameError, FrameReceiver, decode_fields
 from .frame import command_frame

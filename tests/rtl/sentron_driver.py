@@ -8,7 +8,7 @@ from tb.beats import beat_bytes, command_members, set_members
 from sim_helpers import run_sim, until_ready
 from rtl.sentron.execute import SENTRON_OPS
 from rtl.sentron.sequencer import Sequencer
-from vtpu.frame import Command, decode_fields, encode_fields
+from vtpu.frame import Command, encode_fields
 from vtpu.isa import PAYLOAD, Op, Status
 from vtpu.model import Model
 
