@@ -23,7 +23,11 @@ the byte-serial host link in front of it moves one byte per clock.
     ``rtl.cuckoo.cput.new_keys.per_clock`` new keys into 1024 entries (the Z-order
     index reading their keys from the entry store) and
     ``rtl.cuckoo_pipelined.cput.new_keys.atN`` the rate over the 1024 new
-    keys up to N stored, of 8192 into 8192 entries, and
+    keys up to N stored, of 8192 into 8192 entries;
+    ``rtl.cuckoo_pipelined.array4.cput.new_keys.per_clock`` 896 new keys into
+    four such sentrons of 256 entries each (an array), over the second half;
+    ``rtl.ulx3s-85f.cput.new_keys.atN`` the same into the ULX3S's memory
+    as its core builds it, up to 7/8 of its entries (``measure_new_keys``); and
     ``rtl.cuckoo.crange.clocks.capN`` a CRANGE as ``rtl.crange.clocks.capN`` in
     N entries (``rtl.cuckoo_serial_regions.*`` with the index's regions tested
     a component a clock, as on the ULX3S);
@@ -53,6 +57,8 @@ from rtl.sentron.cuckoo_sequencer import CuckooSequencer
 from rtl.sentron.execute import RANGE_OPS, SENTRON_OPS
 from rtl.sentron.pipelined_sequencer import PipelinedSequencer
 from rtl.sentron.sequencer import Sequencer
+from rtl.sentron.zindex import ZIndex
+from rtl.boards import BOARDS
 
 __all__ = ["measure_stream", "figures"]
 
@@ -209,23 +215,37 @@ def measure_range(capacity, *, results=16, fill=0.25, seed=1, nearest=False, cuc
     return finals[-1] - finals[-2], records[-1], stored
 
 
-def measure_new_keys(entries=8192, window=1024, seed=2):
-    """CPUTs of ``entries`` new keys back to back into one pipelined
-    ``CuckooSequencer`` of as many entries: its Z-order index links each one
-    in a walk as deep as its tree, and the queue in front of it holds
-    ``ZIndex.QUEUE``. Returns [(keys stored, new keys a clock over the last
-    ``window`` of them)], the sustained rate as the tree grows."""
+def measure_new_keys(entries=8192, window=1024, seed=2, *, sentrons=1, memory=None,
+                     index_queue=ZIndex.QUEUE, keys=None):
+    """CPUTs of ``keys`` (default ``entries``) new keys back to back into one
+    ``CuckooSequencer`` of ``entries`` entries, pipelined unless ``memory``
+    (its knobs, as ``rtl.top.VTPU``'s ``memory`` has them) says otherwise:
+    its Z-order index links each one in a walk as deep as its tree, and the
+    queue in front of it holds ``index_queue``. Returns [(keys stored, new keys
+    a clock over the last ``window`` of them)], the sustained rate as the tree
+    grows.
+
+    ``sentrons`` > 1: a ``SentronArray`` of that many sharing the ``entries``,
+    as a board builds it: each holds its own tree, a share of the keys deep,
+    and they link theirs side by side. Give it fewer ``keys`` than entries:
+    the sentron whose share is largest would refuse the last ones."""
+    memory = dict(pipelined=True) if memory is None else memory
     rng = random.Random(seed)
-    keys = set()
-    while len(keys) < entries:
-        keys.add(tuple(rng.randrange(1 << 16) for _ in range(DIMS)))
-    order = sorted(keys)
+    chosen = set()
+    while len(chosen) < (keys or entries):
+        chosen.add(tuple(rng.randrange(1 << 16) for _ in range(DIMS)))
+    order = sorted(chosen)
     rng.shuffle(order)
     program = [(Op.CPUT, {"coord": pack(k), "value": n}) for n, k in enumerate(order)]
-    _, finals, statuses, _ = _Bench(CuckooSequencer(entries=entries, pipelined=True)).run(program)
+    if sentrons > 1:
+        dut = SentronArray(sentrons=sentrons, memory=dict(memory, entries=entries),
+                           index_queue=index_queue)
+    else:
+        dut = CuckooSequencer(entries=entries, index_queue=index_queue, **memory)
+    _, finals, statuses, _ = _Bench(dut).run(program)
     assert all(s == Status.OK for s in statuses)
     return [(end, window / (finals[end - 1] - (finals[end - window - 1] if end > window else 0)))
-            for end in range(window, entries + 1, window)]
+            for end in range(window, len(order) + 1, window)]
 
 
 def measure_ckg(*, sentrons=1, cuckoo=False, walks=8):
@@ -336,10 +356,23 @@ def figures(quick=False):
     per_clock, _, statuses = measure_stream(fresh, sets=1024, cuckoo="pipelined")
     assert all(s == Status.OK for s in statuses)
     out["rtl.cuckoo_pipelined.cput.new_keys.per_clock"] = round(per_clock, 4)
+    # four of them sharing 1024 entries, each linking its share into a tree
+    # of its own: 896 new keys, the rate over the second half
+    (_, _), (_, rate) = measure_new_keys(1024, window=448, sentrons=4, keys=896)
+    out["rtl.cuckoo_pipelined.array4.cput.new_keys.per_clock"] = round(rate, 4)
     if not quick:
         # the rate as the index's tree deepens, up to a full 8192-entry sentron
         for stored, rate in measure_new_keys():
             out[f"rtl.cuckoo_pipelined.cput.new_keys.at{stored}"] = round(rate, 4)
+        # and into the ULX3S's memory as its core builds it (its sentrons,
+        # their knobs and queues), up to 7/8 of its entries
+        board = BOARDS["ulx3s-85f"]
+        knobs = {k: v for k, v in board.memory.items() if k != "entries"}
+        for stored, rate in measure_new_keys(board.entries, window=board.entries // 8,
+                                             sentrons=board.sentrons, memory=knobs,
+                                             index_queue=board.index_queue,
+                                             keys=board.entries * 7 // 8):
+            out[f"rtl.ulx3s-85f.cput.new_keys.at{stored}"] = round(rate, 4)
     # CRANGE with 16 results from tables of growing capacity, a quarter full
     for capacity in ((256, 1024) if quick else (256, 512, 1024, 2048, 4096, 8192)):
         clocks, records, stored = measure_range(capacity)

@@ -39,6 +39,10 @@ def test_point_and_pure_ops_issue_one_per_clock():
     assert out["rtl.cuckoo_pipelined.cput.per_clock"] > out["rtl.cuckoo.cput.per_clock"]
     for op in ("cdelta", "chier", "croute", "cmoe"):
         assert out[f"rtl.cuckoo_pipelined.{op}.per_clock"] == 1.0, op
+    # four sentrons sharing the entries link their shares of new keys side by
+    # side, each into a tree a quarter as large: more than twice one sentron's rate
+    assert out["rtl.cuckoo_pipelined.array4.cput.new_keys.per_clock"] \
+        > 2 * out["rtl.cuckoo_pipelined.cput.new_keys.per_clock"]
     # the mixes really mix hits and misses
     assert out["rtl.cget.hits"] > 0 and out["rtl.cget.misses"] > 0
     # CRANGE of 16 results: four times the keys cost a few clocks (one more tree
