@@ -203,15 +203,18 @@ def parse_coord(text, *, width=COORD_WIDTH, symbols=None, lo=0, hi=None):
     return coord
 
 
-def format_coord(coord, symbols=None):
-    def name(dim, value):
-        if symbols is not None:
-            label = symbols.label(dim, value)
-            if label is not None:
-                return label
-        return str(value)
-    c = [name(dim, value) for dim, value in enumerate(coord)]
+def _component_text(dim, value, symbols):
+    """A component as text: its label in ``symbols`` if it has one, else its number."""
+    label = symbols.label(dim, value) if symbols is not None else None
+    return str(value) if label is None else label
+
+
+def _joined(c):
     return f"{c[0]}.{c[1]}.{c[2]}/{c[3]}.{c[4]}.{c[5]}/{c[6]}.{c[7]}.{c[8]}"
+
+
+def format_coord(coord, symbols=None):
+    return _joined([_component_text(dim, value, symbols) for dim, value in enumerate(coord)])
 
 
 @dataclass(frozen=True)
@@ -275,11 +278,7 @@ def parse_pattern(text, *, width=COORD_WIDTH, symbols=None):
 
 def format_pattern(pattern, symbols=None):
     def name(dim, value):
-        if symbols is not None:
-            label = symbols.label(dim, value)
-            if label is not None:
-                return label
-        return str(value)
+        return _component_text(dim, value, symbols)
     c = []
     for dim, (l, h) in enumerate(zip(pattern.lo, pattern.hi)):
         if pattern.mask >> dim & 1:
@@ -288,7 +287,7 @@ def format_pattern(pattern, symbols=None):
             c.append(name(dim, l))
         else:
             c.append(f"[{name(dim, l)}:{name(dim, h)}]")
-    return f"{c[0]}.{c[1]}.{c[2]}/{c[3]}.{c[4]}.{c[5]}/{c[6]}.{c[7]}.{c[8]}"
+    return _joined(c)
 
 
 # --- Packing and Z-order ------------------------------------------------------------
