@@ -278,9 +278,11 @@ BOARDS = {
         # passes of router2 (docs/ecp5-timing.md). The sentrons are pipelined
         # (``CuckooSequencer`` ``pipelined``): CGET, CDEL, CPUTs of stored
         # keys and the pure instructions at one a clock each; 28.69 / 30.26
-        # MHz reached in 53,335 LUTs. Four pipelined ones of 2,048 packed 97%
-        # of the LUTs (before each answer left through one assignment; about
-        # 94% estimated after).
+        # MHz reached in 53,335 LUTs. Four pipelined ones of 2,048 pack 85% of
+        # the LUTs (71,150) and do not route in reach: after 45 minutes router1
+        # still had 195k of their 303k arcs to route, a few hundred fewer a
+        # minute (four one at a time: 81%, 153k left after 29 minutes); placed,
+        # nextpnr's estimate for the core clock was 16.66 MHz (17.53).
         memory=dict(entries=8192, serial_regions=True, pipelined=True),
         # each index's update queue, path and stack in LUT RAM
         index_queue=32,
