@@ -1,5 +1,5 @@
 """The units in front of the sentron array (``rtl/interposer.py``): HopUnit
-(CKG) and TopKUnit (CATTEND, CNEAREST), each alone, its sentrons left to the
+(CKG), TopKUnit (CATTEND, CNEAREST) and DigestUnit (CDIGEST), each alone, its sentrons left to the
 solver: the handshake on ``o`` (towards the sentrons) and ``answer``, given
 it on ``i`` and ``answers``.
 
@@ -13,6 +13,7 @@ Small: 2-bit components, 8-bit values (one int8 lane), a sorter of 2 entries.
 
 from amaranth.hdl import Assert, Assume
 
+from rtl.digest_unit import DigestUnit
 from rtl.hop_unit import HopUnit
 from rtl.topk_unit import TopKUnit
 
@@ -46,4 +47,7 @@ PROPERTIES = [
     Property("topk_unit_handshake",
              front(lambda: TopKUnit(width=2, value_width=8, k_max=2, in_flight=4)), "prove", 3,
              "TopKUnit's o and answer follow the stream rules when i and the sentrons' answers do"),
+    Property("digest_unit_handshake",
+             front(lambda: DigestUnit(width=2, value_width=8, in_flight=4)), "prove", 3,
+             "DigestUnit's o and answer follow the stream rules when i and the sentrons' answers do"),
 ]

@@ -15,6 +15,7 @@ from rtl.link.response_encoder import ResponseEncoder
 from rtl.link.skid_buffer import SkidBuffer
 from rtl.link.stream_register import StreamRegister
 from rtl.link.uart import UARTRx
+from rtl.sentron.cuckoo_sequencer import CuckooSequencer
 from rtl.sentron.pipelined_sequencer import PipelinedSequencer
 from rtl.sentron.sequencer import Sequencer
 from rtl.sentron.zindex import ZIndex
@@ -39,6 +40,9 @@ DESIGNS = {
     "zindex": (lambda: ZIndex(slots=4, width=2, queue=16), ("hits",)),
     "sequencer": (lambda: Sequencer(width=2, **SMALL), ("o",)),
     "pipelined_sequencer": (lambda: PipelinedSequencer(width=2, answers=8, **SMALL), ("o",)),
+    "cuckoo_sequencer": (lambda: CuckooSequencer(entries=8, width=2, value_width=8), ("o",)),
+    "cuckoo_sequencer_pipelined": (lambda: CuckooSequencer(entries=8, width=2, value_width=8,
+                                                           pipelined=True), ("o",)),
     "array": (lambda: SentronArray(sentrons=2, width=2, **SMALL), ("o",)),
     "array_pipelined": (lambda: SentronArray(sentrons=2, width=2, pipelined=True, **SMALL),
                         ("o",)),

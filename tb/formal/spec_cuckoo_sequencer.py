@@ -1,0 +1,31 @@
+"""CuckooSequencer (the sentron on the cuckoo memory, every board's): the
+handshake on ``o``, one instruction at a time and pipelined.
+
+Small: 8 entries in 4 buckets of 2 slots, one relocation at most, 2-bit
+components, 8-bit values, every instruction a sentron executes (the range
+walks through the Z-order index included). The answers themselves are
+checked against the model in simulation (tests/rtl/sentron/test_cuckoo_sequencer.py,
+``make sim``'s cuckoo phase).
+"""
+
+from rtl.sentron.cuckoo_sequencer import CuckooSequencer
+
+from .common import Property, receiver, sender
+
+SMALL = dict(entries=8, buckets=4, slots=2, max_moves=1, width=2, value_width=8, index_queue=16)
+
+
+def handshake(pipelined):
+    def build(m):
+        m.submodules.dut = dut = CuckooSequencer(pipelined=pipelined, **SMALL)
+        sender(m, dut.i, "i")
+        receiver(m, dut.o, "o")
+    return build
+
+
+PROPERTIES = [
+    Property("cuckoo_sequencer_handshake", handshake(False), "prove", 3,
+             "CuckooSequencer's o follows the stream rules when i does"),
+    Property("cuckoo_sequencer_pipelined_handshake", handshake(True), "prove", 3,
+             "CuckooSequencer(pipelined=True)'s o follows the stream rules when i does"),
+]
