@@ -1,5 +1,6 @@
 """CuckooSequencer (the sentron on the cuckoo memory, every board's): the
-handshake on ``o``, one instruction at a time and pipelined.
+handshake on ``o``, one instruction at a time and pipelined; and its hash
+index's (``HashIndex``, one memory of rows or two banks) on its own.
 
 Small: 8 entries in 4 buckets of 2 slots, one relocation at most, 2-bit
 components, 8-bit values, every instruction a sentron executes (the range
@@ -9,6 +10,7 @@ checked against the model in simulation (tests/rtl/sentron/test_cuckoo_sequencer
 """
 
 from rtl.sentron.cuckoo_sequencer import CuckooSequencer
+from rtl.sentron.hash_index import HashIndex
 
 from .common import Property, receiver, sender
 
@@ -28,4 +30,21 @@ PROPERTIES = [
              "CuckooSequencer's o follows the stream rules when i does"),
     Property("cuckoo_sequencer_pipelined_handshake", handshake(True), "prove", 3,
              "CuckooSequencer(pipelined=True)'s o follows the stream rules when i does"),
+]
+
+
+def index_handshake(probe):
+    def build(m):
+        m.submodules.dut = dut = HashIndex(buckets=4, slots=2, entry_bits=3, max_moves=2,
+                                           probe=probe)
+        sender(m, dut.i, "i")
+        receiver(m, dut.o, "o")
+    return build
+
+
+PROPERTIES += [
+    Property("hash_index_handshake", index_handshake(False), "prove", 3,
+             "HashIndex's o follows the stream rules when i does (two moves searched)"),
+    Property("hash_index_banked_handshake", index_handshake(True), "prove", 3,
+             "HashIndex(probe=True)'s o follows the stream rules when i does"),
 ]
