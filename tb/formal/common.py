@@ -18,7 +18,7 @@ from amaranth.hdl import Assert, Assume, ClockDomain, Module, Shape, Signal, Val
 from amaranth.hdl._ast import Assign, Switch
 
 __all__ = ["Property", "spec_rtlil", "free", "any_const", "sender", "receiver",
-           "stream_rules", "Inside", "AnyConst", "AnySeq"]
+           "stream_handshake", "stream_rules", "Inside", "AnyConst", "AnySeq"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +96,16 @@ def receiver(m, stream, name):
     the design follows the stream rules on it."""
     free(m, stream.ready)
     stream_rules(m, stream, Assert, name)
+
+
+def stream_handshake(make):
+    """A spec builder: the design ``make()`` returns, its ``i`` driven as a
+    well-behaved sender would and its ``o`` held to the stream rules."""
+    def build(m):
+        m.submodules.dut = dut = make()
+        sender(m, dut.i, "i")
+        receiver(m, dut.o, "o")
+    return build
 
 
 class Inside:

@@ -12,39 +12,22 @@ checked against the model in simulation (tests/rtl/sentron/test_cuckoo_sequencer
 from rtl.sentron.cuckoo_sequencer import CuckooSequencer
 from rtl.sentron.hash_index import HashIndex
 
-from .common import Property, receiver, sender
+from .common import Property, stream_handshake
 
 SMALL = dict(entries=8, buckets=4, slots=2, max_moves=1, width=2, value_width=8, index_queue=16)
-
-
-def handshake(pipelined):
-    def build(m):
-        m.submodules.dut = dut = CuckooSequencer(pipelined=pipelined, **SMALL)
-        sender(m, dut.i, "i")
-        receiver(m, dut.o, "o")
-    return build
+# the index alone: two moves searched
+INDEX = dict(buckets=4, slots=2, entry_bits=3, max_moves=2)
 
 
 PROPERTIES = [
-    Property("cuckoo_sequencer_handshake", handshake(False), "prove", 3,
-             "CuckooSequencer's o follows the stream rules when i does"),
-    Property("cuckoo_sequencer_pipelined_handshake", handshake(True), "prove", 3,
+    Property("cuckoo_sequencer_handshake", stream_handshake(lambda: CuckooSequencer(**SMALL)),
+             "prove", 3, "CuckooSequencer's o follows the stream rules when i does"),
+    Property("cuckoo_sequencer_pipelined_handshake",
+             stream_handshake(lambda: CuckooSequencer(pipelined=True, **SMALL)), "prove", 3,
              "CuckooSequencer(pipelined=True)'s o follows the stream rules when i does"),
-]
-
-
-def index_handshake(probe):
-    def build(m):
-        m.submodules.dut = dut = HashIndex(buckets=4, slots=2, entry_bits=3, max_moves=2,
-                                           probe=probe)
-        sender(m, dut.i, "i")
-        receiver(m, dut.o, "o")
-    return build
-
-
-PROPERTIES += [
-    Property("hash_index_handshake", index_handshake(False), "prove", 3,
+    Property("hash_index_handshake", stream_handshake(lambda: HashIndex(**INDEX)), "prove", 3,
              "HashIndex's o follows the stream rules when i does (two moves searched)"),
-    Property("hash_index_banked_handshake", index_handshake(True), "prove", 3,
+    Property("hash_index_banked_handshake",
+             stream_handshake(lambda: HashIndex(probe=True, **INDEX)), "prove", 3,
              "HashIndex(probe=True)'s o follows the stream rules when i does"),
 ]

@@ -10,7 +10,7 @@ from amaranth.hdl import Assert, Cat, Signal
 from rtl.link.frame_decoder import FrameDecoder
 from vtpu.isa import MAX_PAYLOAD
 
-from .common import Inside, Property, receiver, sender
+from .common import Inside, Property, sender, stream_handshake
 
 # width 8: the frames need whole bytes per component; the shortest the decoder takes
 WIDTH, VALUE_WIDTH = 8, 8
@@ -18,10 +18,7 @@ WIDTH, VALUE_WIDTH = 8, 8
 MAX_FRAME = MAX_PAYLOAD + 4
 
 
-def handshake(m):
-    m.submodules.dut = dut = FrameDecoder(width=WIDTH, value_width=VALUE_WIDTH)
-    sender(m, dut.i, "i")
-    receiver(m, dut.o, "o")
+handshake = stream_handshake(lambda: FrameDecoder(width=WIDTH, value_width=VALUE_WIDTH))
 
 
 def never_hangs(m):

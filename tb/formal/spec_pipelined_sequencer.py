@@ -33,7 +33,7 @@ from rtl.sentron.pipelined_sequencer import LATENCY, PipelinedSequencer, may_wai
 from vtpu.hash import h3_rows
 from vtpu.isa import DIMS, HASH_WIDTH, TABLE_SEED, Op
 
-from .common import Property, any_const, receiver, sender
+from .common import Property, any_const, sender, stream_handshake
 from .table_model import table_contract
 
 SMALL = dict(sets=2, ways=2, width=2, value_width=8, answers=8)
@@ -42,10 +42,7 @@ TABLE_DEPTH = 12
 assert TABLE_DEPTH - LATENCY > 5      # a write 5 ahead of a checked instruction
 
 
-def handshake(m):
-    m.submodules.dut = dut = PipelinedSequencer(**SMALL)
-    sender(m, dut.i, "i")
-    receiver(m, dut.o, "o")
+handshake = stream_handshake(lambda: PipelinedSequencer(**SMALL))
 
 
 def table(**options):

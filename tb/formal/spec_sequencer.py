@@ -40,7 +40,7 @@ from rtl.sentron.table import fold_writes, missed_write_layout
 from vtpu.hash import h3_rows
 from vtpu.isa import DIMS, HASH_WIDTH, TABLE_SEED, Op, Status
 
-from .common import Inside, Property, any_const, receiver, sender
+from .common import Inside, Property, any_const, receiver, sender, stream_handshake
 from .table_model import command_record, table_contract
 
 SMALL = dict(sets=2, ways=2, width=2, value_width=8)
@@ -48,10 +48,7 @@ SET_BITS = SMALL["sets"].bit_length() - 1
 POINT_OPS = frozenset({Op.CGET, Op.CPUT, Op.CDEL})
 
 
-def handshake(m):
-    m.submodules.dut = dut = Sequencer(**SMALL)
-    sender(m, dut.i, "i")
-    receiver(m, dut.o, "o")
+handshake = stream_handshake(lambda: Sequencer(**SMALL))
 
 
 def set_of(m, coord):
