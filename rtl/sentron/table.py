@@ -18,8 +18,8 @@ from vtpu.isa import COORD_WIDTH, ROUTE_ENTRIES, VALUE_WIDTH
 
 from ..layouts import coord_layout
 
-__all__ = ["entry_layout", "missed_write_layout", "fold_writes", "table_ports", "registered_read", "table_groups",
-           "route_table"]
+__all__ = ["entry_layout", "missed_write_layout", "fold_writes", "table_ports", "registered_read",
+           "table_groups", "route_table"]
 
 
 def entry_layout(width=COORD_WIDTH, value_width=VALUE_WIDTH):

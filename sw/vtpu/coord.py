@@ -277,16 +277,14 @@ def parse_pattern(text, *, width=COORD_WIDTH, symbols=None):
 
 
 def format_pattern(pattern, symbols=None):
-    def name(dim, value):
-        return _component_text(dim, value, symbols)
     c = []
     for dim, (l, h) in enumerate(zip(pattern.lo, pattern.hi)):
         if pattern.mask >> dim & 1:
             c.append("*")
         elif l == h:
-            c.append(name(dim, l))
+            c.append(_component_text(dim, l, symbols))
         else:
-            c.append(f"[{name(dim, l)}:{name(dim, h)}]")
+            c.append(f"[{_component_text(dim, l, symbols)}:{_component_text(dim, h, symbols)}]")
     return _joined(c)
 
 
