@@ -142,7 +142,7 @@ class Board:
     def point_rate_text(self):
         """How each sentron takes point instructions (CGET, CPUT, CDEL)."""
         if (self.memory or {}).get("pipelined"):
-            return "one a clock; new keys one at a time"
+            return "one a clock; a new key in three at most"
         return "one a clock" if self.pipelined else "one at a time"
 
     def at_clock(self, mhz):

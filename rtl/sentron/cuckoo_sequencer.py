@@ -44,18 +44,27 @@ clock (``rtl.cuckoo_pipelined.cget.per_clock`` 1.0, latency 4)::
         the slot, frees the id and queues the delete, each in the clock it
         answers; a miss of CGET or CDEL answers NOT_FOUND
 
+A new key goes in from S3 too, in the clock it answers, when the rows S2
+read have an empty slot and MISS would give it a never-used id: S3 writes
+the index slot, the key and value, and queues the key for the Z-order
+index; S2 then reads its rows again, so new keys go in one every three
+clocks.
+
 Everything else goes from S3 to the state machine, S1 and S2 waiting: a new
-key (MISS), another slot with the tag (CANDIDATE: a tag collision, at most one
-lookup in 8,000: 8 slots of 16-bit tags), a decoder's error, the pure and
-the range instructions. Hazards, all on what S2 and S1 read before the
-instruction ahead wrote it:
+key that needs a freed id or a relocation (MISS), another slot with the tag
+(CANDIDATE: a tag collision, at most one lookup in 8,000: 8 slots of 16-bit
+tags), a decoder's error, the pure and the range instructions. Hazards, all
+on what S2 and S1 read before the instruction ahead wrote it:
 
 * a value S3 writes while S2 reads it: S2 takes the written one;
 * a slot a CDEL in S3 empties that the two behind it read before: the last
   two ids deleted (``dead``) are no candidates;
 * rows the state machine changed (an insert, a relocation, a CDEL it
-  answered) while S2 held its own: S2 reads them again (``reread``).
-  S1 reads its rows only as it moves on, after the change.
+  answered) or S3 filled (a new key) while S2 held its own: S2 reads them
+  again (``reread``). S1 reads its rows only as it moves on, after the change;
+* an empty slot a CDEL in S3 made that the new key behind it does not see
+  (it would be the model's choice): while ``dead`` holds an id, a new key
+  goes through MISS.
 
 The pure instructions (CDELTA, CHIER UP, CMOE, CROUTE, CRTSET) and the
 range walks use the execution units the other sequencers use
@@ -201,6 +210,10 @@ class CuckooSequencer(SentronPorts):
             dead = [Signal(data.StructLayout({"valid": 1, "id": E}), name=f"dead{k}")
                     for k in range(2)]
             fast_delete = Signal()
+            # S3's rows' empty slots (first bucket's, then second's), and a
+            # new key S3 inserts itself: S2 then reads its rows again
+            room = Signal(2 * self.slots, reset_less=True)
+            refill = Signal()
 
         def answer(fast=False):
             """Send ``rsp`` once the output is free; then take the next
@@ -212,7 +225,9 @@ class CuckooSequencer(SentronPorts):
                     # After the FSM changed the index S2 reads its rows again
                     # first, and the stale ones are gone; otherwise the pipeline
                     # moves on in this clock.
-                    with m.If(dirty):
+                    with m.If(dirty | refill):
+                        # (and S1 reads none in the clock they are written)
+                        m.d.comb += pipe_go.eq(0)
                         m.d.sync += [v3.eq(0), reread.eq(v2), dirty.eq(0),
                                      dead[0].eq(0), dead[1].eq(0)]
                     with m.Else():
@@ -311,11 +326,11 @@ class CuckooSequencer(SentronPorts):
                         m.d.comb += [rsp.status.eq(Status.OK), fast_delete.eq(1)]
                         with m.If(out_free & offer_to_index(delete=1)):
                             in_second = candidate >= self.slots
-                            m.d.comb += [index.clear_en.eq(1),
-                                         index.clear_bucket.eq(Mux(in_second,
-                                                                   index.other(first, tag), first)),
-                                         index.clear_slot.eq(Mux(in_second, candidate - self.slots,
-                                                                 candidate)),
+                            m.d.comb += [index.poke_en.eq(1),
+                                         index.poke_bucket.eq(Mux(in_second,
+                                                                  index.other(first, tag), first)),
+                                         index.poke_slot.eq(Mux(in_second, candidate - self.slots,
+                                                                candidate)),
                                          free_w.addr.eq(freed), free_w.data.eq(entry_id),
                                          free_w.en.eq(1)]
                             m.d.sync += freed.eq(freed + 1)
@@ -344,6 +359,33 @@ class CuckooSequencer(SentronPorts):
             with m.If(~scans(c, self.ops) | scan_done):
                 answer(fast)
 
+        if self.pipelined:
+            # A new key with room in the rows S2 read goes in from S3, in one
+            # clock, when MISS would give it a never-used id (below) and no
+            # slot was emptied behind S2's back (``dead``, which would be the
+            # model's lower empty slot): the index slot, the entry, the
+            # Z-order index's queue. ``entry_id`` is the next never-used id
+            # (S2 set it: no slot has the key's tag).
+            quick_insert = Signal()
+            reusable_now = zindex.idle if ranges else Const(1)
+            m.d.comb += quick_insert.eq((candidates == 0) & room.any() & ~dead[0].valid &
+                                        ~dead[1].valid & (entry_id == fresh) &
+                                        (fresh != self.entries) & ~((freed != 0) & reusable_now))
+
+            def insert_now():
+                m.d.comb += rsp.status.eq(Status.OK)
+                with m.If(out_free & offer_to_index(delete=0)):
+                    at = first_one(list(room))
+                    in_second = at >= self.slots
+                    m.d.comb += [index.poke_en.eq(1),
+                                 index.poke_bucket.eq(Mux(in_second, index.other(first, tag), first)),
+                                 index.poke_slot.eq(Mux(in_second, at - self.slots, at)),
+                                 index.poke_item.valid.eq(1), index.poke_item.tag.eq(tag),
+                                 index.poke_item.entry.eq(entry_id), refill.eq(1)]
+                    write_entry(valid=1)
+                    m.d.sync += fresh.eq(fresh + 1)
+                    answer(fast=True)
+
         with m.FSM():
             if self.pipelined:
                 with m.State("IDLE"):
@@ -370,6 +412,8 @@ class CuckooSequencer(SentronPorts):
                                 # another slot has the tag: the FSM reads its entry
                                 m.d.sync += candidates.eq(others)
                                 m.next = "CANDIDATE"
+                            with m.Elif((c.op == Op.CPUT) & quick_insert):
+                                insert_now()
                             with m.Elif(c.op == Op.CPUT):
                                 m.next = "MISS"
                             with m.Else():
@@ -556,7 +600,9 @@ class CuckooSequencer(SentronPorts):
                 read_entry(rows[lowest].entry)
                 reduce2 = reduce_bits_of(c2, h2)
                 m.d.sync += [c.eq(c2), v3.eq(1), candidates.eq(cands), candidate.eq(lowest),
-                             entry_id.eq(rows[lowest].entry),
+                             # no slot with the tag: the id a new key would take
+                             entry_id.eq(Mux(cands.any(), rows[lowest].entry, fresh)),
+                             room.eq(Cat(*(~rows[k].valid for k in range(2 * self.slots)))),
                              product_lo.eq(reduce2 * c2.arg[:8]),
                              product_hi.eq(reduce2 * c2.arg[8:])]
                 m.d.sync += [found_ids[k].eq(rows[k].entry) for k in range(2 * self.slots)]

@@ -25,9 +25,9 @@ written from that child back to the root, one slot a clock, the new key last.
 With ``probe`` (the pipelined sentron's) the rows are two memories, the even
 buckets' and the odd ones': a key's two buckets differ in bit 0, so
 ``probe_*`` reads both in one clock, one from each, without a second copy of
-the rows; and ``clear_*`` empties a slot (a CDEL the pipeline answers). Both
-only while the FSM is idle; its own reads and writes go through the same
-ports, a row at a time.
+the rows; and ``poke_*`` writes a slot (a CDEL or a new key the pipeline
+answers). Both only while the FSM is idle; its own reads and writes go
+through the same ports, a row at a time.
 
 Timing: a lookup or remove takes 3 clocks and an answer; an insert that
 finds room 3; one that searches about ``1 + slots`` clocks per node it
@@ -99,11 +99,13 @@ class HashIndex(wiring.Component):
                 # a clock after ``probe_en``, until the next: the two buckets'
                 # slots, the first bucket's first
                 "probe_rows": Out(data.ArrayLayout(slot_layout(entry_bits), 2 * slots)),
-                # empty slot ``clear_slot`` of bucket ``clear_bucket`` (while
-                # the FSM is idle: a CDEL the caller's pipeline answers)
-                "clear_en": In(1),
-                "clear_bucket": In(self.bucket_bits),
-                "clear_slot": In(range(slots)),
+                # write ``poke_item`` into slot ``poke_slot`` of bucket
+                # ``poke_bucket`` (while the FSM is idle: a CDEL or an insert
+                # the caller's pipeline answers)
+                "poke_en": In(1),
+                "poke_bucket": In(self.bucket_bits),
+                "poke_slot": In(range(slots)),
+                "poke_item": In(slot_layout(entry_bits)),
             })
         super().__init__(ports)
 
@@ -298,8 +300,9 @@ class HashIndex(wiring.Component):
                          read.en.eq(fsm_reads | self.probe_en),
                          write.addr.eq(wr.addr[1:]), write.data.eq(wr.data),
                          write.en.eq(Mux(wr.addr[0] == k, wr.en, 0))]
-        with m.If(self.clear_en):
-            m.d.comb += [wr.addr.eq(self.clear_bucket), wr.en.eq(1 << self.clear_slot)]
+        with m.If(self.poke_en):
+            m.d.comb += [wr.addr.eq(self.poke_bucket), wr.en.eq(1 << self.poke_slot)]
+            m.d.comb += [wr.data[k].eq(self.poke_item) for k in range(S)]
         m.d.comb += [rd.data.eq(Mux(rd_odd, reads[1].data, reads[0].data)),
                      self.probe_rows.as_value().eq(Mux(probe_odd,
                                                        Cat(reads[1].data, reads[0].data),

@@ -21,16 +21,37 @@ Updates (insert a key at a slot, delete the key at a slot) arrive from the
 sequencer as it commits CPUTs of new keys and CDELs that hit; they queue in a
 FIFO and the index applies them in order, one walk each (an insert walks down
 to the closest leaf, to learn the crit bit, then backs up its path to where
-the new node goes; a delete walks down keeping parent and grandparent). The
+the new node goes; a delete walks down keeping parent and grandparent). An
+insert costs the levels it walks plus three clocks: the walk's first read
+leaves in the clock the update leaves the queue, which is the clock the
+update before it writes its last node (unless that is the node the walk
+starts at, whose read would miss the write), and most new nodes go right
+above the closest leaf, whose parent the walk kept in a register. The
 sequencer keeps answering point instructions at one per clock while the queue
 has room; a query is served only when the queue is empty, so it sees every
 earlier write.
+
+An insert's walk starts where the **directory** says, not at the root. Its
+entry for a key is the deepest node whose subtree held every stored key
+sharing the key's ``directory_bits`` Morton bits from the root's split down
+(the *window*), as the last insert with those bits found it. The walk from
+that node follows the same splits a walk from the root would after it, so
+for random keys it is a level or three deep instead of ``log2`` of the keys.
+An entry is a hint and is checked: the node must still be in the tree
+(``live``), and once the walk has found the key's crit bit, the key must
+belong below the node (crit under its split) and differ from its keys only
+in components the node already ``varies`` in (so no ancestor above it
+changes); otherwise the insert walks again from the root. The tree is the
+same either way. The directory is read for the queue's head while the
+update before it runs, so the hint costs no clock of its own.
 
 Memories (``P`` = slot bits): ``nodes`` (split, two child references and
 ``varies`` per internal node), ``reps`` (each node's representative slot), ``keys`` (a copy of
 each slot's key, written when the index links the slot: the table itself may
 already hold a later key there), ``creators`` (which node names a slot as its
-representative) and ``free`` (a stack of released node numbers).
+representative), ``free`` (a stack of released node numbers), ``live`` (a
+bit a node: in the tree) and ``directory`` (``2**directory_bits`` node
+numbers).
 
 With ``shared_keys`` there is no ``keys`` copy: the index reads each slot's
 key through its ``keys`` port (``addr`` and ``en`` out, ``data`` in a clock
@@ -117,7 +138,7 @@ def highest_one(bits):
 
 class ZIndex(wiring.Component):
     # The queue lets bursts of new keys in at one per clock (the index links one
-    # per ~12 clocks at a few hundred keys): 256 entries of 161 bits, one
+    # per ~12 clocks at a thousand keys): 256 entries of 161 bits, one
     # 4-kbit BRAM column per 16 bits on iCE40, 5 DP16KDs on ECP5.
     # ``crowded`` rises while fewer than this many queue entries are free, early
     # enough for a pipeline that cannot wait (``PipelinedSequencer``) to stop
@@ -133,7 +154,7 @@ class ZIndex(wiring.Component):
     LUT_QUEUE = 64
 
     def __init__(self, *, slots, width=COORD_WIDTH, queue=QUEUE, shared_keys=False,
-                 serial_regions=False):
+                 serial_regions=False, directory_bits=None):
         assert slots >= 2 and slots & (slots - 1) == 0, "slots must be a power of two >= 2"
         assert queue > self.ROOM
         self.slots, self.width, self.queue = slots, width, queue
@@ -143,6 +164,9 @@ class ZIndex(wiring.Component):
         # node on the box's edge instead of one): about a ninth of their
         # logic, which is half the index's
         self.serial_regions = serial_regions
+        # the directory of walk starts: one entry per two slots (None), or none (0)
+        self.directory_bits = max(1, self.slot_bits - 1) if directory_bits is None \
+            else directory_bits
         keys = {"keys": Out(wiring.Signature({"addr": Out(self.slot_bits), "en": Out(1),
                                                "data": In(coord_layout(width))}))} \
             if shared_keys else {}
@@ -191,9 +215,8 @@ class ZIndex(wiring.Component):
             keys_w, keys_r = keys.write_port(), keys.read_port()
         creators_w, free_w, stack_w = creators.write_port(), free.write_port(), stack.write_port()
         # An insert's walk down, kept to find where the new node goes.
-        m.submodules.path = path = Memory(
-            shape=data.StructLayout({"ptr": P, "node": node_shape, "dir": 1}),
-            depth=DIMS * W + 1, init=[], attrs=small)
+        path_entry = data.StructLayout({"ptr": P, "node": node_shape, "dir": 1})
+        m.submodules.path = path = Memory(shape=path_entry, depth=DIMS * W + 1, init=[], attrs=small)
         path_w, path_r = path.write_port(), path.read_port()
         nodes_r, reps_r = nodes.read_port(), reps.read_port()
         creators_r = creators.read_port()
@@ -216,7 +239,8 @@ class ZIndex(wiring.Component):
         def position(at):
             return at.level * DIMS + (DIMS - 1 - at.dim)
 
-        root = Signal(data.StructLayout({"empty": 1, "leaf": 1, "ptr": P}), init={"empty": 1})
+        root_shape = data.StructLayout({"empty": 1, "leaf": 1, "ptr": P})
+        root = Signal(root_shape, init={"empty": 1})
         fresh = Signal(range(self.slots + 1))      # nodes never used yet: fresh .. slots-1
         free_sp = Signal(range(self.slots + 1))    # released nodes: free[0 .. free_sp-1]
         m.d.comb += free_r.addr.eq(free_sp - 1)
@@ -233,6 +257,7 @@ class ZIndex(wiring.Component):
         m.d.comb += creators_r.addr.eq(op.slot)
 
         cur = Signal(ref)                # the node or leaf being looked at
+        last = Signal(path_entry)        # insert: the path's last entry (the leaf's parent)
         crit = Signal(split)             # insert: where the new key leaves the tree
         new_dir = Signal()               # insert: the new key's bit at ``crit``
         have_p, p_ptr, p_node, p_dir, p_rep = Signal(), Signal(P), Signal(node_shape), Signal(), Signal(P)
@@ -348,9 +373,12 @@ class ZIndex(wiring.Component):
 
         def pop_from(port, at_bottom, then):
             """Read the top of a stack memory (``sp`` entries) and go to ``then``;
-            ``at_bottom`` when it is empty."""
+            ``at_bottom`` (a state, or what to do) when it is empty."""
             with m.If(sp == 0):
-                m.next = at_bottom
+                if callable(at_bottom):
+                    at_bottom()
+                else:
+                    m.next = at_bottom
             with m.Else():
                 m.d.comb += [port.addr.eq(sp - 1), port.en.eq(1)]
                 m.d.sync += sp.eq(sp - 1)
@@ -432,14 +460,133 @@ class ZIndex(wiring.Component):
             with m.Else():
                 go_on()
 
+        # an insert's new node: a released one, else the next never used
+        n, leaf = Signal(P), Signal(ref)
+        m.d.comb += [n.eq(Mux(free_sp != 0, free_r.data, fresh)), leaf.leaf.eq(1),
+                     leaf.ptr.eq(op.slot)]
+
+        def link():
+            """A new node: crit, the new leaf and ``cur``; the parent's turn next."""
+            with m.If(free_sp != 0):
+                m.d.sync += free_sp.eq(free_sp - 1)
+            with m.Else():
+                m.d.sync += fresh.eq(fresh + 1)
+            m.d.comb += [nodes_w.addr.eq(n), nodes_w.en.eq(1),
+                         nodes_w.data.split.eq(crit),
+                         nodes_w.data.varies.eq(cur_varies | new_varies),
+                         nodes_w.data.child[0].eq(Mux(new_dir, cur, leaf)),
+                         nodes_w.data.child[1].eq(Mux(new_dir, leaf, cur)),
+                         reps_w.addr.eq(n), reps_w.data.eq(op.slot), reps_w.en.eq(1),
+                         keys_w.addr.eq(op.slot), keys_w.data.eq(op.key), keys_w.en.eq(1),
+                         creators_w.addr.eq(op.slot), creators_w.data.has.eq(1),
+                         creators_w.data.node.eq(n), creators_w.en.eq(1),
+                         live_w.addr.eq(n), live_w.data.eq(1), live_w.en.eq(1)]
+            m.d.sync += new_node.eq(n)
+            m.next = "I_PARENT"
+
+        queued = data.View(update_layout(W, P), fifo.r_data)
+
+        # --- the directory: where an insert's walk may start -----------------------
+        # Entry ``p`` names a node whose subtree held every key whose Morton bits
+        # in the window (the ``K`` bits from the root's split down) are ``p``,
+        # the deepest such when it was written. It is only a hint: the walk
+        # starts there if the node is still in the tree (``live``), and the
+        # insert goes on only if the key turns out to belong below it (crit
+        # under the node's split) and to differ from its keys only in
+        # components it already varies in (so no ``varies`` above it changes);
+        # else it walks again from the root. The tree is the same either way.
+        K = self.directory_bits
+        dir_entry = data.StructLayout({"valid": 1, "ptr": P})
+        m.submodules.directory = directory = Memory(shape=dir_entry, depth=1 << K, init=[])
+        m.submodules.live = live = Memory(shape=1, depth=self.slots, init=[])
+        dir_w, dir_r = directory.write_port(), directory.read_port()
+        live_w, live_r = live.write_port(), live.read_port()
+        root_pos = Signal(range(DIMS * W), init=DIMS * W - 1)   # the root's split (or was)
+        window_low = Signal(range(DIMS * W))
+        m.d.comb += window_low.eq(Mux(root_pos >= K - 1, root_pos - (K - 1), 0))
+        morton = Cat(*(Value.cast(queued.key[DIMS - 1 - q % DIMS])[q // DIMS]
+                       for q in range(DIMS * W)))
+        head_prefix = Signal(K)
+        m.d.comb += head_prefix.eq((Cat(Const(0, K), morton) >> (root_pos + 1))[:K])
+        # The directory is read for the queue's head every clock; its answer is
+        # the head's when the head was there the clock before, and stayed.
+        hint_fresh, hint_ok = Signal(), Signal()
+        m.d.sync += hint_fresh.eq(fifo.r_rdy & ~fifo.r_en)
+        m.d.comb += [dir_r.addr.eq(head_prefix),
+                     hint_ok.eq(hint_fresh & dir_r.data.valid & ~queued.delete)]
+        if K == 0:
+            m.d.comb += hint_ok.eq(0)
+        hinted = Signal()                 # this insert started at its hint
+        x_split, x_varies = Signal(split), Signal(DIMS)   # the hint's node
+        anchor = Signal(dir_entry)        # the deepest node on the walk splitting in the window
+        op_prefix, op_low = Signal(K), Signal(range(DIMS * W))
+
+        def start_of(root_now):
+            """Where the head of the queue starts: its hint (an insert's, when the
+            directory has one for it) or the root; and whether it is the hint."""
+            hinted_now, start = Signal(), Signal(ref)
+            m.d.comb += [hinted_now.eq(hint_ok & ~root_now.empty),
+                         start.leaf.eq(Mux(hinted_now, 0, root_now.leaf)),
+                         start.ptr.eq(Mux(hinted_now, dir_r.data.ptr, root_now.ptr))]
+            return start, hinted_now
+
+        def begin(root_now):
+            """Take the next update from the queue and start it from its hint or
+            ``root_now``: a walk's first read is issued in the clock the update
+            leaves the queue."""
+            start, hinted_now = start_of(root_now)
+            m.d.comb += fifo.r_en.eq(1)
+            m.d.sync += [op.eq(queued), have_p.eq(0), have_g.eq(0), sp.eq(0),
+                         hinted.eq(hinted_now), anchor.valid.eq(0), op_prefix.eq(head_prefix),
+                         op_low.eq(window_low)]
+            with m.If(~queued.delete):
+                with m.If(root_now.empty):
+                    m.d.sync += [root.empty.eq(0), root.leaf.eq(1), root.ptr.eq(queued.slot)]
+                    m.d.comb += [keys_w.addr.eq(queued.slot), keys_w.data.eq(queued.key),
+                                 keys_w.en.eq(1), creators_w.addr.eq(queued.slot),
+                                 creators_w.data.has.eq(0), creators_w.en.eq(1)]
+                    m.next = "IDLE"
+                with m.Else():
+                    m.d.comb += live_r.addr.eq(start.ptr)
+                    descend(start, "I_CRIT", "I_FIND")
+            with m.Else():
+                m.d.sync += [cur.leaf.eq(root_now.leaf), cur.ptr.eq(root_now.ptr)]
+                with m.If(root_now.leaf):       # the only key
+                    m.d.sync += root.empty.eq(1)
+                    m.next = "IDLE"
+                with m.Else():
+                    read_node(root_now.ptr)
+                    m.next = "D_WALK"
+
+        def finish(root_now=root):
+            """An update ends: the next one starts this clock when it is queued
+            and its first read is not of a node written now (the read ports are
+            not transparent, and the node's data feeds every walk)."""
+            start, _ = start_of(root_now)
+            clash = Signal()
+            m.d.comb += clash.eq(~start.leaf & (nodes_w.en & (nodes_w.addr == start.ptr) |
+                                                live_w.en & (live_w.addr == start.ptr)))
+            with m.If(fifo.r_rdy & ~clash & ~root_now.empty):
+                begin(root_now)
+            with m.Else():
+                m.next = "IDLE"
+
+        def restart():
+            """Walk again, from the root."""
+            m.d.sync += [hinted.eq(0), have_p.eq(0), sp.eq(0), anchor.valid.eq(0)]
+            descend(root, "I_CRIT", "I_FIND")
+
+        def note_root(d):
+            """``d`` is the node just read: the root's split, if it is the root."""
+            with m.If(~cur.leaf & ~root.leaf & (cur.ptr == root.ptr)):
+                m.d.sync += root_pos.eq(position(d.split))
+
         m.d.comb += self.idle.eq(0)
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += self.idle.eq(fifo.level == 0)
                 with m.If(fifo.r_rdy):
-                    m.d.comb += fifo.r_en.eq(1)
-                    m.d.sync += op.eq(fifo.r_data)
-                    m.next = "UPDATE"
+                    begin(root)
                 with m.Elif(self.query.valid & (fifo.level == 0)):
                     m.d.sync += sp.eq(0)
                     with m.If(root.empty):
@@ -450,44 +597,54 @@ class ZIndex(wiring.Component):
                         look_at(start)
 
             # --- updates -----------------------------------------------------------
-            with m.State("UPDATE"):
-                m.d.sync += [have_p.eq(0), have_g.eq(0), cur.leaf.eq(root.leaf),
-                             cur.ptr.eq(root.ptr), sp.eq(0)]
-                with m.If(~op.delete):
-                    with m.If(root.empty):
-                        m.d.sync += [root.empty.eq(0), root.leaf.eq(1), root.ptr.eq(op.slot)]
-                        m.d.comb += [keys_w.addr.eq(op.slot), keys_w.data.eq(op.key), keys_w.en.eq(1),
-                                     creators_w.addr.eq(op.slot), creators_w.data.has.eq(0),
-                                     creators_w.en.eq(1)]
-                        m.next = "IDLE"
-                    with m.Else():
-                        descend(root, "I_CRIT", "I_FIND")
-                with m.Else():
-                    with m.If(root.leaf):       # the only key
-                        m.d.sync += root.empty.eq(1)
-                        m.next = "IDLE"
-                    with m.Else():
-                        read_node(root.ptr)
-                        m.next = "D_WALK"
-
             with m.State("I_FIND"):              # down to the leaf closest to the key
                 d = nodes_r.data
                 nxt = d.child[key_turn]
-                m.d.comb += [path_w.addr.eq(sp), path_w.en.eq(1), path_w.data.ptr.eq(cur.ptr),
-                             path_w.data.node.eq(d), path_w.data.dir.eq(key_turn)]
-                m.d.sync += sp.eq(sp + 1)
-                descend(nxt, "I_CRIT", "I_FIND")
+                with m.If(hinted & (sp == 0) & ~live_r.data):
+                    restart()                    # the hint's node has left the tree
+                with m.Else():
+                    m.d.comb += [path_w.addr.eq(sp), path_w.en.eq(1), path_w.data.ptr.eq(cur.ptr),
+                                 path_w.data.node.eq(d), path_w.data.dir.eq(key_turn)]
+                    m.d.sync += [sp.eq(sp + 1), last.eq(path_w.data)]
+                    with m.If(sp == 0):
+                        m.d.sync += [x_split.eq(d.split), x_varies.eq(d.varies)]
+                    with m.If(position(d.split) >= op_low):
+                        m.d.sync += [anchor.valid.eq(1), anchor.ptr.eq(cur.ptr)]
+                    note_root(d)
+                    descend(nxt, "I_CRIT", "I_FIND")
 
             with m.State("I_CRIT"):
                 crit_now = Signal(split)
                 m.d.comb += [crit_now.level.eq(diff_level), crit_now.dim.eq(diff_dim)]
                 m.d.sync += [crit.eq(crit_now), new_dir.eq(bit_of(op.key, crit_now)),
                              new_varies.eq(Cat(*(d.any() for d in diff))), cur_varies.eq(0)]
-                pop_from(path_r, "I_LINK", "I_BACK")
+                m.next = "I_PLACE"
 
             # The new node goes on the path just walked, below the last node that
             # splits above crit: back up from the leaf (for keys that differ in
-            # their high bits, a step or two) instead of walking down again.
+            # their high bits, a step or two) instead of walking down again. The
+            # leaf's parent is in a register (``last``): most new nodes go right
+            # above the leaf, and link now.
+            with m.State("I_PLACE"):
+                with m.If(hinted & ((position(crit) > position(x_split)) |
+                                    (new_varies & ~x_varies).any())):
+                    restart()                    # the key does not belong below the hint
+                with m.Elif(sp == 0):           # the tree was one leaf
+                    link()
+                with m.Elif(position(last.node.split) < position(crit)):
+                    m.d.sync += [cur.leaf.eq(0), cur.ptr.eq(last.ptr), cur_varies.eq(last.node.varies)]
+                    with m.If(sp == 1):
+                        m.d.sync += sp.eq(0)
+                        m.next = "I_LINK"
+                    with m.Else():
+                        m.d.comb += [path_r.addr.eq(sp - 2), path_r.en.eq(1)]
+                        m.d.sync += sp.eq(sp - 2)
+                        m.next = "I_BACK"
+                with m.Else():
+                    m.d.sync += [have_p.eq(1), p_ptr.eq(last.ptr), p_node.eq(last.node),
+                                 p_dir.eq(last.dir), sp.eq(sp - 1)]
+                    link()
+
             with m.State("I_BACK"):
                 e = path_r.data
                 with m.If(position(e.node.split) < position(crit)):
@@ -498,31 +655,18 @@ class ZIndex(wiring.Component):
                     m.next = "I_LINK"
 
             with m.State("I_LINK"):              # a new node: crit, the new leaf, cur
-                n = Signal(P)
-                m.d.comb += n.eq(Mux(free_sp != 0, free_r.data, fresh))
-                with m.If(free_sp != 0):
-                    m.d.sync += free_sp.eq(free_sp - 1)
-                with m.Else():
-                    m.d.sync += fresh.eq(fresh + 1)
-                leaf = Signal(ref)
-                m.d.comb += [leaf.leaf.eq(1), leaf.ptr.eq(op.slot)]
-                m.d.comb += [nodes_w.addr.eq(n), nodes_w.en.eq(1),
-                             nodes_w.data.split.eq(crit),
-                             nodes_w.data.varies.eq(cur_varies | new_varies),
-                             nodes_w.data.child[0].eq(Mux(new_dir, cur, leaf)),
-                             nodes_w.data.child[1].eq(Mux(new_dir, leaf, cur)),
-                             reps_w.addr.eq(n), reps_w.data.eq(op.slot), reps_w.en.eq(1),
-                             keys_w.addr.eq(op.slot), keys_w.data.eq(op.key), keys_w.en.eq(1),
-                             creators_w.addr.eq(op.slot), creators_w.data.has.eq(1),
-                             creators_w.data.node.eq(n), creators_w.en.eq(1)]
-                m.d.sync += new_node.eq(n)
-                m.next = "I_PARENT"
+                link()
 
             # The new key may differ from the keys above in components they
             # did not vary in: the parent and, up the path, each ancestor that
             # lacks one of them learns them (an ancestor that has them all is
             # under ancestors that have them too).
             with m.State("I_PARENT"):
+                # the directory learns where this key's window starts now
+                in_window = position(crit) >= op_low
+                m.d.comb += [dir_w.addr.eq(op_prefix), dir_w.en.eq(in_window | anchor.valid),
+                             dir_w.data.valid.eq(1),
+                             dir_w.data.ptr.eq(Mux(in_window, new_node, anchor.ptr))]
                 with m.If(have_p):
                     m.d.comb += [nodes_w.addr.eq(p_ptr), nodes_w.en.eq(1),
                                  nodes_w.data.eq(p_node),
@@ -530,24 +674,27 @@ class ZIndex(wiring.Component):
                                  nodes_w.data.child[p_dir].ptr.eq(new_node),
                                  nodes_w.data.varies.eq(p_node.varies | new_varies)]
                     with m.If((p_node.varies | new_varies) != p_node.varies):
-                        pop_from(path_r, "IDLE", "I_UP")
+                        pop_from(path_r, finish, "I_UP")
                     with m.Else():
-                        m.next = "IDLE"
+                        finish()
                 with m.Else():
-                    m.d.sync += [root.leaf.eq(0), root.ptr.eq(new_node)]
-                    m.next = "IDLE"
+                    m.d.sync += [root.leaf.eq(0), root.ptr.eq(new_node), root_pos.eq(position(crit))]
+                    new_root = Signal(root_shape)
+                    m.d.comb += [new_root.empty.eq(0), new_root.leaf.eq(0), new_root.ptr.eq(new_node)]
+                    finish(new_root)
 
             with m.State("I_UP"):
                 e = path_r.data
                 with m.If((e.node.varies | new_varies) != e.node.varies):
                     m.d.comb += [nodes_w.addr.eq(e.ptr), nodes_w.en.eq(1), nodes_w.data.eq(e.node),
                                  nodes_w.data.varies.eq(e.node.varies | new_varies)]
-                    pop_from(path_r, "IDLE", "I_UP")
+                    pop_from(path_r, finish, "I_UP")
                 with m.Else():
-                    m.next = "IDLE"
+                    finish()
 
             with m.State("D_WALK"):              # down to the slot, keeping parent and grandparent
                 d = nodes_r.data
+                note_root(d)
                 go = key_turn
                 nxt = d.child[go]
                 m.d.sync += [have_g.eq(have_p), g_ptr.eq(p_ptr), g_node.eq(p_node), g_dir.eq(p_dir),
@@ -565,7 +712,8 @@ class ZIndex(wiring.Component):
                                  nodes_w.data.child[g_dir].eq(sibling)]
                 with m.Else():
                     m.d.sync += [root.leaf.eq(sibling.leaf), root.ptr.eq(sibling.ptr)]
-                m.d.comb += [free_w.addr.eq(free_sp), free_w.data.eq(p_ptr), free_w.en.eq(1)]
+                m.d.comb += [free_w.addr.eq(free_sp), free_w.data.eq(p_ptr), free_w.en.eq(1),
+                             live_w.addr.eq(p_ptr), live_w.data.eq(0), live_w.en.eq(1)]
                 m.d.sync += free_sp.eq(free_sp + 1)
                 creator = creators_r.data
                 with m.If(creator.has & (creator.node != p_ptr)):

@@ -49,14 +49,15 @@ class KeysElsewhere(Elaboratable):
 
 
 def run_index(slots, script, ready_seed=None, queue=ZIndex.QUEUE, shared_keys=False,
-              serial_regions=False):
+              serial_regions=False, directory_bits=None):
     """Apply ``script`` (("put", slot, key) / ("del", slot, key) / ("query", lo, hi)) and
     return, per query, (slots answered, clocks from query offered to end).
     ``ready_seed``: the hits are taken on random clocks instead of every clock.
     ``shared_keys``: the keys in a memory beside the index, each written as its
     put is offered; a slot deleted since the index was last idle is written
     only once it is idle again (the rule the entry store's writer keeps)."""
-    dut = ZIndex(slots=slots, queue=queue, shared_keys=shared_keys, serial_regions=serial_regions)
+    dut = ZIndex(slots=slots, queue=queue, shared_keys=shared_keys, serial_regions=serial_regions,
+                 directory_bits=directory_bits)
     top = KeysElsewhere(dut) if shared_keys else dut
     answers = []
     ready = random.Random(ready_seed)
@@ -167,6 +168,97 @@ def test_random_with_regions_tested_a_component_a_clock(seed, slots, spread, rea
         parallel = run_index(slots, script, shared_keys=True)
         slower = [serial - fast for (_, serial), (_, fast) in zip(answers, parallel)]
         assert all(d >= 0 for d in slower) and any(d >= DIMS - 1 for d in slower)
+
+
+def churn_script(seed, slots, rounds=3):
+    """Fill most of the slots with keys spread over the whole space, delete
+    most of them, then put keys that share their high bits (so that an
+    insert's directory entry names a node since freed, or reused elsewhere,
+    or one its key does not belong below); a query after every few updates."""
+    rng = random.Random(seed)
+    stored, script, expected = {}, [], []
+
+    def query():
+        lo, hi = _box(rng, list(stored.values()), 1 << 16)
+        if rng.random() < 0.5:
+            lo, hi = (0,) * DIMS, (max_value(16),) * DIMS
+        script.append(("query", lo, hi))
+        inside = [s for s, k in stored.items() if in_box(k, lo, hi)]
+        expected.append(sorted(inside, key=lambda s: morton(stored[s])))
+
+    gone = []
+    for _ in range(rounds):
+        near = list(gone)
+        for slot in [s for s in range(slots) if s not in stored][: slots * 3 // 4]:
+            if near and rng.random() < 0.7:
+                base = rng.choice(near)
+                key = tuple(c ^ rng.randrange(1 << rng.randrange(1, 9)) for c in base)
+            else:
+                key = tuple(rng.randrange(1 << 16) for _ in range(DIMS))
+            if key in stored.values():
+                continue
+            stored[slot] = key
+            script.append(("put", slot, key))
+            if rng.random() < 0.05:
+                query()
+        for slot in rng.sample(sorted(stored), len(stored) * 2 // 3):
+            gone.append(stored[slot])
+            script.append(("del", slot, stored.pop(slot)))
+            if rng.random() < 0.05:
+                query()
+        query()
+    return script, expected
+
+
+@pytest.mark.parametrize("seed,slots,directory_bits", [(13, 256, None), (14, 64, None), (15, 256, 2)])
+def test_directory_hints_gone_stale(seed, slots, directory_bits):
+    """Inserts whose directory hint has gone stale (freed, reused, or not the
+    key's subtree any more) walk again from the root: the answers stay the
+    model's, with the default directory and a small one."""
+    script, expected = churn_script(seed, slots)
+    answers = run_index(slots, script, directory_bits=directory_bits)
+    assert [got for got, _ in answers] == expected
+
+
+def clocks_to_link(slots, keys, **knobs):
+    """Clocks from the first of ``keys`` offered back to back until the index is idle."""
+    dut = ZIndex(slots=slots, **knobs)
+    took = []
+
+    async def bench(ctx):
+        clocks = 0
+        for slot, key in enumerate(keys):
+            ctx.set(dut.update.payload, {"delete": 0, "key": list(key), "slot": slot})
+            ctx.set(dut.update.valid, 1)
+            while True:
+                ready = ctx.get(dut.update.ready)
+                await ctx.tick()
+                clocks += 1
+                if ready:
+                    break
+        ctx.set(dut.update.valid, 0)
+        while not ctx.get(dut.idle):
+            await ctx.tick()
+            clocks += 1
+        took.append(clocks)
+
+    run_sim(dut, bench)
+    return took[0]
+
+
+def test_directory_shortens_the_walks():
+    """1,024 new keys into 1,024 slots: with the directory the walks start
+    near their leaves, and the index links them in well under the clocks a
+    walk from the root takes (a tree about ten levels deep); the answers
+    are the same (the tests above)."""
+    rng = random.Random(16)
+    keys = set()
+    while len(keys) < 1024:
+        keys.add(tuple(rng.randrange(1 << 16) for _ in range(DIMS)))
+    keys = sorted(keys, key=lambda _: rng.random())
+    hinted = clocks_to_link(1024, keys)
+    rooted = clocks_to_link(1024, keys, directory_bits=0)
+    assert hinted < 0.75 * rooted, (hinted, rooted)
 
 
 @pytest.mark.parametrize("seed,slots,spread", [(4, 64, 3), (5, 64, 1 << 16)])
