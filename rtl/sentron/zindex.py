@@ -152,6 +152,8 @@ class ZIndex(wiring.Component):
     # A queue this short or shorter sits in LUT RAM (``SyncFIFO``), as do the
     # path and the stack: for a board whose block RAMs the tables fill.
     LUT_QUEUE = 64
+    # The coarser directory's bits: fewer than the first's by this.
+    COARSER = 3
 
     def __init__(self, *, slots, width=COORD_WIDTH, queue=QUEUE, shared_keys=False,
                  serial_regions=False, directory_bits=None):
@@ -461,8 +463,8 @@ class ZIndex(wiring.Component):
                 go_on()
 
         # an insert's new node: a released one, else the next never used
-        n, leaf = Signal(P), Signal(ref)
-        m.d.comb += [n.eq(Mux(free_sp != 0, free_r.data, fresh)), leaf.leaf.eq(1),
+        linked, leaf = Signal(P), Signal(ref)
+        m.d.comb += [linked.eq(Mux(free_sp != 0, free_r.data, fresh)), leaf.leaf.eq(1),
                      leaf.ptr.eq(op.slot)]
 
         def link():
@@ -471,17 +473,17 @@ class ZIndex(wiring.Component):
                 m.d.sync += free_sp.eq(free_sp - 1)
             with m.Else():
                 m.d.sync += fresh.eq(fresh + 1)
-            m.d.comb += [nodes_w.addr.eq(n), nodes_w.en.eq(1),
+            m.d.comb += [nodes_w.addr.eq(linked), nodes_w.en.eq(1),
                          nodes_w.data.split.eq(crit),
                          nodes_w.data.varies.eq(cur_varies | new_varies),
                          nodes_w.data.child[0].eq(Mux(new_dir, cur, leaf)),
                          nodes_w.data.child[1].eq(Mux(new_dir, leaf, cur)),
-                         reps_w.addr.eq(n), reps_w.data.eq(op.slot), reps_w.en.eq(1),
+                         reps_w.addr.eq(linked), reps_w.data.eq(op.slot), reps_w.en.eq(1),
                          keys_w.addr.eq(op.slot), keys_w.data.eq(op.key), keys_w.en.eq(1),
                          creators_w.addr.eq(op.slot), creators_w.data.has.eq(1),
-                         creators_w.data.node.eq(n), creators_w.en.eq(1),
-                         live_w.addr.eq(n), live_w.data.eq(1), live_w.en.eq(1)]
-            m.d.sync += new_node.eq(n)
+                         creators_w.data.node.eq(linked), creators_w.en.eq(1),
+                         live_w.addr.eq(linked), live_w.data.eq(1), live_w.en.eq(1)]
+            m.d.sync += new_node.eq(linked)
             m.next = "I_PARENT"
 
         queued = data.View(update_layout(W, P), fifo.r_data)
@@ -495,31 +497,42 @@ class ZIndex(wiring.Component):
         # under the node's split) and to differ from its keys only in
         # components it already varies in (so no ``varies`` above it changes);
         # else it walks again from the root. The tree is the same either way.
+        # A second, coarser directory (``COARSER`` bits fewer) answers where
+        # the first has no entry yet (few keys share those bits).
         K = self.directory_bits
         dir_entry = data.StructLayout({"valid": 1, "ptr": P})
-        m.submodules.directory = directory = Memory(shape=dir_entry, depth=1 << K, init=[])
         m.submodules.live = live = Memory(shape=1, depth=self.slots, init=[])
-        dir_w, dir_r = directory.write_port(), directory.read_port()
         live_w, live_r = live.write_port(), live.read_port()
         root_pos = Signal(range(DIMS * W), init=DIMS * W - 1)   # the root's split (or was)
-        window_low = Signal(range(DIMS * W))
-        m.d.comb += window_low.eq(Mux(root_pos >= K - 1, root_pos - (K - 1), 0))
         morton = Cat(*(Value.cast(queued.key[DIMS - 1 - q % DIMS])[q // DIMS]
                        for q in range(DIMS * W)))
         head_prefix = Signal(K)
         m.d.comb += head_prefix.eq((Cat(Const(0, K), morton) >> (root_pos + 1))[:K])
-        # The directory is read for the queue's head every clock; its answer is
-        # the head's when the head was there the clock before, and stayed.
-        hint_fresh, hint_ok = Signal(), Signal()
+        # The directories are read for the queue's head every clock; their
+        # answer is the head's when the head was there the clock before, and stayed.
+        hint_fresh, hint_ok, hint_ptr = Signal(), Signal(), Signal(P)
         m.d.sync += hint_fresh.eq(fifo.r_rdy & ~fifo.r_en)
-        m.d.comb += [dir_r.addr.eq(head_prefix),
-                     hint_ok.eq(hint_fresh & dir_r.data.valid & ~queued.delete)]
-        if K == 0:
-            m.d.comb += hint_ok.eq(0)
         hinted = Signal()                 # this insert started at its hint
         x_split, x_varies = Signal(split), Signal(DIMS)   # the hint's node
-        anchor = Signal(dir_entry)        # the deepest node on the walk splitting in the window
-        op_prefix, op_low = Signal(K), Signal(range(DIMS * W))
+        op_prefix = Signal(K)
+        levels = []                       # per directory: (bits, write port, anchor, op_low)
+        for d, bits in enumerate(sorted({K, max(1, K - self.COARSER)}, reverse=True) if K else ()):
+            directory = Memory(shape=dir_entry, depth=1 << bits, init=[])
+            m.submodules[f"directory{d}"] = directory
+            dir_w, dir_r = directory.write_port(), directory.read_port()
+            window_low = Signal(range(DIMS * W), name=f"window_low{d}")
+            m.d.comb += [window_low.eq(Mux(root_pos >= bits - 1, root_pos - (bits - 1), 0)),
+                         dir_r.addr.eq(head_prefix[K - bits:])]
+            # the deepest node on the walk splitting in the window
+            anchor = Signal(dir_entry, name=f"anchor{d}")
+            op_low = Signal(range(DIMS * W), name=f"op_low{d}")
+            levels.append(SimpleNamespace(bits=bits, w=dir_w, r=dir_r, anchor=anchor,
+                                          op_low=op_low, window_low=window_low))
+        # the finer directory's entry first
+        with m.If(hint_fresh & ~queued.delete):
+            for d, level in enumerate(levels):
+                with (m.Elif if d else m.If)(level.r.data.valid):
+                    m.d.comb += [hint_ok.eq(1), hint_ptr.eq(level.r.data.ptr)]
 
         def start_of(root_now):
             """Where the head of the queue starts: its hint (an insert's, when the
@@ -527,7 +540,7 @@ class ZIndex(wiring.Component):
             hinted_now, start = Signal(), Signal(ref)
             m.d.comb += [hinted_now.eq(hint_ok & ~root_now.empty),
                          start.leaf.eq(Mux(hinted_now, 0, root_now.leaf)),
-                         start.ptr.eq(Mux(hinted_now, dir_r.data.ptr, root_now.ptr))]
+                         start.ptr.eq(Mux(hinted_now, hint_ptr, root_now.ptr))]
             return start, hinted_now
 
         def begin(root_now):
@@ -537,8 +550,9 @@ class ZIndex(wiring.Component):
             start, hinted_now = start_of(root_now)
             m.d.comb += fifo.r_en.eq(1)
             m.d.sync += [op.eq(queued), have_p.eq(0), have_g.eq(0), sp.eq(0),
-                         hinted.eq(hinted_now), anchor.valid.eq(0), op_prefix.eq(head_prefix),
-                         op_low.eq(window_low)]
+                         hinted.eq(hinted_now), op_prefix.eq(head_prefix)]
+            m.d.sync += [level.anchor.valid.eq(0) for level in levels]
+            m.d.sync += [level.op_low.eq(level.window_low) for level in levels]
             with m.If(~queued.delete):
                 with m.If(root_now.empty):
                     m.d.sync += [root.empty.eq(0), root.leaf.eq(1), root.ptr.eq(queued.slot)]
@@ -573,7 +587,8 @@ class ZIndex(wiring.Component):
 
         def restart():
             """Walk again, from the root."""
-            m.d.sync += [hinted.eq(0), have_p.eq(0), sp.eq(0), anchor.valid.eq(0)]
+            m.d.sync += [hinted.eq(0), have_p.eq(0), sp.eq(0)]
+            m.d.sync += [level.anchor.valid.eq(0) for level in levels]
             descend(root, "I_CRIT", "I_FIND")
 
         def note_root(d):
@@ -608,8 +623,9 @@ class ZIndex(wiring.Component):
                     m.d.sync += [sp.eq(sp + 1), last.eq(path_w.data)]
                     with m.If(sp == 0):
                         m.d.sync += [x_split.eq(d.split), x_varies.eq(d.varies)]
-                    with m.If(position(d.split) >= op_low):
-                        m.d.sync += [anchor.valid.eq(1), anchor.ptr.eq(cur.ptr)]
+                    for level in levels:
+                        with m.If(position(d.split) >= level.op_low):
+                            m.d.sync += [level.anchor.valid.eq(1), level.anchor.ptr.eq(cur.ptr)]
                     note_root(d)
                     descend(nxt, "I_CRIT", "I_FIND")
 
@@ -663,10 +679,12 @@ class ZIndex(wiring.Component):
             # under ancestors that have them too).
             with m.State("I_PARENT"):
                 # the directory learns where this key's window starts now
-                in_window = position(crit) >= op_low
-                m.d.comb += [dir_w.addr.eq(op_prefix), dir_w.en.eq(in_window | anchor.valid),
-                             dir_w.data.valid.eq(1),
-                             dir_w.data.ptr.eq(Mux(in_window, new_node, anchor.ptr))]
+                for level in levels:
+                    in_window = position(crit) >= level.op_low
+                    m.d.comb += [level.w.addr.eq(op_prefix[K - level.bits:]),
+                                 level.w.en.eq(in_window | level.anchor.valid),
+                                 level.w.data.valid.eq(1),
+                                 level.w.data.ptr.eq(Mux(in_window, new_node, level.anchor.ptr))]
                 with m.If(have_p):
                     m.d.comb += [nodes_w.addr.eq(p_ptr), nodes_w.en.eq(1),
                                  nodes_w.data.eq(p_node),
