@@ -325,13 +325,8 @@ class CuckooSequencer(SentronPorts):
                         # REMOVE and FREE do, in one clock
                         m.d.comb += [rsp.status.eq(Status.OK), fast_delete.eq(1)]
                         with m.If(out_free & offer_to_index(delete=1)):
-                            in_second = candidate >= self.slots
-                            m.d.comb += [index.poke_en.eq(1),
-                                         index.poke_bucket.eq(Mux(in_second,
-                                                                  index.other(first, tag), first)),
-                                         index.poke_slot.eq(Mux(in_second, candidate - self.slots,
-                                                                candidate)),
-                                         free_w.addr.eq(freed), free_w.data.eq(entry_id),
+                            poke(candidate)
+                            m.d.comb += [free_w.addr.eq(freed), free_w.data.eq(entry_id),
                                          free_w.en.eq(1)]
                             m.d.sync += freed.eq(freed + 1)
                             answer(fast)
@@ -359,6 +354,17 @@ class CuckooSequencer(SentronPorts):
             with m.If(~scans(c, self.ops) | scan_done):
                 answer(fast)
 
+        # a freed id only once the Z-order index holds no key at it (above)
+        reusable = zindex.idle if ranges else Const(1)
+
+        def poke(at):
+            """Write slot ``at`` of the key's two buckets (the first's, then the
+            second's) with ``index.poke_item`` (empty unless set)."""
+            in_second = at >= self.slots
+            m.d.comb += [index.poke_en.eq(1),
+                         index.poke_bucket.eq(Mux(in_second, index.other(first, tag), first)),
+                         index.poke_slot.eq(Mux(in_second, at - self.slots, at))]
+
         if self.pipelined:
             # A new key with room in the rows S2 read goes in from S3, in one
             # clock, when MISS would give it a never-used id (below) and no
@@ -367,20 +373,15 @@ class CuckooSequencer(SentronPorts):
             # Z-order index's queue. ``entry_id`` is the next never-used id
             # (S2 set it: no slot has the key's tag).
             quick_insert = Signal()
-            reusable_now = zindex.idle if ranges else Const(1)
             m.d.comb += quick_insert.eq((candidates == 0) & room.any() & ~dead[0].valid &
                                         ~dead[1].valid & (entry_id == fresh) &
-                                        (fresh != self.entries) & ~((freed != 0) & reusable_now))
+                                        (fresh != self.entries) & ~((freed != 0) & reusable))
 
             def insert_now():
                 m.d.comb += rsp.status.eq(Status.OK)
                 with m.If(out_free & offer_to_index(delete=0)):
-                    at = first_one(list(room))
-                    in_second = at >= self.slots
-                    m.d.comb += [index.poke_en.eq(1),
-                                 index.poke_bucket.eq(Mux(in_second, index.other(first, tag), first)),
-                                 index.poke_slot.eq(Mux(in_second, at - self.slots, at)),
-                                 index.poke_item.valid.eq(1), index.poke_item.tag.eq(tag),
+                    poke(first_one(list(room)))
+                    m.d.comb += [index.poke_item.valid.eq(1), index.poke_item.tag.eq(tag),
                                  index.poke_item.entry.eq(entry_id), refill.eq(1)]
                     write_entry(valid=1)
                     m.d.sync += fresh.eq(fresh + 1)
@@ -501,8 +502,6 @@ class CuckooSequencer(SentronPorts):
                     answer()
 
             with m.State("MISS"):
-                # a freed id only once the index holds no key at it (above)
-                reusable = zindex.idle if ranges else Const(1)
                 with m.If(c.op == Op.CPUT):
                     m.d.comb += free_r.addr.eq(freed - 1)
                     with m.If((freed != 0) & reusable):

@@ -518,7 +518,7 @@ class ZIndex(wiring.Component):
         hinted = Signal()                 # this insert started at its hint
         x_split, x_varies = Signal(split), Signal(DIMS)   # the hint's node
         op_prefix = Signal(K)
-        levels = []                       # per directory: (bits, write port, anchor, op_low)
+        levels = []                       # per directory: its ports, window and anchor
         for d, bits in enumerate(sorted({K, max(1, K - self.COARSER)}, reverse=True) if K else ()):
             directory = Memory(shape=dir_entry, depth=1 << bits, init=[])
             m.submodules[f"directory{d}"] = directory
@@ -546,11 +546,12 @@ class ZIndex(wiring.Component):
                          start.ptr.eq(Mux(hinted_now, hint_ptr, root_now.ptr))]
             return start, hinted_now
 
-        def begin(root_now):
+        def begin(root_now, starting=None):
             """Take the next update from the queue and start it from its hint or
-            ``root_now``: a walk's first read is issued in the clock the update
-            leaves the queue."""
-            start, hinted_now = start_of(root_now)
+            ``root_now`` (``starting``: ``start_of(root_now)`` if the caller has
+            it): a walk's first read is issued in the clock the update leaves
+            the queue."""
+            start, hinted_now = starting or start_of(root_now)
             m.d.comb += fifo.r_en.eq(1)
             m.d.sync += [op.eq(queued), have_p.eq(0), have_g.eq(0), sp.eq(0),
                          hinted.eq(hinted_now), op_prefix.eq(head_prefix)]
@@ -579,12 +580,13 @@ class ZIndex(wiring.Component):
             """An update ends: the next one starts this clock when it is queued
             and its first read is not of a node written now (the read ports are
             not transparent, and the node's data feeds every walk)."""
-            start, _ = start_of(root_now)
+            starting = start_of(root_now)
+            start, _ = starting
             clash = Signal()
             m.d.comb += clash.eq(~start.leaf & (nodes_w.en & (nodes_w.addr == start.ptr) |
                                                 live_w.en & (live_w.addr == start.ptr)))
             with m.If(fifo.r_rdy & ~clash & ~root_now.empty):
-                begin(root_now)
+                begin(root_now, starting)
             with m.Else():
                 m.next = "IDLE"
 
