@@ -22,11 +22,15 @@ sequencer as it commits CPUTs of new keys and CDELs that hit; they queue in a
 FIFO and the index applies them in order, one walk each (an insert walks down
 to the closest leaf, to learn the crit bit, then backs up its path to where
 the new node goes; a delete walks down keeping parent and grandparent). An
-insert costs the levels it walks plus three clocks: the walk's first read
-leaves in the clock the update leaves the queue, which is the clock the
-update before it writes its last node (unless that is the node the walk
-starts at, whose read would miss the write), and most new nodes go right
-above the closest leaf, whose parent the walk kept in a register. The
+insert costs the levels it walks plus one clock. Most new nodes go right
+above the closest leaf, whose parent the walk kept in a register: the new
+node is written in the clock the leaf's key arrives (its crit bit worked out
+on the way into the write) and the parent the clock after; the next
+update's walk starts with the new node's write (its first read must not be
+of the parent; node reads are transparent for the write port, so its
+second sees the parent's write).
+An insert that must add components to ``varies`` above the parent, or that
+makes a new root, writes the parent in a clock of its own. The
 sequencer keeps answering point instructions at one per clock while the queue
 has room; a query is served only when the queue is empty, so it sees every
 earlier write.
@@ -45,8 +49,8 @@ changes); otherwise the insert walks again from the root. The tree is the
 same either way. Where no key has yet had the key's window bits, a second,
 coarser directory (``COARSER`` bits fewer) gives the hint. Both are read for
 the queue's head while the update before it runs, so a hint costs no clock
-of its own: for random keys an insert takes about six clocks at any size
-(three levels walked, the crit bit, the new node, its parent).
+of its own: for random keys an insert takes about four clocks at any size
+(three levels walked, then the crit bit and the new node).
 
 Memories (``P`` = slot bits): ``nodes`` (split, two child references and
 ``varies`` per internal node), ``reps`` (each node's representative slot), ``keys`` (a copy of
@@ -223,7 +227,11 @@ class ZIndex(wiring.Component):
         path_entry = data.StructLayout({"ptr": P, "node": node_shape, "dir": 1})
         m.submodules.path = path = Memory(shape=path_entry, depth=DIMS * W + 1, init=[], attrs=small)
         path_w, path_r = path.write_port(), path.read_port()
-        nodes_r, reps_r = nodes.read_port(), reps.read_port()
+        # transparent: a walk's read in the clock its node is written sees the
+        # write (an insert's parent is written the clock after the new node,
+        # while the next update's walk reads; on the ECP5 this is a register
+        # and a mux after the block RAM)
+        nodes_r, reps_r = nodes.read_port(transparent_for=(nodes_w,)), reps.read_port()
         creators_r = creators.read_port()
         free_r = free.read_port(transparent_for=(free_w,))
         stack_r = stack.read_port()
@@ -470,24 +478,54 @@ class ZIndex(wiring.Component):
         m.d.comb += [linked.eq(Mux(free_sp != 0, free_r.data, fresh)), leaf.leaf.eq(1),
                      leaf.ptr.eq(op.slot)]
 
-        def link():
-            """A new node: crit, the new leaf and ``cur``; the parent's turn next."""
+        # The parent's write is due (``p_*``, ``new_node``): an insert that
+        # needs nothing above the parent writes it the clock after its new node
+        # and starts the next update meanwhile, whose walk reads transparently
+        # from then on.
+        parent_due = Signal()
+        m.d.sync += parent_due.eq(0)
+
+        def write_parent():
+            m.d.comb += [nodes_w.addr.eq(p_ptr), nodes_w.en.eq(1), nodes_w.data.eq(p_node),
+                         nodes_w.data.child[p_dir].leaf.eq(0),
+                         nodes_w.data.child[p_dir].ptr.eq(new_node),
+                         nodes_w.data.varies.eq(p_node.varies | new_varies)]
+
+        with m.If(parent_due):
+            write_parent()
+
+        def link(at, turn, differs, below, parent=None):
+            """A new node: split ``at``, the new leaf on side ``turn`` and ``cur``
+            (whose keys vary in ``below``) on the other; ``differs``: where the
+            new key differs from the closest leaf. ``parent`` (ptr, node, dir):
+            the node above it, if not the one in ``p_*`` (``have_p``)."""
             with m.If(free_sp != 0):
                 m.d.sync += free_sp.eq(free_sp - 1)
             with m.Else():
                 m.d.sync += fresh.eq(fresh + 1)
             m.d.comb += [nodes_w.addr.eq(linked), nodes_w.en.eq(1),
-                         nodes_w.data.split.eq(crit),
-                         nodes_w.data.varies.eq(cur_varies | new_varies),
-                         nodes_w.data.child[0].eq(Mux(new_dir, cur, leaf)),
-                         nodes_w.data.child[1].eq(Mux(new_dir, leaf, cur)),
+                         nodes_w.data.split.eq(at),
+                         nodes_w.data.varies.eq(below | differs),
+                         nodes_w.data.child[0].eq(Mux(turn, cur, leaf)),
+                         nodes_w.data.child[1].eq(Mux(turn, leaf, cur)),
                          reps_w.addr.eq(linked), reps_w.data.eq(op.slot), reps_w.en.eq(1),
                          keys_w.addr.eq(op.slot), keys_w.data.eq(op.key), keys_w.en.eq(1),
                          creators_w.addr.eq(op.slot), creators_w.data.has.eq(1),
                          creators_w.data.node.eq(linked), creators_w.en.eq(1),
                          live_w.addr.eq(linked), live_w.data.eq(1), live_w.en.eq(1)]
             m.d.sync += new_node.eq(linked)
-            m.next = "I_PARENT"
+            has_parent, parent_node = (Const(1), parent.node) if parent is not None \
+                else (have_p, p_node)
+            if parent is not None:
+                m.d.sync += [have_p.eq(1), p_ptr.eq(parent.ptr), p_node.eq(parent.node),
+                             p_dir.eq(parent.dir)]
+            parent_ptr = p_ptr if parent is None else parent.ptr
+            with m.If(has_parent & ((parent_node.varies | differs) == parent_node.varies)):
+                m.d.sync += parent_due.eq(1)
+                learn(at, linked)
+                finish(due=parent_ptr)
+            with m.Else():
+                m.next = "I_PARENT"
 
         queued = data.View(update_layout(W, P), fifo.r_data)
 
@@ -576,19 +614,33 @@ class ZIndex(wiring.Component):
                     read_node(root_now.ptr)
                     m.next = "D_WALK"
 
-        def finish(root_now=root):
+        def finish(root_now=root, due=None):
             """An update ends: the next one starts this clock when it is queued
-            and its first read is not of a node written now (the read ports are
-            not transparent, and the node's data feeds every walk)."""
+            and its first read is not of a node whose write is ``due`` next
+            clock (the read, issued now, would miss it), nor of a ``live`` bit
+            written now."""
             starting = start_of(root_now)
             start, _ = starting
             clash = Signal()
-            m.d.comb += clash.eq(~start.leaf & (nodes_w.en & (nodes_w.addr == start.ptr) |
-                                                live_w.en & (live_w.addr == start.ptr)))
+            m.d.comb += clash.eq(~start.leaf & (live_w.en & (live_w.addr == start.ptr)))
+            if due is not None:
+                # (nor a walk that starts at a leaf: its next state may write a node)
+                with m.If(start.leaf | (start.ptr == due)):
+                    m.d.comb += clash.eq(1)
             with m.If(fifo.r_rdy & ~clash & ~root_now.empty):
                 begin(root_now, starting)
             with m.Else():
                 m.next = "IDLE"
+
+        def learn(at, node):
+            """The directory learns where this key's window starts now: the new
+            node (split ``at``) if it splits in the window, else the anchor."""
+            for level in levels:
+                in_window = position(at) >= level.op_low
+                m.d.comb += [level.w.addr.eq(op_prefix[K - level.bits:]),
+                             level.w.en.eq(in_window | level.anchor.valid),
+                             level.w.data.valid.eq(1),
+                             level.w.data.ptr.eq(Mux(in_window, node, level.anchor.ptr))]
 
         def restart():
             """Walk again, from the root."""
@@ -634,25 +686,23 @@ class ZIndex(wiring.Component):
                     note_root(d)
                     descend(nxt, "I_CRIT", "I_FIND")
 
-            with m.State("I_CRIT"):
-                crit_now = Signal(split)
-                m.d.comb += [crit_now.level.eq(diff_level), crit_now.dim.eq(diff_dim)]
-                m.d.sync += [crit.eq(crit_now), new_dir.eq(bit_of(op.key, crit_now)),
-                             new_varies.eq(Cat(*(d.any() for d in diff))), cur_varies.eq(0)]
-                m.next = "I_PLACE"
-
             # The new node goes on the path just walked, below the last node that
             # splits above crit: back up from the leaf (for keys that differ in
             # their high bits, a step or two) instead of walking down again. The
             # leaf's parent is in a register (``last``): most new nodes go right
-            # above the leaf, and link now.
-            with m.State("I_PLACE"):
-                with m.If(hinted & ((position(crit) > position(x_split)) |
-                                    (new_varies & ~x_varies).any())):
+            # above the leaf, and link in the clock the leaf's key arrives.
+            with m.State("I_CRIT"):
+                crit_now, dir_now, varies_now = Signal(split), Signal(), Signal(DIMS)
+                m.d.comb += [crit_now.level.eq(diff_level), crit_now.dim.eq(diff_dim),
+                             dir_now.eq(bit_of(op.key, crit_now)),
+                             varies_now.eq(Cat(*(d.any() for d in diff)))]
+                m.d.sync += [crit.eq(crit_now), new_dir.eq(dir_now), new_varies.eq(varies_now)]
+                with m.If(hinted & ((position(crit_now) > position(x_split)) |
+                                    (varies_now & ~x_varies).any())):
                     restart()                    # the key does not belong below the hint
                 with m.Elif(sp == 0):           # the tree was one leaf
-                    link()
-                with m.Elif(position(last.node.split) < position(crit)):
+                    link(crit_now, dir_now, varies_now, 0)
+                with m.Elif(position(last.node.split) < position(crit_now)):
                     m.d.sync += [cur.leaf.eq(0), cur.ptr.eq(last.ptr), cur_varies.eq(last.node.varies)]
                     with m.If(sp == 1):
                         m.d.sync += sp.eq(0)
@@ -662,9 +712,8 @@ class ZIndex(wiring.Component):
                         m.d.sync += sp.eq(sp - 2)
                         m.next = "I_BACK"
                 with m.Else():
-                    m.d.sync += [have_p.eq(1), p_ptr.eq(last.ptr), p_node.eq(last.node),
-                                 p_dir.eq(last.dir), sp.eq(sp - 1)]
-                    link()
+                    m.d.sync += sp.eq(sp - 1)
+                    link(crit_now, dir_now, varies_now, 0, parent=last)
 
             with m.State("I_BACK"):
                 e = path_r.data
@@ -676,26 +725,16 @@ class ZIndex(wiring.Component):
                     m.next = "I_LINK"
 
             with m.State("I_LINK"):              # a new node: crit, the new leaf, cur
-                link()
+                link(crit, new_dir, new_varies, cur_varies)
 
             # The new key may differ from the keys above in components they
             # did not vary in: the parent and, up the path, each ancestor that
             # lacks one of them learns them (an ancestor that has them all is
             # under ancestors that have them too).
             with m.State("I_PARENT"):
-                # the directory learns where this key's window starts now
-                for level in levels:
-                    in_window = position(crit) >= level.op_low
-                    m.d.comb += [level.w.addr.eq(op_prefix[K - level.bits:]),
-                                 level.w.en.eq(in_window | level.anchor.valid),
-                                 level.w.data.valid.eq(1),
-                                 level.w.data.ptr.eq(Mux(in_window, new_node, level.anchor.ptr))]
+                learn(crit, new_node)
                 with m.If(have_p):
-                    m.d.comb += [nodes_w.addr.eq(p_ptr), nodes_w.en.eq(1),
-                                 nodes_w.data.eq(p_node),
-                                 nodes_w.data.child[p_dir].leaf.eq(0),
-                                 nodes_w.data.child[p_dir].ptr.eq(new_node),
-                                 nodes_w.data.varies.eq(p_node.varies | new_varies)]
+                    write_parent()
                     with m.If((p_node.varies | new_varies) != p_node.varies):
                         pop_from(path_r, finish, "I_UP")
                     with m.Else():

@@ -1,5 +1,7 @@
 """ZIndex (the Z-order index): the handshake on ``hits``, given it on
-``update`` and ``query``; it answers only a query that is offered.
+``update`` and ``query``; it answers only a query that is offered; an
+insert's parent write, due the clock after its new node, never meets
+another node write.
 
 Small: 4 slots, 2-bit components, a queue of 16 (the fewest above ``ROOM``;
 in LUT RAM) and one of ``2 * LUT_QUEUE`` (block RAM).
@@ -25,6 +27,11 @@ def handshake(m, queue=16):
     # Strengthening: a query's walk starts only on an offered query, which its
     # sender holds until the walk ends (Q_END takes it), and hits wait in
     # the walk's FIFO only during a walk.
+    # An insert's parent is written the clock after its new node, by no state:
+    # that clock's state writes no node itself.
+    with m.If(inside.signal("parent_due")):
+        m.d.comb += Assert(Cat(*(inside.state(name) for name in ("IDLE", "I_FIND", "D_WALK"))).any(),
+                           "a parent's write falls in a clock that writes a node")
     walking = Cat(*(inside.state(name) for name in QUERY_STATES)).any()
     with m.If(walking):
         m.d.comb += Assert(dut.query.valid, "walking with no query offered")
@@ -35,7 +42,8 @@ def handshake(m, queue=16):
 PROPERTIES = [
     Property("zindex_handshake", handshake, "prove", 3,
              "ZIndex.hits follows the stream rules when update and query do, and "
-             "answers only an offered query (its queue in LUT RAM)"),
+             "answers only an offered query; an insert's parent write meets no other "
+             "node write (its queue in LUT RAM)"),
     Property("zindex_block_queue_handshake",
              lambda m: handshake(m, queue=2 * ZIndex.LUT_QUEUE), "prove", 3,
              "the same with the block-RAM queue (``SyncFIFOBuffered``)"),
