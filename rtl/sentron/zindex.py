@@ -295,6 +295,26 @@ class ZIndex(wiring.Component):
         diff_dim = Const(0, range(DIMS))
         for i in reversed(range(DIMS)):              # the lowest-numbered dim is more significant
             diff_dim = Mux(diff_dims[i], i, diff_dim)
+        # the same differences in Morton order (bit q: Morton position q), and
+        # the positions above a split's as a mask: an insert's placement is
+        # decided by masking them, not by comparing crit (which is some ten
+        # LUT levels after the key's read) with each split
+        diff_m = Signal(DIMS * W)
+        m.d.comb += diff_m.eq(Cat(*(diff[DIMS - 1 - q % DIMS][q // DIMS] for q in range(DIMS * W))))
+
+        def above(at, name):
+            """Bit q: Morton position q is above split ``at``'s."""
+            mask = Signal(DIMS * W, name=name)
+            under = Signal(W, name=f"{name}_under")     # level l: the split's level is under l
+            at_level = Signal(W, name=f"{name}_at")     # level l: the split's level is l
+            after = Signal(DIMS, name=f"{name}_after")  # r: dim ``DIMS-1-r`` comes after the split's
+            m.d.comb += [under[l].eq(at.level < l) for l in range(W)]
+            m.d.comb += [at_level[l].eq(at.level == l) for l in range(W)]
+            m.d.comb += [after[r].eq(at.dim > DIMS - 1 - r) for r in range(DIMS)]
+            m.d.comb += [mask[q].eq(under[q // DIMS] | at_level[q // DIMS] & after[q % DIMS])
+                         for q in range(DIMS * W)]
+            return mask
+
         # the key's bit at the split of the node on the read port
         key_turn = Signal()
         m.d.comb += key_turn.eq(bit_of(op.key, nodes_r.data.split))
@@ -514,6 +534,7 @@ class ZIndex(wiring.Component):
                          creators_w.data.node.eq(linked), creators_w.en.eq(1),
                          live_w.addr.eq(linked), live_w.data.eq(1), live_w.en.eq(1)]
             m.d.sync += new_node.eq(linked)
+            learn(linked)
             has_parent, parent_node = (Const(1), parent.node) if parent is not None \
                 else (have_p, p_node)
             if parent is not None:
@@ -522,7 +543,6 @@ class ZIndex(wiring.Component):
             parent_ptr = p_ptr if parent is None else parent.ptr
             with m.If(has_parent & ((parent_node.varies | differs) == parent_node.varies)):
                 m.d.sync += parent_due.eq(1)
-                learn(at, linked)
                 finish(due=parent_ptr)
             with m.Else():
                 m.next = "I_PARENT"
@@ -554,7 +574,8 @@ class ZIndex(wiring.Component):
         hint_fresh, hint_ok, hint_ptr = Signal(), Signal(), Signal(P)
         m.d.sync += hint_fresh.eq(fifo.r_rdy & ~fifo.r_en)
         hinted = Signal()                 # this insert started at its hint
-        x_split, x_varies = Signal(split), Signal(DIMS)   # the hint's node
+        x_above, x_varies = Signal(DIMS * W), Signal(DIMS)   # the hint's node
+        last_above = Signal(DIMS * W)     # the positions above ``last``'s split
         op_prefix = Signal(K)
         levels = []                       # per directory: its ports, window and anchor
         for d, bits in enumerate(sorted({K, max(1, K - self.COARSER)}, reverse=True) if K else ()):
@@ -568,7 +589,9 @@ class ZIndex(wiring.Component):
             anchor = Signal(dir_entry, name=f"anchor{d}")
             op_low = Signal(range(DIMS * W), name=f"op_low{d}")
             levels.append(SimpleNamespace(bits=bits, w=dir_w, r=dir_r, anchor=anchor,
-                                          op_low=op_low, window_low=window_low))
+                                          op_low=op_low, window_low=window_low,
+                                          learn_low=Signal.like(op_low, name=f"learn_low{d}"),
+                                          learn_anchor=Signal(dir_entry, name=f"learn_anchor{d}")))
         # the finer directory's entry first
         with m.If(hint_fresh & ~queued.delete):
             for d, level in enumerate(levels):
@@ -632,15 +655,25 @@ class ZIndex(wiring.Component):
             with m.Else():
                 m.next = "IDLE"
 
-        def learn(at, node):
-            """The directory learns where this key's window starts now: the new
-            node (split ``at``) if it splits in the window, else the anchor."""
+        # The directory learns where the key's window starts now, a clock after
+        # the new node's write (crit is in its register then), from copies of
+        # what the next update's start overwrites: the new node if it splits
+        # in the window, else the anchor.
+        learn_due, learn_node, learn_prefix = Signal(), Signal(P), Signal(K)
+        m.d.sync += learn_due.eq(0)
+
+        def learn(node):
+            m.d.sync += [learn_due.eq(1), learn_node.eq(node), learn_prefix.eq(op_prefix)]
+            m.d.sync += [level.learn_low.eq(level.op_low) for level in levels]
+            m.d.sync += [level.learn_anchor.eq(level.anchor) for level in levels]
+
+        with m.If(learn_due):
             for level in levels:
-                in_window = position(at) >= level.op_low
-                m.d.comb += [level.w.addr.eq(op_prefix[K - level.bits:]),
-                             level.w.en.eq(in_window | level.anchor.valid),
+                in_window = position(crit) >= level.learn_low
+                m.d.comb += [level.w.addr.eq(learn_prefix[K - level.bits:]),
+                             level.w.en.eq(in_window | level.learn_anchor.valid),
                              level.w.data.valid.eq(1),
-                             level.w.data.ptr.eq(Mux(in_window, node, level.anchor.ptr))]
+                             level.w.data.ptr.eq(Mux(in_window, learn_node, level.learn_anchor.ptr))]
 
         def restart():
             """Walk again, from the root."""
@@ -677,9 +710,10 @@ class ZIndex(wiring.Component):
                 with m.Else():
                     m.d.comb += [path_w.addr.eq(sp), path_w.en.eq(1), path_w.data.ptr.eq(cur.ptr),
                                  path_w.data.node.eq(d), path_w.data.dir.eq(key_turn)]
-                    m.d.sync += [sp.eq(sp + 1), last.eq(path_w.data)]
+                    d_above = above(d.split, "d_above")
+                    m.d.sync += [sp.eq(sp + 1), last.eq(path_w.data), last_above.eq(d_above)]
                     with m.If(sp == 0):
-                        m.d.sync += [x_split.eq(d.split), x_varies.eq(d.varies)]
+                        m.d.sync += [x_above.eq(d_above), x_varies.eq(d.varies)]
                     for level in levels:
                         with m.If(position(d.split) >= level.op_low):
                             m.d.sync += [level.anchor.valid.eq(1), level.anchor.ptr.eq(cur.ptr)]
@@ -697,12 +731,11 @@ class ZIndex(wiring.Component):
                              dir_now.eq(bit_of(op.key, crit_now)),
                              varies_now.eq(Cat(*(d.any() for d in diff)))]
                 m.d.sync += [crit.eq(crit_now), new_dir.eq(dir_now), new_varies.eq(varies_now)]
-                with m.If(hinted & ((position(crit_now) > position(x_split)) |
-                                    (varies_now & ~x_varies).any())):
+                with m.If(hinted & ((diff_m & x_above).any() | (varies_now & ~x_varies).any())):
                     restart()                    # the key does not belong below the hint
                 with m.Elif(sp == 0):           # the tree was one leaf
                     link(crit_now, dir_now, varies_now, 0)
-                with m.Elif(position(last.node.split) < position(crit_now)):
+                with m.Elif((diff_m & last_above).any()):   # crit above the leaf's parent
                     m.d.sync += [cur.leaf.eq(0), cur.ptr.eq(last.ptr), cur_varies.eq(last.node.varies)]
                     with m.If(sp == 1):
                         m.d.sync += sp.eq(0)
@@ -732,7 +765,6 @@ class ZIndex(wiring.Component):
             # lacks one of them learns them (an ancestor that has them all is
             # under ancestors that have them too).
             with m.State("I_PARENT"):
-                learn(crit, new_node)
                 with m.If(have_p):
                     write_parent()
                     with m.If((p_node.varies | new_varies) != p_node.varies):
