@@ -25,7 +25,9 @@ the new node goes; a delete walks down keeping parent and grandparent). An
 insert costs the levels it walks plus one clock. Most new nodes go right
 above the closest leaf, whose parent the walk kept in a register: the new
 node is written in the clock the leaf's key arrives (its crit bit worked out
-on the way into the write) and the parent the clock after; the next
+on the way into the write; where it goes, from the key's differences masked
+with the positions above the leaf's parent, so that the next update's start
+does not wait for crit) and the parent the clock after; the next
 update's walk starts with the new node's write (its first read must not be
 of the parent; node reads are transparent for the write port, so its
 second sees the parent's write).
