@@ -283,6 +283,11 @@ BOARDS = {
         # still had 195k of their 303k arcs to route, a few hundred fewer a
         # minute (four one at a time: 81%, 153k left after 29 minutes); placed,
         # nextpnr's estimate for the core clock was 16.66 MHz (17.53).
+        # With the index's directory and one-clock links the two sentrons
+        # place in 57,278 LUTs and 184 DP16KDs, estimated at 19.61 MHz before
+        # routing (an earlier two-sentron build estimated at 20.26 routed at
+        # 26.89); not yet routed
+        # to a figure (docs/ecp5-timing.md).
         memory=dict(entries=8192, serial_regions=True, pipelined=True),
         # each index's update queue, path and stack in LUT RAM
         index_queue=32,
