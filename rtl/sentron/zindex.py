@@ -536,7 +536,7 @@ class ZIndex(wiring.Component):
                          creators_w.data.node.eq(linked), creators_w.en.eq(1),
                          live_w.addr.eq(linked), live_w.data.eq(1), live_w.en.eq(1)]
             m.d.sync += new_node.eq(linked)
-            learn(linked)
+            learn()
             has_parent, parent_node = (Const(1), parent.node) if parent is not None \
                 else (have_p, p_node)
             if parent is not None:
@@ -661,11 +661,12 @@ class ZIndex(wiring.Component):
         # the new node's write (crit is in its register then), from copies of
         # what the next update's start overwrites: the new node if it splits
         # in the window, else the anchor.
-        learn_due, learn_node, learn_prefix = Signal(), Signal(P), Signal(K)
+        # (the new node is ``new_node``, which no start overwrites)
+        learn_due, learn_prefix = Signal(), Signal(K)
         m.d.sync += learn_due.eq(0)
 
-        def learn(node):
-            m.d.sync += [learn_due.eq(1), learn_node.eq(node), learn_prefix.eq(op_prefix)]
+        def learn():
+            m.d.sync += [learn_due.eq(1), learn_prefix.eq(op_prefix)]
             m.d.sync += [level.learn_low.eq(level.op_low) for level in levels]
             m.d.sync += [level.learn_anchor.eq(level.anchor) for level in levels]
 
@@ -675,7 +676,7 @@ class ZIndex(wiring.Component):
                 m.d.comb += [level.w.addr.eq(learn_prefix[K - level.bits:]),
                              level.w.en.eq(in_window | level.learn_anchor.valid),
                              level.w.data.valid.eq(1),
-                             level.w.data.ptr.eq(Mux(in_window, learn_node, level.learn_anchor.ptr))]
+                             level.w.data.ptr.eq(Mux(in_window, new_node, level.learn_anchor.ptr))]
 
         def restart():
             """Walk again, from the root."""
