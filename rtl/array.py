@@ -110,12 +110,13 @@ LINK_SLACK = 2
 IN_FLIGHT_PIPELINED = 16
 
 
-def front_units(m, ops, *, width, value_width, k_max, domain="sync"):
-    """The units that run ``ops``' CKG, CATTEND, CNEAREST and CDIGEST in front
-    of sentrons executing the rest, as instructions of their own through them
-    (``Interposer``), added to ``m`` on clock ``domain``: the hop unit, the
-    top-k unit, then the digest unit."""
+def front_units(m, ops, *, width, value_width, k_max, domain="sync", front=FRONT_OPS):
+    """The units that run ``ops``' CKG, CATTEND, CNEAREST and CDIGEST (those of
+    them in ``front``) in front of sentrons executing the rest, as instructions
+    of their own through them (``Interposer``), added to ``m`` on clock
+    ``domain``: the hop unit, the top-k unit, then the digest unit."""
     units = []
+    ops = ops - (FRONT_OPS - front)
     inner_ops = ops - FRONT_OPS
     if Op.CKG in ops:
         assert Op.CGET in inner_ops, "CKG's hops are CGETs"
@@ -176,6 +177,11 @@ class SentronArray(wiring.Component):
         # bits [0, sentron_bits), each sentron's buckets the bits above them
         assert memory is None or not (pipelined or ops_unit), "PipelinedSequencer is the set-associative table's"
         self.memory = memory
+        # A scanned memory's one sentron hashes CDIGEST's entries itself, a bit
+        # a clock (``CuckooSequencer``'s ``scan``): no digest unit in front.
+        scan = memory is not None and memory.get("scan", False)
+        assert not scan or sentrons == 1, "a scanned memory is one sentron's"
+        self.front_ops = FRONT_OPS - {Op.CDIGEST} if scan else FRONT_OPS
         self.set_bits = sets.bit_length() - 1
         self.sentron_bits = sentrons.bit_length() - 1
         self.owner_shift = 0 if memory is not None else self.set_bits
@@ -224,7 +230,7 @@ class SentronArray(wiring.Component):
                 slots=self.memory.get("slots", 4), max_moves=self.memory.get("max_moves", 2),
                 sentron_bits=self.sentron_bits, spram=self.memory.get("spram", False),
                 serial_regions=self.memory.get("serial_regions", False),
-                pipelined=self.memory.get("pipelined", False),
+                pipelined=self.memory.get("pipelined", False), scan=self.memory.get("scan", False),
                 width=self.width, value_width=self.value_width, seed=self.seed, ops=ops,
                 hashed=self.sentrons > 1, index_queue=self.index_queue)
         kind = PipelinedSequencer if self.pipelined else Sequencer
@@ -262,10 +268,10 @@ class SentronArray(wiring.Component):
     def _front_units(self, m):
         """CKG, CATTEND, CNEAREST and CDIGEST run in front of the sentrons (``front_units``)."""
         units = front_units(m, self.ops, width=self.width, value_width=self.value_width,
-                            k_max=self.k_max)
+                            k_max=self.k_max, front=self.front_ops)
         m.submodules.sentrons = inner = SentronArray(
             sentrons=self.sentrons, sets=self.sets, ways=self.ways, width=self.width,
-            value_width=self.value_width, seed=self.seed, ops=self.ops - FRONT_OPS,
+            value_width=self.value_width, seed=self.seed, ops=self.ops - self.front_ops,
             pipelined=self.pipelined, answer_domain=self.answer_domain,
             table_groups=self.table_groups, ops_unit=self.ops_unit, memory=self.memory,
             index_queue=self.index_queue)
@@ -274,7 +280,7 @@ class SentronArray(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        if self.ops & FRONT_OPS:
+        if self.ops & self.front_ops:
             return self._front_units(m)
         if self.sentrons == 1:
             m.submodules.sentron0 = only = self._sequencer(0)

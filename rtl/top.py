@@ -60,14 +60,14 @@ __all__ = ["VTPU"]
 
 
 
-GATEWARE_KNOBS = ("spram", "serial_regions", "pipelined")
+GATEWARE_KNOBS = ("spram", "serial_regions", "pipelined", "scan")
 
 
 def model_memory(memory):
     """A cuckoo ``memory`` as the model takes it: less the gateware's own knobs
     (``spram``, where the entries are kept; ``serial_regions``, how the
     Z-order index tests a region; ``pipelined``, how point instructions
-    run)."""
+    run; ``scan``, range instructions by scanning the store)."""
     return {k: v for k, v in memory.items() if k not in GATEWARE_KNOBS}
 
 
@@ -84,7 +84,8 @@ class VTPU(wiring.Component):
         entry (``SerialEntryStore``; point instructions only), and
         ``serial_regions``: each Z-order index's region tests a component a
         clock (``ZIndex``), and ``pipelined``: each sentron's point
-        instructions through its pipeline (``CuckooSequencer``). ``pipelined``
+        instructions through its pipeline, and ``scan``: one sentron whose range
+        instructions scan its store, with no Z-order index (``CuckooSequencer``). ``pipelined``
         (the argument) is the set-associative table's ``PipelinedSequencer``."""
         assert memory is None or not pipelined, "PipelinedSequencer is the set-associative table's"
         self.memory = dict(memory) if memory is not None else None

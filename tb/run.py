@@ -183,6 +183,8 @@ def job_env(args, test_dir, count, **more):
             "VTPU_SENTRONS": str(args.sentrons), "VTPU_SETS": str(args.sets),
             "VTPU_WAYS": str(args.ways), "VTPU_ENTRIES": str(args.entries or 0),
             "VTPU_BUCKETS": str(args.buckets or 0), "VTPU_MAX_MOVES": str(args.max_moves),
+            # a CDIGEST over a scanned store: (2 x entries + 212) clocks a hit, unanswered
+            "VTPU_IDLE_LIMIT": str(100_000 if args.cuckoo_scan else 5000),
             "VTPU_RESULT": str(test_dir / "result.json"),
             "VTPU_STIMULUS": str(test_dir / "stimulus.hex"),
             "VTPU_RESPONSES": str(test_dir / "responses.hex"),
@@ -235,6 +237,9 @@ def main(argv=None):
     parser.add_argument("--cuckoo-pipelined", type=int, default=0,
                         help="with --entries, 1: the sentrons' point instructions pipelined "
                              "(CuckooSequencer pipelined=True)")
+    parser.add_argument("--cuckoo-scan", type=int, default=0,
+                        help="with --entries and one sentron, 1: range instructions by scanning "
+                             "the entry store (CuckooSequencer scan=True, the HX8K's)")
     parser.add_argument("--cuckoo-instructions", type=int, default=None,
                         help="random instructions for the cuckoo memory phase: 32 entries over "
                              "the sentrons, an index of as many slots as entries (default: a "
@@ -262,9 +267,11 @@ def main(argv=None):
     from tb.coverage import Coverage
 
     name = args.sim + ("-pipelined" if args.pipelined else "") + ("-waves" if args.waves else "") \
-        + ("-cuckoo" if args.entries else "") + ("-pipelined" if args.cuckoo_pipelined else "")
+        + ("-cuckoo" if args.entries else "") + ("-pipelined" if args.cuckoo_pipelined else "") \
+        + ("-scan" if args.cuckoo_scan else "")
     memory = dict(entries=args.entries, buckets=args.buckets, max_moves=args.max_moves,
-                  pipelined=bool(args.cuckoo_pipelined)) if args.entries else None
+                  pipelined=bool(args.cuckoo_pipelined),
+                  scan=bool(args.cuckoo_scan)) if args.entries else None
     build = BUILD / name
     log = build / "sim.log"
     source = build / "vtpu_top.v"
@@ -408,7 +415,7 @@ def main(argv=None):
     report.write_text(json.dumps(summary, indent=1) + "\n")
     cuckoo = cuckoo_check(args)
     if cuckoo is not None:
-        for phase in ("cuckoo", "cuckoo-pipelined"):
+        for phase in ("cuckoo", "cuckoo-pipelined", "cuckoo-scan"):
             path = REPORTS / f"sim-{name}-{phase}.json"
             if path.exists():
                 summary[phase.replace("-", "_")] = json.loads(path.read_text())
@@ -423,7 +430,10 @@ def cuckoo_check(args):
     that relocations, the search bound, a full entry store and reused ids all
     happen (the ``memory/*`` coverage bins). None when skipped, else main's
     exit status. On Verilator it runs a second time with the sentrons' point
-    instructions pipelined (``CuckooSequencer`` ``pipelined``)."""
+    instructions pipelined (``CuckooSequencer`` ``pipelined``), and a third
+    with one sentron that scans its store for the range instructions
+    (``scan``, the HX8K's: a scan per hit and CDIGEST a bit a clock are
+    slow, so fewer instructions)."""
     if args.pipelined or args.waves or args.cuckoo_instructions == 0:
         return None
     # Verilator checks the model's search bound of two moves; Icarus, a quarter
@@ -447,6 +457,14 @@ def cuckoo_check(args):
                         "--instructions", str(count), "--jobs", str(args.jobs),
                         "--cuckoo-pipelined", str(pipelined),
                         *(["--array-instructions", str(count)] if pipelined else [])])
+    if args.sim == "verilator":
+        scanned = max(5_000, count // 4)
+        say(f"cuckoo memory ({entries} entries, one sentron, range instructions by scanning "
+            f"it): {scanned:,} random instructions ...")
+        status |= main(["--sim", args.sim, "--seed", str(args.seed), "--sentrons", "1",
+                        "--entries", str(entries), "--buckets", str(max(2, entries // 4)),
+                        "--max-moves", str(max_moves), "--instructions", str(scanned),
+                        "--jobs", str(args.jobs), "--cuckoo-scan", "1"])
     return status
 
 

@@ -40,7 +40,10 @@ RESPONSES = Path(os.environ.get("VTPU_RESPONSES", "responses.hex"))
 JOBS = int(os.environ.get("VTPU_JOBS", "1"))
 
 
-IDLE_LIMIT = 5000     # clocks without an answer byte before a batch ends
+# clocks without an answer byte before a batch ends: a core that stopped. A
+# scanned store (tb/run.py's scan phase) is silent longer: a CDIGEST reads the
+# store once a hit and hashes each hit for some 210 clocks before it answers.
+IDLE_LIMIT = int(os.environ.get("VTPU_IDLE_LIMIT", "5000"))
 SIM_SECONDS = [0.0]   # wall time the simulator ran batches on its own
 
 

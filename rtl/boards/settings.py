@@ -250,7 +250,15 @@ BOARDS = {
         # moves at most (one refused clustered keys at 94%).
         memory=dict(entries=256, slots=2, max_moves=2),
         # CHIER: ~2200 more cells than the 7680; the range index: ~16 more BRAMs
-        # than the none left.
+        # than the none left. The scanned store (memory ``scan``: ``ZScan`` and
+        # the sentron's serial CDIGEST, 4 BRAMs) with CROUTE and CRTSET out (10
+        # BRAMs and ~1,130 cells back) did not fit either: 9,724 cells placed
+        # (5,592 without the range instructions). Yosys (synth_ice40, before
+        # packing) counts 6,859 LUT4s and 2,990 flops once the scan tests
+        # wildcards itself: CHIER's share 359 LUT4s, CDIGEST's 514; the scan
+        # about 950 LUT4s, 580 carries and 320 flops; the rest is the pattern
+        # (304 bits) held in the decoder and again in the sentron's command
+        # copy, and the records' path to the answer register.
         leave_out=frozenset({Op.CHIER, Op.CRANGE, Op.CDIGEST, Op.CKG, Op.CATTEND, Op.CNEAREST})),
     # 25 MHz * 7 / 8 = 21.875 MHz, VCO 590.6 MHz; the host link at VCO / 33 = 17.9 MHz
     # (6 clocks a bit).
@@ -284,10 +292,9 @@ BOARDS = {
         # minute (four one at a time: 81%, 153k left after 29 minutes); placed,
         # nextpnr's estimate for the core clock was 16.66 MHz (17.53).
         # With the index's directory and one-clock links the two sentrons
-        # place in 57,278 LUTs and 184 DP16KDs, estimated at 19.61 MHz before
-        # routing (an earlier two-sentron build estimated at 20.26 routed at
-        # 26.89); not yet routed
-        # to a figure (docs/ecp5-timing.md).
+        # take 56,176 LUTs and 184 DP16KDs and route at 26.39 MHz (host 35.37;
+        # seed 1, docs/ecp5-timing.md): the index's walk from its key read
+        # holds the clock.
         memory=dict(entries=8192, serial_regions=True, pipelined=True),
         # each index's update queue, path and stack in LUT RAM
         index_queue=32,

@@ -9,6 +9,10 @@
                             writes a row missed in flight
 ``zorder``                  Z-order (Morton) compares without the interleave, the box test
 ``zindex``                  the Z-order index: a crit-bit tree over the keys' Morton bits
+``zscan``                   the range walk without an index: the store scanned once a hit
+``hash_index``              the cuckoo hash index of (tag, entry id) slots
+``entry_store``             the entry store in SPRAM's 64-bit words (iCEBreaker)
+``cuckoo_sequencer``        the sentron on the cuckoo memory (entry store, hash index)
 ``multiply``                multiply-high in fabric (CMOE / CROUTE HASH reduction)
 ``execute``                 the execution units both sequencers share, as functions
 ``sequencer``               the compact, stalling sequencer (the iCE40 builds)

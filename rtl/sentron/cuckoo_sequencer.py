@@ -18,6 +18,10 @@ The memory of docs/isa.md ("Memory"), exactly as the model's
   index reads is the one it linked, a freed id is reused only once the index
   has applied its delete (``idle``): until then a new key takes a never-used
   id, or waits for one. Which id an entry has is not visible in any answer.
+  Or, with ``scan`` (a board with no room for the index: the HX8K), no index:
+  the range walk reads the whole store once a hit (``ZScan``), through the
+  sequencer's port, and the sentron hashes CDIGEST's entries a bit a clock
+  (``range_walk``'s serial digest).
 
 A point instruction looks its key up in the index (the slots of its two
 buckets whose tag matches), then reads the candidates' entries until one
@@ -92,6 +96,7 @@ from .hash_index import HashIndex, IndexOp
 from .hash_unit import HashUnit
 from .table import entry_layout, registered_read, route_table, table_ports
 from .zindex import ZIndex
+from .zscan import ZScan
 
 __all__ = ["CuckooSequencer"]
 
@@ -100,18 +105,23 @@ class CuckooSequencer(SentronPorts):
     def __init__(self, *, entries=256, buckets=None, slots=4, max_moves=2, sentron_bits=0,
                  width=COORD_WIDTH, value_width=VALUE_WIDTH, seed=TABLE_SEED,
                  ops=SENTRON_OPS, hashed=False, spram=False, index_queue=ZIndex.QUEUE,
-                 serial_regions=False, pipelined=False):
+                 serial_regions=False, pipelined=False, scan=False):
         """``spram``: the entry store in a RAM of 64-bit words, four an entry
         (``SerialEntryStore``: the UP5K's SPRAM); point instructions only.
         ``index_queue``, ``serial_regions``: the Z-order index's (``ZIndex``'s
         ``queue`` and ``serial_regions``). ``pipelined``: point instructions
-        through the three-stage pipeline (see the module's docstring)."""
+        through the three-stage pipeline (see the module's docstring).
+        ``scan``: the range instructions by scanning the entry store
+        (``ZScan``), not through a Z-order index."""
         if spram and frozenset(ops) & RANGE_OPS:
             raise ValueError("the range walk reads whole entries: not from the serial store")
         if spram and pipelined:
             raise ValueError("the pipeline reads an entry a clock: not from the serial store")
         self.spram, self.index_queue, self.serial_regions = spram, index_queue, serial_regions
         self.pipelined = pipelined
+        if scan and (spram or pipelined):
+            raise ValueError("the scan reads the one-port store's valid bits")
+        self.scan = scan
         # the model's geometry rules and defaults, for one sentron's share
         self.entries = entries
         self.buckets = index_buckets(entries, slots=slots, buckets=buckets, max_moves=max_moves)
@@ -137,13 +147,22 @@ class CuckooSequencer(SentronPorts):
                                                                               ranges)
         else:
             store_w, store_r, *store_k = table_ports(m, sets=self.sets, ways=1, width=W,
-                                                     value_width=VW, second_read=ranges)
+                                                     value_width=VW,
+                                                     second_read=ranges and not self.scan)
             # the write and the sequencer's reads at one address (never both in
             # a clock): one port of the block RAM, the other left to the index
             store_addr = Signal.like(store_r.addr)
             m.d.comb += [store_w.addr.eq(store_addr), store_r.addr.eq(store_addr)]
         route_w, route_r = route_table(m, W)
-        if ranges:
+        if ranges and self.scan:
+            m.submodules.zindex = zindex = ZScan(slots=max(2, 1 << E), width=W)
+            # the scan reads through the sequencer's port, which is its own
+            # while the range walk waits for a hit
+            with m.If(zindex.entries.en):
+                m.d.comb += [store_addr.eq(zindex.entries.addr), store_r.en.eq(1)]
+            m.d.comb += [zindex.entries.data.valid.eq(store_r.data[0].valid),
+                         zindex.entries.data.key.eq(store_r.data[0].key)]
+        elif ranges:
             m.submodules.zindex = zindex = ZIndex(slots=max(2, 1 << E), width=W, queue=self.index_queue,
                                                  shared_keys=True, serial_regions=self.serial_regions)
             keys, = store_k
@@ -288,21 +307,23 @@ class CuckooSequencer(SentronPorts):
             with m.If(index.i.valid & index.i.ready):
                 m.d.sync += dirty.eq(1)
 
-        if ranges:
+        if ranges and not self.scan:
             update = zindex.update
             m.d.comb += [update.payload.key.eq(c.coord), update.payload.slot.eq(entry_id)]
+        if ranges:
             range_active = Signal()
             def emit(record):
                 m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(record)]
             store_port = SimpleNamespace(addr=store_addr, en=store_r.en, data=store_r.data)
             range_done = range_walk(m, zindex, store_port, range_active, c, rsp, out_free, emit,
                                     out_free, Const(0, 1), 0, ways=1, width=W, value_width=VW,
-                                    digest=Op.CDIGEST in self.ops)
+                                    digest=Op.CDIGEST in self.ops and
+                                    ("serial" if self.scan else True))
 
         def offer_to_index(delete):
             """Offer the key (and its entry id) to the Z-order index while the
             answer can go out; returns whether the index takes it."""
-            if not ranges:
+            if not ranges or self.scan:
                 return Const(1)
             m.d.comb += [update.valid.eq(out_free), update.payload.delete.eq(delete)]
             return update.ready
@@ -355,7 +376,7 @@ class CuckooSequencer(SentronPorts):
                 answer(fast)
 
         # a freed id only once the Z-order index holds no key at it (above)
-        reusable = zindex.idle if ranges else Const(1)
+        reusable = zindex.idle if ranges and not self.scan else Const(1)
 
         def poke(at):
             """Write slot ``at`` of the key's two buckets (the first's, then the

@@ -17,6 +17,7 @@ build) -- which stage, which flags come precomputed -- is a parameter:
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from vtpu.hash import h3_rows
@@ -30,7 +31,7 @@ from .table import entry_layout
 from .zorder import merge_pairs, merge_parts, z_parts
 
 __all__ = ["SentronPorts", "SENTRON_OPS", "IMPLEMENTED_OPS", "coord_plus_delta", "RANGE_OPS", "pattern_bad", "first_one", "scans", "goes_to_index",
-           "cdelta", "cdelta_sums", "cdelta_answer", "range_walk", "chier_up_mask", "chier",
+           "cdelta", "cdelta_sums", "cdelta_answer", "range_walk", "serial_digest", "chier_up_mask", "chier",
            "chier_up_bounds", "croute", "route_scan"]
 
 # What a sentron (each sequencer) executes.
@@ -137,7 +138,9 @@ def range_walk(m, zindex, table_r, active, c3, rsp, out_free, emit, final_taken,
     record (MORE, through ``emit`` when ``out_free``) or folded into the digest;
     the final answer (in ``rsp``, taken when ``final_taken``) carries the count.
     ``digest``: the sentron answers CDIGEST (in an array the ``DigestUnit`` in
-    front of the sentrons does, from a CRANGE: one hash, not one a sentron).
+    front of the sentrons does, from a CRANGE: one hash, not one a sentron);
+    ``"serial"``: it hashes each entry a bit a clock (``serial_digest``), with the
+    entry held on the port meanwhile, instead of in one clock.
     ``active``: the instruction waiting in ``c3`` is one; the port is left
     addressing ``held_set`` at the end.
 
@@ -159,7 +162,10 @@ def range_walk(m, zindex, table_r, active, c3, rsp, out_free, emit, final_taken,
     # 64 parity trees would otherwise run on every table read.
     hashed = Signal(entry_layout(W, value_width), reset_less=True)
     adding = Signal()
-    if digest:
+    if digest == "serial":
+        hashing = serial_digest(m, Cat(Value.cast(entry.key), entry.value), digest_sum,
+                                start=active & (phase == READ) & (c3.op == Op.CDIGEST))
+    elif digest:
         digest_rows = h3_rows(DIGEST_SEED, DIMS * W + value_width, DIGEST_WIDTH)
         entry_digest = Signal(DIGEST_WIDTH)
         m.submodules.digest_hash = digest_hash = Module()
@@ -169,10 +175,15 @@ def range_walk(m, zindex, table_r, active, c3, rsp, out_free, emit, final_taken,
             m.d.sync += [digest_sum.eq(digest_sum + entry_digest), adding.eq(0)]
     pattern = c3.pattern
     query, hits = zindex.query, zindex.hits
-    for i in range(DIMS):
-        wild = pattern.mask[i]
-        m.d.comb += [query.payload.lo[i].eq(Mux(wild, 0, pattern.lo[i])),
-                     query.payload.hi[i].eq(Mux(wild, top, pattern.hi[i]))]
+    if "wild" in query.payload.shape().members:
+        # a ``ZScan`` tests the wildcards itself: no 288 multiplexers
+        m.d.comb += [query.payload.lo.eq(pattern.lo), query.payload.hi.eq(pattern.hi),
+                     query.payload.wild.eq(pattern.mask[:DIMS])]
+    else:
+        for i in range(DIMS):
+            wild = pattern.mask[i]
+            m.d.comb += [query.payload.lo[i].eq(Mux(wild, 0, pattern.lo[i])),
+                         query.payload.hi[i].eq(Mux(wild, top, pattern.hi[i]))]
     m.d.comb += query.valid.eq(active & (phase == WAIT))
     record = Signal(response_layout(W, value_width))
     m.d.comb += [record.op.eq(c3.op), record.tag.eq(c3.tag), record.status.eq(Status.OK),
@@ -200,8 +211,14 @@ def range_walk(m, zindex, table_r, active, c3, rsp, out_free, emit, final_taken,
                 take_hit()
             with m.Case(READ):
                 with m.If((c3.op == Op.CDIGEST) if digest else Const(0)):
-                    m.d.sync += [hashed.eq(entry), adding.eq(1), count.eq(count + 1)]
-                    take_hit()
+                    if digest == "serial":
+                        # the entry's hash is added as the next hit is taken
+                        with m.If(~hashing):
+                            m.d.sync += count.eq(count + 1)
+                            take_hit()
+                    else:
+                        m.d.sync += [hashed.eq(entry), adding.eq(1), count.eq(count + 1)]
+                        take_hit()
                 with m.Elif(out_free):
                     emit(record)
                     m.d.sync += count.eq(count + 1)
@@ -212,6 +229,36 @@ def range_walk(m, zindex, table_r, active, c3, rsp, out_free, emit, final_taken,
                 with m.If(final & final_taken):
                     m.d.sync += [phase.eq(WAIT), count.eq(0), digest_sum.eq(0)]
     return final
+
+
+def serial_digest(m, bits, digest_sum, *, start):
+    """CDIGEST's hash of ``bits`` (the entry: key, then value) a bit a clock, added
+    to ``digest_sum``: H3 is the XOR of one column of its matrix per set bit,
+    and the columns are a ROM (a block RAM's worth: 208 x 64 bits, where the
+    one-clock hash is some 2,000 LUT4s). ``bits`` must hold while it works.
+    From the first clock of ``start`` the result is busy (``hashing``, returned)
+    until the clock the sum takes the hash: ``len(bits) + 1`` clocks later."""
+    n = len(bits)
+    rows = h3_rows(DIGEST_SEED, n, DIGEST_WIDTH)
+    columns = [sum(((row >> i) & 1) << j for j, row in enumerate(rows)) for i in range(n)]
+    m.submodules.digest_columns = rom = Memory(shape=DIGEST_WIDTH, depth=n, init=columns)
+    column = rom.read_port()
+    at = Signal(range(n + 1))           # the next column to read
+    shown = Signal()                    # column ``shown_at`` is on the port
+    shown_at = Signal(range(n))
+    acc = Signal(DIGEST_WIDTH)
+    hashing = Signal()
+    m.d.comb += hashing.eq(start & ((at != n) | shown))
+    m.d.sync += shown.eq(0)
+    with m.If(start):
+        with m.If(shown & bits.bit_select(shown_at, 1)):
+            m.d.sync += acc.eq(acc ^ column.data)
+        with m.If(at != n):
+            m.d.comb += [column.addr.eq(at), column.en.eq(1)]
+            m.d.sync += [at.eq(at + 1), shown.eq(1), shown_at.eq(at)]
+        with m.Elif(~shown):
+            m.d.sync += [digest_sum.eq(digest_sum + acc), acc.eq(0), at.eq(0)]
+    return hashing
 
 
 def table_free_cases(m, c, rsp, ops, *, ranges, reduced, route_w, route_write, width):
