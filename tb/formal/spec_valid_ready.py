@@ -19,6 +19,7 @@ from rtl.sentron.cuckoo_sequencer import CuckooSequencer
 from rtl.sentron.pipelined_sequencer import PipelinedSequencer
 from rtl.sentron.sequencer import Sequencer
 from rtl.sentron.zindex import ZIndex
+from rtl.sentron.zscan import ZScan
 from rtl.sentron.execute import IMPLEMENTED_OPS
 from rtl.top import VTPU
 
@@ -38,6 +39,7 @@ DESIGNS = {
     "frame_decoder": (lambda: FrameDecoder(width=8, value_width=8), ("o",)),
     "response_encoder": (lambda: ResponseEncoder(width=8, value_width=8), ("o",)),
     "zindex": (lambda: ZIndex(slots=4, width=2, queue=16), ("hits",)),
+    "zscan": (lambda: ZScan(slots=4, width=2), ("hits",)),
     "sequencer": (lambda: Sequencer(width=2, **SMALL), ("o",)),
     "pipelined_sequencer": (lambda: PipelinedSequencer(width=2, answers=8, **SMALL), ("o",)),
     "cuckoo_sequencer": (lambda: CuckooSequencer(entries=8, width=2, value_width=8), ("o",)),
