@@ -94,9 +94,13 @@ class Interposer(wiring.Component):
         """States "RANGE" and "COLLECT": a CRANGE of ``pattern`` through the
         sentrons; ``record(reply)`` loads each record (sync statements),
         ``final(reply)`` the final answer, after which the work goes on at
-        state ``then``."""
+        state ``then``. A sentron that takes an instruction only with its
+        final answer (``CuckooSequencer`` ``hold``) sends the records while
+        the CRANGE is still offered: they are taken meanwhile too."""
         with m.State("RANGE"):
             self.send(m, op=Op.CRANGE, pattern=pattern)
+            with m.If(self.receive(m)):
+                record(self.answers.payload)
             with m.If(self.o.ready):
                 m.next = "COLLECT"
         with m.State("COLLECT"):
