@@ -10,7 +10,8 @@ SPRAM, DSP, the core's sentrons and table entries, the critical path
 nextpnr names, and which blocks drive the register inputs whose routing alone
 takes more than half a clock period (``slow_routes``: what a faster clock has
 to shorten besides that one path). Exits non-zero if any clock misses its constraint: the
-board's target (UP5K 30 MHz, HX8K 60 MHz, ECP5 125 MHz), or ``--clock-mhz``
+board's clock (``rtl/boards/settings.py``: below the brief's target, UP5K 30 MHz,
+HX8K 60 MHz, ECP5 125 MHz, where the instructions it carries do not meet it), or ``--clock-mhz``
 (``make synth CLOCK_MHZ=F``), for a bitstream at a clock the build meets; the
 report then says whether the target was met as well (``target_met``).
 
@@ -43,7 +44,8 @@ __all__ = ["Loopback", "CORES", "floorplan_script", "bracket_free_names", "synth
 ROOT = Path.cwd()
 REPORTS = Path("build/reports")
 
-# The design brief's Fmax targets (section 7); each board's core clock is set to it.
+# The design brief's Fmax targets (section 7); a board's core clock is set to it
+# where its build meets it (``rtl/boards/settings.py`` says why where not).
 FMAX_TARGET_MHZ = {"icebreaker": 30, "hx8k": 60, "ulx3s-85f": 125, "ulx3s-85f-pipelined": 125}
 
 

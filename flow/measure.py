@@ -19,7 +19,9 @@ the byte-serial host link in front of it moves one byte per clock.
     the same with its point instructions pipelined (``pipelined=True``);
     ``rtl.cuckoo_spram.<op>.*``
     the same with its entries in 64-bit words (``SerialEntryStore``, the
-    iCEBreaker's SPRAM; no range instructions);
+    iCEBreaker's SPRAM; no range instructions); ``rtl.cuckoo_hx8k.<op>.*`` the
+    HX8K's (its store scanned for the range instructions, its key hashed a
+    bit a clock);
     ``rtl.cuckoo.cput.new_keys.per_clock`` new keys into 1024 entries (the Z-order
     index reading their keys from the entry store) and
     ``rtl.cuckoo_pipelined.cput.new_keys.atN`` the rate over the 1024 new
@@ -30,7 +32,7 @@ the byte-serial host link in front of it moves one byte per clock.
     as its core builds it, up to 7/8 of its entries (``measure_new_keys``); and
     ``rtl.cuckoo.crange.clocks.capN`` a CRANGE as ``rtl.crange.clocks.capN`` in
     N entries (``rtl.cuckoo_serial_regions.*`` with the index's regions tested
-    a component a clock, as on the ULX3S);
+    a component a clock, as on the ULX3S; ``rtl.cuckoo_hx8k.*`` by scanning);
   * ``rtl.cnearest.clocks.capN``: a CNEAREST of k = 8 in a sentron of N
     slots a quarter full, as ``rtl.crange.clocks.capN`` (``measure_range``);
   * ``rtl.cattend.clocks_per_key``: the clocks each key of a box adds to a
@@ -104,11 +106,17 @@ class _Bench:
                 target = getattr(dut.i.payload, COMMAND_FIELD.get(name, name))
                 ctx.set(target.as_value() if hasattr(target, "as_value") else target, value)
             ctx.set(dut.i.valid, 1)
+            # a sentron that works on the instruction where its sender holds
+            # it (``hold``) takes it with its answer: it is in from the first
+            # edge it is offered at, as an idle one's would be
+            if getattr(dut, "hold", False):
+                self.accepted.append(cycle + 1)
             while True:
                 _, _, ready = await ctx.tick().sample(dut.i.ready)
                 cycle += 1
                 if ready:
-                    self.accepted.append(cycle)
+                    if not getattr(dut, "hold", False):
+                        self.accepted.append(cycle)
                     break
         ctx.set(dut.i.valid, 0)
 
@@ -145,6 +153,11 @@ def _bench(sets, ways, sentrons=1, pipelined=False, cuckoo=False):
             dut = CuckooSequencer(entries=sets, serial_regions=True)
         elif cuckoo == "pipelined":
             dut = CuckooSequencer(entries=sets, pipelined=True)
+        elif cuckoo == "hx8k":
+            # the HX8K's sentron: the store scanned for the range instructions,
+            # the key hashed a bit a clock, the instruction held by its sender
+            knobs = {k: v for k, v in BOARDS["hx8k"].memory.items() if k != "entries"}
+            dut = CuckooSequencer(entries=sets, **knobs)
         elif cuckoo:
             dut = CuckooSequencer(entries=sets)
         elif sentrons > 1:
@@ -330,7 +343,8 @@ def figures(quick=False):
     for prefix, pipelined, cuckoo in (("rtl", False, False), ("rtl.pipelined", True, False),
                                       ("rtl.cuckoo", False, True),
                                       ("rtl.cuckoo_pipelined", False, "pipelined"),
-                                      ("rtl.cuckoo_spram", False, "spram")):
+                                      ("rtl.cuckoo_spram", False, "spram"),
+                                      ("rtl.cuckoo_hx8k", False, "hx8k")):
         for name, stream in mixes.items():
             per_clock, latency, statuses = measure_stream(
                 stream, pipelined=pipelined, cuckoo=cuckoo, measured_from=after_setup.get(name, 0),
@@ -382,7 +396,8 @@ def figures(quick=False):
     # and in the cuckoo sentron, its index testing regions a component a
     # clock as the ULX3S's does (``serial_regions``) or all at once
     for capacity in ((256,) if quick else (256, 4096)):
-        for prefix, kind in (("rtl.cuckoo", True), ("rtl.cuckoo_serial_regions", "serial_regions")):
+        for prefix, kind in (("rtl.cuckoo", True), ("rtl.cuckoo_serial_regions", "serial_regions"),
+                             ("rtl.cuckoo_hx8k", "hx8k")):
             clocks, records, stored = measure_range(capacity, cuckoo=kind)
             out[f"{prefix}.crange.clocks.cap{capacity}"] = clocks
             out[f"{prefix}.crange.records.cap{capacity}"] = records

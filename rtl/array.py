@@ -181,6 +181,8 @@ class SentronArray(wiring.Component):
         # a clock (``CuckooSequencer``'s ``scan``): no digest unit in front.
         scan = memory is not None and memory.get("scan", False)
         assert not scan or sentrons == 1, "a scanned memory is one sentron's"
+        # ``hold``: the sentron works on the instruction where the decoder holds it
+        assert not (memory or {}).get("hold") or sentrons == 1, "a held instruction is one sentron's"
         self.front_ops = FRONT_OPS - {Op.CDIGEST} if scan else FRONT_OPS
         self.set_bits = sets.bit_length() - 1
         self.sentron_bits = sentrons.bit_length() - 1
@@ -231,6 +233,8 @@ class SentronArray(wiring.Component):
                 sentron_bits=self.sentron_bits, spram=self.memory.get("spram", False),
                 serial_regions=self.memory.get("serial_regions", False),
                 pipelined=self.memory.get("pipelined", False), scan=self.memory.get("scan", False),
+                hold=self.memory.get("hold", False),
+                bit_serial=self.memory.get("bit_serial", False),
                 width=self.width, value_width=self.value_width, seed=self.seed, ops=ops,
                 hashed=self.sentrons > 1, index_queue=self.index_queue)
         kind = PipelinedSequencer if self.pipelined else Sequencer

@@ -60,14 +60,15 @@ __all__ = ["VTPU"]
 
 
 
-GATEWARE_KNOBS = ("spram", "serial_regions", "pipelined", "scan")
+GATEWARE_KNOBS = ("spram", "serial_regions", "pipelined", "scan", "bit_serial", "hold")
 
 
 def model_memory(memory):
     """A cuckoo ``memory`` as the model takes it: less the gateware's own knobs
     (``spram``, where the entries are kept; ``serial_regions``, how the
     Z-order index tests a region; ``pipelined``, how point instructions
-    run; ``scan``, range instructions by scanning the store)."""
+    run; ``scan``, range instructions by scanning the store; ``bit_serial``,
+    how the key is hashed; ``hold``, where the instruction is kept)."""
     return {k: v for k, v in memory.items() if k not in GATEWARE_KNOBS}
 
 
@@ -85,7 +86,10 @@ class VTPU(wiring.Component):
         ``serial_regions``: each Z-order index's region tests a component a
         clock (``ZIndex``), and ``pipelined``: each sentron's point
         instructions through its pipeline, and ``scan``: one sentron whose range
-        instructions scan its store, with no Z-order index (``CuckooSequencer``). ``pipelined``
+        instructions scan its store, with no Z-order index, ``bit_serial``:
+        one sentron that hashes each key a bit a clock, and ``hold``: one
+        sentron that works on the instruction where the decoder holds it (all
+        three ``CuckooSequencer``'s). ``pipelined``
         (the argument) is the set-associative table's ``PipelinedSequencer``."""
         assert memory is None or not pipelined, "PipelinedSequencer is the set-associative table's"
         self.memory = dict(memory) if memory is not None else None

@@ -239,7 +239,9 @@ def main(argv=None):
                              "(CuckooSequencer pipelined=True)")
     parser.add_argument("--cuckoo-scan", type=int, default=0,
                         help="with --entries and one sentron, 1: range instructions by scanning "
-                             "the entry store (CuckooSequencer scan=True, the HX8K's)")
+                             "the entry store, keys hashed a bit a clock, the instruction held "
+                             "by the decoder (CuckooSequencer scan=True, bit_serial=True, "
+                             "hold=True: the HX8K's)")
     parser.add_argument("--cuckoo-instructions", type=int, default=None,
                         help="random instructions for the cuckoo memory phase: 32 entries over "
                              "the sentrons, an index of as many slots as entries (default: a "
@@ -271,7 +273,9 @@ def main(argv=None):
         + ("-scan" if args.cuckoo_scan else "")
     memory = dict(entries=args.entries, buckets=args.buckets, max_moves=args.max_moves,
                   pipelined=bool(args.cuckoo_pipelined),
-                  scan=bool(args.cuckoo_scan)) if args.entries else None
+                  scan=bool(args.cuckoo_scan),
+                  bit_serial=bool(args.cuckoo_scan),
+                  hold=bool(args.cuckoo_scan)) if args.entries else None
     build = BUILD / name
     log = build / "sim.log"
     source = build / "vtpu_top.v"
@@ -432,8 +436,9 @@ def cuckoo_check(args):
     exit status. On Verilator it runs a second time with the sentrons' point
     instructions pipelined (``CuckooSequencer`` ``pipelined``), and a third
     with one sentron that scans its store for the range instructions
-    (``scan``, the HX8K's: a scan per hit and CDIGEST a bit a clock are
-    slow, so fewer instructions)."""
+    (``scan``, with ``bit_serial`` and ``hold``, the HX8K's: a scan per hit,
+    CDIGEST and each key's hash a bit a clock are slow, so fewer
+    instructions)."""
     if args.pipelined or args.waves or args.cuckoo_instructions == 0:
         return None
     # Verilator checks the model's search bound of two moves; Icarus, a quarter

@@ -143,6 +143,8 @@ class Board:
         """How each sentron takes point instructions (CGET, CPUT, CDEL)."""
         if (self.memory or {}).get("pipelined"):
             return "one a clock; a new key in three at most"
+        if (self.memory or {}).get("bit_serial"):
+            return "one at a time, its key hashed a bit a clock"
         return "one a clock" if self.pipelined else "one at a time"
 
     def at_clock(self, mhz):
@@ -239,27 +241,34 @@ BOARDS = {
         # CNEAREST rank a CRANGE, which is not here.
         leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CHIER, Op.CRANGE, Op.CDIGEST, Op.CKG,
                              Op.CATTEND, Op.CNEAREST})),
-    # 12 MHz * 80 / 2**4 = 60 MHz, VCO 960 MHz (icepll -i 12 -o 60); 20 clocks per bit.
+    # 12 MHz * 56 / 2**4 = 42 MHz, VCO 672 MHz (icepll -i 12 -o 42); 14 clocks per bit.
     "hx8k": Board(
         "hx8k", "ice40_hx8k_b_evn.ICE40HX8KBEVNPlatform", "ice40", 12e6,
-        dict(divr=0, divf=79, divq=4), 3_000_000,
+        dict(divr=0, divf=55, divq=4), 3_000_000,
         leds=(0, 1, 2, 3), programmer="iceprog", pll_pad=False,
-        # The cuckoo memory in 6,722 logic cells and all 32 BRAMs: its index
-        # has two slots a bucket (4 BRAMs, against 7 for four slots, which
-        # made 35 with the entry store's 14 and the route table's 10); two
-        # moves at most (one refused clustered keys at 94%).
-        memory=dict(entries=256, slots=2, max_moves=2),
-        # CHIER: ~2200 more cells than the 7680; the range index: ~16 more BRAMs
-        # than the none left. The scanned store (memory ``scan``: ``ZScan`` and
-        # the sentron's serial CDIGEST, 4 BRAMs) with CROUTE and CRTSET out (10
-        # BRAMs and ~1,130 cells back) did not fit either: 9,724 cells placed
-        # (5,592 without the range instructions). Yosys (synth_ice40, before
-        # packing) counts 6,859 LUT4s and 2,990 flops once the scan tests
-        # wildcards itself: CHIER's share 359 LUT4s, CDIGEST's 514; the scan
-        # about 950 LUT4s, 580 carries and 320 flops; the rest is the pattern
-        # (304 bits) held in the decoder and again in the sentron's command
-        # copy, and the records' path to the answer register.
-        leave_out=frozenset({Op.CHIER, Op.CRANGE, Op.CDIGEST, Op.CKG, Op.CATTEND, Op.CNEAREST})),
+        # The range instructions without a Z-order index (some 5,000 LUT4s
+        # and 16 BRAMs, where none are left): the memory's ``scan`` (``ZScan``:
+        # the store read once a hit; CDIGEST a bit a clock from a ROM of its
+        # hash's columns, 4 BRAMs). Room for it came from the forms that
+        # trade clocks, which the 3 Mbaud link leaves plenty of (``bit_serial``:
+        # the key's table hash a bit a clock from 3 BRAMs, CMOE's multiply by
+        # shifts and adds; the sentron works on the instruction where the
+        # decoder holds it), and from records through the one answer register
+        # load; from 9,724 logic cells (unplaceable) to 7,005, and 6,606 with
+        # one move at most (two took 400 LUT4s and 210 flops more and did not
+        # route in 15 minutes; random keys still fill all 256 entries).
+        # CROUTE and CRTSET are out: their route table alone is 10 BRAMs, and
+        # 29 of the 32 are in use (the entry store 14, the index 4 with two
+        # slots a bucket, the two hash ROMs 7, the free list and the UART's
+        # FIFOs the rest).
+        # Routed for 60 MHz (seed 1) this made 45.67, and for 45 MHz 44.85:
+        # the path from the entry store's read port, through the candidate's
+        # key compare and the FSM's choice, back to the store's address
+        # (14 cells deep, two thirds of it routing). Hence 42 MHz: 42.39 met,
+        # 6,630 logic cells, 29 BRAMs (seed 1). Registering that compare (a
+        # clock more a candidate) is the next step towards the brief's 60.
+        memory=dict(entries=256, slots=2, max_moves=1, scan=True, bit_serial=True, hold=True),
+        leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CKG, Op.CATTEND, Op.CNEAREST})),
     # 25 MHz * 7 / 8 = 21.875 MHz, VCO 590.6 MHz; the host link at VCO / 33 = 17.9 MHz
     # (6 clocks a bit).
     "ulx3s-85f": Board(

@@ -37,6 +37,13 @@ instruction takes about six clocks (``make bench``:
 the index answers (not in the serial store), and a hit answers from the
 clock that compares its key), an insert that relocates a few dozen more.
 
+With ``hold`` (one sentron straight behind the frame decoder) it works on
+the instruction where the decoder holds it, taking it (``i.ready``) with its
+final answer, instead of copying its 600-odd bits; with ``bit_serial`` (the
+HX8K) the key's table hash and CMOE's multiply-high take a bit a clock (a
+point instruction some 150 clocks more, where the 3 Mbaud link takes
+thousands of clocks a frame), in some 1,000 LUT4s fewer.
+
 **Pipelined** (``pipelined``): point instructions in three stages, one a
 clock (``rtl.cuckoo_pipelined.cget.per_clock`` 1.0, latency 4)::
 
@@ -93,7 +100,7 @@ from .execute import (SENTRON_OPS, RANGE_OPS, SentronPorts, croute, first_one,
                       goes_to_index, range_walk, scans, table_free_cases)
 from .entry_store import SerialEntryStore
 from .hash_index import HashIndex, IndexOp
-from .hash_unit import HashUnit
+from .hash_unit import HashUnit, SerialHashUnit
 from .table import entry_layout, registered_read, route_table, table_ports
 from .zindex import ZIndex
 from .zscan import ZScan
@@ -105,14 +112,23 @@ class CuckooSequencer(SentronPorts):
     def __init__(self, *, entries=256, buckets=None, slots=4, max_moves=2, sentron_bits=0,
                  width=COORD_WIDTH, value_width=VALUE_WIDTH, seed=TABLE_SEED,
                  ops=SENTRON_OPS, hashed=False, spram=False, index_queue=ZIndex.QUEUE,
-                 serial_regions=False, pipelined=False, scan=False):
+                 serial_regions=False, pipelined=False, scan=False, hold=False,
+                 bit_serial=False):
         """``spram``: the entry store in a RAM of 64-bit words, four an entry
         (``SerialEntryStore``: the UP5K's SPRAM); point instructions only.
         ``index_queue``, ``serial_regions``: the Z-order index's (``ZIndex``'s
         ``queue`` and ``serial_regions``). ``pipelined``: point instructions
         through the three-stage pipeline (see the module's docstring).
         ``scan``: the range instructions by scanning the entry store
-        (``ZScan``), not through a Z-order index."""
+        (``ZScan``), not through a Z-order index. ``hold``: the instruction stays
+        on ``i`` until it is answered (``i.ready`` with the answer), which the
+        sender must hold meanwhile (the frame decoder does), rather than
+        being copied in: some 600 flops fewer, where nothing else would use
+        the sender's register (one sentron, not pipelined). ``bit_serial``:
+        the key's table hash a bit a clock (``SerialHashUnit``: 145 clocks
+        more an instruction, some 1,000 LUT4s fewer) and CMOE's multiply-high
+        by shifts and adds (16 clocks more; two 16 x 8 multipliers fewer), for a
+        board whose link, not its core, sets the pace."""
         if spram and frozenset(ops) & RANGE_OPS:
             raise ValueError("the range walk reads whole entries: not from the serial store")
         if spram and pipelined:
@@ -122,6 +138,12 @@ class CuckooSequencer(SentronPorts):
         if scan and (spram or pipelined):
             raise ValueError("the scan reads the one-port store's valid bits")
         self.scan = scan
+        if hold and pipelined:
+            raise ValueError("the pipeline takes an instruction a clock")
+        self.hold = hold
+        if bit_serial and (pipelined or hashed):
+            raise ValueError("the bit-serial forms are a one-at-a-time sentron's own")
+        self.bit_serial = bit_serial
         # the model's geometry rules and defaults, for one sentron's share
         self.entries = entries
         self.buckets = index_buckets(entries, slots=slots, buckets=buckets, max_moves=max_moves)
@@ -138,7 +160,10 @@ class CuckooSequencer(SentronPorts):
         ranges = bool(self.ops & RANGE_OPS)
 
         entry_id = Signal(E, reset_less=True)         # the hit, or the new key's id
-        c = Signal(self.i.payload.shape(), reset_less=True)
+        if self.hold:
+            c = self.i.payload
+        else:
+            c = Signal(self.i.payload.shape(), reset_less=True)
         if self.spram:
             m.submodules.store = store = SerialEntryStore(entries=self.entries, width=W,
                                                           value_width=VW)
@@ -189,6 +214,11 @@ class CuckooSequencer(SentronPorts):
             h = c.hash
             if self.pipelined:
                 h1, h2 = c1.hash, c2.hash
+        elif self.bit_serial:
+            # the instruction's key holds in ``c`` while it is hashed (HASH)
+            m.submodules.hash_unit = hash_unit = SerialHashUnit(rows, key_width=DIMS * W)
+            m.d.comb += hash_unit.key.eq(c.coord)
+            h = hash_unit.hash
         else:
             m.submodules.hash_unit = hash_unit = HashUnit(rows, key_width=DIMS * W)
             m.d.comb += [hash_unit.key.eq(self.i.payload.coord), hash_unit.en.eq(taking)]
@@ -215,6 +245,9 @@ class CuckooSequencer(SentronPorts):
         send = Signal()
         with m.If(send):
             m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(rsp)]
+        if self.hold:
+            # a record (MORE) goes out through ``send`` too; the instruction with its final answer
+            m.d.comb += self.i.ready.eq(send & ~rsp.more)
 
         if self.pipelined:
             v1, v2, v3 = Signal(), Signal(), Signal()     # the stages hold instructions
@@ -259,7 +292,14 @@ class CuckooSequencer(SentronPorts):
         def reduce_bits_of(c, h):
             return Mux(c.op == Op.CMOE, h[32:48], h[16:32])
         reduce_bits = reduce_bits_of(c, h)
-        reduced = (product_lo + (product_hi << 8))[16:32]
+        if self.bit_serial:
+            # shift and add (MULTIPLY): the multiplier's bits leave the low half
+            # as the product's come in from the top, a bit a clock
+            product = Signal(33, reset_less=True)
+            product_step = Signal(range(17))
+            reduced = product[16:32]
+        else:
+            reduced = (product_lo + (product_hi << 8))[16:32]
 
         candidates = Signal(2 * self.slots)           # lookup's tag matches not yet read
         found_ids = Signal.like(index.o.payload.entries, reset_less=True)
@@ -313,7 +353,7 @@ class CuckooSequencer(SentronPorts):
         if ranges:
             range_active = Signal()
             def emit(record):
-                m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(record)]
+                m.d.comb += [rsp.eq(record), send.eq(1)]
             store_port = SimpleNamespace(addr=store_addr, en=store_r.en, data=store_r.data)
             range_done = range_walk(m, zindex, store_port, range_active, c, rsp, out_free, emit,
                                     out_free, Const(0, 1), 0, ways=1, width=W, value_width=VW,
@@ -445,13 +485,24 @@ class CuckooSequencer(SentronPorts):
                             m.next = "RANGE"
             else:
                 with m.State("IDLE"):
-                    m.d.comb += [self.i.ready.eq(1), taking.eq(self.i.valid)]
+                    m.d.comb += taking.eq(self.i.valid)
+                    if not self.hold:
+                        m.d.comb += self.i.ready.eq(1)
                     with m.If(self.i.valid):
-                        m.d.sync += c.eq(self.i.payload)
-                        m.next = "DECODE"
+                        if not self.hold:
+                            m.d.sync += c.eq(self.i.payload)
+                        m.next = "HASH" if self.bit_serial else "DECODE"
+                if self.bit_serial:
+                    with m.State("HASH"):
+                        m.d.comb += hash_unit.run.eq(1)
+                        with m.If(~hash_unit.busy):
+                            m.next = "DECODE"
                 with m.State("DECODE"):
-                    m.d.sync += [product_lo.eq(reduce_bits * c.arg[:8]),
-                                 product_hi.eq(reduce_bits * c.arg[8:])]
+                    if self.bit_serial:
+                        m.d.sync += [product.eq(c.arg), product_step.eq(0)]
+                    else:
+                        m.d.sync += [product_lo.eq(reduce_bits * c.arg[:8]),
+                                     product_hi.eq(reduce_bits * c.arg[8:])]
                     with m.If(c.error != Status.OK):
                         m.next = "EXECUTE"
                     with m.Elif(point):
@@ -460,8 +511,20 @@ class CuckooSequencer(SentronPorts):
                             m.next = "LOOKUP"
                     with m.Elif(goes_to_index(c, self.ops) if ranges else Const(0)):
                         m.next = "RANGE"
+                    if self.bit_serial:
+                        with m.Elif(Cat(*(c.op == op for op in (Op.CMOE, Op.CROUTE)
+                                          if op in self.ops)).any()):
+                            m.next = "MULTIPLY"
                     with m.Else():
                         m.next = "EXECUTE"
+                if self.bit_serial:
+                    with m.State("MULTIPLY"):
+                        with m.If(product_step != 16):
+                            high = product[16:] + Mux(product[0], reduce_bits, 0)
+                            m.d.sync += [product.eq(Cat(product[1:16], high)),
+                                         product_step.eq(product_step + 1)]
+                        with m.Else():
+                            m.next = "EXECUTE"
 
             def next_candidate(cands, ids):
                 """Read the lowest candidate's entry (the serial store: compare

@@ -17,7 +17,6 @@ build) -- which stage, which flags come precomputed -- is a parameter:
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 from vtpu.hash import h3_rows
@@ -26,7 +25,7 @@ from vtpu.isa import DIGEST_SEED, DIGEST_WIDTH, DIMS, ROUTE_ENTRIES, Dir, Op, Ro
 from ..layouts import (CHIER_UP_FLAG, command_layout, coord_layout, delta_layout,
                        hashed_command_layout, response_layout)
 from ..replica import replica
-from .hash_unit import h3_hash
+from .hash_unit import h3_hash, serial_h3
 from .table import entry_layout
 from .zorder import merge_pairs, merge_parts, z_parts
 
@@ -232,32 +231,16 @@ def range_walk(m, zindex, table_r, active, c3, rsp, out_free, emit, final_taken,
 
 
 def serial_digest(m, bits, digest_sum, *, start):
-    """CDIGEST's hash of ``bits`` (the entry: key, then value) a bit a clock, added
-    to ``digest_sum``: H3 is the XOR of one column of its matrix per set bit,
-    and the columns are a ROM (a block RAM's worth: 208 x 64 bits, where the
-    one-clock hash is some 2,000 LUT4s). ``bits`` must hold while it works.
-    From the first clock of ``start`` the result is busy (``hashing``, returned)
-    until the clock the sum takes the hash: ``len(bits) + 1`` clocks later."""
-    n = len(bits)
-    rows = h3_rows(DIGEST_SEED, n, DIGEST_WIDTH)
-    columns = [sum(((row >> i) & 1) << j for j, row in enumerate(rows)) for i in range(n)]
-    m.submodules.digest_columns = rom = Memory(shape=DIGEST_WIDTH, depth=n, init=columns)
-    column = rom.read_port()
-    at = Signal(range(n + 1))           # the next column to read
-    shown = Signal()                    # column ``shown_at`` is on the port
-    shown_at = Signal(range(n))
-    acc = Signal(DIGEST_WIDTH)
-    hashing = Signal()
-    m.d.comb += hashing.eq(start & ((at != n) | shown))
-    m.d.sync += shown.eq(0)
-    with m.If(start):
-        with m.If(shown & bits.bit_select(shown_at, 1)):
-            m.d.sync += acc.eq(acc ^ column.data)
-        with m.If(at != n):
-            m.d.comb += [column.addr.eq(at), column.en.eq(1)]
-            m.d.sync += [at.eq(at + 1), shown.eq(1), shown_at.eq(at)]
-        with m.Elif(~shown):
-            m.d.sync += [digest_sum.eq(digest_sum + acc), acc.eq(0), at.eq(0)]
+    """CDIGEST's hash of ``bits`` (the entry: key, then value) a bit a clock
+    (``serial_h3``: the columns a ROM, a block RAM's worth of 208 x 64 bits, where
+    the one-clock hash is some 2,000 LUT4s), added to ``digest_sum``. ``bits``
+    must hold while it works. From the first clock of ``start`` the result is
+    busy (``hashing``, returned) until the clock the sum takes the hash:
+    ``len(bits) + 1`` clocks later."""
+    rows = h3_rows(DIGEST_SEED, len(bits), DIGEST_WIDTH)
+    entry_hash, hashing = serial_h3(m, bits, rows, run=start, name="digest_columns")
+    with m.If(start & ~hashing):
+        m.d.sync += digest_sum.eq(digest_sum + entry_hash)
     return hashing
 
 

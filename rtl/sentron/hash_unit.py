@@ -11,14 +11,21 @@ An array hashes each coordinate once, ahead of its dispatch register, and
 hands the hash to the owning sentron with the instruction (``table_hash``);
 a sequencer without an array hashes into its first stage. CDIGEST's
 per-entry hash is plain H3 (``h3_hash``).
+
+``SerialHashUnit`` is the same hash a key bit a clock (``serial_h3``), for a
+board whose link, not its core, sets the pace (the HX8K): H3 is the XOR of
+one column of its matrix per set key bit, and the columns are a ROM in block
+RAM rather than some 1,200 LUT4s of parity trees.
 """
 
 from amaranth.hdl import Cat, Const, Elaboratable, Module, Signal
+from amaranth.lib.memory import Memory
 
 from vtpu.hash import MIX_ROTATIONS
 from vtpu.isa import HASH_WIDTH
 
-__all__ = ["h3_partials", "h3_hash", "mix48", "table_hash", "HashUnit"]
+__all__ = ["h3_partials", "h3_hash", "mix48", "table_hash", "HashUnit", "serial_h3",
+           "SerialHashUnit"]
 
 
 def h3_partials(key, rows, chunk=32):
@@ -75,4 +82,58 @@ class HashUnit(Elaboratable):
         m = Module()
         with m.If(self.en):
             m.d.sync += self.hash.eq(table_hash(m, self.key, self.rows))
+        return m
+
+
+def serial_h3(m, bits, rows, *, run, name):
+    """H3 of ``bits`` (one bit per row of ``rows``) a bit a clock, driven in ``m``
+    with its column ROM as submodule ``name``. From the first clock of ``run``
+    (which clears the result) ``busy`` (returned with the result) is high until
+    the clock the result holds the hash, ``len(bits) + 1`` clocks later; ``bits``
+    must hold meanwhile. The result then holds until the next run, which may
+    start in the following clock while ``run`` stays high."""
+    n = len(bits)
+    columns = [sum(((row >> i) & 1) << j for j, row in enumerate(rows)) for i in range(n)]
+    m.submodules[name] = rom = Memory(shape=len(rows), depth=n, init=columns)
+    column = rom.read_port()
+    at = Signal(range(n + 1), name=f"{name}_at")     # the next column to read
+    shown = Signal(name=f"{name}_shown")              # column ``shown_at`` is on the port
+    shown_at = Signal(range(n), name=f"{name}_shown_at")
+    result = Signal(len(rows), name=f"{name}_result")
+    busy = Signal(name=f"{name}_busy")
+    m.d.comb += busy.eq(run & ((at != n) | shown))
+    m.d.sync += shown.eq(0)
+    with m.If(run):
+        with m.If(at == 0):
+            m.d.sync += result.eq(0)
+        with m.Elif(shown & bits.bit_select(shown_at, 1)):
+            m.d.sync += result.eq(result ^ column.data)
+        with m.If(at != n):
+            m.d.comb += [column.addr.eq(at), column.en.eq(1)]
+            m.d.sync += [at.eq(at + 1), shown.eq(1), shown_at.eq(at)]
+        with m.Elif(~shown):
+            m.d.sync += at.eq(0)
+    return result, busy
+
+
+class SerialHashUnit(Elaboratable):
+    """``HashUnit``'s hash a key bit a clock: ``key`` held while ``run``; ``busy``
+    from the first clock of ``run`` until ``hash`` is the key's (``key_width``
+    + 1 clocks), which it holds until the next run. The H3 columns in block RAM
+    (144 x 48 bits: three iCE40 block RAMs); the mixing round is logic after
+    them, on the held result."""
+
+    def __init__(self, rows, *, key_width):
+        if len(rows) != HASH_WIDTH:
+            raise ValueError(f"the table hash takes {HASH_WIDTH} H3 rows")
+        self.rows, self.key_width = rows, key_width
+        self.key = Signal(key_width)
+        self.run = Signal()
+        self.busy = Signal()
+        self.hash = Signal(HASH_WIDTH)
+
+    def elaborate(self, platform):
+        m = Module()
+        linear, busy = serial_h3(m, self.key, self.rows, run=self.run, name="columns")
+        m.d.comb += [self.busy.eq(busy), self.hash.eq(mix48(m, linear))]
         return m

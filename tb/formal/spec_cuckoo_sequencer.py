@@ -4,7 +4,9 @@ index's (``HashIndex``, one memory of rows or two banks) on its own.
 
 Small: 8 entries in 4 buckets of 2 slots, one relocation at most, 2-bit
 components, 8-bit values, every instruction a sentron executes (the range
-walks through the Z-order index included). The answers themselves are
+walks through the Z-order index included; the HX8K's form, which works on
+the instruction where its sender holds it, scans its store and hashes a bit
+a clock, with the walk through ``ZScan``). The answers themselves are
 checked against the model in simulation (tests/rtl/sentron/test_cuckoo_sequencer.py,
 ``make sim``'s cuckoo phase).
 """
@@ -25,6 +27,11 @@ PROPERTIES = [
     Property("cuckoo_sequencer_pipelined_handshake",
              stream_handshake(lambda: CuckooSequencer(pipelined=True, **SMALL)), "prove", 3,
              "CuckooSequencer(pipelined=True)'s o follows the stream rules when i does"),
+    Property("cuckoo_sequencer_held_handshake",
+             stream_handshake(lambda: CuckooSequencer(hold=True, bit_serial=True, scan=True,
+                                                      **SMALL)), "prove", 3,
+             "CuckooSequencer(hold=True, bit_serial=True, scan=True) (the HX8K's): o follows "
+             "the stream rules when i does"),
     Property("hash_index_handshake", stream_handshake(lambda: HashIndex(**INDEX)), "prove", 3,
              "HashIndex's o follows the stream rules when i does (two moves searched)"),
     Property("hash_index_banked_handshake",

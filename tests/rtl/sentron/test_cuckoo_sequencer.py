@@ -26,10 +26,16 @@ def geometry_model(**geometry):
 # rest through its FSM (the same answers; the streams repeat keys closely, so
 # an instruction often follows one that wrote its entry or changed its rows)
 PIPELINED = pytest.mark.parametrize("pipelined", [False, True], ids=["fsm", "pipelined"])
+# and ``held``: the FSM working on the instruction where the sender holds it (one
+# sentron behind the frame decoder: the iCE40 boards), answered as it is taken,
+# its key hashed a bit a clock
+FORMS = pytest.mark.parametrize("form", [{}, {"hold": True, "bit_serial": True},
+                                         {"pipelined": True}],
+                                ids=["fsm", "held", "pipelined"])
 
 
-@PIPELINED
-def test_fill_free_and_refill(pipelined):
+@FORMS
+def test_fill_free_and_refill(form):
     """Fill 8 entries (the ninth new key is TABLE_FULL), read them back, free
     two, put two new keys into the freed ids, read all back."""
     keys = [tuple([i + 1] * DIMS) for i in range(12)]
@@ -43,7 +49,7 @@ def test_fill_free_and_refill(pipelined):
     prog += [I(Op.CGET, {"coord": k}, 10 + n) for n, k in enumerate(keys)]
     geometry = dict(entries=8, buckets=4)
     model = geometry_model(**geometry)
-    run_stream(prog, dut=CuckooSequencer(**geometry, pipelined=pipelined), model=model)
+    run_stream(prog, dut=CuckooSequencer(**geometry, **form), model=model)
     assert len(model.data) == 8 and model.memory.refused["full"] >= 2
 
 
@@ -88,11 +94,11 @@ def test_random_stream_matches_model(entries, buckets, slots, max_moves, seed, p
     assert model.memory.refused["full"] > 0 or buckets * slots <= entries
 
 
-@PIPELINED
-def test_backpressure(pipelined):
+@FORMS
+def test_backpressure(form):
     geometry = dict(entries=32, buckets=8)
     run_stream(Stimulus(4, ops=SENTRON_OPS, keys=64).take(400), ready_every=3,
-               dut=CuckooSequencer(**geometry, pipelined=pipelined),
+               dut=CuckooSequencer(**geometry, **form),
                model=geometry_model(**geometry))
 
 
@@ -104,13 +110,15 @@ def test_converts_to_verilog():
                                                                     (64, 16, 4, 9, 3)])
 def test_scanned_store_matches_model(entries, buckets, slots, seed, ready_every):
     """No Z-order index: the range instructions scan the entry store (``ZScan``)
-    and CDIGEST hashes a bit a clock (the HX8K's sentron). The same answers,
-    records in Z-order, over fills, frees and reuse."""
+    and CDIGEST hashes a bit a clock (the HX8K's sentron, which works on the
+    instruction where the sender holds it and hashes its key a bit a clock). The same answers, records in
+    Z-order, over fills, frees and reuse."""
     geometry = dict(entries=entries, buckets=buckets, slots=slots)
     model = geometry_model(**geometry)
     stream = Stimulus(seed, ops=SENTRON_OPS, keys=3 * entries, spread=6, unknown=0.01).take(600)
     # (a CDIGEST answers once, after 2 x entries + 210 clocks a hit)
-    run_stream(stream, dut=CuckooSequencer(**geometry, scan=True), model=model,
+    run_stream(stream, dut=CuckooSequencer(**geometry, scan=True, hold=True,
+                                                         bit_serial=True), model=model,
                ready_every=ready_every, patience=20_000)
     assert model.memory.refused["full"] > 0 and model.memory.reused > 0
     ranges = [i for i in stream if i.op in (Op.CRANGE, Op.CDIGEST)]
@@ -120,14 +128,14 @@ def test_scanned_store_matches_model(entries, buckets, slots, seed, ready_every)
 @pytest.mark.parametrize("entries,buckets,max_moves,seed,ready_every", [(32, 8, 1, 6, 1),
                                                                        (64, 32, 1, 7, 3)])
 def test_serial_entry_store_matches_model(entries, buckets, max_moves, seed, ready_every):
-    """The entry store in 64-bit words, four an entry (the iCEBreaker's SPRAM):
-    the same answers, frames included, over fills, frees and reuse."""
+    """The entry store in 64-bit words, four an entry (the iCEBreaker's SPRAM,
+    the instruction held by its sender): the same answers, frames included, over fills, frees and reuse."""
     geometry = dict(entries=entries, buckets=buckets, max_moves=max_moves)
     ops = SENTRON_OPS - RANGE_OPS
     model = Model(geometry.pop("entries"), ops=ops, **geometry)
     stream = Stimulus(seed, ops=ops, keys=3 * entries, spread=6, unknown=0.01).take(2000)
     run_stream(stream, dut=CuckooSequencer(entries=entries, buckets=buckets, max_moves=max_moves,
-                                           ops=ops, spram=True), model=model,
+                                           ops=ops, spram=True, hold=True), model=model,
                ready_every=ready_every)
     assert model.memory.refused["full"] > 0 and len(model.data) > 0
 

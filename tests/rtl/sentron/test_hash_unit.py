@@ -5,7 +5,7 @@ import random
 from amaranth.hdl import Module, Signal
 
 from sim_helpers import run_sim
-from rtl.sentron.hash_unit import HashUnit, h3_hash
+from rtl.sentron.hash_unit import HashUnit, SerialHashUnit, h3_hash
 from vtpu.coord import pack
 from vtpu.hash import digest_hash, h3_rows, table_hash
 from vtpu.isa import DIGEST_SEED, DIGEST_WIDTH, DIMS, HASH_WIDTH, TABLE_SEED
@@ -101,3 +101,50 @@ def test_digest_hash_bit_exact():
     got = hash_in_sim(keys, rows, 16 * DIMS + 64)
     assert got == [parity_hash(k, rows) for k in keys]
     assert got == [digest_hash(c, v) for c, v in pairs]
+
+
+def serial_hash_unit_in_sim(keys, rows, gaps):
+    """Each key into a ``SerialHashUnit``, ``run`` held until ``busy`` falls, then
+    low for ``gaps[n]`` clocks (0: the next key's run starts at once, the key
+    changing under a ``run`` that stays high). Returns the hashes, each read
+    on the clock ``busy`` falls and again just before the next run starts (it
+    must hold), and the clocks each took."""
+    dut = SerialHashUnit(rows, key_width=16 * DIMS)
+    got, clocks = [], []
+
+    async def bench(ctx):
+        for key, gap in zip(keys, gaps):
+            ctx.set(dut.key, key)
+            ctx.set(dut.run, 1)
+            n = 1
+            await ctx.tick()
+            while ctx.get(dut.busy):
+                n += 1
+                await ctx.tick()
+            first = ctx.get(dut.hash)
+            await ctx.tick()        # the clock busy fell in
+            if gap:
+                ctx.set(dut.run, 0)
+                ctx.set(dut.key, 0)             # the hash must not follow the key
+                for _ in range(gap):
+                    await ctx.tick()
+            got.append((first, ctx.get(dut.hash)))
+            clocks.append(n)
+    run_sim(dut, bench)
+    return got, clocks
+
+
+def test_serial_hash_bit_exact():
+    """The serial form against the same reference, over clustered and random
+    keys, with and without idle clocks between runs; a key and its hash in
+    145 clocks (one a key bit, and one)."""
+    rng = random.Random(3)
+    coords = clustered(rng, 12) + [tuple(rng.randrange(65536) for _ in range(DIMS))
+                                   for _ in range(12)] + [(0,) * DIMS, (65535,) * DIMS]
+    rows = h3_rows(TABLE_SEED, 16 * DIMS, HASH_WIDTH)
+    gaps = [rng.choice([0, 0, 1, 3]) for _ in coords]
+    got, clocks = serial_hash_unit_in_sim([pack(c) for c in coords], rows, gaps)
+    expected = [mix_by_bits(parity_hash(pack(c), rows)) for c in coords]
+    assert [first for first, _ in got] == expected
+    assert [held for _, held in got] == expected
+    assert set(clocks) == {16 * DIMS + 1}
