@@ -42,7 +42,7 @@ the instruction where the decoder holds it, taking it (``i.ready``) with its
 final answer, instead of copying its 600-odd bits; with ``bit_serial`` (the
 HX8K) the key's table hash and CMOE's multiply-high take a bit a clock (a
 point instruction some 150 clocks more, where the 3 Mbaud link takes
-thousands of clocks a frame), in some 1,000 LUT4s fewer.
+thousands of clocks a frame), in some 1,100 LUT4s fewer.
 
 **Pipelined** (``pipelined``): point instructions in three stages, one a
 clock (``rtl.cuckoo_pipelined.cget.per_clock`` 1.0, latency 4)::
@@ -125,10 +125,11 @@ class CuckooSequencer(SentronPorts):
         sender must hold meanwhile (the frame decoder does), rather than
         being copied in: some 600 flops fewer, where nothing else would use
         the sender's register (one sentron, not pipelined). ``bit_serial``:
-        the key's table hash a bit a clock (``SerialHashUnit``: 145 clocks
-        more an instruction, some 1,000 LUT4s fewer) and CMOE's multiply-high
-        by shifts and adds (16 clocks more; two 16 x 8 multipliers fewer), for a
-        board whose link, not its core, sets the pace."""
+        the key's table hash a bit a clock (``SerialHashUnit``: 146 clocks
+        more an instruction, some 1,100 LUT4s fewer in the HX8K's core) and
+        CMOE's multiply-high by shifts and adds (17 clocks more; two 16 x 8
+        multipliers fewer), for a board whose link, not its core, sets the
+        pace."""
         if spram and frozenset(ops) & RANGE_OPS:
             raise ValueError("the range walk reads whole entries: not from the serial store")
         if spram and pipelined:

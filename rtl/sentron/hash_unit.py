@@ -89,9 +89,10 @@ def serial_h3(m, bits, rows, *, run, name):
     """H3 of ``bits`` (one bit per row of ``rows``) a bit a clock, driven in ``m``
     with its column ROM as submodule ``name``. From the first clock of ``run``
     (which clears the result) ``busy`` (returned with the result) is high until
-    the clock the result holds the hash, ``len(bits) + 1`` clocks later; ``bits``
-    must hold meanwhile. The result then holds until the next run, which may
-    start in the following clock while ``run`` stays high."""
+    the clock the result holds the hash, ``len(bits) + 1`` clocks later; ``run``
+    must stay high and ``bits`` hold until then (a run cut short leaves its
+    count behind for the next). The result then holds until the next run,
+    which may start in the following clock while ``run`` stays high."""
     n = len(bits)
     columns = [sum(((row >> i) & 1) << j for j, row in enumerate(rows)) for i in range(n)]
     m.submodules[name] = rom = Memory(shape=len(rows), depth=n, init=columns)

@@ -50,6 +50,14 @@ def test_point_and_pure_ops_issue_one_per_clock():
     assert out["rtl.crange.records.cap256"] == out["rtl.crange.records.cap1024"] == 16
     assert out["rtl.crange.stored.cap1024"] > 3 * out["rtl.crange.stored.cap256"]
     assert out["rtl.crange.clocks.cap1024"] < 1.25 * out["rtl.crange.clocks.cap256"]
+    # the HX8K's sentron hashes each key a bit a clock (one clock a key bit, and
+    # one), and its CRANGE scans the store, two clocks an entry, once a record
+    # and once more to find there is none left
+    for op in ("cget", "cput", "cdel"):
+        assert out[f"rtl.cuckoo_hx8k.{op}.latency_clocks"] > 16 * 9 + 1, op
+    assert out["rtl.cuckoo_hx8k.crange.records.cap256"] == 16
+    passes = 17 * 2 * 256
+    assert passes <= out["rtl.cuckoo_hx8k.crange.clocks.cap256"] <= passes + 16 * 16 + 200
     # the index links new keys slower than one per clock: the queue absorbs bursts
     assert 0 < out["rtl.cput.new_keys.per_clock"] < 1
     # inside a box the index answers a key a clock and the top-k unit ranks it

@@ -27,8 +27,8 @@ def geometry_model(**geometry):
 # an instruction often follows one that wrote its entry or changed its rows)
 PIPELINED = pytest.mark.parametrize("pipelined", [False, True], ids=["fsm", "pipelined"])
 # and ``held``: the FSM working on the instruction where the sender holds it (one
-# sentron behind the frame decoder: the iCE40 boards), answered as it is taken,
-# its key hashed a bit a clock
+# sentron behind the frame decoder: the HX8K), answered as it is taken, its key
+# hashed a bit a clock
 FORMS = pytest.mark.parametrize("form", [{}, {"hold": True, "bit_serial": True},
                                          {"pipelined": True}],
                                 ids=["fsm", "held", "pipelined"])
@@ -128,14 +128,14 @@ def test_scanned_store_matches_model(entries, buckets, slots, seed, ready_every)
 @pytest.mark.parametrize("entries,buckets,max_moves,seed,ready_every", [(32, 8, 1, 6, 1),
                                                                        (64, 32, 1, 7, 3)])
 def test_serial_entry_store_matches_model(entries, buckets, max_moves, seed, ready_every):
-    """The entry store in 64-bit words, four an entry (the iCEBreaker's SPRAM,
-    the instruction held by its sender): the same answers, frames included, over fills, frees and reuse."""
+    """The entry store in 64-bit words, four an entry (the iCEBreaker's SPRAM):
+    the same answers, frames included, over fills, frees and reuse."""
     geometry = dict(entries=entries, buckets=buckets, max_moves=max_moves)
     ops = SENTRON_OPS - RANGE_OPS
     model = Model(geometry.pop("entries"), ops=ops, **geometry)
     stream = Stimulus(seed, ops=ops, keys=3 * entries, spread=6, unknown=0.01).take(2000)
     run_stream(stream, dut=CuckooSequencer(entries=entries, buckets=buckets, max_moves=max_moves,
-                                           ops=ops, spram=True, hold=True), model=model,
+                                           ops=ops, spram=True), model=model,
                ready_every=ready_every)
     assert model.memory.refused["full"] > 0 and len(model.data) > 0
 
