@@ -98,6 +98,7 @@ class _Bench:
 
     async def _source(self, ctx):
         dut, cycle = self.dut, 0
+        held = getattr(dut, "hold", False)
         for op, members in self.instructions:
             ctx.set(dut.i.payload.as_value(), 0)
             ctx.set(dut.i.payload.op, op)
@@ -109,13 +110,13 @@ class _Bench:
             # a sentron that works on the instruction where its sender holds
             # it (``hold``) takes it with its answer: it is in from the first
             # edge it is offered at, as an idle one's would be
-            if getattr(dut, "hold", False):
+            if held:
                 self.accepted.append(cycle + 1)
             while True:
                 _, _, ready = await ctx.tick().sample(dut.i.ready)
                 cycle += 1
                 if ready:
-                    if not getattr(dut, "hold", False):
+                    if not held:
                         self.accepted.append(cycle)
                     break
         ctx.set(dut.i.valid, 0)
