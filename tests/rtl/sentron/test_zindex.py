@@ -12,23 +12,8 @@ from rtl.sentron.zindex import ZIndex, highest_one
 from vtpu.coord import in_box, max_value, morton
 from vtpu.isa import DIMS
 
+from range_script import random_box, random_range_script
 from sim_helpers import run_sim, stream_put
-
-
-def _box(rng, keys, spread):
-    """A box around a stored key (or anywhere), wildcards as full ranges."""
-    centre = rng.choice(keys) if keys and rng.random() < 0.8 else \
-        tuple(rng.randrange(spread) for _ in range(DIMS))
-    lo, hi = [], []
-    for c in centre:
-        if rng.random() < 0.3:
-            lo.append(0)
-            hi.append(max_value(16))
-        else:
-            a, b = c - rng.randrange(3), c + rng.randrange(3)
-            lo.append(max(0, a))
-            hi.append(min(max_value(16), b))
-    return tuple(lo), tuple(hi)
 
 
 class KeysElsewhere(Elaboratable):
@@ -106,28 +91,7 @@ def run_index(slots, script, ready_seed=None, queue=ZIndex.QUEUE, shared_keys=Fa
 
 
 def random_script(seed, slots, steps, spread):
-    rng = random.Random(seed)
-    stored = {}                       # slot -> key
-    script, expected = [], []
-    for _ in range(steps):
-        roll = rng.random()
-        free = [s for s in range(slots) if s not in stored]
-        if roll < 0.5 and free:
-            key = tuple(rng.randrange(spread) for _ in range(DIMS))
-            if key in stored.values():
-                continue
-            slot = rng.choice(free)
-            stored[slot] = key
-            script.append(("put", slot, key))
-        elif roll < 0.7 and stored:
-            slot = rng.choice(list(stored))
-            script.append(("del", slot, stored.pop(slot)))
-        else:
-            lo, hi = _box(rng, list(stored.values()), spread)
-            script.append(("query", lo, hi))
-            inside = [s for s, k in stored.items() if in_box(k, lo, hi)]
-            expected.append(sorted(inside, key=lambda s: morton(stored[s])))
-    return script, expected
+    return random_range_script(seed, slots, steps, spread, inside=in_box, z_order=morton)
 
 
 @pytest.mark.parametrize("seed,slots,spread", [(1, 16, 3), (2, 64, 6), (3, 64, 1 << 16)])
@@ -179,7 +143,7 @@ def churn_script(seed, slots, rounds=3):
     stored, script, expected = {}, [], []
 
     def query():
-        lo, hi = _box(rng, list(stored.values()), 1 << 16)
+        lo, hi = random_box(rng, list(stored.values()), 1 << 16)
         if rng.random() < 0.5:
             lo, hi = (0,) * DIMS, (max_value(16),) * DIMS
         script.append(("query", lo, hi))

@@ -10,9 +10,8 @@ from amaranth.lib.memory import Memory
 from rtl.sentron.zscan import ZScan, scan_entry_layout
 from vtpu.isa import DIMS
 
+from range_script import TOP, random_range_script
 from sim_helpers import run_sim
-
-TOP = (1 << 16) - 1
 
 
 def z_key(key):
@@ -97,31 +96,7 @@ def run_scan(slots, script, seed, eager=False):
 
 
 def random_script(seed, slots, steps, spread):
-    rng = random.Random(seed)
-    stored = {}
-    script, expected = [], []
-    for _ in range(steps):
-        roll = rng.random()
-        free = [s for s in range(slots) if s not in stored]
-        if roll < 0.5 and free:
-            key = tuple(rng.randrange(spread) for _ in range(DIMS))
-            if key not in stored.values():
-                slot = rng.choice(free)
-                stored[slot] = key
-                script.append(("put", slot, key))
-        elif roll < 0.7 and stored:
-            slot = rng.choice(list(stored))
-            script.append(("del", slot, stored.pop(slot)))
-        else:
-            centre = rng.choice(list(stored.values())) if stored and rng.random() < 0.8 else \
-                tuple(rng.randrange(spread) for _ in range(DIMS))
-            wild = [rng.random() < 0.3 for _ in range(DIMS)]
-            lo = tuple(0 if w else max(0, c - rng.randrange(3)) for c, w in zip(centre, wild))
-            hi = tuple(TOP if w else min(TOP, c + rng.randrange(3)) for c, w in zip(centre, wild))
-            script.append(("query", lo, hi))
-            hits = [s for s, k in stored.items() if inside(k, lo, hi)]
-            expected.append(sorted(hits, key=lambda s: z_key(stored[s])))
-    return script, expected
+    return random_range_script(seed, slots, steps, spread, inside=inside, z_order=z_key)
 
 
 @pytest.mark.parametrize("seed,slots,spread", [(1, 16, 3), (2, 32, 2), (3, 32, 1 << 16)])
