@@ -18,10 +18,10 @@ the byte-serial host link in front of it moves one byte per clock.
     memory (256 entries), one instruction at a time; ``rtl.cuckoo_pipelined.<op>.*``
     the same with its point instructions pipelined (``pipelined=True``);
     ``rtl.cuckoo_spram.<op>.*``
-    the same with its entries in 64-bit words (``SerialEntryStore``, the
-    iCEBreaker's SPRAM; no range instructions); ``rtl.cuckoo_hx8k.<op>.*`` the
-    HX8K's (its store scanned for the range instructions, its key hashed a
-    bit a clock);
+    the iCEBreaker's (its entries in 64-bit words, ``SerialEntryStore``, its
+    key hashed a bit a clock; no range instructions) and ``rtl.cuckoo_hx8k.<op>.*``
+    the HX8K's (its store scanned for the range instructions, its key hashed
+    a bit a clock), each with the instructions its board carries;
     ``rtl.cuckoo.cput.new_keys.per_clock`` new keys into 1024 entries (the Z-order
     index reading their keys from the entry store) and
     ``rtl.cuckoo_pipelined.cput.new_keys.atN`` the rate over the 1024 new
@@ -148,18 +148,18 @@ def _bench(sets, ways, sentrons=1, pipelined=False, cuckoo=False):
     for more, a ``SentronArray``; built on first use."""
     key = (sets, ways, sentrons, pipelined, cuckoo)
     if key not in _BENCHES:
-        if cuckoo == "spram":
-            dut = CuckooSequencer(entries=sets, spram=True, ops=SENTRON_OPS - RANGE_OPS)
+        if cuckoo in ("spram", "hx8k"):
+            # an iCE40 board's sentron as its core builds it: the iCEBreaker's
+            # entries in SPRAM's words, the HX8K's store scanned for the range
+            # instructions; each key hashed a bit a clock, the instruction
+            # held by its sender
+            board = BOARDS["icebreaker" if cuckoo == "spram" else "hx8k"]
+            dut = CuckooSequencer(entries=sets, ops=SENTRON_OPS & board.ops,
+                                  **board.memory_options)
         elif cuckoo == "serial_regions":
             dut = CuckooSequencer(entries=sets, serial_regions=True)
         elif cuckoo == "pipelined":
             dut = CuckooSequencer(entries=sets, pipelined=True)
-        elif cuckoo == "hx8k":
-            # the HX8K's sentron: the store scanned for the range instructions,
-            # the key hashed a bit a clock, the instruction held by its sender
-            board = BOARDS["hx8k"]
-            knobs = {k: v for k, v in board.memory.items() if k != "entries"}
-            dut = CuckooSequencer(entries=sets, ops=SENTRON_OPS & board.ops, **knobs)
         elif cuckoo:
             dut = CuckooSequencer(entries=sets)
         elif sentrons > 1:
@@ -348,7 +348,8 @@ def figures(quick=False):
                                       ("rtl.cuckoo_spram", False, "spram"),
                                       ("rtl.cuckoo_hx8k", False, "hx8k")):
         for name, stream in mixes.items():
-            if cuckoo == "hx8k" and Op[name.split("_")[0].upper()] not in BOARDS["hx8k"].ops:
+            board = {"spram": "icebreaker", "hx8k": "hx8k"}.get(cuckoo)
+            if board and Op[name.split("_")[0].upper()] not in BOARDS[board].ops:
                 continue            # (CROUTE) the board answers BAD_OPCODE
             per_clock, latency, statuses = measure_stream(
                 stream, pipelined=pipelined, cuckoo=cuckoo, measured_from=after_setup.get(name, 0),
@@ -385,9 +386,8 @@ def figures(quick=False):
         # and into the ULX3S's memory as its core builds it (its sentrons,
         # their knobs and queues), up to 7/8 of its entries
         board = BOARDS["ulx3s-85f"]
-        knobs = {k: v for k, v in board.memory.items() if k != "entries"}
         for stored, rate in measure_new_keys(board.entries, window=board.entries // 8,
-                                             sentrons=board.sentrons, memory=knobs,
+                                             sentrons=board.sentrons, memory=board.memory_options,
                                              index_queue=board.index_queue,
                                              keys=board.entries * 7 // 8):
             out[f"rtl.ulx3s-85f.cput.new_keys.at{stored}"] = round(rate, 4)

@@ -118,6 +118,12 @@ class Board:
         return self.sentrons * self.sets * self.ways
 
     @property
+    def memory_options(self):
+        """The cuckoo memory's options but its size: ``CuckooSequencer``'s
+        keywords, as the board's core builds its sentrons."""
+        return {k: v for k, v in (self.memory or {}).items() if k != "entries"}
+
+    @property
     def geometry(self):
         """The memory as ``vtpu.model.Model`` takes it (with ``sentrons``)."""
         if self.memory is not None:
@@ -211,40 +217,48 @@ class Board:
 
 
 BOARDS = {
-    # 12 MHz * 80 / 2**5 = 30 MHz, VCO 960 MHz (icepll -i 12 -o 30); 10 clocks per bit.
+    # 12 MHz * 64 / 2**5 = 24 MHz, VCO 768 MHz (icepll -i 12 -o 24); 8 clocks per bit.
     "icebreaker": Board(
         "icebreaker", "icebreaker.ICEBreakerPlatform", "ice40", 12e6,
-        dict(divr=0, divf=79, divq=5), 3_000_000,
+        dict(divr=0, divf=63, divq=5), 3_000_000,
         # green on the main board, two LEDs of the break-off PMOD, red on the main board
         leds=(1, 2, 3, 0), programmer="iceprog",
         # The cuckoo memory, which stores a key in every entry before it
-        # refuses one (the set-associative 256 x 1 refused at 6%): 5,185
-        # logic cells, 30.4 MHz. The entries are in SPRAM, four 64-bit words
-        # each (``SerialEntryStore``); the index, of twice their slots, in
-        # block RAM, which is what bounds them: 1024 entries' index and free
-        # list take 17 of the 30 (2048's would take 34). Its search stops at
-        # one move (the model fills every entry so); at two, the search's
-        # nodes took the 256-entry build from 4,858 logic cells to 5,719.
-        memory=dict(entries=1024, max_moves=1, spram=True),
-        # the UP5K's SB_MAC16s take the multiply-high of CROUTE/CMOE; its SPRAMs
-        # the entry store (``SerialEntryStore``)
+        # refuses one (the set-associative 256 x 1 refused at 6%). The
+        # entries are in SPRAM, four 64-bit words each (``SerialEntryStore``);
+        # the index, of twice their slots, in block RAM, which is what bounds
+        # them: 1024 entries' index and free list take 17 of the 30 (2048's
+        # would take 34). Its search stops at one move (the model fills every
+        # entry so); at two, the search's nodes took the 256-entry build from
+        # 4,858 logic cells to 5,719. The sentron trades clocks for logic as
+        # the HX8K's does (``bit_serial``, ``hold``: ~150 clocks a point
+        # instruction, where the link takes 1,800 a frame), which made room
+        # for CHIER UP: 5,135 logic cells.
+        memory=dict(entries=1024, max_moves=1, spram=True, bit_serial=True, hold=True),
+        # its SPRAMs hold the entry store (``SerialEntryStore``)
         synth_opts="-dsp -spram",
-        # The full core is ~7600 logic cells of the UP5K's 5280: range-mode
-        # routing (two 144-bit Z-order comparators, the route table) is ~1100,
-        # CHIER UP (a 144-bit upper bound through the answer register and the
-        # response encoder's byte mux) ~2200.
-        # The Z-order index of the range instructions is a copy of every key,
-        # the tree and the update queue in BRAM (~16 for 256 keys), beside
-        # the 20 used; and its walk reads whole entries, which the serial
-        # store does not give.
+        # Built for 30 MHz with CHIER UP this made 26.24 (from the held
+        # instruction's pattern through the nine magnitude compares of its
+        # BAD_ARG check to the answer register, 20 cells; without CHIER,
+        # 30.09 in 5,150 cells, no ``hold``): a board that carries the
+        # instruction at 24 MHz (26.18 met) rather than one without it at 30.
+        # Registering those checks (as the HX8K does) took 180 LUT4s more,
+        # 5,417 cells, which did not place.
+        # The range instructions (and so CHIER DOWN) are not here: the
+        # Z-order index (a copy of every key, the tree and the update queue
+        # in BRAM, ~16 for 256 keys) does not fit beside the 23 BRAMs used,
+        # nor the HX8K's scan (``ZScan``: two 144-bit Z-order compares and
+        # the box's 18, ~1,500 LUT4s) in the ~100 cells left; it reads whole
+        # entries, which the serial store gives a word a clock. CROUTE's
+        # route table is 10 BRAMs and its scan two more 144-bit compares.
         # CKG's hop unit holds MAX_HOPS deltas (1152 flops); CATTEND and
         # CNEAREST rank a CRANGE, which is not here.
-        leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CHIER, Op.CRANGE, Op.CDIGEST, Op.CKG,
+        leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CRANGE, Op.CDIGEST, Op.CKG,
                              Op.CATTEND, Op.CNEAREST})),
-    # 12 MHz * 56 / 2**4 = 42 MHz, VCO 672 MHz (icepll -i 12 -o 42); 14 clocks per bit.
+    # 12 MHz * 68 / 2**4 = 51 MHz, VCO 816 MHz (icepll -i 12 -o 51); 17 clocks per bit.
     "hx8k": Board(
         "hx8k", "ice40_hx8k_b_evn.ICE40HX8KBEVNPlatform", "ice40", 12e6,
-        dict(divr=0, divf=55, divq=4), 3_000_000,
+        dict(divr=0, divf=67, divq=4), 3_000_000,
         leds=(0, 1, 2, 3), programmer="iceprog", pll_pad=False,
         # The range instructions without a Z-order index (some 5,000 LUT4s
         # and 16 BRAMs, where none are left): the memory's ``scan`` (``ZScan``:
@@ -261,12 +275,18 @@ BOARDS = {
         # 29 of the 32 are in use (the entry store 14, the index 4 with two
         # slots a bucket, the two hash ROMs 7, the free list and the UART's
         # FIFOs the rest).
-        # Routed for 60 MHz (seed 1) this made 45.67, and for 45 MHz 44.85:
-        # the path from the entry store's read port, through the candidate's
-        # key compare and the FSM's choice, back to the store's address
-        # (14 cells deep, two thirds of it routing). Hence 42 MHz: 42.39 met,
-        # 6,630 logic cells, 29 BRAMs (seed 1). Registering that compare (a
-        # clock more a candidate) is the next step towards the brief's 60.
+        # Routed for 60 MHz (seed 1) this made 45.67: the path from the entry
+        # store's read port, through the candidate's key compare and the
+        # FSM's choice, back to the store's address (14 cells deep, two
+        # thirds of it routing). With that compare registered (a clock more a
+        # candidate, ``CuckooSequencer``'s VERDICT) 48.60, the held pattern's
+        # BAD_ARG compares into the answer register then the slowest; with
+        # those registered during the hash 55.58, and with the serial hash's
+        # bit taken as its column is read 56.43 (6,571 logic cells): the
+        # store's port through ``ZScan``'s 144-bit Z-order compare. Splitting
+        # that compare in registered slices made 54.07 (their merge into the
+        # 145 enables of the best key). Built for 54 MHz it made 53.66;
+        # hence 51 MHz (the UART's 17 clocks a bit), short of the brief's 60.
         memory=dict(entries=256, slots=2, max_moves=1, scan=True, bit_serial=True, hold=True),
         leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CKG, Op.CATTEND, Op.CNEAREST})),
     # 25 MHz * 7 / 8 = 21.875 MHz, VCO 590.6 MHz; the host link at VCO / 33 = 17.9 MHz

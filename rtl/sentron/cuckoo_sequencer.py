@@ -33,9 +33,10 @@ from the index, frees its id and queues the delete.
 
 **One instruction at a time** (the default): a state machine. A point
 instruction takes about six clocks (``make bench``:
-``rtl.cuckoo.cget.per_clock``, 0.17; the first candidate's entry is read as
-the index answers (not in the serial store), and a hit answers from the
-clock that compares its key), an insert that relocates a few dozen more.
+``rtl.cuckoo.cget.per_clock``, 0.16; the first candidate's entry is read as
+the index answers (not in the serial store), and a hit answers the clock
+after its key's compare, which is registered), an insert that relocates a
+few dozen more.
 
 With ``hold`` (one sentron straight behind the frame decoder) it works on
 the instruction where the decoder holds it, taking it (``i.ready``) with its
@@ -96,8 +97,8 @@ from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, TABLE_SEED, VALUE_WIDTH, Op,
 from vtpu.memory import TAG_BITS, TAG_SHIFT, index_buckets
 
 from ..layouts import coord_layout, response_layout
-from .execute import (SENTRON_OPS, RANGE_OPS, SentronPorts, croute, first_one,
-                      goes_to_index, range_walk, scans, table_free_cases)
+from .execute import (SENTRON_OPS, RANGE_OPS, SentronPorts, chier_up_mask, croute, first_one,
+                      goes_to_index, pattern_bad, range_walk, scans, table_free_cases)
 from .entry_store import SerialEntryStore
 from .hash_index import HashIndex, IndexOp
 from .hash_unit import HashUnit, SerialHashUnit
@@ -235,6 +236,18 @@ class CuckooSequencer(SentronPorts):
         def tag_of(h):
             return h[TAG_SHIFT:TAG_SHIFT + TAG_BITS]
         first, tag = first_bucket(h), tag_of(h)
+
+        # The pattern's checks (BAD_ARG; CHIER UP's wildcards), registered
+        # where the bit-serial hash leaves 146 clocks before they are needed:
+        # from the held instruction through nine magnitude compares to the
+        # answer register was the HX8K's slowest path once the key compare
+        # was registered (48.60 MHz; 55.58 with this). Not with ``spram``: in
+        # the iCEBreaker's core they took 180 LUT4s more, which did not place.
+        bad_pattern = up_mask = None
+        if self.bit_serial and not self.spram:
+            bad_pattern, up_mask = Signal(), Signal(DIMS)
+            m.d.sync += [bad_pattern.eq(pattern_bad(c.pattern)),
+                         up_mask.eq(chier_up_mask(c.pattern.mask[:DIMS]))]
 
         out_free = ~self.o.valid | self.o.ready
         with m.If(self.o.valid & self.o.ready):
@@ -407,6 +420,7 @@ class CuckooSequencer(SentronPorts):
                 m.d.comb += rsp.status.eq(Status.BAD_OPCODE)
                 with m.Switch(c.op):
                     table_free_cases(m, c, rsp, self.ops, ranges=ranges, reduced=reduced,
+                                     bad_pattern=bad_pattern, up_mask=up_mask,
                                      route_w=route_w, route_write=out_free, width=W)
                     if Op.CROUTE in self.ops:
                         with m.Case(Op.CROUTE):
@@ -510,7 +524,7 @@ class CuckooSequencer(SentronPorts):
                         m.d.comb += [index_cmd.op.eq(IndexOp.LOOKUP), index.i.valid.eq(1)]
                         with m.If(index.i.ready):
                             m.next = "LOOKUP"
-                    with m.Elif(goes_to_index(c, self.ops) if ranges else Const(0)):
+                    with m.Elif(goes_to_index(c, self.ops, bad_pattern) if ranges else Const(0)):
                         m.next = "RANGE"
                     if self.bit_serial:
                         with m.Elif(Cat(*(c.op == op for op in (Op.CMOE, Op.CROUTE)
@@ -554,21 +568,38 @@ class CuckooSequencer(SentronPorts):
                             next_candidate(index.o.payload.found, index.o.payload.entries)
             with m.State("CANDIDATE"):
                 next_candidate(candidates, found_ids)
+
+            def judge(same):
+                """The candidate's entry holds the key (``same``) or not."""
+                with m.If(same):
+                    if self.spram:
+                        m.next = "HIT"    # the value's word is on the port a clock later
+                    else:
+                        hit()             # the entry holds on the read port meanwhile
+                with m.Else():
+                    m.d.sync += candidates.eq(candidates & ~(1 << candidate))
+                    m.next = "CANDIDATE"
+
             with m.State("COMPARE"):
                 if self.spram:
-                    done, same = store.done, store.match
+                    with m.If(store.done):
+                        judge(store.match)
                 else:
-                    done = Const(1)
                     same = entry.valid & (Value.cast(entry.key) == Value.cast(c.coord))
-                with m.If(done):
-                    with m.If(same):
-                        if self.spram:
-                            m.next = "HIT"    # the value's word is on the port a clock later
-                        else:
-                            hit()             # the entry holds on the read port meanwhile
-                    with m.Else():
-                        m.d.sync += candidates.eq(candidates & ~(1 << candidate))
-                        m.next = "CANDIDATE"
+                    if self.pipelined:
+                        judge(same)
+                    else:
+                        # One at a time from block RAM the compare is registered
+                        # before the state machine acts on it, a clock more a
+                        # candidate: from the read port through the 144-bit
+                        # compare and the choice back to the store's address
+                        # was the HX8K's slowest path (45.67 MHz placed for 60).
+                        matched = Signal()
+                        m.d.sync += matched.eq(same)
+                        m.next = "VERDICT"
+            if not (self.spram or self.pipelined):
+                with m.State("VERDICT"):
+                    judge(matched)
 
             if self.spram:
                 with m.State("HIT"):

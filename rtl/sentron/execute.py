@@ -92,13 +92,16 @@ def scans(c, ops):
             & (c.arg <= ROUTE_ENTRIES))
 
 
-def goes_to_index(c, ops):
+def goes_to_index(c, ops, bad_pattern=None):
     """Whether command ``c`` (status OK) is answered from the Z-order index: a
-    range instruction or CHIER DOWN, with a good pattern."""
+    range instruction or CHIER DOWN, with a good pattern (``bad_pattern``:
+    ``pattern_bad``, if worked out already)."""
     ranges = Cat(*(c.op == op for op in RANGE_OPS & ops)).any()
     if Op.CHIER in ops:
         ranges |= (c.op == Op.CHIER) & (c.mode == Dir.DOWN)
-    return ranges & ~pattern_bad(c.pattern)
+    if bad_pattern is None:
+        bad_pattern = pattern_bad(c.pattern)
+    return ranges & ~bad_pattern
 
 
 def cdelta(m, c, rsp, width):
@@ -244,20 +247,24 @@ def serial_digest(m, bits, digest_sum, *, start):
     return hashing
 
 
-def table_free_cases(m, c, rsp, ops, *, ranges, reduced, route_w, route_write, width):
+def table_free_cases(m, c, rsp, ops, *, ranges, reduced, route_w, route_write, width,
+                     bad_pattern=None, up_mask=None):
     """The cases (of a ``Switch`` on ``c.op``) of the instructions that touch no
     table: CDELTA, CHIER (UP; DOWN is the range walk's), the range
     instructions' BAD_ARG check, CMOE (from the multiply-high ``reduced``) and
-    CRTSET, which writes the route table when ``route_write``."""
+    CRTSET, which writes the route table when ``route_write``. ``bad_pattern``,
+    ``up_mask``: as ``chier`` takes them."""
+    if bad_pattern is None:
+        bad_pattern = pattern_bad(c.pattern)
     if Op.CDELTA in ops:
         with m.Case(Op.CDELTA):
             cdelta(m, c, rsp, width)
     if Op.CHIER in ops:
         with m.Case(Op.CHIER):
-            chier(m, c, rsp, ranges, width)
+            chier(m, c, rsp, ranges, width, bad_pattern=bad_pattern, up_mask=up_mask)
     for op in sorted(RANGE_OPS & ops):
         with m.Case(op):
-            with m.If(pattern_bad(c.pattern)):
+            with m.If(bad_pattern):
                 m.d.comb += rsp.status.eq(Status.BAD_ARG)
     if Op.CMOE in ops:
         with m.Case(Op.CMOE):

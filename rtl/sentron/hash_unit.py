@@ -98,8 +98,10 @@ def serial_h3(m, bits, rows, *, run, name):
     m.submodules[name] = rom = Memory(shape=len(rows), depth=n, init=columns)
     column = rom.read_port()
     at = Signal(range(n + 1), name=f"{name}_at")     # the next column to read
-    shown = Signal(name=f"{name}_shown")              # column ``shown_at`` is on the port
-    shown_at = Signal(range(n), name=f"{name}_shown_at")
+    shown = Signal(name=f"{name}_shown")              # a column is on the port ...
+    # ... and its bit, taken as the column is read: the bit select (from a
+    # block RAM's port, for CDIGEST) reaches a flop, not the result's enable
+    shown_bit = Signal(name=f"{name}_shown_bit")
     result = Signal(len(rows), name=f"{name}_result")
     busy = Signal(name=f"{name}_busy")
     m.d.comb += busy.eq(run & ((at != n) | shown))
@@ -107,11 +109,11 @@ def serial_h3(m, bits, rows, *, run, name):
     with m.If(run):
         with m.If(at == 0):
             m.d.sync += result.eq(0)
-        with m.Elif(shown & bits.bit_select(shown_at, 1)):
+        with m.Elif(shown & shown_bit):
             m.d.sync += result.eq(result ^ column.data)
         with m.If(at != n):
             m.d.comb += [column.addr.eq(at), column.en.eq(1)]
-            m.d.sync += [at.eq(at + 1), shown.eq(1), shown_at.eq(at)]
+            m.d.sync += [at.eq(at + 1), shown.eq(1), shown_bit.eq(bits.bit_select(at, 1))]
         with m.Elif(~shown):
             m.d.sync += at.eq(0)
     return result, busy

@@ -53,8 +53,13 @@ def test_point_and_pure_ops_issue_one_per_clock():
     # the HX8K's sentron hashes each key a bit a clock (one clock a key bit, and
     # one), and its CRANGE scans the store, two clocks an entry, once a record
     # and once more to find there is none left
+    # (the iCEBreaker's too, which then compares a candidate's key a 64-bit word
+    # at a time; it carries CHIER UP and no CROUTE)
     for op in ("cget", "cput", "cdel"):
         assert out[f"rtl.cuckoo_hx8k.{op}.latency_clocks"] > 16 * 9 + 1, op
+        assert out[f"rtl.cuckoo_spram.{op}.latency_clocks"] > 16 * 9 + 1, op
+    assert "rtl.cuckoo_spram.chier.per_clock" in out
+    assert "rtl.cuckoo_spram.croute.per_clock" not in out
     assert out["rtl.cuckoo_hx8k.crange.records.cap256"] == 16
     passes = 17 * 2 * 256
     assert passes <= out["rtl.cuckoo_hx8k.crange.clocks.cap256"] <= passes + 16 * 16 + 200

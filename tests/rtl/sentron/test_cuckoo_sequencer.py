@@ -7,6 +7,7 @@ import gc
 import pytest
 from amaranth.back import verilog
 
+from rtl.boards.settings import BOARDS
 from rtl.sentron.cuckoo_sequencer import CuckooSequencer
 from rtl.sentron.execute import RANGE_OPS, SENTRON_OPS
 from tb.stimulus import Instruction as I
@@ -125,18 +126,21 @@ def test_scanned_store_matches_model(entries, buckets, slots, seed, ready_every)
     assert len(ranges) > 10
 
 
-@pytest.mark.parametrize("entries,buckets,max_moves,seed,ready_every", [(32, 8, 1, 6, 1),
-                                                                       (64, 32, 1, 7, 3)])
-def test_serial_entry_store_matches_model(entries, buckets, max_moves, seed, ready_every):
-    """The entry store in 64-bit words, four an entry (the iCEBreaker's SPRAM):
-    the same answers, frames included, over fills, frees and reuse."""
-    geometry = dict(entries=entries, buckets=buckets, max_moves=max_moves)
+@pytest.mark.parametrize("entries,buckets,seed,ready_every,form", [
+    (32, 8, 6, 1, "icebreaker"), (64, 32, 7, 3, "icebreaker"), (32, 8, 8, 2, "spram")])
+def test_serial_entry_store_matches_model(entries, buckets, seed, ready_every, form):
+    """The entry store in 64-bit words, four an entry (the iCEBreaker's SPRAM),
+    in the form the iCEBreaker's core builds it (its key hashed a bit a clock,
+    the instruction held by its sender) and bare: the same answers, frames
+    included, over fills, frees and reuse; every instruction but the range
+    ones, whether the board carries it or not."""
+    options = BOARDS["icebreaker"].memory_options if form == "icebreaker" else \
+        dict(spram=True, max_moves=1)
     ops = SENTRON_OPS - RANGE_OPS
-    model = Model(geometry.pop("entries"), ops=ops, **geometry)
+    model = Model(entries, ops=ops, buckets=buckets, max_moves=options["max_moves"])
     stream = Stimulus(seed, ops=ops, keys=3 * entries, spread=6, unknown=0.01).take(2000)
-    run_stream(stream, dut=CuckooSequencer(entries=entries, buckets=buckets, max_moves=max_moves,
-                                           ops=ops, spram=True), model=model,
-               ready_every=ready_every)
+    run_stream(stream, dut=CuckooSequencer(entries=entries, buckets=buckets, ops=ops, **options),
+               model=model, ready_every=ready_every)
     assert model.memory.refused["full"] > 0 and len(model.data) > 0
 
 
