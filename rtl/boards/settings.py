@@ -248,7 +248,7 @@ BOARDS = {
         # Z-order index (a copy of every key, the tree and the update queue
         # in BRAM, ~16 for 256 keys) does not fit beside the 23 BRAMs used,
         # nor the HX8K's scan (``ZScan``: two 144-bit Z-order compares and
-        # the box's 18, ~1,500 LUT4s) in the ~100 cells left; it reads whole
+        # the box's 18, ~1,500 LUT4s) in the 145 cells left; it reads whole
         # entries, which the serial store gives a word a clock. CROUTE's
         # route table is 10 BRAMs and its scan two more 144-bit compares.
         # CKG's hop unit holds MAX_HOPS deltas (1152 flops); CATTEND and
