@@ -139,6 +139,8 @@ class _Bench:
 
 
 _BENCHES = {}      # (sets, ways, sentrons, pipelined) -> _Bench; figures() empties it
+# the cuckoo bench forms that are a board's sentron, and the board
+BOARD_FORMS = {"spram": "icebreaker", "hx8k": "hx8k"}
 
 
 def _bench(sets, ways, sentrons=1, pipelined=False, cuckoo=False):
@@ -148,12 +150,12 @@ def _bench(sets, ways, sentrons=1, pipelined=False, cuckoo=False):
     for more, a ``SentronArray``; built on first use."""
     key = (sets, ways, sentrons, pipelined, cuckoo)
     if key not in _BENCHES:
-        if cuckoo in ("spram", "hx8k"):
+        if cuckoo in BOARD_FORMS:
             # an iCE40 board's sentron as its core builds it: the iCEBreaker's
             # entries in SPRAM's words, the HX8K's store scanned for the range
             # instructions; each key hashed a bit a clock, the instruction
             # held by its sender
-            board = BOARDS["icebreaker" if cuckoo == "spram" else "hx8k"]
+            board = BOARDS[BOARD_FORMS[cuckoo]]
             dut = CuckooSequencer(entries=sets, ops=SENTRON_OPS & board.ops,
                                   **board.memory_options)
         elif cuckoo == "serial_regions":
@@ -348,8 +350,8 @@ def figures(quick=False):
                                       ("rtl.cuckoo_spram", False, "spram"),
                                       ("rtl.cuckoo_hx8k", False, "hx8k")):
         for name, stream in mixes.items():
-            board = {"spram": "icebreaker", "hx8k": "hx8k"}.get(cuckoo)
-            if board and Op[name.split("_")[0].upper()] not in BOARDS[board].ops:
+            if cuckoo in BOARD_FORMS and \
+                    Op[name.split("_")[0].upper()] not in BOARDS[BOARD_FORMS[cuckoo]].ops:
                 continue            # (CROUTE) the board answers BAD_OPCODE
             per_clock, latency, statuses = measure_stream(
                 stream, pipelined=pipelined, cuckoo=cuckoo, measured_from=after_setup.get(name, 0),
