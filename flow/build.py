@@ -346,10 +346,14 @@ def lut_mapping_script(board, top):
     ]
 
 
-def synthesize(board_name, core="vtpu", *, build_dir=None, seed=1, quiet=False, clock_mhz=None):
+def synthesize(board_name, core="vtpu", *, build_dir=None, seed=None, quiet=False,
+               clock_mhz=None):
     """Build the bitstream; return (report dict, build directory). ``clock_mhz``:
-    the core clock to build for, instead of the board's target."""
+    the core clock to build for, instead of the board's target; ``seed``:
+    nextpnr's, instead of the board's."""
     board = BOARDS[board_name]
+    if seed is None:
+        seed = board.seed
     if clock_mhz is not None:
         board = board.at_clock(clock_mhz)
     build_dir = Path(build_dir or f"build/synth-{board.name}")
@@ -479,7 +483,8 @@ def main(argv=None):
                         help="what sits behind the UART (loopback: the flow without the vTPU)")
     parser.add_argument("--program", action="store_true",
                         help="program an attached board with the last bitstream built for it")
-    parser.add_argument("--seed", type=int, default=1, help="nextpnr placement seed")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="nextpnr placement seed (default: the board's, rtl/boards/settings.py)")
     parser.add_argument("--clock-mhz", type=float, default=None,
                         help="core clock to build for (default: the board's Fmax target); "
                              "the PLL is set to the nearest it can make")

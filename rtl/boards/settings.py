@@ -110,6 +110,7 @@ class Board:
     ops_unit: bool = False   # SentronArray's: the instructions that are not point ones apart
     # each sentron's Z-order index queue; ``ZIndex.LUT_QUEUE`` or shorter: in LUT RAM
     index_queue: int = ZIndex.QUEUE
+    seed: int = 1          # nextpnr's placement seed for ``make synth``
 
     @property
     def entries(self):
@@ -255,10 +256,10 @@ BOARDS = {
         # CNEAREST rank a CRANGE, which is not here.
         leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CRANGE, Op.CDIGEST, Op.CKG,
                              Op.CATTEND, Op.CNEAREST})),
-    # 12 MHz * 68 / 2**4 = 51 MHz, VCO 816 MHz (icepll -i 12 -o 51); 17 clocks per bit.
+    # 12 MHz * 80 / 2**4 = 60 MHz, VCO 960 MHz (icepll -i 12 -o 60); 20 clocks per bit.
     "hx8k": Board(
         "hx8k", "ice40_hx8k_b_evn.ICE40HX8KBEVNPlatform", "ice40", 12e6,
-        dict(divr=0, divf=67, divq=4), 3_000_000,
+        dict(divr=0, divf=79, divq=4), 3_000_000,
         leds=(0, 1, 2, 3), programmer="iceprog", pll_pad=False,
         # The range instructions without a Z-order index (some 5,000 LUT4s
         # and 16 BRAMs, where none are left): the memory's ``scan`` (``ZScan``:
@@ -285,12 +286,18 @@ BOARDS = {
         # bit taken as its column is read 56.43 (6,571 logic cells): the
         # store's port through ``ZScan``'s 144-bit Z-order compare. Splitting
         # that compare in registered slices made 54.07 (their merge into the
-        # 145 enables of the best key). Built for 54 MHz it made 53.66;
-        # hence 51 MHz (the UART's 17 clocks a bit), short of the brief's 60:
-        # 55.53 met, 6,562 logic cells, 29 BRAMs (seed 1). The next step is
-        # the store's word registered before ``ZScan`` compares it.
+        # 145 enables of the best key). With the store's word registered
+        # before ``ZScan`` compares it (the same two clocks an entry) 56.18:
+        # the response encoder's ROM through its byte multiplexer into the
+        # CRC and the UART's skid buffer. With that multiplexer ending at a
+        # register (``ResponseEncoder``), built for 60 MHz, 58.74 at seed 1
+        # and 60.16 at seed 2 (met: 6,794 logic cells, 29 BRAMs); for 57,
+        # 60.37 at seed 1. The slowest path is the held command through the
+        # sentron's choice of state into the entry store's read address (10
+        # cells, three quarters of it routing): the margin is a placement's.
         memory=dict(entries=256, slots=2, max_moves=1, scan=True, bit_serial=True, hold=True),
-        leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CKG, Op.CATTEND, Op.CNEAREST})),
+        leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CKG, Op.CATTEND, Op.CNEAREST}),
+        seed=2),
     # 25 MHz * 7 / 8 = 21.875 MHz, VCO 590.6 MHz; the host link at VCO / 33 = 17.9 MHz
     # (6 clocks a bit).
     "ulx3s-85f": Board(

@@ -1,4 +1,4 @@
-"""Response encoder: answers in, response frame bytes out, one byte per clock.
+"""Response encoder: answers in, response frame bytes out, a byte a clock.
 
 Byte-exact with ``vtpu.model.Model.answer``. Which payload a response carries
 follows from its opcode, status and MORE flag:
@@ -15,14 +15,16 @@ a list of byte sources in ``response_layout`` members (``RESPONSE_FIELD``).
 The response is read where it is, in the producer's output register, and
 taken (``i.ready``) with the frame's last byte: the encoder stores no payload.
 
-The byte out is one multiplexer over the sources, addressed by the ROM's
-registered output. A version with a registered output and the byte picked in
-two registered steps (GROUP=16 sources, then the group) had a shorter path,
-but with it the four-sentron ECP5 build stopped routing (nextpnr's router1
-stalled at ~45k-60k unrouted arcs in four runs, seeds 1 and 2); with this one
-it routed (95.19 MHz, single clock). On the ECP5 the encoder now runs on the
-host link's 39.06 MHz clock (``VTPU(host_domain=...)``), where this one meets
-its clock (79.47 MHz).
+A payload byte is one multiplexer over the sources, addressed by the ROM's
+registered output, into a register a byte ahead of the wire; the byte out is
+a 2:1 choice between that register and one holding the header's (or the
+CRC's) byte. (On the HX8K, from the ROM through the multiplexer and the
+choice of the state's byte into the CRC and the output was the slowest path.)
+A version that picked the byte in two registered steps (16 sources, then the
+group) stopped the four-sentron ECP5 build routing (nextpnr's router1
+stalled at ~45k-60k unrouted arcs, seeds 1 and 2). On the ECP5 the encoder
+runs on the host link's 39 MHz clock (``VTPU(host_domain=...)``). The CRC
+byte waits a clock for the last payload byte's CRC update.
 """
 
 from amaranth.hdl import Module, Mux, Signal, Value
@@ -122,19 +124,21 @@ class ResponseEncoder(wiring.Component):
                                 m.d.comb += chosen.eq(names.index(f"RESULT_{op.name}"))
 
         # Which byte source each (format, index) sends: a small ROM addressed by
-        # the format's first entry plus the byte index, read synchronously one
-        # clock ahead (a block RAM, not a LUT case tree).
+        # the format's first entry plus the byte index, read synchronously (a
+        # block RAM, not a LUT case tree). The address runs up to two past a
+        # format's end (it reads a byte ahead): two spare entries.
         rom_init, starts = [], {}
         for name in names:
             starts[name] = len(rom_init)
             rom_init += orders[name]
+        rom_init += [0, 0]
         m.submodules.order = order = Memory(
-            shape=range(max(2, len(byte_sources))), depth=max(2, len(rom_init)), init=rom_init)
+            shape=range(max(2, len(byte_sources))), depth=len(rom_init), init=rom_init)
         order_r = order.read_port()
 
         # The ROM address and the one after it are kept in registers, so the
         # address for the next clock is a 2:1 choice on "byte sent", not an adder.
-        rom_range = range(max(2, len(rom_init)) + 1)
+        rom_range = range(len(rom_init))
         address, address_next = Signal(rom_range), Signal(rom_range)
         length = Signal(8)
         last = Signal(8)          # length - 1: the PAYLOAD state's last index
@@ -148,54 +152,91 @@ class ResponseEncoder(wiring.Component):
                     m.d.comb += [chosen_length.eq(len(orders[name])),
                                  chosen_start.eq(starts[name])]
 
-        next_byte = Signal()      # PAYLOAD moves on to its next byte this clock
+        next_byte = Signal()      # a payload byte is loaded this clock: read the next
         m.d.comb += order_r.addr.eq(Mux(next_byte, address_next, address))
-        payload_byte = Signal(8)
+        payload_byte = Signal(8)  # the byte the ROM's output names
         with m.Switch(order_r.data):
             for number, expr in enumerate(byte_sources):
                 with m.Case(number):
                     m.d.comb += payload_byte.eq(expr)
 
+        # The byte out comes from registers: a payload byte (``payload``, loaded
+        # with the next as one is sent) or the others' (``head``, each set up a
+        # clock ahead). From the ROM through the source multiplexer, the choice
+        # of the state's byte and the CRC update was the HX8K's slowest path;
+        # now the multiplexer ends at a register, and a 2:1 choice between
+        # registers leaves. The CRC takes each byte a clock after it is sent;
+        # the CRC byte waits that clock.
+        payload = Signal(8)
+        head = Signal(8)
+        in_payload = Signal()
+        crc_byte = Signal(8)
+        crc_due = Signal()
+        m.d.sync += crc_due.eq(0)
+        with m.If(crc_due):
+            m.d.sync += crc.eq(crc8_next(crc, crc_byte))
+        with m.If(next_byte):
+            m.d.sync += payload.eq(payload_byte)
+
         out = self.o
         sent = out.valid & out.ready
+        m.d.comb += out.payload.eq(Mux(in_payload, payload, head))
+        with m.If(sent):
+            m.d.sync += [crc_byte.eq(out.payload), crc_due.eq(1)]
         with m.FSM():
             with m.State("IDLE"):
+                m.d.sync += in_payload.eq(0)
                 with m.If(self.i.valid):
                     m.d.sync += [address.eq(chosen_start), address_next.eq(chosen_start + 1),
                                  length.eq(chosen_length), last.eq(chosen_length - 1),
-                                 index.eq(0), crc.eq(0)]
+                                 index.eq(0), crc.eq(0), head.eq(RSP_SYNC)]
                     m.next = "SYNC"
             with m.State("SYNC"):
-                m.d.comb += [out.valid.eq(1), out.payload.eq(RSP_SYNC)]
+                m.d.comb += out.valid.eq(1)
                 with m.If(sent):
+                    m.d.sync += [head.eq(Value.cast(i.status) | (i.more << 7)),
+                                 crc_due.eq(0)]       # the sync byte is not in the CRC
                     m.next = "STAT"
-            for state, value, following in (
-                    ("STAT", Value.cast(i.status) | (i.more << 7), "TAG"),
-                    ("TAG", i.tag, "LEN"),
-                    ("LEN", length, None)):
-                with m.State(state):
-                    m.d.comb += [out.valid.eq(1), out.payload.eq(value)]
-                    with m.If(sent):
-                        m.d.sync += crc.eq(crc8_next(crc, value))
-                        if following:
-                            m.next = following
-                        else:
-                            m.next = "PAYLOAD"
-                            with m.If(length == 0):
-                                m.next = "CRC"
-            with m.State("PAYLOAD"):
-                m.d.comb += [out.valid.eq(1), out.payload.eq(payload_byte)]
+            with m.State("STAT"):
+                m.d.comb += out.valid.eq(1)
+                with m.If(sent):
+                    m.d.sync += head.eq(i.tag)
+                    m.next = "TAG"
+            with m.State("TAG"):
+                m.d.comb += out.valid.eq(1)
+                with m.If(sent):
+                    m.d.sync += head.eq(length)
+                    m.next = "LEN"
+            with m.State("LEN"):
+                # the ROM has read the first payload byte's source since SYNC
+                m.d.comb += out.valid.eq(1)
                 with m.If(sent):
                     m.d.comb += next_byte.eq(1)
-                    m.d.sync += [crc.eq(crc8_next(crc, payload_byte)), index.eq(index + 1),
+                    m.d.sync += [address.eq(address_next), address_next.eq(address_next + 1)]
+                    m.next = "PAYLOAD"
+                    m.d.sync += in_payload.eq(1)
+                    with m.If(length == 0):
+                        m.d.sync += in_payload.eq(0)
+                        m.next = "CRC"
+            with m.State("PAYLOAD"):
+                m.d.comb += out.valid.eq(1)
+                with m.If(sent):
+                    m.d.comb += next_byte.eq(1)
+                    m.d.sync += [index.eq(index + 1),
                                  address.eq(address_next), address_next.eq(address_next + 1)]
                     with m.If(index == last):
+                        m.d.sync += in_payload.eq(0)
                         m.next = "CRC"
             with m.State("CRC"):
-                m.d.comb += [out.valid.eq(1), out.payload.eq(crc)]
+                # entered as the last byte's CRC update is due: the CRC byte
+                # is that update's result
+                m.d.comb += out.valid.eq(~crc_due)
+                with m.If(crc_due):
+                    m.d.sync += head.eq(crc8_next(crc, crc_byte))
                 with m.If(sent):
                     # The response is taken only now: it stays in the producer's
                     # output register while its bytes go out.
                     m.d.comb += self.i.ready.eq(1)
+                    m.d.sync += crc_due.eq(0)
                     m.next = "IDLE"
         return m

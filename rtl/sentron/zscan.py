@@ -11,12 +11,12 @@ about 100 us, the store can be read whole for each hit instead: a pass reads
 every entry and keeps the one inside the box that is least in Z-order above
 the last hit (``best``); at the end of the pass that entry is the next hit,
 and a pass that finds none ends the answer. A box with ``k`` hits costs
-``(k + 1)`` passes of two clocks an entry (the comparisons of one entry are
-registered before the choice they make, and the entry stays on the port
-meanwhile): 256 entries and 16 hits are some 8,700 clocks, 145 us at 60 MHz,
-against the link's 1.6 ms for those records. The logic: two 144-bit
-registers (the last hit's key and the best one's), two Z-order comparisons
-and the box test.
+``(k + 1)`` passes of two clocks an entry (an entry's word is registered off
+the port, compared, and the verdicts registered before the choice they make;
+the next entry is read meanwhile): 256 entries and 16 hits are some 8,700
+clocks, 145 us at 60 MHz, against the link's 1.6 ms for those records. The
+logic: three 144-bit registers (the word read, the last hit's key and the best
+one's), two Z-order comparisons and the box test.
 
 The store has a valid bit an entry (a freed entry is read as empty), and
 there is nothing to update: the store is the index. The scan shares the read
@@ -72,8 +72,11 @@ class ZScan(wiring.Component):
 
         at = Signal(self.slot_bits + 1)          # the next entry to read
         shown = Signal()                         # an entry is on the port (read last clock)
-        judged = Signal()                        # its comparisons are registered
         shown_id = Signal(self.slot_bits)
+        held = Signal()                          # ``seen`` holds it (the port's word registered)
+        seen = Signal(scan_entry_layout(W), reset_less=True)
+        seen_id = Signal(self.slot_bits)
+        judged = Signal()                        # its comparisons are registered
         first = Signal()                         # no hit answered yet: no lower bound
         last = Signal(coord_layout(W), reset_less=True)   # the last hit's key
         best = Signal(coord_layout(W), reset_less=True)   # this pass's least so far ...
@@ -91,22 +94,27 @@ class ZScan(wiring.Component):
                     m.next = "SCAN"
 
             with m.State("SCAN"):
-                # Two clocks an entry: it is read, then (``shown``) compared and
-                # the verdicts registered, then (``judged``, still on the port)
-                # taken as the best if they say so, as the next is read.
-                m.d.sync += [shown.eq(0), judged.eq(shown)]
+                # An entry every two clocks, in four steps: it is read; the
+                # port's word is registered (``shown``: the block RAM's output
+                # is slow, and 144-bit compares from it held the HX8K's
+                # clock); compared, the verdicts registered (``held``); taken
+                # as the best if they say so (``judged``) -- which the next
+                # entry's compare, a clock later, already sees.
+                m.d.sync += [shown.eq(0), held.eq(shown), judged.eq(held)]
                 with m.If(shown):
-                    box = Cat(*(wild[i] | ((lo[i] <= entry.key[i]) & (entry.key[i] <= hi[i]))
+                    m.d.sync += [seen.eq(entry), seen_id.eq(shown_id)]
+                with m.If(held):
+                    box = Cat(*(wild[i] | ((lo[i] <= seen.key[i]) & (seen.key[i] <= hi[i]))
                                 for i in range(DIMS))).all()
-                    m.d.sync += [inside.eq(entry.valid & box),
-                                 above_last.eq(first | z_less(last, entry.key, W)),
-                                 below_best.eq(~found | z_less(entry.key, best, W))]
-                with m.Elif(~at[-1]):
+                    m.d.sync += [inside.eq(seen.valid & box),
+                                 above_last.eq(first | z_less(last, seen.key, W)),
+                                 below_best.eq(~found | z_less(seen.key, best, W))]
+                with m.If(~shown & ~at[-1]):
                     m.d.comb += [self.entries.addr.eq(at), self.entries.en.eq(1)]
                     m.d.sync += [at.eq(at + 1), shown.eq(1), shown_id.eq(at)]
                 with m.If(judged & inside & above_last & below_best):
-                    m.d.sync += [best.eq(entry.key), best_id.eq(shown_id), found.eq(1)]
-                with m.If(at[-1] & ~shown & ~judged):
+                    m.d.sync += [best.eq(seen.key), best_id.eq(seen_id), found.eq(1)]
+                with m.If(at[-1] & ~shown & ~held & ~judged):
                     m.next = "OFFER"
 
             with m.State("OFFER"):
