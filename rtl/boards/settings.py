@@ -234,7 +234,7 @@ BOARDS = {
         # 4,858 logic cells to 5,719. The sentron trades clocks for logic as
         # the HX8K's does (``bit_serial``, ``hold``: ~150 clocks a point
         # instruction, where the link takes 1,800 a frame), which made room
-        # for CHIER UP: 5,135 logic cells.
+        # for CHIER UP: 5,140 logic cells.
         memory=dict(entries=1024, max_moves=1, spram=True, bit_serial=True, hold=True),
         # its SPRAMs hold the entry store (``SerialEntryStore``)
         synth_opts="-dsp -spram",
@@ -242,7 +242,9 @@ BOARDS = {
         # instruction's pattern through the nine magnitude compares of its
         # BAD_ARG check to the answer register, 20 cells; without CHIER,
         # 30.09 in 5,150 cells, no ``hold``): a board that carries the
-        # instruction at 24 MHz (26.18 met) rather than one without it at 30.
+        # instruction at 24 MHz (24.65 met; 26.18 before the response
+        # encoder changed: the same path, placed otherwise) rather than one
+        # without it at 30.
         # Registering those checks (as the HX8K does) took 180 LUT4s more,
         # 5,417 cells, which did not place.
         # The range instructions (and so CHIER DOWN) are not here: the
