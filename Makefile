@@ -55,8 +55,9 @@ setup: $(STAMP)
 # One pytest worker per core (pytest-xdist), each test module whole on one
 # worker (test_client's tests share one device per backend, in order). Not
 # --dist loadgroup: with pytest 9.2 it silently stops grouping (xdist #1386).
+# The slowest tests are listed at the end (what CI's time goes to).
 test: setup
-	$(BIN)/python -m pytest -q -n auto --dist loadscope
+	$(BIN)/python -m pytest -q -n auto --dist loadscope --durations=15
 
 sim: setup
 	@$(BIN)/python -m tb.run --sim $(SIM) --waves $(WAVES) --pipelined $(PIPELINED) \
