@@ -213,10 +213,9 @@ class ResponseEncoder(wiring.Component):
                 with m.If(sent):
                     m.d.comb += next_byte.eq(1)
                     m.d.sync += [address.eq(address_next), address_next.eq(address_next + 1)]
+                    m.d.sync += in_payload.eq(length != 0)
                     m.next = "PAYLOAD"
-                    m.d.sync += in_payload.eq(1)
                     with m.If(length == 0):
-                        m.d.sync += in_payload.eq(0)
                         m.next = "CRC"
             with m.State("PAYLOAD"):
                 m.d.comb += out.valid.eq(1)
