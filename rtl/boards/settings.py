@@ -120,9 +120,10 @@ class Board:
 
     @property
     def memory_options(self):
-        """The cuckoo memory's options but its size: ``CuckooSequencer``'s
-        keywords, as the board's core builds its sentrons."""
-        return {k: v for k, v in (self.memory or {}).items() if k != "entries"}
+        """The cuckoo memory's options but its size (``entries``, and
+        ``buckets`` where the board sets them): ``CuckooSequencer``'s keywords,
+        as the board's core builds its sentrons."""
+        return {k: v for k, v in (self.memory or {}).items() if k not in ("entries", "buckets")}
 
     @property
     def geometry(self):
@@ -224,27 +225,31 @@ BOARDS = {
         dict(divr=0, divf=63, divq=5), 3_000_000,
         # green on the main board, two LEDs of the break-off PMOD, red on the main board
         leds=(1, 2, 3, 0), programmer="iceprog",
-        # The cuckoo memory, which stores a key in every entry before it
-        # refuses one (the set-associative 256 x 1 refused at 6%). The
-        # entries are in SPRAM, four 64-bit words each (``SerialEntryStore``);
-        # the index, of twice their slots, in block RAM, which is what bounds
-        # them: 1024 entries' index and free list take 17 of the 30 (2048's
-        # would take 34). Its search stops at one move (the model fills every
-        # entry so); at two, the search's nodes took the 256-entry build from
-        # 4,858 logic cells to 5,719. The sentron trades clocks for logic as
+        # The cuckoo memory (the set-associative 256 x 1 refused random keys
+        # at 6%). The entries are in SPRAM, four 64-bit words each
+        # (``SerialEntryStore``; the four SPRAMs hold 4,096); the index in
+        # block RAM, which is what bounds them: 512 buckets of four slots
+        # (14 BRAMs) and the free list (8). With twice as many slots as
+        # entries (1,024) every entry filled before a key was refused; with
+        # as many (2,048) 81% do: 1,657 keys stored at the first TABLE_FULL,
+        # for 50 logic cells and 3 BRAMs more (5,190 cells, 26 BRAMs). 4,096
+        # entries over the same index store no more keys (40%), and a larger
+        # index does not fit (1,024 buckets: 28 BRAMs). Its search stops at
+        # one move (two fill 93% of 2,048); at two, the search's nodes took
+        # the 256-entry build from 4,858 logic cells to 5,719. The sentron trades clocks for logic as
         # the HX8K's does (``bit_serial``, ``hold``: ~150 clocks a point
         # instruction, where the link takes 1,800 a frame), which made room
         # for CHIER UP: 5,140 logic cells.
-        memory=dict(entries=1024, max_moves=1, spram=True, bit_serial=True, hold=True),
+        memory=dict(entries=2048, buckets=512, max_moves=1, spram=True, bit_serial=True, hold=True),
         # its SPRAMs hold the entry store (``SerialEntryStore``)
         synth_opts="-dsp -spram",
         # Built for 30 MHz with CHIER UP this made 26.24 (from the held
         # instruction's pattern through the nine magnitude compares of its
         # BAD_ARG check to the answer register, 20 cells; without CHIER,
         # 30.09 in 5,150 cells, no ``hold``): a board that carries the
-        # instruction at 24 MHz (24.65 met; 26.18 before the response
-        # encoder changed: the same path, placed otherwise) rather than one
-        # without it at 30.
+        # instruction at 24 MHz (24.65 met with 1,024 entries, 27.83 with
+        # 2,048; 26.18 before the response encoder changed: the same path,
+        # placed otherwise) rather than one without it at 30.
         # Registering those checks (as the HX8K does) took 180 LUT4s more,
         # 5,417 cells, which did not place.
         # The range instructions (and so CHIER DOWN) are not here: the

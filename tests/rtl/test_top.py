@@ -48,7 +48,7 @@ def test_random_frames_with_garbage_match_model():
 
 def test_two_sentrons_with_garbage_match_model():
     dut = VTPU(sentrons=2, sets=4, ways=2)
-    stream = Stimulus(8, ops=frozenset(Op), garbage=0.1, unknown=0.03).take(300)
+    stream = Stimulus(8, ops=frozenset(Op), garbage=0.1, unknown=0.03).take(150)
     data = b"".join(ins.frame() for ins in stream)
     want = dut.model().execute(data)
     assert dut.model().capacity == dut.entries == 16
@@ -58,7 +58,7 @@ def test_two_sentrons_with_garbage_match_model():
 def test_pipelined_with_garbage_match_model():
     """The pipelined core (``PipelinedSequencer`` sentrons) with every instruction."""
     dut = VTPU(sentrons=4, sets=4, ways=1, pipelined=True)
-    stream = Stimulus(10, ops=frozenset(Op), garbage=0.1, unknown=0.03).take(300)
+    stream = Stimulus(10, ops=frozenset(Op), garbage=0.1, unknown=0.03).take(150)
     data = b"".join(ins.frame() for ins in stream)
     want = dut.model().execute(data)
     assert run_bytes(dut, data, len(want)) == want
@@ -71,7 +71,7 @@ def test_front_units_on_the_host_clock():
     dut = VTPU(sentrons=2, sets=8, ways=2, pipelined=True, host_domain="host")
     mix = {Op.CKG: 5, Op.CATTEND: 4, Op.CNEAREST: 4}
     stream = Stimulus(21, ops=frozenset(Op), garbage=0.05, unknown=0.02, keys=24,
-                      mix=mix).take(250)
+                      mix=mix).take(150)
     data = b"".join(ins.frame() for ins in stream)
     want = dut.model().execute(data)
     assert run_bytes(dut, data, len(want), host_period=0.77e-6) == want

@@ -130,7 +130,7 @@ def test_random_stream_with_rankings(sentrons, memory):
     model = Model(sentrons=sentrons, ops=IMPLEMENTED_OPS, k_max=K_MAX, **geometry)
     dut = SentronArray(sentrons=sentrons, sets=16, ways=2, memory=memory)
     stream = Stimulus(9, ops=IMPLEMENTED_OPS, keys=40, spread=4, unknown=0.01,
-                      mix={Op.CATTEND: 4, Op.CNEAREST: 4}).take(700)
+                      mix={Op.CATTEND: 4, Op.CNEAREST: 4}).take(150)
     run_stream(stream, dut=dut, model=model, ready_every=2, patience=20_000)
     fresh = Model(sentrons=sentrons, ops=IMPLEMENTED_OPS, k_max=K_MAX, **geometry)
     ends = Counter((Op(ins.op).name, parse_responses(expected_frames(fresh, ins))[-1].status.name)

@@ -16,8 +16,8 @@ from sentron_driver import run_stream
 
 def test_pipelined_random_stream_matches_model():
     """The ECP5 build's sentron (five stages that never stall, credits, an answer
-    FIFO), under back-pressure: 2.5k random instructions, range ones included."""
-    stream = Stimulus(11, ops=frozenset(Op), keys=64, unknown=0.01).take(2500)
+    FIFO), under back-pressure: 1.4k random instructions, range ones included."""
+    stream = Stimulus(11, ops=frozenset(Op), keys=64, unknown=0.01).take(1400)
     run_stream(stream, dut=PipelinedSequencer(sets=8, ways=2),
                model=Model(sets=8, ways=2, ops=SENTRON_OPS), ready_every=2)
 
