@@ -229,17 +229,17 @@ BOARDS = {
         # at 6%). The entries are in SPRAM, four 64-bit words each
         # (``SerialEntryStore``; the four SPRAMs hold 4,096); the index in
         # block RAM, which is what bounds them: 512 buckets of four slots
-        # (14 BRAMs) and the free list (8). With twice as many slots as
+        # (14 BRAMs) and the free list (6). With twice as many slots as
         # entries (1,024) every entry filled before a key was refused; with
         # as many (2,048) 81% do: 1,657 keys stored at the first TABLE_FULL,
         # for 50 logic cells and 3 BRAMs more (5,190 cells, 26 BRAMs). 4,096
         # entries over the same index store no more keys (40%), and a larger
         # index does not fit (1,024 buckets: 28 BRAMs). Its search stops at
         # one move (two fill 93% of 2,048); at two, the search's nodes took
-        # the 256-entry build from 4,858 logic cells to 5,719. The sentron trades clocks for logic as
-        # the HX8K's does (``bit_serial``, ``hold``: ~150 clocks a point
-        # instruction, where the link takes 1,800 a frame), which made room
-        # for CHIER UP: 5,140 logic cells.
+        # the 256-entry build from 4,858 logic cells to 5,719. The sentron
+        # trades clocks for logic as the HX8K's does (``bit_serial``,
+        # ``hold``: ~150 clocks a point instruction, where the link takes
+        # 1,800 a frame), which made room for CHIER UP.
         memory=dict(entries=2048, buckets=512, max_moves=1, spram=True, bit_serial=True, hold=True),
         # its SPRAMs hold the entry store (``SerialEntryStore``)
         synth_opts="-dsp -spram",
