@@ -42,9 +42,9 @@ def board_table():
     rows.append(["entries"] + ["any (`--entries`)"] + [
         b.memory_text for _, _, b in builds[1:]])
     # what the build's ``make synth`` report gives as ``fill``
+    fills = [(b.fill(), b.entries) for _, _, b in builds[1:]]
     rows.append(["stored at the first TABLE_FULL (random keys)"] + ["—"] + [
-        f"{fill:.0%} ({fill * b.entries:,.0f})" for fill, b in
-        ((b.fill(), b) for _, _, b in builds[1:])])
+        f"{fill:.0%} ({fill * entries:,.0f})" for fill, entries in fills])
     rows.append(["sentrons"] + ["any (`--sentrons`)"] + [str(b.sentrons) for _, _, b in builds[1:]])
     # (a new key through the cuckoo memory's state machine, pipelined or not)
     rows.append(["point instructions, each sentron"] + ["—"] + [
