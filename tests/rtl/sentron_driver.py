@@ -8,7 +8,7 @@ from tb.beats import beat_bytes, command_members, set_members
 from sim_helpers import run_sim, until_ready
 from rtl.sentron.execute import SENTRON_OPS
 from rtl.sentron.sequencer import Sequencer
-from vtpu.frame import Command, encode_fields
+from vtpu.frame import Command, encode_fields, parse_responses
 from vtpu.isa import PAYLOAD, Op, Status
 from vtpu.model import Model
 
@@ -33,12 +33,14 @@ def run_stream(instructions, *, sets=16, ways=2, ready_every=1, dut=None, model=
     """Drive ``dut`` (a Sequencer, or anything with its ports) and compare every
     answer with ``model``'s; both default to a sequencer of ``sets x ways``.
     ``answer_domain``: the clock ``dut.o`` is on (``answer_period`` seconds;
-    ``sync`` is 1 us); ``patience``: the clocks an instruction may wait to go in."""
+    ``sync`` is 1 us); ``patience``: the clocks an instruction may wait to go in.
+    Returns ``cycles``, ``seconds`` and ``statuses``: the model's final status
+    for each instruction (what the stream reached)."""
     model = model or Model(sets=sets, ways=ways, ops=SENTRON_OPS)
     want = [expected_frames(model, ins) for ins in instructions]
     dut = dut or Sequencer(sets=sets, ways=ways)
     got = []
-    stats = {}
+    stats = {"statuses": [parse_responses(frames)[-1].status for frames in want]}
 
     async def source(ctx):
         for ins in instructions:

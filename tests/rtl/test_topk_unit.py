@@ -110,9 +110,7 @@ def test_bad_arguments_and_absent_query():
             Instruction(Op.CATTEND, {"coord": (9,) * DIMS, "pattern": good, "k": 2, "mode": 0}, 8),
             Instruction(Op.CATTEND, {"coord": (9,) * DIMS, "pattern": good, "k": 2, "mode": 1}, 9)]
     model = Model(sets=16, ways=2, ops=IMPLEMENTED_OPS, k_max=K_MAX)
-    run_stream(prog, dut=SentronArray(sets=16, ways=2), model=model)
-    fresh = Model(sets=16, ways=2, ops=IMPLEMENTED_OPS, k_max=K_MAX)
-    statuses = [parse_responses(expected_frames(fresh, ins))[-1].status for ins in prog]
+    statuses = run_stream(prog, dut=SentronArray(sets=16, ways=2), model=model)["statuses"]
     B = Status.BAD_ARG
     assert statuses == [Status.OK, B, B, Status.OK, B, B, B, Status.NOT_FOUND, Status.OK]
 
@@ -131,10 +129,9 @@ def test_random_stream_with_rankings(sentrons, memory):
     dut = SentronArray(sentrons=sentrons, sets=16, ways=2, memory=memory)
     stream = Stimulus(9, ops=IMPLEMENTED_OPS, keys=40, spread=4, unknown=0.01,
                       mix={Op.CATTEND: 4, Op.CNEAREST: 4}).take(150)
-    run_stream(stream, dut=dut, model=model, ready_every=2, patience=20_000)
-    fresh = Model(sentrons=sentrons, ops=IMPLEMENTED_OPS, k_max=K_MAX, **geometry)
-    ends = Counter((Op(ins.op).name, parse_responses(expected_frames(fresh, ins))[-1].status.name)
-                   for ins in stream if ins.raw is None)
+    statuses = run_stream(stream, dut=dut, model=model, ready_every=2, patience=20_000)["statuses"]
+    ends = Counter((Op(ins.op).name, status.name)
+                   for ins, status in zip(stream, statuses) if ins.raw is None)
     for bin in ("CATTEND/OK", "CATTEND/NOT_FOUND", "CATTEND/BAD_ARG", "CNEAREST/OK",
                 "CNEAREST/BAD_ARG"):
         assert ends[tuple(bin.split("/"))], ends
@@ -187,9 +184,8 @@ def test_a_build_with_one_of_the_two(left_out):
     prog = [Instruction(Op.CPUT, {"coord": a, "value": 5}, 1),
             Instruction(Op.CNEAREST, {"coord": a, "k": 1}, 2),
             Instruction(Op.CATTEND, {"coord": a, "pattern": Pattern(a, a), "k": 1, "mode": 1}, 3)]
-    run_stream(prog, dut=SentronArray(sets=16, ways=2, ops=ops),
-               model=Model(sets=16, ways=2, ops=ops, k_max=K_MAX))
-    fresh = Model(sets=16, ways=2, ops=ops, k_max=K_MAX)
-    statuses = {ins.op: parse_responses(expected_frames(fresh, ins))[-1].status for ins in prog}
+    answered = run_stream(prog, dut=SentronArray(sets=16, ways=2, ops=ops),
+                          model=Model(sets=16, ways=2, ops=ops, k_max=K_MAX))["statuses"]
+    statuses = {ins.op: status for ins, status in zip(prog, answered)}
     assert statuses[left_out] == Status.BAD_OPCODE
     assert statuses[({Op.CATTEND, Op.CNEAREST} - {left_out}).pop()] == Status.OK
