@@ -10,24 +10,32 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge, RisingEdge
 
-__all__ = ["start", "run", "write_result", "ENTRIES", "model_under_test"]
+__all__ = ["start", "run", "write_result", "ENTRIES", "model_under_test", "ops_under_test"]
 
 # the cuckoo memory's geometry, when tb/run.py checks a core on it
 ENTRIES = int(os.environ.get("VTPU_ENTRIES", "0"))      # 0: the set-associative table
 BUCKETS = int(os.environ.get("VTPU_BUCKETS", "0"))      # 0: the model's default
 MAX_MOVES = int(os.environ.get("VTPU_MAX_MOVES", "2"))  # the cuckoo search's bound
+# the instructions the core carries, by name ("": every one the gateware implements)
+OPS = os.environ.get("VTPU_OPS", "")
+
+
+def ops_under_test():
+    """The instructions the core under test carries (the rest answer BAD_OPCODE)."""
+    from rtl.sentron.execute import IMPLEMENTED_OPS
+    from vtpu.isa import Op
+    return frozenset(Op[name] for name in OPS.split(",")) if OPS else IMPLEMENTED_OPS
 
 
 def model_under_test(sentrons, sets, ways):
     """The golden model configured as the core under test: ``sentrons`` on the
     cuckoo memory of ``ENTRIES`` entries, or on tables of ``sets`` x ``ways``."""
-    from rtl.sentron.execute import IMPLEMENTED_OPS
     from rtl.topk_unit import K_MAX
     from vtpu.model import Model
     if ENTRIES:
         return Model(ENTRIES, sentrons=sentrons, buckets=BUCKETS or None, max_moves=MAX_MOVES,
-                     ops=IMPLEMENTED_OPS, k_max=K_MAX)
-    return Model(sentrons=sentrons, sets=sets, ways=ways, ops=IMPLEMENTED_OPS, k_max=K_MAX)
+                     ops=ops_under_test(), k_max=K_MAX)
+    return Model(sentrons=sentrons, sets=sets, ways=ways, ops=ops_under_test(), k_max=K_MAX)
 
 
 async def start(dut):

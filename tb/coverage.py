@@ -180,7 +180,7 @@ class Coverage:
             self.op_status[(Op(op).name, final_status.name)] += 1
             if op == Op.CRANGE and final_status == Status.OK:
                 self.result_sizes[size_bin(records)] += 1
-            if op == Op.CKG:
+            if op == Op.CKG and op in self.implemented:     # (else BAD_OPCODE: no walk)
                 self.walks[WALK_SIZES[min(records, 2)]] += 1
         if self.occupancy_reachable:
             self.occupancy[occupancy_bin(used, capacity)] += 1

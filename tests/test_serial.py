@@ -49,7 +49,7 @@ def board_on_pty():
 def test_client_over_serial_gets_the_models_answers(board_on_pty):
     port, model = board_on_pty
     with VTPU("serial", port=port, board="icebreaker") as v:
-        assert v.backend.capacity == BOARDS["icebreaker"].entries == 2048
+        assert v.backend.capacity == BOARDS["icebreaker"].entries == 4096
         v.cput("1.2.3/4.5.6/7.8.9", "over the wire")
         assert v.cget("1.2.3/4.5.6/7.8.9") == "over the wire"
         with pytest.raises(NotFound):

@@ -219,50 +219,52 @@ class Board:
 
 
 BOARDS = {
-    # 12 MHz * 64 / 2**5 = 24 MHz, VCO 768 MHz (icepll -i 12 -o 24); 8 clocks per bit.
+    # 12 MHz * 80 / 2**5 = 30 MHz, VCO 960 MHz (icepll -i 12 -o 30); 10 clocks per bit.
     "icebreaker": Board(
         "icebreaker", "icebreaker.ICEBreakerPlatform", "ice40", 12e6,
-        dict(divr=0, divf=63, divq=5), 3_000_000,
+        dict(divr=0, divf=79, divq=5), 3_000_000,
         # green on the main board, two LEDs of the break-off PMOD, red on the main board
         leds=(1, 2, 3, 0), programmer="iceprog",
         # The cuckoo memory (the set-associative 256 x 1 refused random keys
         # at 6%). The entries are in SPRAM, four 64-bit words each
-        # (``SerialEntryStore``; the four SPRAMs hold 4,096); the index in
-        # block RAM, which is what bounds them: 512 buckets of four slots
-        # (14 BRAMs) and the free list (6). With twice as many slots as
-        # entries (1,024) every entry filled before a key was refused; with
-        # as many (2,048) 81% do: 1,657 keys stored at the first TABLE_FULL,
-        # for 50 logic cells and 3 BRAMs more (5,190 cells, 26 BRAMs). 4,096
-        # entries over the same index store no more keys (40%), and a larger
-        # index does not fit (1,024 buckets: 28 BRAMs). Its search stops at
-        # one move (two fill 93% of 2,048); at two, the search's nodes took
-        # the 256-entry build from 4,858 logic cells to 5,719. The sentron
-        # trades clocks for logic as the HX8K's does (``bit_serial``,
-        # ``hold``: ~150 clocks a point instruction, where the link takes
-        # 1,800 a frame), which made room for CHIER UP.
-        memory=dict(entries=2048, buckets=512, max_moves=1, spram=True, bit_serial=True, hold=True),
+        # (``SerialEntryStore``; the four SPRAMs hold 4,096), each at its
+        # index slot's place: as many entries as slots, 1,024 buckets of
+        # four, and no free list (``HashIndex`` ``slotted``: a slot holds its
+        # tag alone, 17 BRAMs; a relocation moves the entry with its slot).
+        # 78% of them, 3,198 keys, are stored at the first TABLE_FULL. With
+        # entry ids in the slots, 2,048 entries (512 buckets, 14 BRAMs, and
+        # the free list's 6) stored 1,657 keys in 5,190 logic cells; this
+        # takes 4,744 (and 23 BRAMs). 512 buckets of eight (87%) took 5,367
+        # cells, which did not place. The search stops at one move: at two
+        # its nodes took the 256-entry build from 4,858 logic cells to 5,719.
+        # The sentron trades clocks for logic as the HX8K's does
+        # (``bit_serial``, ``hold``: ~150 clocks a point instruction, where
+        # the link takes 1,800 a frame), which made room for CHIER UP.
+        memory=dict(entries=4096, buckets=1024, max_moves=1, spram=True, bit_serial=True, hold=True),
         # its SPRAMs hold the entry store (``SerialEntryStore``)
         synth_opts="-dsp -spram",
-        # Built for 30 MHz with CHIER UP this made 26.24 (from the held
-        # instruction's pattern through the nine magnitude compares of its
-        # BAD_ARG check to the answer register, 20 cells; without CHIER,
-        # 30.09 in 5,150 cells, no ``hold``): a board that carries the
-        # instruction at 24 MHz (24.65 met with 1,024 entries, 27.83 with
-        # 2,048; 26.18 before the response encoder changed: the same path,
-        # placed otherwise) rather than one without it at 30.
-        # Registering those checks (as the HX8K does) took 180 LUT4s more,
-        # 5,417 cells, which did not place.
+        # 30 MHz, met at seed 3 (30.70 MHz; 28.54, 29.70 and 29.44 at seeds
+        # 1, 2 and 4): seven to eight cells deep, three quarters of it
+        # routing. It ran at 24 (met at 24.65 with 1,024 entries, 27.83
+        # with 2,048) while the pattern's checks were not registered: from
+        # the held instruction through the nine magnitude compares of
+        # CHIER's BAD_ARG check to the answer register, 21 cells, 28.50 at
+        # 30; registering them (as the HX8K does) took 180 LUT4s that did
+        # not fit then, and 78 logic cells now (4,822).
         # The range instructions (and so CHIER DOWN) are not here: the
         # Z-order index (a copy of every key, the tree and the update queue
         # in BRAM, ~16 for 256 keys) does not fit beside the 23 BRAMs used,
         # nor the HX8K's scan (``ZScan``: two 144-bit Z-order compares and
-        # the box's 18, ~1,500 LUT4s) in the 145 cells left; it reads whole
-        # entries, which the serial store gives a word a clock. CROUTE's
+        # the box's 18, ~1,500 LUT4s) in the 458 cells left; it reads whole
+        # entries, which the serial store gives a word a clock, and a
+        # record's key and value would reach the answer register through
+        # 208 multiplexers of their own. CROUTE's
         # route table is 10 BRAMs and its scan two more 144-bit compares.
         # CKG's hop unit holds MAX_HOPS deltas (1152 flops); CATTEND and
         # CNEAREST rank a CRANGE, which is not here.
         leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CRANGE, Op.CDIGEST, Op.CKG,
-                             Op.CATTEND, Op.CNEAREST})),
+                             Op.CATTEND, Op.CNEAREST}),
+        seed=3),
     # 12 MHz * 80 / 2**4 = 60 MHz, VCO 960 MHz (icepll -i 12 -o 60); 20 clocks per bit.
     "hx8k": Board(
         "hx8k", "ice40_hx8k_b_evn.ICE40HX8KBEVNPlatform", "ice40", 12e6,

@@ -10,7 +10,12 @@ The memory of docs/isa.md ("Memory"), exactly as the model's
   values in memories of their own (``_split_store``);
 * the **free list**: a stack of freed ids and a count of ids never used;
 * the **hash index** (``HashIndex``): two buckets a key, tag and entry id a
-  slot, with the bounded relocation search;
+  slot, with the bounded relocation search. With ``spram`` there are as
+  many entries as slots, and an entry's id is its slot's place (``HashIndex``
+  ``slotted``): a slot holds its tag alone, there is no free list, and a
+  relocation moves the entry with its slot (``SerialEntryStore``'s ``move``,
+  12 clocks). The same keys are stored and refused as by the model, whose
+  ids differ: its free list empties only when every slot is taken;
 * the **Z-order index** (``ZIndex``) over entry ids: its slots are entry ids.
   It reads keys from the entry store through the block RAM's second port
   (``shared_keys``) rather than keeping a copy of its own; the sequencer
@@ -116,7 +121,9 @@ class CuckooSequencer(SentronPorts):
                  serial_regions=False, pipelined=False, scan=False, hold=False,
                  bit_serial=False):
         """``spram``: the entry store in a RAM of 64-bit words, four an entry
-        (``SerialEntryStore``: the UP5K's SPRAM); point instructions only.
+        (``SerialEntryStore``: the UP5K's SPRAM), each at its index slot's
+        place (``buckets`` x ``slots`` entries; ``buckets`` by default
+        ``entries / slots``); point instructions only.
         ``index_queue``, ``serial_regions``: the Z-order index's (``ZIndex``'s
         ``queue`` and ``serial_regions``). ``pipelined``: point instructions
         through the three-stage pipeline (see the module's docstring).
@@ -148,7 +155,12 @@ class CuckooSequencer(SentronPorts):
         self.bit_serial = bit_serial
         # the model's geometry rules and defaults, for one sentron's share
         self.entries = entries
+        if spram and buckets is None:
+            buckets = max(2, entries // slots)
         self.buckets = index_buckets(entries, slots=slots, buckets=buckets, max_moves=max_moves)
+        if spram and (self.buckets * slots != entries or max_moves > 1):
+            raise ValueError("the serial store keeps an entry in its index slot's place: "
+                             "as many entries as slots (buckets x slots), one move at most")
         self.slots, self.max_moves = slots, max_moves
         self.sentron_bits = sentron_bits          # hash bits below the first bucket (array)
         self.entry_bits = max(1, (entries - 1).bit_length())
@@ -197,12 +209,14 @@ class CuckooSequencer(SentronPorts):
                          zindex.keys.data.eq(keys.data[0].key)]
         m.submodules.index = index = HashIndex(buckets=self.buckets, slots=self.slots,
                                                entry_bits=E, max_moves=self.max_moves,
-                                               probe=self.pipelined)
-        m.submodules.free = free = Memory(shape=E, depth=self.entries, init=[])
-        free_w, free_r = free.write_port(), free.read_port(transparent_for=())
-        freed = Signal(range(self.entries + 1))       # ids on the free stack
-        fresh = Signal(range(self.entries + 1))       # ids never used: fresh..entries-1
-        popped = Signal()                             # the new key's id is off the free stack
+                                               probe=self.pipelined, slotted=self.spram)
+        if not self.spram:
+            # (the serial store's entry is at its slot's place: no ids to hand out)
+            m.submodules.free = free = Memory(shape=E, depth=self.entries, init=[])
+            free_w, free_r = free.write_port(), free.read_port(transparent_for=())
+            freed = Signal(range(self.entries + 1))       # ids on the free stack
+            fresh = Signal(range(self.entries + 1))       # ids never used: fresh..entries-1
+            popped = Signal()                             # the new key's id is off the free stack
         ranges = bool(self.ops & RANGE_OPS)
 
         # --- the instruction ---------------------------------------------------
@@ -241,10 +255,10 @@ class CuckooSequencer(SentronPorts):
         # where the bit-serial hash leaves 146 clocks before they are needed:
         # from the held instruction through nine magnitude compares to the
         # answer register was the HX8K's slowest path once the key compare
-        # was registered (48.60 MHz; 55.58 with this). Not with ``spram``: in
-        # the iCEBreaker's core they took 180 LUT4s more, which did not place.
+        # was registered (48.60 MHz; 55.58 with this), and the iCEBreaker's
+        # (28.5 MHz built for 30; 78 logic cells more).
         bad_pattern = up_mask = None
-        if self.bit_serial and not self.spram:
+        if self.bit_serial:
             bad_pattern, up_mask = Signal(), Signal(DIMS)
             m.d.sync += [bad_pattern.eq(pattern_bad(c.pattern)),
                          up_mask.eq(chier_up_mask(c.pattern.mask[:DIMS]))]
@@ -316,7 +330,15 @@ class CuckooSequencer(SentronPorts):
             reduced = (product_lo + (product_hi << 8))[16:32]
 
         candidates = Signal(2 * self.slots)           # lookup's tag matches not yet read
-        found_ids = Signal.like(index.o.payload.entries, reset_less=True)
+        if self.spram:
+            # the candidates' ids are their places in the key's two buckets
+            second = index.other(first, tag)
+            found_ids = Signal(data.ArrayLayout(E, 2 * self.slots))
+            m.d.comb += [found_ids[k].eq(index.place(first if k < self.slots else second,
+                                                     k % self.slots))
+                         for k in range(2 * self.slots)]
+        else:
+            found_ids = Signal.like(index.o.payload.entries, reset_less=True)
         candidate = Signal(range(2 * self.slots))
         if self.spram:
             m.d.comb += [store.key.eq(c.coord), store.value.eq(c.operand[:VW])]
@@ -550,8 +572,10 @@ class CuckooSequencer(SentronPorts):
                         m.d.comb += lowest.eq(k)
                 with m.If(cands.any()):
                     read_entry(ids[lowest])
-                    m.d.sync += [candidates.eq(cands), found_ids.eq(ids), candidate.eq(lowest),
+                    m.d.sync += [candidates.eq(cands), candidate.eq(lowest),
                                  entry_id.eq(ids[lowest])]
+                    if not self.spram:
+                        m.d.sync += found_ids.eq(ids)
                     m.next = "COMPARE"
                 with m.Else():
                     m.next = "MISS"
@@ -561,8 +585,7 @@ class CuckooSequencer(SentronPorts):
                     with m.If(index.o.valid):
                         if self.spram:
                             # the UP5K has no logic cells to spare for a second pick
-                            m.d.sync += [candidates.eq(index.o.payload.found),
-                                         found_ids.eq(index.o.payload.entries)]
+                            m.d.sync += candidates.eq(index.o.payload.found)
                             m.next = "CANDIDATE"
                         else:
                             next_candidate(index.o.payload.found, index.o.payload.entries)
@@ -613,30 +636,40 @@ class CuckooSequencer(SentronPorts):
                 m.d.comb += rsp.status.eq(Status.OK)
                 with m.If(out_free & offer_to_index(delete=1)):
                     write_entry(valid=0)
-                    m.d.comb += [free_w.addr.eq(freed), free_w.data.eq(entry_id), free_w.en.eq(1)]
-                    m.d.sync += freed.eq(freed + 1)
+                    if not self.spram:
+                        m.d.comb += [free_w.addr.eq(freed), free_w.data.eq(entry_id),
+                                     free_w.en.eq(1)]
+                        m.d.sync += freed.eq(freed + 1)
+                    answer()
+
+            def take_id():
+                """A new key's entry id: off the free stack (POP), else never used."""
+                m.d.comb += free_r.addr.eq(freed - 1)
+                with m.If((freed != 0) & reusable):
+                    m.d.sync += popped.eq(1)
+                    m.next = "POP"
+                with m.Elif(fresh != self.entries):
+                    m.d.sync += [entry_id.eq(fresh), popped.eq(0)]
+                    m.next = "INSERT"
+                with m.Elif(freed != 0):
+                    pass                  # the index is applying deletes: wait
+                with m.Else():
+                    m.d.comb += rsp.status.eq(Status.TABLE_FULL)
                     answer()
 
             with m.State("MISS"):
                 with m.If(c.op == Op.CPUT):
-                    m.d.comb += free_r.addr.eq(freed - 1)
-                    with m.If((freed != 0) & reusable):
-                        m.d.sync += popped.eq(1)
-                        m.next = "POP"
-                    with m.Elif(fresh != self.entries):
-                        m.d.sync += [entry_id.eq(fresh), popped.eq(0)]
-                        m.next = "INSERT"
-                    with m.Elif(freed != 0):
-                        pass                  # the index is applying deletes: wait
-                    with m.Else():
-                        m.d.comb += rsp.status.eq(Status.TABLE_FULL)
-                        answer()
+                    if self.spram:
+                        m.next = "INSERT"     # the slot the index finds is the entry
+                    else:
+                        take_id()
                 with m.Else():
                     m.d.comb += rsp.status.eq(Status.NOT_FOUND)
                     answer()
-            with m.State("POP"):
-                m.d.sync += entry_id.eq(free_r.data)
-                m.next = "INSERT"
+            if not self.spram:
+                with m.State("POP"):
+                    m.d.sync += entry_id.eq(free_r.data)
+                    m.next = "INSERT"
             with m.State("INSERT"):
                 m.d.comb += [index_cmd.op.eq(IndexOp.INSERT), index.i.valid.eq(1)]
                 with m.If(index.i.ready):
@@ -645,14 +678,27 @@ class CuckooSequencer(SentronPorts):
                 with m.If(index.o.valid):
                     with m.If(index.o.payload.status == Status.OK):
                         if self.spram:
-                            # the key's words first; STORE writes the value's
-                            m.d.comb += [store.id.eq(entry_id), store.write_key.eq(1)]
-                            m.next = "WRITE_KEY"
+                            # the key's place; the entry there, if a slot
+                            # moved, goes first (RELOCATE), then the key's
+                            # words (WRITE_KEY), then STORE writes the value's
+                            placed = index.o.payload.placed
+                            m.d.sync += entry_id.eq(placed)
+                            with m.If(index.o.payload.moves != 0):
+                                m.d.comb += [store.id.eq(placed), store.move.eq(1),
+                                             store.to.eq(index.o.payload.moved_to)]
+                                m.next = "RELOCATE"
+                            with m.Else():
+                                m.d.comb += [store.id.eq(placed), store.write_key.eq(1)]
+                                m.next = "WRITE_KEY"
                         else:
                             m.next = "STORE"
                     with m.Else():
                         m.next = "REFUSED"
             if self.spram:
+                with m.State("RELOCATE"):
+                    with m.If(~store.busy):
+                        m.d.comb += [store.id.eq(entry_id), store.write_key.eq(1)]
+                        m.next = "WRITE_KEY"
                 with m.State("WRITE_KEY"):
                     with m.If(~store.busy):
                         m.next = "STORE"
@@ -660,15 +706,16 @@ class CuckooSequencer(SentronPorts):
                 m.d.comb += rsp.status.eq(Status.TABLE_FULL)
                 answer()
             with m.State("STORE"):
-                # the id leaves the free list, the entry is written, the key
-                # queued for the Z-order index
+                # the id leaves the free list (not the serial store's), the
+                # entry is written, the key queued for the Z-order index
                 m.d.comb += rsp.status.eq(Status.OK)
                 with m.If(out_free & offer_to_index(delete=0)):
                     write_entry(valid=1)
-                    with m.If(popped):
-                        m.d.sync += freed.eq(freed - 1)
-                    with m.Else():
-                        m.d.sync += fresh.eq(fresh + 1)
+                    if not self.spram:
+                        with m.If(popped):
+                            m.d.sync += freed.eq(freed - 1)
+                        with m.Else():
+                            m.d.sync += fresh.eq(fresh + 1)
                     answer()
 
             with m.State("RANGE"):

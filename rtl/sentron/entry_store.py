@@ -14,7 +14,10 @@ key it is given (``done`` with ``match`` four clocks after ``lookup``), and
 leaves the value's word on the port (``stored``) from the clock after
 ``done`` until the next operation. Writing a new entry's key takes three
 clocks (``write_key``, ``busy`` meanwhile); its value (``write_value``) and
-clearing its valid bit (``invalidate``) one each. Requests reach the RAM a
+clearing its valid bit (``invalidate``) one each. ``move`` copies entry
+``id`` into entry ``to``, every word, each read then written as it arrives
+(three clocks a word, ``busy`` meanwhile): the cuckoo index's relocation,
+where an entry lives in its slot's place. Requests reach the RAM a
 clock after they are made, in order, so a read always sees the writes asked
 for before it. A read never shares a clock with a write, so the RAM's
 read-during-write behaviour (SPRAM: the output keeps its old word) never
@@ -62,7 +65,9 @@ class SerialEntryStore(wiring.Component):
             "write_key": In(1),      # write ``key`` into entry ``id``, valid
             "write_value": In(1),    # write ``value`` into entry ``id``
             "invalidate": In(1),     # clear entry ``id``'s valid bit
-            "busy": Out(1),          # a lookup or a key's write is under way
+            "move": In(1),           # copy entry ``id`` into entry ``to``
+            "to": In(self.entry_bits),
+            "busy": Out(1),          # a lookup, a key's write or a move is under way
             "done": Out(1),          # the lookup's answer: ``match``
             "match": Out(1),
             "stored": Out(value_width),   # the entry's value, from ``done`` on
@@ -98,6 +103,7 @@ class SerialEntryStore(wiring.Component):
         key_words, dead_words = words(1), words(0)
 
         held = Signal(self.entry_bits, reset_less=True)      # the entry under way
+        target = Signal(self.entry_bits, reset_less=True)    # MOVE: where it goes
         beat = Signal(range(K + 2))          # LOOKUP: the next word to ask for
         seen = Signal(range(K + 1))          # the word arriving (LOOKUP) or written (WRITE)
         matched = Signal()                   # every word so far
@@ -120,6 +126,9 @@ class SerialEntryStore(wiring.Component):
                                  word.eq(key_words[0])]
                     m.d.sync += [held.eq(self.id), seen.eq(1)]
                     m.next = "WRITE"
+                with m.Elif(self.move):
+                    m.d.sync += [held.eq(self.id), target.eq(self.to), seen.eq(0)]
+                    m.next = "MOVE_READ"
                 with m.Elif(self.write_value):
                     m.d.comb += [addr.eq(Cat(Const(K, B), self.id)), write.eq(1),
                                  word.eq(self.value)]
@@ -144,5 +153,20 @@ class SerialEntryStore(wiring.Component):
                              word.eq(key_word(seen))]
                 m.d.sync += seen.eq(seen + 1)
                 with m.If(seen == K - 1):
+                    m.next = "IDLE"
+            # MOVE: word ``seen`` read, then written where it goes as it arrives
+            # (straight from the port into the write's data register)
+            with m.State("MOVE_READ"):
+                m.d.comb += [self.busy.eq(1), addr.eq(Cat(seen[:B], held)), read.eq(1)]
+                m.next = "MOVE_WAIT"
+            with m.State("MOVE_WAIT"):
+                m.d.comb += self.busy.eq(1)
+                m.next = "MOVE_WRITE"
+            with m.State("MOVE_WRITE"):
+                m.d.comb += [self.busy.eq(1), addr.eq(Cat(seen[:B], target)), write.eq(1),
+                             word.eq(r.data)]
+                m.d.sync += seen.eq(seen + 1)
+                m.next = "MOVE_READ"
+                with m.If(seen == K):
                     m.next = "IDLE"
         return m

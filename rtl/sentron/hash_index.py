@@ -22,6 +22,15 @@ A node's children are tried in slot order, each child's row read to look for
 an empty slot; the first child with one ends the search, and the moves are
 written from that child back to the root, one slot a clock, the new key last.
 
+With ``slotted`` (the serial store's: the iCEBreaker's) an entry's id is
+its slot's place, ``bucket * slots + slot``: a slot holds its tag alone, an
+entry lives in its slot's place in the entry store, and there is no free
+list. LOOKUP then answers the matches alone (their ids are their places);
+INSERT answers where the key went (``placed``) and, when a slot moved
+(``moves``, one at most), where it went (``moved_to``: the entry at
+``placed`` moves there before the new key takes its place); REMOVE empties
+the slot at the command's ``entry``.
+
 With ``probe`` (the pipelined sentron's) the rows are two memories, the even
 buckets' and the odd ones': a key's two buckets differ in bit 0, so
 ``probe_*`` reads both in one clock, one from each, without a second copy of
@@ -57,7 +66,11 @@ class IndexOp(enum.Enum, shape=2):
 
 
 def slot_layout(entry_bits):
-    return data.StructLayout({"valid": 1, "tag": TAG_BITS, "entry": entry_bits})
+    """A slot: its tag and, unless the index is ``slotted`` (``entry_bits`` 0), its entry's id."""
+    fields = {"valid": 1, "tag": TAG_BITS}
+    if entry_bits:
+        fields["entry"] = entry_bits
+    return data.StructLayout(fields)
 
 
 def index_command_layout(bucket_bits, entry_bits):
@@ -65,17 +78,24 @@ def index_command_layout(bucket_bits, entry_bits):
                               "entry": entry_bits})
 
 
-def index_answer_layout(slots, entry_bits, max_moves):
-    """``found``: slots of the first bucket, then of the second (LOOKUP)."""
+def index_answer_layout(slots, entry_bits, max_moves, slotted=False):
+    """``found``: slots of the first bucket, then of the second (LOOKUP);
+    ``entries``: their ids, or, ``slotted``, ``placed`` and ``moved_to`` (INSERT)."""
+    if slotted:
+        return data.StructLayout({"status": Status, "found": 2 * slots,
+                                  "moves": range(max_moves + 1),
+                                  "placed": entry_bits, "moved_to": entry_bits})
     return data.StructLayout({"status": Status, "found": 2 * slots,
                               "entries": data.ArrayLayout(entry_bits, 2 * slots),
                               "moves": range(max_moves + 1)})
 
 
 class HashIndex(wiring.Component):
-    def __init__(self, *, buckets, slots=4, entry_bits, max_moves=2, probe=False):
+    def __init__(self, *, buckets, slots=4, entry_bits=None, max_moves=2, probe=False,
+                 slotted=False):
         """``probe``: the rows in two memories, of the even and the odd
-        buckets, and the ``probe_*`` ports (see the module's docstring)."""
+        buckets, and the ``probe_*`` ports; ``slotted``: an entry's id is its
+        slot's place (``entry_bits`` follows; see the module's docstring)."""
         if buckets < 2 or buckets & (buckets - 1):
             raise ValueError("buckets must be a power of two >= 2")
         if max_moves not in (0, 1, 2):
@@ -83,13 +103,19 @@ class HashIndex(wiring.Component):
             # root is full), so the model's "skip a bucket on its own path" rule
             # needs no logic here.
             raise ValueError("this index searches at most 2 moves")
+        if slotted:
+            if slots & (slots - 1) or max_moves > 1 or probe:
+                raise ValueError("a slotted index has a power of two of slots, moves one "
+                                 "entry at most and is not probed")
+            entry_bits = (buckets * slots - 1).bit_length()
+        self.slotted = slotted
         self.buckets, self.slots, self.entry_bits = buckets, slots, entry_bits
         self.max_moves = max_moves
         self.bucket_bits = buckets.bit_length() - 1
         self.probe = probe
         ports = {
             "i": In(stream.Signature(index_command_layout(self.bucket_bits, entry_bits))),
-            "o": Out(stream.Signature(index_answer_layout(slots, entry_bits, max_moves))),
+            "o": Out(stream.Signature(index_answer_layout(slots, entry_bits, max_moves, slotted))),
         }
         if probe:
             ports.update({
@@ -119,10 +145,15 @@ class HashIndex(wiring.Component):
         """A slot's other bucket."""
         return bucket ^ (tag[:self.bucket_bits] | 1)
 
+    def place(self, bucket, slot):
+        """A slotted index's entry id of slot ``slot`` of bucket ``bucket``."""
+        return Cat(Const(slot, (self.slots - 1).bit_length()) if isinstance(slot, int) else slot,
+                   bucket)
+
     def elaborate(self, platform):
         m = Module()
         S, B = self.slots, self.bucket_bits
-        slot = slot_layout(self.entry_bits)
+        slot = slot_layout(0 if self.slotted else self.entry_bits)
         row_shape = data.ArrayLayout(slot, S)
         idle = Signal()                  # the FSM waits for a command
         if self.probe:
@@ -135,7 +166,9 @@ class HashIndex(wiring.Component):
 
         cmd = Signal(self.i.payload.shape(), reset_less=True)
         new = Signal(slot)               # the slot the command's key gets
-        m.d.comb += [new.valid.eq(1), new.tag.eq(cmd.tag), new.entry.eq(cmd.entry)]
+        m.d.comb += [new.valid.eq(1), new.tag.eq(cmd.tag)]
+        if not self.slotted:
+            m.d.comb += new.entry.eq(cmd.entry)
         second = self.other(cmd.bucket, cmd.tag)
         row1 = Signal(rd.data.shape(), reset_less=True)
         answer = Signal(self.o.payload.shape())
@@ -144,6 +177,12 @@ class HashIndex(wiring.Component):
         def write(bucket, index, content):
             m.d.comb += [wr.addr.eq(bucket), wr.en.eq(1 << index)]
             m.d.comb += [wr.data[k].eq(content) for k in range(S)]
+
+        def holds(k, s):
+            """Slot ``k`` of the two buckets (``s``) holds the command's entry."""
+            if self.slotted:
+                return self.place(cmd.bucket if k < S else second, k % S) == cmd.entry
+            return s.entry == cmd.entry
 
         def empty_slot(row):
             return first_one([~row[k].valid for k in range(S)]), \
@@ -184,9 +223,11 @@ class HashIndex(wiring.Component):
                         m.d.sync += [answer.found.eq(found),
                                      answer.status.eq(Mux(found.any(), Status.OK,
                                                           Status.NOT_FOUND))]
-                        m.d.sync += [answer.entries[k].eq(s.entry) for k, s in enumerate(both)]
+                        if not self.slotted:
+                            m.d.sync += [answer.entries[k].eq(s.entry)
+                                         for k, s in enumerate(both)]
                     with m.Case(IndexOp.REMOVE):
-                        hits = [s.valid & (s.tag == cmd.tag) & (s.entry == cmd.entry) for s in both]
+                        hits = [s.valid & (s.tag == cmd.tag) & holds(k, s) for k, s in enumerate(both)]
                         in1, in2 = Cat(*hits[:S]).any(), Cat(*hits[S:]).any()
                         gone = Signal(slot)           # an empty slot
                         with m.If(in1):
@@ -200,8 +241,12 @@ class HashIndex(wiring.Component):
                         at2, room2 = empty_slot(row2)
                         with m.If(room1):
                             write(cmd.bucket, at1, new)
+                            if self.slotted:
+                                m.d.sync += answer.placed.eq(self.place(cmd.bucket, at1))
                         with m.Elif(room2):
                             write(second, at2, new)
+                            if self.slotted:
+                                m.d.sync += answer.placed.eq(self.place(second, at2))
                         with m.Else():
                             if self.max_moves:
                                 m.d.sync += [queue[0].bucket.eq(cmd.bucket), queue[0].root.eq(1),
@@ -231,6 +276,10 @@ class HashIndex(wiring.Component):
                         # the path's last move: the head's slot j into the child
                         write(child, at, head_row[j])
                         m.d.sync += [cur.eq(head), cur_slot.eq(j), moves.eq(1)]
+                        if self.slotted:
+                            # (one move: the new key takes the slot this one leaves)
+                            m.d.sync += [answer.moved_to.eq(self.place(child, at)),
+                                         answer.placed.eq(self.place(node.bucket, j))]
                         m.next = "MOVE"
                     with m.Else():
                         if self.max_moves == 2:

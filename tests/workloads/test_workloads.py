@@ -138,14 +138,14 @@ def test_helpers():
     assert percentile([5, 1, 3, 2, 4], 50) == 3 and percentile([1, 2], 99) == 2
     boards = at_boards(1000, 300, 100, set())
     assert boards["icebreaker"]["link_s"] == pytest.approx(300 * 10 / 3e6)     # full duplex
-    one = at_boards(1000, 300, 100, set(), keys=2000, round_trip=True)["icebreaker"]
+    one = at_boards(1000, 300, 100, set(), keys=3500, round_trip=True)["icebreaker"]
     assert one["link_s"] == pytest.approx(400 * 10 / 3e6)      # the answer follows the request
     assert one["core_s"] == pytest.approx(1000 / BOARDS["icebreaker"].clk_hz, rel=1e-3)
     assert one["holds_keys"] is False
-    # its cuckoo memory stores 81% of its 2,048 entries before it refuses a
+    # its cuckoo memory stores 78% of its 4,096 entries before it refuses a
     # random key; the pipelined ULX3S's set-associative table refuses them
     # long before its 8,192
-    assert at_boards(1000, 300, 100, set(), keys=1600)["icebreaker"]["holds_keys"] is True
+    assert at_boards(1000, 300, 100, set(), keys=3100)["icebreaker"]["holds_keys"] is True
     for name in ("ulx3s-85f", "ulx3s-85f-pipelined"):
         stores, entries = boards[name]["stores"], BOARDS[name].entries
         assert stores > 0.95 * entries if BOARDS[name].memory else stores < 0.05 * entries

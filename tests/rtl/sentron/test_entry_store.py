@@ -1,5 +1,6 @@
 """SerialEntryStore against a dict of entry id -> (key, value, valid): random
-writes, value overwrites, invalidations and lookups, half of them with a key
+writes, value overwrites, invalidations, moves of one entry into another and
+lookups, half of them with a key
 that differs from the stored one in a single component, so that each of the
 three key words' compares is what decides."""
 
@@ -49,12 +50,13 @@ def test_store_matches_reference(seed):
     dut = SerialEntryStore(entries=ENTRIES)
     rng = random.Random(seed)
     reference = {}          # id -> [key, value, valid]
-    tallies = {"match": 0, "near_miss": 0, "dead": 0}
+    tallies = {"match": 0, "near_miss": 0, "dead": 0, "moved": 0}
 
     async def testbench(ctx):
         for _ in range(600):
             entry = rng.randrange(ENTRIES)
-            action = rng.choice(["new", "new", "value", "invalidate", "lookup", "lookup", "lookup"])
+            action = rng.choice(["new", "new", "value", "invalidate", "move", "lookup", "lookup",
+                                 "lookup"])
             if action == "new":
                 key, value = random_key(rng), rng.randrange(1 << VALUE_WIDTH)
                 op_clock(ctx, dut, "write_key", entry, key)
@@ -77,6 +79,19 @@ def test_store_matches_reference(seed):
                 await ctx.tick()
                 ctx.set(dut.invalidate, 0)
                 reference[entry][2] = False
+            elif action == "move" and entry in reference:
+                to = rng.randrange(ENTRIES)
+                ctx.set(dut.to, to)
+                op_clock(ctx, dut, "move", entry)
+                await ctx.tick()
+                ctx.set(dut.move, 0)
+                clocks = 1
+                while ctx.get(dut.busy):
+                    await ctx.tick()
+                    clocks += 1
+                assert clocks == 3 * (dut.key_words + 1) + 1
+                reference[to] = list(reference[entry])
+                tallies["moved"] += 1
             elif action == "lookup" and entry in reference:
                 key, value, valid = reference[entry]
                 asked = list(key)

@@ -1,6 +1,8 @@
 """The hash index against the model's cuckoo memory (vtpu.memory.CuckooMemory):
 after every command the index RAM must hold exactly the model's slots, and
-every answer (status, moves, lookup matches) must be the model's."""
+every answer (status, moves, lookup matches) must be the model's. A slotted
+index (an entry's id is its slot's place) holds the model's tags in the
+model's places, and says where each new key and moved slot went."""
 
 import random
 
@@ -32,8 +34,21 @@ def slots_of(row, slots):
     return [(row[j].tag, row[j].entry) if row[j].valid else None for j in range(slots)]
 
 
+def tags_of(row, slots):
+    return [row[j].tag if row[j].valid else None for j in range(slots)]
+
+
 def index_rows(ctx, dut):
+    if dut.slotted:
+        return [tags_of(dut.stored_row(ctx, b), dut.slots) for b in range(dut.buckets)]
     return [slots_of(dut.stored_row(ctx, b), dut.slots) for b in range(dut.buckets)]
+
+
+def model_rows(model, slotted):
+    """The model's index; slotted, its tags alone (its entry ids are not places)."""
+    if slotted:
+        return [[slot and slot[0] for slot in row] for row in model.index[0]]
+    return model.index[0]
 
 
 async def probe(ctx, dut, bucket, tag):
@@ -50,16 +65,26 @@ async def probe(ctx, dut, bucket, tag):
     return slots_of(rows, 2 * dut.slots)
 
 
-@pytest.mark.parametrize("entries,buckets,max_moves,probed", [
-    (64, 16, 2, False), (48, 16, 1, False), (24, 8, 0, False), (32, 16, 2, False),
-    (64, 16, 2, True), (32, 16, 1, True)])
-def test_index_is_the_models(entries, buckets, max_moves, probed):
+@pytest.mark.parametrize("entries,buckets,max_moves,probed,slotted", [
+    (64, 16, 2, False, False), (48, 16, 1, False, False), (24, 8, 0, False, False),
+    (32, 16, 2, False, False), (64, 16, 2, True, False), (32, 16, 1, True, False),
+    (64, 16, 1, False, True), (32, 8, 0, False, True)])
+def test_index_is_the_models(entries, buckets, max_moves, probed, slotted):
     """``probed``: the rows in two banks, and after every command a probe of
-    the key's buckets, against the model's rows."""
+    the key's buckets, against the model's rows. ``slotted``: as many entries
+    as slots, each at its slot's place."""
     rng = random.Random(entries + buckets + max_moves)
     model = CuckooMemory(entries, buckets=buckets, max_moves=max_moves)
-    dut = HashIndex(buckets=buckets, entry_bits=(entries - 1).bit_length(), max_moves=max_moves,
-                    probe=probed)
+    if slotted:
+        dut = HashIndex(buckets=buckets, max_moves=max_moves, slotted=True)
+    else:
+        dut = HashIndex(buckets=buckets, entry_bits=(entries - 1).bit_length(),
+                        max_moves=max_moves, probe=probed)
+
+    def place(key):
+        """Where the model keeps ``key``: its entry id, or, slotted, its slot's place."""
+        _, b, j = model.where[key]
+        return b * dut.slots + j if slotted else model.entry_id(key)
     universe = [tuple(rng.randrange(65536) for _ in range(DIMS)) for _ in range(120)]
     seen = {"moves": set(), "full": 0, "lookups": 0}
 
@@ -69,7 +94,7 @@ def test_index_is_the_models(entries, buckets, max_moves, probed):
             key = rng.choice(universe)
             _, b1, tag = model.locate(key)
             if key in stored and rng.random() < 0.35:
-                entry = model.entry_id(key)
+                entry = place(key)
                 model.remove(key)
                 stored.discard(key)
                 answer = await command(ctx, dut, IndexOp.REMOVE, b1, tag, entry)
@@ -84,22 +109,34 @@ def test_index_is_the_models(entries, buckets, max_moves, probed):
                 if key in stored:
                     s, b, j = model.where[key]
                     k = j + (dut.slots if b != b1 else 0)
-                    assert answer.found >> k & 1 and answer.entries[k] == model.entry_id(key)
+                    assert answer.found >> k & 1
+                    if not slotted:
+                        assert answer.entries[k] == model.entry_id(key)
                     seen["lookups"] += 1
             elif model.free[0] or model.fresh[0] < entries:    # the entry store has an id
                 entry = model.free[0][-1] if model.free[0] else model.fresh[0]
                 before = model.relocations
+                was = {k: model.where[k] for k in stored}
                 placed = model.insert(key)
                 answer = await command(ctx, dut, IndexOp.INSERT, b1, tag, entry)
                 assert answer.status == (Status.OK if placed else Status.TABLE_FULL), step
                 if placed:
                     stored.add(key)
-                    assert model.entry_id(key) == entry
                     assert answer.moves == model.relocations - before, step
+                    if slotted:
+                        assert answer.placed == place(key), step
+                        moved = [k for k in was if model.where[k] != was[k]]
+                        assert len(moved) == answer.moves, step
+                        if moved:
+                            # it left the new key's place
+                            assert was[moved[0]][1:] == model.where[key][1:], step
+                            assert answer.moved_to == place(moved[0]), step
+                    else:
+                        assert model.entry_id(key) == entry
                     seen["moves"].add(int(answer.moves))
                 else:
                     seen["full"] += 1
-            assert index_rows(ctx, dut) == model.index[0], step
+            assert index_rows(ctx, dut) == model_rows(model, slotted), step
             if probed:
                 b2 = model.alt(b1, tag)
                 assert await probe(ctx, dut, b1, tag) == model.index[0][b1] + model.index[0][b2]
@@ -107,14 +144,14 @@ def test_index_is_the_models(entries, buckets, max_moves, probed):
         if len(stored) == entries:                    # free an id first
             key = stored.pop()
             _, b1, tag = model.locate(key)
-            entry = model.entry_id(key)
+            entry = place(key)
             model.remove(key)
             assert (await command(ctx, dut, IndexOp.REMOVE, b1, tag, entry)).status == Status.OK
         _, b1, tag = model.locate((7,) * DIMS)
-        unused = next(e for e in range(entries) if all(model.entry_id(k) != e for k in stored))
+        unused = next(e for e in range(entries) if all(place(k) != e for k in stored))
         answer = await command(ctx, dut, IndexOp.REMOVE, b1, tag, unused)
         assert answer.status == Status.NOT_FOUND
-        assert index_rows(ctx, dut) == model.index[0]
+        assert index_rows(ctx, dut) == model_rows(model, slotted)
 
     run_sim(dut, bench)
     assert seen["lookups"] > 20
