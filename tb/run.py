@@ -71,9 +71,11 @@ def _kick_single_statements(module):
 
 def export_verilog(sets, ways, path, simulator, sentrons=1, pipelined=False, memory=None,
                    ops=None):
+    """``ops``: the instructions the core carries (default: every one implemented)."""
+    from rtl.sentron.execute import IMPLEMENTED_OPS
     from rtl.top import VTPU
     top = VTPU(sentrons=sentrons, sets=sets, ways=ways, pipelined=pipelined, memory=memory,
-               **({} if ops is None else dict(ops=ops)))
+               ops=IMPLEMENTED_OPS if ops is None else ops)
     write_verilog(top, "vtpu_top", path, simulator)
     return top
 
@@ -187,7 +189,7 @@ def job_env(args, test_dir, count, **more):
             "VTPU_BUCKETS": str(args.buckets or 0), "VTPU_MAX_MOVES": str(args.max_moves),
             # a CDIGEST over a scanned store: (2 x entries + 212) clocks a hit, unanswered
             "VTPU_IDLE_LIMIT": str(100_000 if args.cuckoo_scan else 5000),
-            "VTPU_OPS": ",".join(sorted(op.name for op in args.ops)) if args.ops else "",
+            "VTPU_OPS": ",".join(sorted(op.name for op in args.ops)),
             "VTPU_RESULT": str(test_dir / "result.json"),
             "VTPU_STIMULUS": str(test_dir / "stimulus.hex"),
             "VTPU_RESPONSES": str(test_dir / "responses.hex"),
@@ -284,7 +286,7 @@ def main(argv=None):
                   scan=bool(args.cuckoo_scan),
                   bit_serial=bool(args.cuckoo_scan),
                   hold=bool(args.cuckoo_scan)) if args.entries else None
-    args.ops = None                          # every instruction the gateware implements
+    args.ops = IMPLEMENTED_OPS               # the instructions the core carries
     if memory and args.cuckoo_serial:
         from rtl.boards import BOARDS
         board = BOARDS["icebreaker"]
@@ -388,7 +390,7 @@ def main(argv=None):
         say(f"a testbench ended without a result (log: {log})")
         return 1
     r = merge_results([json.loads(p.read_text()) for p in results])
-    coverage = Coverage.merge(args.ops or IMPLEMENTED_OPS, [d / "coverage.json" for d in jobs],
+    coverage = Coverage.merge(args.ops, [d / "coverage.json" for d in jobs],
                               sentrons=args.sentrons, memory=bool(memory), k_max=K_MAX)
     REPORTS.mkdir(parents=True, exist_ok=True)
     coverage.write(REPORTS / f"coverage-{name}.json")
