@@ -31,6 +31,16 @@ def _cell(op, ops):
     return "yes"
 
 
+def _range_walk(ops, board):
+    """How the build answers the range instructions: its Z-order index, or a
+    scan of its store (``ZScan``: a pass of the store a record)."""
+    if not ops & RANGE_OPS:
+        return "—"
+    if (board.memory or {}).get("scan"):
+        return "scan (a pass of the store a record)"
+    return "Z-order index"
+
+
 def board_table():
     """Markdown: one row per instruction; a column for the simulated core and one per board."""
     builds = [("simulation", IMPLEMENTED_OPS, None)] + [
@@ -49,6 +59,8 @@ def board_table():
     # (a new key through the cuckoo memory's state machine, pipelined or not)
     rows.append(["point instructions, each sentron"] + ["—"] + [
         b.point_rate_text for _, _, b in builds[1:]])
+    rows.append(["range walk"] + ["Z-order index"] + [
+        _range_walk(ops, b) for _, ops, b in builds[1:]])
     rows.append(["core clock"] + ["—"] + [f"{b.clk_hz / 1e6:g} MHz" for _, _, b in builds[1:]])
     return "\n".join("| " + " | ".join(row) + " |" for row in rows) + "\n"
 

@@ -11,8 +11,9 @@ room. The dispatcher hashes each coordinate once and hands the hash to the
 sentron with the instruction (``Sequencer`` ``hashed``). A range instruction
 (CRANGE, CDIGEST, CHIER DOWN) goes to every sentron: each answers the keys
 it holds in Z-order, and the collector merges the streams -- the smallest
-head first, once every sentron has an answer up -- then sends one final
-answer with the counts (and digests) summed.
+head first, once every sentron has an answer up (a tournament of Z-order
+compares, a registered round a clock) -- then sends one final answer with
+the counts (and digests) summed.
 Everything else (the pure instructions, CRTSET and CROUTE with the one
 ownership table, errors the decoder flagged) goes to sentron 0, which is the
 only one built with those opcodes -- or, with ``ops_unit`` (pipelined, no
@@ -57,7 +58,10 @@ its own in the way; its ready promises room for those two clocks
 (``slack``). A register slice (``SkidBuffer``) after every sentron pops its
 FIFO from a flop, so the collector's decision (late in the clock, and across
 the chip from the sentrons) only drives the registers next to it; three
-clocks more per answer than a sentron alone, the same rate.
+clocks more per answer than a sentron alone, the same rate. Cuckoo sentrons
+(``memory``) get the slice too when they answer range instructions: the
+merge's choice then stops at it rather than reaching into their state
+machines.
 
 ``answer_domain`` (pipelined only; the pipelined ULX3S build: the host link's clock)
 puts the collector on another clock: each sentron writes its answers into a
@@ -179,8 +183,9 @@ class SentronArray(wiring.Component):
         self.memory = memory
         # A scanned memory's one sentron hashes CDIGEST's entries itself, a bit
         # a clock (``CuckooSequencer``'s ``scan``): no digest unit in front.
-        scan = memory is not None and memory.get("scan", False)
-        assert not scan or sentrons == 1, "a scanned memory is one sentron's"
+        # Several sentrons' digests are summed by the one in front, as for a
+        # Z-order index's.
+        scan = memory is not None and memory.get("scan", False) and sentrons == 1
         # ``hold``: the sentron works on the instruction where the decoder holds it
         assert not (memory or {}).get("hold") or sentrons == 1, "a held instruction is one sentron's"
         self.front_ops = FRONT_OPS - {Op.CDIGEST} if scan else FRONT_OPS
@@ -302,8 +307,10 @@ class SentronArray(wiring.Component):
             if crossing:
                 # Its answers come out of a CreditFIFO of its own, on the collector's clock.
                 held_at_most = sentron.answers
-            elif self.pipelined:
-                held_at_most = sentron.answers + 2
+            elif self.pipelined or (self.memory is not None and self.ops & RANGE_OPS):
+                # (a cuckoo sentron's slice keeps the merge's choice out of its
+                # state machine: the four-sentron ULX3S's)
+                held_at_most = sentron.answers + 2 if self.pipelined else 0
                 m.submodules[f"slice{k}"] = out = SkidBuffer(sentron.o.payload.shape())
                 wiring.connect(m, sentron.o, out.i)
                 sentron = Ports(sentron.i, out.o)
@@ -387,14 +394,13 @@ class SentronArray(wiring.Component):
             retire.eq((chosen & ~Cat(*(s.o.payload.more for s in sentrons))).any()),
         ]
         if broadcast:
+            merged_answer = Signal.like(answer)
+            answer_valid, merged, merged_retire = Signal(), Signal(self.sentrons), Signal()
+            self._merge(m, sentrons, valids, merged_answer, answer_valid, merged, merged_retire)
             with m.If(head_all):
-                answer_valid, merged = Signal(), Signal(self.sentrons)
-                m.d.comb += chosen.eq(0)
-                self._merge(m, sentrons, valids, answer, answer_valid, merged, retire)
+                m.d.comb += [chosen.eq(0), answer.eq(merged_answer), retire.eq(0)]
                 with m.If(answer_valid & out_free):
-                    m.d.comb += chosen.eq(merged)
-                with m.Else():
-                    m.d.comb += retire.eq(0)
+                    m.d.comb += [chosen.eq(merged), retire.eq(merged_retire)]
         take = chosen.any()
         for k, sentron in enumerate(sentrons):
             m.d.comb += sentron.o.ready.eq(chosen[k])
@@ -485,39 +491,54 @@ class SentronArray(wiring.Component):
         Z-order, then a final frame. The next record out is the smallest head
         among the sentrons still sending records, known only once every sentron
         has an answer up; when all are at their final frames, one final goes out
-        with the counts (and CDIGEST's digests, mod 2**64) summed."""
-        def smaller(a, b):
-            """Whether head ``a`` (has a record, payload, index) goes before ``b``:
-            a record beats a final, then Z-order."""
-            a_more, a_payload, b_more, b_payload = a[0], a[1], b[0], b[1]
-            return Mux(a_more & b_more, ~z_less(b_payload.coord, a_payload.coord, self.width),
-                       a_more)
+        with the counts (and CDIGEST's digests, mod 2**64) summed.
 
-        # tournament over the heads: each match keeps the winner (in named signals:
-        # the simulator would re-evaluate a nested expression at every use)
-        layout = response_layout(self.width, self.value_width)
-        entrants = [(s.o.payload.more, s.o.payload, Const(k, range(self.sentrons)))
+        The heads meet in a tournament of 144-bit Z-order comparisons, one
+        registered round a clock (the collector's): combinational, two rounds of it
+        and the choice fed back into the sentrons were 26 logic levels, the
+        four-sentron ULX3S's slowest path. Its verdict stands for the heads as
+        they were as many clocks before, so it is taken once they have held
+        still that long (no answer taken, no valid changed since); records
+        leave for a byte-serial link, which has clocks to spare."""
+        def smaller(a, b):
+            """Whether head ``a`` (has a record, key, index) goes before ``b``:
+            a record beats a final, then Z-order."""
+            a_more, a_coord, b_more, b_coord = a[0], a[1], b[0], b[1]
+            return Mux(a_more & b_more, ~z_less(b_coord, a_coord, self.width), a_more)
+
+        sync = m.d[self.answer_domain]
+        entrants = [(s.o.payload.more, s.o.payload.coord, Const(k, range(self.sentrons)))
                     for k, s in enumerate(sentrons)]
-        round_ = 0
+        rounds = 0
         while len(entrants) > 1:
             nxt = []
             for n, (a, b) in enumerate(zip(entrants[::2], entrants[1::2])):
-                first = Signal(name=f"merge{round_}_{n}_first")
+                first = Signal(name=f"merge{rounds}_{n}_first")
                 m.d.comb += first.eq(smaller(a, b))
-                more = Signal(name=f"merge{round_}_{n}_more")
-                payload = Signal(layout, name=f"merge{round_}_{n}")
-                index = Signal(range(self.sentrons), name=f"merge{round_}_{n}_index")
-                m.d.comb += [more.eq(Mux(first, a[0], b[0])), payload.eq(Mux(first, a[1], b[1])),
-                             index.eq(Mux(first, a[2], b[2]))]
-                nxt.append((more, payload, index))
+                more = Signal(name=f"merge{rounds}_{n}_more")
+                coord = Signal.like(a[1], name=f"merge{rounds}_{n}_coord", reset_less=True)
+                index = Signal(range(self.sentrons), name=f"merge{rounds}_{n}_index")
+                sync += [more.eq(Mux(first, a[0], b[0])), coord.eq(Mux(first, a[1], b[1])),
+                         index.eq(Mux(first, a[2], b[2]))]
+                nxt.append((more, coord, index))
             entrants = nxt
-            round_ += 1
-        best_more, best_payload, best_index = entrants[0]
+            rounds += 1
+        best_more, _, best_index = entrants[0]
 
-        m.d.comb += answer_valid.eq(valids.all())
+        # clocks the heads have held still, this one included (up to rounds + 1)
+        took, valids_before = Signal(), Signal.like(valids)
+        held_before = Signal(range(rounds + 2))
+        held = Signal.like(held_before)
+        sync += [took.eq(Cat(*(s.o.valid & s.o.ready for s in sentrons)).any()),
+                 valids_before.eq(valids), held_before.eq(held)]
+        m.d.comb += held.eq(Mux(took | (valids != valids_before), 1,
+                                Mux(held_before == rounds + 1, rounds + 1, held_before + 1)))
+
+        m.d.comb += answer_valid.eq(valids.all() & (held == rounds + 1))
         with m.If(best_more):
-            m.d.comb += [answer.eq(best_payload), chosen.eq(Const(1, self.sentrons) << best_index),
-                         retire.eq(0)]
+            m.d.comb += [answer.eq(one_hot(*((best_index == k, s.o.payload)
+                                             for k, s in enumerate(sentrons)))),
+                         chosen.eq(Const(1, self.sentrons) << best_index), retire.eq(0)]
         with m.Else():
             first = sentrons[0].o.payload
             count = sum((s.o.payload.aux for s in sentrons[1:]), first.aux)
@@ -526,4 +547,3 @@ class SentronArray(wiring.Component):
                 if Op.CDIGEST in self.ops else first.value
             m.d.comb += [answer.eq(first), answer.aux.eq(count), answer.value.eq(digest),
                          chosen.eq(~0), retire.eq(1)]
-

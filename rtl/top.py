@@ -85,8 +85,8 @@ class VTPU(wiring.Component):
         entry (``SerialEntryStore``; point instructions only), and
         ``serial_regions``: each Z-order index's region tests a component a
         clock (``ZIndex``), and ``pipelined``: each sentron's point
-        instructions through its pipeline, and ``scan``: one sentron whose range
-        instructions scan its store, with no Z-order index, ``bit_serial``:
+        instructions through its pipeline, and ``scan``: sentrons whose range
+        instructions scan their stores, with no Z-order index, ``bit_serial``:
         one sentron that hashes each key a bit a clock, and ``hold``: one
         sentron that works on the instruction where the decoder holds it (all
         three ``CuckooSequencer``'s). ``pipelined``

@@ -72,6 +72,10 @@ class TopKUnit(Interposer):
         # q in a register of its own: the scores' paths start here, not in
         # the decoder behind the units in front
         m.d.sync += [self.radius.eq(1), self.q.eq(cmd.coord)]
+        # the checks of the held instruction, registered: from the decoder's
+        # register through nine magnitude compares into the state machine was
+        # 19 logic levels, the four-sentron ULX3S's slowest host path
+        m.d.sync += self.bad_held.eq(self.bad)
 
     def _score(self, m, coord, value, query):
         """The record's score (signed), DOT or minus the L1 distance."""
@@ -103,6 +107,7 @@ class TopKUnit(Interposer):
         mode_bad = (cmd.mode != AttendMode.DOT) & (cmd.mode != AttendMode.DISTANCE)
         self.bad = ((self.k == 0) | (self.k > self.k_max)
                     | (~nearest & (mode_bad | pattern_bad(cmd.pattern))))
+        self.bad_held = Signal()
         self.query = query = Signal(self.value_width)
         # CNEAREST: how far (in every component) the box around q reaches
         top = (1 << W) - 1
@@ -155,7 +160,7 @@ class TopKUnit(Interposer):
         sent = Signal(range(K + 1))       # records answered
         with m.State("START"):
             m.d.sync += [valid.eq(0), sent.eq(0)]
-            with m.If(self.bad):
+            with m.If(self.bad_held):
                 m.next = "BAD"
             with m.Elif(self.dot):
                 m.next = "QUERY"
@@ -183,28 +188,34 @@ class TopKUnit(Interposer):
         self.ask_range(m, Mux(self.nearest, self.around, self.pattern), record,
                        final=lambda reply: None, then="JUDGE")
 
+        found = Signal()
+        kth_distance = Signal(W + 5)
         with m.State("JUDGE"):
-            # once the last records are scored and in
+            # once the last records are scored and in: the k-th best, registered
+            # (chosen by k from the decoder's register, it was 19 logic levels
+            # into the radius)
             with m.If(~staged & ~scored):
-                # CNEAREST: the k nearest are found once the k-th best is no
-                # farther (L1) than the box reaches (L-infinity) in every direction;
-                # else search again, out to the k-th best's distance, or twice as
-                # far while fewer than k keys were found.
                 kth = (self.k - 1)[:max(1, (K - 1).bit_length())]
-                found = valid.bit_select(kth, 1)
-                kth_distance = Signal(W + 5)
-                m.d.comb += kth_distance.eq(-Cat(*scores).word_select(kth, len(score)).as_signed())
-                top = (1 << W) - 1
-                with m.If(~self.nearest | (self.radius == top) | (found & (kth_distance <= self.radius))):
-                    m.next = "ANSWER"
+                m.d.sync += [found.eq(valid.bit_select(kth, 1)),
+                             kth_distance.eq(
+                                 -Cat(*scores).word_select(kth, len(score)).as_signed())]
+                m.next = "DECIDE"
+        with m.State("DECIDE"):
+            # CNEAREST: the k nearest are found once the k-th best is no
+            # farther (L1) than the box reaches (L-infinity) in every direction;
+            # else search again, out to the k-th best's distance, or twice as
+            # far while fewer than k keys were found.
+            top = (1 << W) - 1
+            with m.If(~self.nearest | (self.radius == top) | (found & (kth_distance <= self.radius))):
+                m.next = "ANSWER"
+            with m.Else():
+                m.d.sync += valid.eq(0)
+                with m.If(found):
+                    m.d.sync += self.radius.eq(Mux(kth_distance > top, top, kth_distance))
                 with m.Else():
-                    m.d.sync += valid.eq(0)
-                    with m.If(found):
-                        m.d.sync += self.radius.eq(Mux(kth_distance > top, top, kth_distance))
-                    with m.Else():
-                        wider = self.radius * 2 + 1
-                        m.d.sync += self.radius.eq(Mux(wider > top, top, wider))
-                    m.next = "RANGE"
+                    wider = self.radius * 2 + 1
+                    m.d.sync += self.radius.eq(Mux(wider > top, top, wider))
+                m.next = "RANGE"
         with m.State("ANSWER"):
             with m.If(~self.own_valid):
                 slot = sent[:max(1, (K - 1).bit_length())]

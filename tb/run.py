@@ -243,10 +243,10 @@ def main(argv=None):
                         help="with --entries, 1: the sentrons' point instructions pipelined "
                              "(CuckooSequencer pipelined=True)")
     parser.add_argument("--cuckoo-scan", type=int, default=0,
-                        help="with --entries and one sentron, 1: range instructions by scanning "
-                             "the entry store, keys hashed a bit a clock, the instruction held "
-                             "by the decoder (CuckooSequencer scan=True, bit_serial=True, "
-                             "hold=True: the HX8K's)")
+                        help="with --entries, 1: range instructions by scanning each sentron's "
+                             "entry store (CuckooSequencer scan=True: the ULX3S's); with one "
+                             "sentron also its keys hashed a bit a clock and the instruction "
+                             "held by the decoder (bit_serial=True, hold=True: the HX8K's)")
     parser.add_argument("--cuckoo-serial", type=int, default=0,
                         help="with --entries and one sentron, 1: the iCEBreaker's sentron and "
                              "instructions (its entries in 64-bit words at their index slots' "
@@ -280,12 +280,15 @@ def main(argv=None):
 
     name = args.sim + ("-pipelined" if args.pipelined else "") + ("-waves" if args.waves else "") \
         + ("-cuckoo" if args.entries else "") + ("-pipelined" if args.cuckoo_pipelined else "") \
-        + ("-scan" if args.cuckoo_scan else "") + ("-serial" if args.cuckoo_serial else "")
+        + ("-scan" if args.cuckoo_scan else "") \
+        + ("-array" if args.cuckoo_scan and args.sentrons > 1 else "") \
+        + ("-serial" if args.cuckoo_serial else "")
     memory = dict(entries=args.entries, buckets=args.buckets, max_moves=args.max_moves,
                   pipelined=bool(args.cuckoo_pipelined),
                   scan=bool(args.cuckoo_scan),
-                  bit_serial=bool(args.cuckoo_scan),
-                  hold=bool(args.cuckoo_scan)) if args.entries else None
+                  # the forms one sentron behind the decoder takes (the HX8K's)
+                  bit_serial=bool(args.cuckoo_scan) and args.sentrons == 1,
+                  hold=bool(args.cuckoo_scan) and args.sentrons == 1) if args.entries else None
     args.ops = IMPLEMENTED_OPS               # the instructions the core carries
     if memory and args.cuckoo_serial:
         from rtl.boards import BOARDS
@@ -435,7 +438,8 @@ def main(argv=None):
     report.write_text(json.dumps(summary, indent=1) + "\n")
     cuckoo = cuckoo_check(args)
     if cuckoo is not None:
-        for phase in ("cuckoo", "cuckoo-pipelined", "cuckoo-scan", "cuckoo-serial"):
+        for phase in ("cuckoo", "cuckoo-pipelined", "cuckoo-scan", "cuckoo-scan-array",
+                      "cuckoo-serial"):
             path = REPORTS / f"sim-{name}-{phase}.json"
             if path.exists():
                 summary[phase.replace("-", "_")] = json.loads(path.read_text())
@@ -454,7 +458,8 @@ def cuckoo_check(args):
     with one sentron that scans its store for the range instructions
     (``scan``, with ``bit_serial`` and ``hold``, the HX8K's: a scan per hit,
     CDIGEST and each key's hash a bit a clock are slow, so fewer
-    instructions), and a fourth as the iCEBreaker's core, with its
+    instructions), a fourth with two such sentrons (``scan`` alone, the
+    ULX3S's: each scans its share), and a fifth as the iCEBreaker's core, with its
     instructions (``spram``: each entry in 64-bit words at its index slot's
     place, moved with its slot; one move at most; as many)."""
     if args.pipelined or args.waves or args.cuckoo_instructions == 0:
@@ -487,6 +492,16 @@ def cuckoo_check(args):
         status |= main(["--sim", args.sim, "--seed", str(args.seed), "--sentrons", "1",
                         "--entries", str(entries), "--buckets", str(max(2, entries // 4)),
                         "--max-moves", str(max_moves), "--instructions", str(scanned),
+                        "--jobs", str(args.jobs), "--cuckoo-scan", "1"])
+        # the ULX3S's: several sentrons, each scanning its own share, their
+        # records merged in Z-order, CDIGEST summed in front (two moves reach
+        # ``refused_no_path`` within some 10,000)
+        scanned_array = max(12_000, scanned)
+        say(f"cuckoo memory ({entries} entries over two sentrons, each scanned for the range "
+            f"instructions): {scanned_array:,} random instructions ...")
+        status |= main(["--sim", args.sim, "--seed", str(args.seed), "--sentrons", "2",
+                        "--entries", str(entries), "--buckets", str(max(2, entries // 8)),
+                        "--max-moves", str(max_moves), "--instructions", str(scanned_array),
                         "--jobs", str(args.jobs), "--cuckoo-scan", "1"])
         say(f"cuckoo memory ({entries} entries, the iCEBreaker's sentron: each entry in 64-bit "
             f"words at its slot's place): {scanned:,} random instructions ...")

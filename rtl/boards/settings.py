@@ -307,51 +307,44 @@ BOARDS = {
         memory=dict(entries=256, slots=2, max_moves=1, scan=True, bit_serial=True, hold=True),
         leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CKG, Op.CATTEND, Op.CNEAREST}),
         seed=2),
-    # 25 MHz * 7 / 8 = 21.875 MHz, VCO 590.6 MHz; the host link at VCO / 33 = 17.9 MHz
-    # (6 clocks a bit).
+    # 25 MHz * 3 / 2 = 37.5 MHz, VCO 600 MHz; the host link at VCO / 22 = 27.27 MHz
+    # (9 clocks a bit).
     "ulx3s-85f": Board(
         "ulx3s-85f", "ulx3s.ULX3S_85F_Platform", "ecp5", 25e6,
-        dict(clki_div=8, clkfb_div=7, clkop_div=27), 3_000_000, sentrons=2,
+        dict(clki_div=2, clkfb_div=3, clkop_div=16), 3_000_000, sentrons=4,
         leds=(0, 1, 2, 3), programmer="openFPGALoader",
-        # Every instruction, on the cuckoo memory: two sentrons of 4,096
-        # entries, 99.5% of the 8,192 stored at the first TABLE_FULL (random
-        # keys). Each sentron's Z-order index reads its keys through the
-        # entry store's second block-RAM port (``ZIndex`` ``shared_keys``: no
-        # copy of them) and tests a region a component a clock
-        # (``serial_regions``: its region tests were half its logic);
-        # CDIGEST's hash is the one in front of the array (``DigestUnit``).
-        # Placed for 45 / 39 MHz this made 25.49 MHz (core: sentron 0's
-        # range walk, 38 ns) and 21.44 (host: the top-k unit scoring a
-        # record straight from the decoder's query, 46.6 ns, 42 levels), in
-        # 55,417 of the 83,640 LUTs and 176 of the 208 DP16KDs; hence these
-        # clocks. At them router2 diverged (seeds 1 and 3: from ~500 overused
-        # wires back up past 1,200); router1 routes the same placement. With
-        # the top-k unit now scoring a record a clock before its insert, seed
-        # 1 reaches 29.91 / 36.02 MHz in 48,155 LUTs (docs/ecp5-timing.md).
-        # Four such sentrons of 2,048 placed in 88% of the LUTs (182
-        # DP16KDs) and did not route: 12,300 wires still overused after 14
-        # passes of router2 (docs/ecp5-timing.md). The sentrons are pipelined
-        # (``CuckooSequencer`` ``pipelined``): CGET, CDEL, CPUTs of stored
-        # keys and the pure instructions at one a clock each; 28.69 / 30.26
-        # MHz reached in 53,335 LUTs. Four pipelined ones of 2,048 pack 85% of
-        # the LUTs (71,150) and do not route in reach: after 45 minutes router1
-        # still had 195k of their 303k arcs to route, a few hundred fewer a
-        # minute (four one at a time: 81%, 153k left after 29 minutes); placed,
-        # nextpnr's estimate for the core clock was 16.66 MHz (17.53).
-        # With the index's directory and one-clock links the two sentrons
-        # take 56,176 LUTs and 184 DP16KDs and route at 26.39 MHz (host 35.37;
-        # seed 1, docs/ecp5-timing.md): the index's walk from its key read
-        # holds the clock.
-        memory=dict(entries=8192, serial_regions=True, pipelined=True),
-        # each index's update queue, path and stack in LUT RAM
-        index_queue=32,
+        # Every instruction, on the cuckoo memory: four sentrons of 2,048
+        # entries, 97.7% of the 8,192 stored at the first TABLE_FULL (random
+        # keys; a sentron fills on its own). Each sentron answers the range
+        # instructions by scanning its store (``scan``: ``ZScan``, two clocks
+        # an entry, a pass a hit: some 4,100 clocks, 110 us at 37.5 MHz, where
+        # the link moves a record in about 100 us), as the HX8K does; CDIGEST's
+        # hash, CKG, CATTEND and CNEAREST are the units' in front, on the host
+        # clock. 41,841 TRELLIS_COMB (32,769 LUT4s) and 138 DP16KDs.
+        # The Z-order index it had (``ZIndex``: a hit in tens of clocks, not
+        # a pass) took two sentrons of 4,096 to 56,176 LUTs and 184 DP16KDs at
+        # 21.875 MHz (26.39 reached); four of 2,048 did not route (88% of the
+        # LUTs; docs/ecp5-timing.md).
+        # Placed for 100 MHz the core made 40.52 (nextpnr's estimate): the
+        # hash index's search from its row read back to its row address (14
+        # logic levels), the scan's and the merge's 144-bit Z-order compares
+        # (12). The merge was 26 levels combinational, its choice fed back into
+        # the sentrons; it now takes a registered round a clock, behind a
+        # register slice a sentron (``SentronArray``). The host made 26.87:
+        # the top-k unit's checks of the held instruction and its choice of
+        # the k-th best (19 levels, now registered). Placed for these clocks
+        # (each sentron's entry store in a block of its own:
+        # constraints/ulx3s-85f.py), 40.64 / 32.94 MHz estimated. Router2
+        # stalled there (6,126 wires overused after 17 passes, falling 2% a
+        # pass), as on the indexed build; router1 routes.
+        memory=dict(entries=8192, scan=True),
         pnr_opts=("--router", "router1"),
         wire_ps=1000,              # as the pipelined build's (below)
-        # ABC9 ran for most of an hour over the 356k AND gates; plain ABC minutes
+        # ABC9 ran for most of an hour over the indexed build's 356k AND gates
         abc9=False,
         # UART, FIFOs, decoder, encoder and the units in front (CKG, CATTEND,
         # CNEAREST, CDIGEST) on the host's clock (CLKOS)
-        host_mhz=18),
+        host_mhz=27),
     # 25 MHz * 4 = 100 MHz, VCO 600 MHz; the host link at VCO / 18 = 33.33 MHz.
     # The brief's 125 MHz (25 * 5, VCO 625, host VCO / 16 = 39.06 MHz) was met
     # with the H3 hash (125.05 / 129.33 MHz at seeds 1 / 2) and is missed with

@@ -23,10 +23,11 @@ The memory of docs/isa.md ("Memory"), exactly as the model's
   index reads is the one it linked, a freed id is reused only once the index
   has applied its delete (``idle``): until then a new key takes a never-used
   id, or waits for one. Which id an entry has is not visible in any answer.
-  Or, with ``scan`` (a board with no room for the index: the HX8K), no index:
-  the range walk reads the whole store once a hit (``ZScan``), through the
-  sequencer's port, and the sentron hashes CDIGEST's entries a bit a clock
-  (``range_walk``'s serial digest).
+  Or, with ``scan`` (a board with no room for the index: the HX8K, and the
+  ULX3S's four sentrons), no index: the range walk reads the whole store
+  once a hit (``ZScan``), through the sequencer's port, and a sentron on its
+  own hashes CDIGEST's entries a bit a clock (``range_walk``'s serial
+  digest; in an array the ``DigestUnit`` in front does).
 
 A point instruction looks its key up in the index (the slots of its two
 buckets whose tag matches), then reads the candidates' entries until one

@@ -70,8 +70,8 @@ def test_the_target_is_the_core_clocks_and_every_clock_must_meet_its_own():
     pipelined = "ulx3s-85f-pipelined"
     assert BOARDS[pipelined].at_clock(125).host_hz == 625e6 / 16   # the VCO / 16: 13 clocks a bit
     assert BOARDS[pipelined].host_hz == 600e6 / 18     # at its 100 MHz: the VCO / 18
-    # at 21.875 MHz: the VCO (590.625 MHz) / 33, 6 clocks a bit
-    assert BOARDS["ulx3s-85f"].host_hz == 590.625e6 / 33 and BOARDS["ulx3s-85f"].divisor == 6
+    # at 37.5 MHz: the VCO (600 MHz) / 22, 9 clocks a bit
+    assert BOARDS["ulx3s-85f"].host_hz == 600e6 / 22 and BOARDS["ulx3s-85f"].divisor == 9
     r = report_for(pipelined, 125, 126.0, host_achieved=70.0)
     assert r["timing_met"] and r["target_met"] and r["host_clock_mhz"] == 39.062
     r = report_for(pipelined, 125, 126.0, host_achieved=38.0)
@@ -136,7 +136,7 @@ def test_slow_routes_counts_register_inputs_routed_over_half_a_period_per_block(
     assert "core.array: 2 (worst 7.0 ns)" in format_table(r)
 
 
-@pytest.mark.parametrize("name", ["ulx3s-85f-pipelined"])
+@pytest.mark.parametrize("name", ["ulx3s-85f", "ulx3s-85f-pipelined"])
 def test_ulx3s_floorplan_gives_each_sentron_a_block_of_its_own(name):
     from amaranth.hdl import Shape
     from flow.build import floorplan_script
