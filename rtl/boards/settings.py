@@ -332,11 +332,13 @@ BOARDS = {
         # the sentrons; it now takes a registered round a clock, behind a
         # register slice a sentron (``SentronArray``). The host made 26.87:
         # the top-k unit's checks of the held instruction and its choice of
-        # the k-th best (19 levels, now registered). Placed for these clocks
+        # the k-th best (19 levels, now registered). Built for these clocks
         # (each sentron's entry store in a block of its own:
-        # constraints/ulx3s-85f.py), 40.64 / 32.94 MHz estimated. Router2
-        # stalled there (6,126 wires overused after 17 passes, falling 2% a
-        # pass), as on the indexed build; router1 routes.
+        # constraints/ulx3s-85f.py), seed 1: 50.36 / 40.78 MHz, met (the
+        # core's path: the hash index's row read through its search into its
+        # row address, 10 cells, 19.86 ns). Router2 stalled there (6,126
+        # wires overused after 17 passes, falling 2% a pass), as on the
+        # indexed build; router1 routed it in about 32 minutes.
         memory=dict(entries=8192, scan=True),
         pnr_opts=("--router", "router1"),
         wire_ps=1000,              # as the pipelined build's (below)
