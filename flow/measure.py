@@ -32,7 +32,8 @@ the byte-serial host link in front of it moves one byte per clock.
     as its core builds it, up to 7/8 of its entries (``measure_new_keys``); and
     ``rtl.cuckoo.crange.clocks.capN`` a CRANGE as ``rtl.crange.clocks.capN`` in
     N entries (``rtl.cuckoo_serial_regions.*`` with the index's regions tested
-    a component a clock, as on the ULX3S; ``rtl.cuckoo_hx8k.*`` by scanning);
+    a component a clock, as on the indexed ULX3S build; ``rtl.cuckoo_hx8k.*``
+    by scanning, as the HX8K's and the ULX3S's sentrons do);
   * ``rtl.cnearest.clocks.capN``: a CNEAREST of k = 8 in a sentron of N
     slots a quarter full, as ``rtl.crange.clocks.capN`` (``measure_range``);
   * ``rtl.cattend.clocks_per_key``: the clocks each key of a box adds to a
@@ -400,7 +401,8 @@ def figures(quick=False):
         out[f"rtl.crange.records.cap{capacity}"] = records
         out[f"rtl.crange.stored.cap{capacity}"] = stored
     # and in the cuckoo sentron, its index testing regions a component a
-    # clock as the ULX3S's does (``serial_regions``) or all at once
+    # clock (``serial_regions``) or all at once, or scanning its store (the
+    # HX8K's sentron; the ULX3S's scan the same way)
     for capacity in ((256,) if quick else (256, 4096)):
         for prefix, kind in (("rtl.cuckoo", True), ("rtl.cuckoo_serial_regions", "serial_regions"),
                              ("rtl.cuckoo_hx8k", "hx8k")):
