@@ -185,10 +185,10 @@ class SentronArray(wiring.Component):
         # a clock (``CuckooSequencer``'s ``scan``): no digest unit in front.
         # Several sentrons' digests are summed by the one in front, as for a
         # Z-order index's.
-        scan = memory is not None and memory.get("scan", False) and sentrons == 1
+        digests_itself = memory is not None and memory.get("scan", False) and sentrons == 1
         # ``hold``: the sentron works on the instruction where the decoder holds it
         assert not (memory or {}).get("hold") or sentrons == 1, "a held instruction is one sentron's"
-        self.front_ops = FRONT_OPS - {Op.CDIGEST} if scan else FRONT_OPS
+        self.front_ops = FRONT_OPS - {Op.CDIGEST} if digests_itself else FRONT_OPS
         self.set_bits = sets.bit_length() - 1
         self.sentron_bits = sentrons.bit_length() - 1
         self.owner_shift = 0 if memory is not None else self.set_bits

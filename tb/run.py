@@ -473,42 +473,38 @@ def cuckoo_check(args):
         count = max(least, args.instructions // 10)
     entries = 32
     per_sentron = entries // args.sentrons
+
+    def phase(sentrons, buckets, moves, instructions, *form):
+        """The cuckoo core of ``sentrons`` over the 32 entries, through ``main``."""
+        return main(["--sim", args.sim, "--seed", str(args.seed), "--sentrons", str(sentrons),
+                     "--entries", str(entries), "--buckets", str(buckets),
+                     "--max-moves", str(moves), "--instructions", str(instructions),
+                     "--jobs", str(args.jobs), *form])
+
     status = 0
     for pipelined in ((0, 1) if args.sim == "verilator" else (0,)):
         say(f"cuckoo memory ({entries} entries, index of {per_sentron} slots a sentron, "
             f"{max_moves} move{'s' * (max_moves != 1)} at most"
             f"{', point instructions pipelined' if pipelined else ''}): "
             f"{count:,} random instructions ...")
-        status |= main(["--sim", args.sim, "--seed", str(args.seed), "--sentrons",
-                        str(args.sentrons), "--entries", str(entries),
-                        "--buckets", str(max(2, per_sentron // 4)), "--max-moves", str(max_moves),
-                        "--instructions", str(count), "--jobs", str(args.jobs),
+        status |= phase(args.sentrons, max(2, per_sentron // 4), max_moves, count,
                         "--cuckoo-pipelined", str(pipelined),
-                        *(["--array-instructions", str(count)] if pipelined else [])])
+                        *(["--array-instructions", str(count)] if pipelined else []))
     if args.sim == "verilator":
         scanned = max(5_000, count // 4)
         say(f"cuckoo memory ({entries} entries, one sentron, range instructions by scanning "
             f"it): {scanned:,} random instructions ...")
-        status |= main(["--sim", args.sim, "--seed", str(args.seed), "--sentrons", "1",
-                        "--entries", str(entries), "--buckets", str(max(2, entries // 4)),
-                        "--max-moves", str(max_moves), "--instructions", str(scanned),
-                        "--jobs", str(args.jobs), "--cuckoo-scan", "1"])
+        status |= phase(1, max(2, entries // 4), max_moves, scanned, "--cuckoo-scan", "1")
         # the ULX3S's: several sentrons, each scanning its own share, their
         # records merged in Z-order, CDIGEST summed in front (two moves reach
         # ``refused_no_path`` within some 10,000)
         scanned_array = max(12_000, scanned)
         say(f"cuckoo memory ({entries} entries over two sentrons, each scanned for the range "
             f"instructions): {scanned_array:,} random instructions ...")
-        status |= main(["--sim", args.sim, "--seed", str(args.seed), "--sentrons", "2",
-                        "--entries", str(entries), "--buckets", str(max(2, entries // 8)),
-                        "--max-moves", str(max_moves), "--instructions", str(scanned_array),
-                        "--jobs", str(args.jobs), "--cuckoo-scan", "1"])
+        status |= phase(2, max(2, entries // 8), max_moves, scanned_array, "--cuckoo-scan", "1")
         say(f"cuckoo memory ({entries} entries, the iCEBreaker's sentron: each entry in 64-bit "
             f"words at its slot's place): {scanned:,} random instructions ...")
-        status |= main(["--sim", args.sim, "--seed", str(args.seed), "--sentrons", "1",
-                        "--entries", str(entries), "--buckets", str(max(2, entries // 4)),
-                        "--max-moves", "1", "--instructions", str(scanned),
-                        "--jobs", str(args.jobs), "--cuckoo-serial", "1"])
+        status |= phase(1, max(2, entries // 4), 1, scanned, "--cuckoo-serial", "1")
     return status
 
 
