@@ -125,7 +125,7 @@ class VTPU(wiring.Component):
         m = Module()
         host = self.host_domain
         apart = host != "sync"
-        decoder = FrameDecoder(self.width, self.value_width)
+        decoder = FrameDecoder(self.width, self.value_width, ops=self.ops)
         # With a host clock apart, the units in front of the sentrons (CKG,
         # CATTEND, CNEAREST) work on it, before the commands cross: their
         # answers reach it there (pipelined sentrons hand theirs to the host

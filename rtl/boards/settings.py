@@ -243,28 +243,32 @@ BOARDS = {
         memory=dict(entries=4096, buckets=1024, max_moves=1, spram=True, bit_serial=True, hold=True),
         # its SPRAMs hold the entry store (``SerialEntryStore``)
         synth_opts="-dsp -spram",
-        # 30 MHz, met at seed 3 (30.70 MHz; 28.54, 29.70 and 29.44 at seeds
-        # 1, 2 and 4): seven to eight cells deep, three quarters of it
-        # routing. It ran at 24 (met at 24.65 with 1,024 entries, 27.83
-        # with 2,048) while the pattern's checks were not registered: from
-        # the held instruction through the nine magnitude compares of
-        # CHIER's BAD_ARG check to the answer register, 21 cells, 28.50 at
-        # 30; registering them (as the HX8K does) took 180 LUT4s that did
-        # not fit then, and 78 logic cells now (4,822).
-        # The range instructions (and so CHIER DOWN) are not here: the
+        # 30 MHz, met at seed 1 (30.83 MHz; 29.00 and 29.50 at seeds 2 and
+        # 3): seven to eight cells deep, three quarters of it routing, so
+        # the margin is a placement's. It ran at 24 (met at 24.65 with 1,024
+        # entries, 27.83 with 2,048) while the pattern's checks were not
+        # registered: from the held instruction through the nine magnitude
+        # compares of CHIER's BAD_ARG check to the answer register, 21 cells,
+        # 28.50 at 30; registering them (as the HX8K does) took 78 logic
+        # cells. The decoder keeps the pattern in the flops of the
+        # coordinate, operand and argument (``FrameDecoder``'s fold: no
+        # instruction here carries both): 4,384 logic cells, was 4,822.
+        # The range instructions (and so CHIER DOWN) are not here yet: the
         # Z-order index (a copy of every key, the tree and the update queue
         # in BRAM, ~16 for 256 keys) does not fit beside the 23 BRAMs used,
         # nor the HX8K's scan (``ZScan``: two 144-bit Z-order compares and
-        # the box's 18, ~1,500 LUT4s) in the 458 cells left; it reads whole
+        # the box's 18, ~1,500 LUT4s) in the 896 cells left; it reads whole
         # entries, which the serial store gives a word a clock, and a
         # record's key and value would reach the answer register through
-        # 208 multiplexers of their own. CROUTE's
+        # 208 multiplexers of their own. The next form to try is a scan a
+        # component a clock (docs/architecture.md, "What is not in the
+        # gateware yet"). CROUTE's
         # route table is 10 BRAMs and its scan two more 144-bit compares.
         # CKG's hop unit holds MAX_HOPS deltas (1152 flops); CATTEND and
         # CNEAREST rank a CRANGE, which is not here.
         leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CRANGE, Op.CDIGEST, Op.CKG,
                              Op.CATTEND, Op.CNEAREST}),
-        seed=3),
+        seed=1),
     # 12 MHz * 80 / 2**4 = 60 MHz, VCO 960 MHz (icepll -i 12 -o 60); 20 clocks per bit.
     "hx8k": Board(
         "hx8k", "ice40_hx8k_b_evn.ICE40HX8KBEVNPlatform", "ice40", 12e6,
@@ -304,6 +308,9 @@ BOARDS = {
         # 60.37 at seed 1. The slowest path is the held command through the
         # sentron's choice of state into the entry store's read address (10
         # cells, three quarters of it routing): the margin is a placement's.
+        # With the decoder's pattern fold (as on the iCEBreaker) 6,348 logic
+        # cells and 62.19 MHz at seed 2 (60.58 at seed 1); the slowest path
+        # is then ``ZScan``'s Z-order compare of the best key (12 cells).
         memory=dict(entries=256, slots=2, max_moves=1, scan=True, bit_serial=True, hold=True),
         leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CKG, Op.CATTEND, Op.CNEAREST}),
         seed=2),
