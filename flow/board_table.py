@@ -33,11 +33,15 @@ def _cell(op, ops):
 
 def _range_walk(ops, board):
     """How the build answers the range instructions: its Z-order index, or a
-    scan of its store (``ZScan``: a pass of the store a record)."""
+    scan of its store (``ZScan``: a pass of the store a record; ``SerialScan``:
+    the same, a component a clock)."""
     if not ops & RANGE_OPS:
         return "—"
-    if (board.memory or {}).get("scan"):
+    memory = board.memory or {}
+    if memory.get("scan"):
         return "scan (a pass of the store a record)"
+    if memory.get("spram"):
+        return "scan, a component a clock (a pass of the store a record)"
     return "Z-order index"
 
 
@@ -61,7 +65,7 @@ def board_table():
         b.point_rate_text for _, _, b in builds[1:]])
     rows.append(["range walk"] + ["Z-order index"] + [
         _range_walk(ops, b) for _, ops, b in builds[1:]])
-    rows.append(["core clock"] + ["—"] + [f"{b.clk_hz / 1e6:g} MHz" for _, _, b in builds[1:]])
+    rows.append(["core clock"] + ["—"] + [f"{round(b.clk_hz / 1e6, 2):g} MHz" for _, _, b in builds[1:]])
     return "\n".join("| " + " | ".join(row) + " |" for row in rows) + "\n"
 
 

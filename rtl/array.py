@@ -84,7 +84,7 @@ from .hop_unit import HopUnit
 from .topk_unit import K_MAX, TopKUnit
 from .link.credit_fifo import CreditFIFO
 from .sentron.hash_unit import table_hash as table_hash_of
-from .layouts import command_layout, hashed_command_layout, response_layout
+from .layouts import command_layout, hashed_command_layout, pattern_turn_signature, response_layout
 from .sentron.pipelined_sequencer import PipelinedSequencer, may_wait, one_hot
 from .replica import replica
 from .sentron.execute import IMPLEMENTED_OPS, RANGE_OPS, pattern_bad
@@ -193,9 +193,14 @@ class SentronArray(wiring.Component):
         self.sentron_bits = sentrons.bit_length() - 1
         self.owner_shift = 0 if memory is not None else self.set_bits
         assert self.set_bits + self.sentron_bits <= HASH_WIDTH
+        # one sentron on the serial store that walks ranges turns the pattern
+        # where the decoder holds it (``CuckooSequencer``'s ``turn``)
+        self.turns = (memory or {}).get("spram", False) and bool(self.ops & RANGE_OPS)
+        assert not self.turns or sentrons == 1
         super().__init__({
             "i": In(stream.Signature(command_layout(width, value_width))),
             "o": Out(stream.Signature(response_layout(width, value_width))),
+            **({"turn": Out(pattern_turn_signature(width))} if self.turns else {}),
         })
 
     @property
@@ -295,6 +300,8 @@ class SentronArray(wiring.Component):
             m.submodules.sentron0 = only = self._sequencer(0)
             wiring.connect(m, wiring.flipped(self.i), only.i)
             wiring.connect(m, only.o, wiring.flipped(self.o))
+            if self.turns:
+                wiring.connect(m, only.turn, wiring.flipped(self.turn))
             return m
 
         crossing = self.answer_domain != "sync"

@@ -37,11 +37,12 @@ response field    used by
 """
 
 from amaranth.hdl import signed, unsigned
-from amaranth.lib import data
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import Out
 
 from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, MAX_HOPS, VALUE_WIDTH, Op, Status
 
-__all__ = ["coord_layout", "delta_layout", "pattern_layout", "command_layout",
+__all__ = ["pattern_turn_signature", "coord_layout", "delta_layout", "pattern_layout", "command_layout",
            "hashed_command_layout", "response_layout", "COMMAND_FIELD", "RESPONSE_FIELD",
            "CHIER_UP_FLAG"]
 
@@ -61,6 +62,16 @@ def pattern_layout(width=COORD_WIDTH):
         "lo":   coord_layout(width),
         "hi":   coord_layout(width),
     })
+
+
+def pattern_turn_signature(width=COORD_WIDTH):
+    """How a sentron has its sender turn the pattern it holds (``SerialScan``;
+    ``FrameDecoder``): on ``turn`` the bounds and the mask move down a
+    component, so component 0 shows the next one and nine turns bring them
+    back; with ``replace`` the bounds' ``lo`` takes ``component`` in place of
+    the one leaving (how a record's key is put where ``lo`` was, and ``lo``
+    put back)."""
+    return wiring.Signature({"turn": Out(1), "replace": Out(1), "component": Out(width)})
 
 
 def command_layout(width=COORD_WIDTH, value_width=VALUE_WIDTH):

@@ -146,6 +146,8 @@ class VTPU(wiring.Component):
             m.submodules.encoder = encoder
             wiring.connect(m, wiring.flipped(self.i), decoder.i)
             wiring.connect(m, decoder.o, sequencer.i)
+            if sequencer.turns:
+                wiring.connect(m, sequencer.turn, decoder.turn)
             answers = sequencer.o
             if self.pipelined:
                 m.submodules.answer_slice = answer_slice = SkidBuffer(sequencer.o.payload.shape())

@@ -243,30 +243,37 @@ BOARDS = {
         memory=dict(entries=4096, buckets=1024, max_moves=1, spram=True, bit_serial=True, hold=True),
         # its SPRAMs hold the entry store (``SerialEntryStore``)
         synth_opts="-dsp -spram",
-        # 30 MHz, met at seed 1 (30.83 MHz; 29.00 and 29.50 at seeds 2 and
-        # 3): seven to eight cells deep, three quarters of it routing, so
-        # the margin is a placement's. It ran at 24 (met at 24.65 with 1,024
-        # entries, 27.83 with 2,048) while the pattern's checks were not
-        # registered: from the held instruction through the nine magnitude
-        # compares of CHIER's BAD_ARG check to the answer register, 21 cells,
-        # 28.50 at 30; registering them (as the HX8K does) took 78 logic
-        # cells. The decoder keeps the pattern in the flops of the
-        # coordinate, operand and argument (``FrameDecoder``'s fold: no
-        # instruction here carries both): 4,384 logic cells, was 4,822.
-        # The range instructions (and so CHIER DOWN) are not here yet: the
+        # 30 MHz, met at seed 1 (30.13; 28.84 at seed 2): the held command
+        # through the point instructions' state choice into a candidate
+        # register's enable, eight cells, three quarters of it routing, so
+        # the margin is a placement's. Built for 27 MHz, 28.76 (the encoder's
+        # state into the store's address register). With the range walk's
+        # verdict still combinational it made 26.63 (its key RAM's port into
+        # the best's enables, 11 cells); it is registered now, a clock more
+        # an entry. 5,003 of 5,280 logic cells, 25 of 30 BRAMs. It ran at 24
+        # once (27.83 MHz with 2,048 entries) while the pattern's checks were
+        # not registered: from the held instruction through the nine
+        # magnitude compares of CHIER's BAD_ARG check to the answer
+        # register, 21 cells; registering them took 78 logic cells. The
+        # decoder keeps the pattern in the flops of
+        # the coordinate, operand and argument (``FrameDecoder``'s fold: no
+        # instruction here carries both), 438 logic cells fewer, which made
+        # the room for the range walk.
+        # CRANGE and CHIER DOWN: ``SerialScan``, a component a clock (its
+        # compares 16 bits wide, the bounds turned where the decoder holds
+        # them, the last and the best keys in a block RAM; docs/architecture.md),
+        # 12 clocks an entry, a pass of the store a record (1.6 ms at 30 MHz,
+        # where the link sends a record in some 100 us): 619 logic cells. The
         # Z-order index (a copy of every key, the tree and the update queue
-        # in BRAM, ~16 for 256 keys) does not fit beside the 23 BRAMs used,
-        # nor the HX8K's scan (``ZScan``: two 144-bit Z-order compares and
-        # the box's 18, ~1,500 LUT4s) in the 896 cells left; it reads whole
-        # entries, which the serial store gives a word a clock, and a
-        # record's key and value would reach the answer register through
-        # 208 multiplexers of their own. The next form to try is a scan a
-        # component a clock (docs/architecture.md, "What is not in the
-        # gateware yet"). CROUTE's
-        # route table is 10 BRAMs and its scan two more 144-bit compares.
-        # CKG's hop unit holds MAX_HOPS deltas (1152 flops); CATTEND and
-        # CNEAREST rank a CRANGE, which is not here.
-        leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CRANGE, Op.CDIGEST, Op.CKG,
+        # in BRAM, ~16 for 256 keys) does not fit beside the BRAMs used, nor
+        # the HX8K's scan (``ZScan``: two 144-bit Z-order compares and the
+        # box's 18, ~1,500 LUT4s). CDIGEST is not here: its hash of each hit
+        # (the bit-serial H3 and a 64-bit sum) would take some 250 cells
+        # more, where 277 are left. CROUTE's route table
+        # is 10 BRAMs and its scan two more 144-bit compares. CKG's hop unit
+        # holds MAX_HOPS deltas (1152 flops); CATTEND and CNEAREST rank a
+        # CRANGE in a top-k unit of their own.
+        leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CDIGEST, Op.CKG,
                              Op.CATTEND, Op.CNEAREST}),
         seed=1),
     # 12 MHz * 80 / 2**4 = 60 MHz, VCO 960 MHz (icepll -i 12 -o 60); 20 clocks per bit.
@@ -314,17 +321,17 @@ BOARDS = {
         memory=dict(entries=256, slots=2, max_moves=1, scan=True, bit_serial=True, hold=True),
         leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CKG, Op.CATTEND, Op.CNEAREST}),
         seed=2),
-    # 25 MHz * 3 / 2 = 37.5 MHz, VCO 600 MHz; the host link at VCO / 22 = 27.27 MHz
-    # (9 clocks a bit).
+    # 25 MHz * 11 / 6 = 45.83 MHz, VCO 595.83 MHz; the host link at VCO / 22 =
+    # 27.08 MHz (9 clocks a bit).
     "ulx3s-85f": Board(
         "ulx3s-85f", "ulx3s.ULX3S_85F_Platform", "ecp5", 25e6,
-        dict(clki_div=2, clkfb_div=3, clkop_div=16), 3_000_000, sentrons=4,
+        dict(clki_div=6, clkfb_div=11, clkop_div=13), 3_000_000, sentrons=4,
         leds=(0, 1, 2, 3), programmer="openFPGALoader",
         # Every instruction, on the cuckoo memory: four sentrons of 2,048
         # entries, 97.7% of the 8,192 stored at the first TABLE_FULL (random
         # keys; a sentron fills on its own). Each sentron answers the range
         # instructions by scanning its store (``scan``: ``ZScan``, two clocks
-        # an entry, a pass a hit: some 4,100 clocks, 110 us at 37.5 MHz, where
+        # an entry, a pass a hit: some 4,100 clocks, 90 us at 45.83 MHz, where
         # the link moves a record in about 100 us), as the HX8K does; CDIGEST's
         # hash, CKG, CATTEND and CNEAREST are the units' in front, on the host
         # clock. 41,841 TRELLIS_COMB (32,769 LUT4s) and 138 DP16KDs.
@@ -339,11 +346,12 @@ BOARDS = {
         # the sentrons; it now takes a registered round a clock, behind a
         # register slice a sentron (``SentronArray``). The host made 26.87:
         # the top-k unit's checks of the held instruction and its choice of
-        # the k-th best (19 levels, now registered). Built for these clocks
-        # (each sentron's entry store in a block of its own:
+        # the k-th best (19 levels, now registered). Built for 37.5 / 27.27
+        # MHz (each sentron's entry store in a block of its own:
         # constraints/ulx3s-85f.py), seed 1: 50.36 / 40.78 MHz, met (the
         # core's path: the hash index's row read through its search into its
-        # row address, 10 cells, 19.86 ns). Router2 stalled there (6,126
+        # row address, 10 cells, 19.86 ns); built for these, 45.83 / 27.08,
+        # the same (``make synth BOARD=ulx3s-85f``, 35 minutes). Router2 stalled there (6,126
         # wires overused after 17 passes, falling 2% a pass), as on the
         # indexed build; router1 routed it in about 32 minutes.
         memory=dict(entries=8192, scan=True),

@@ -30,11 +30,11 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from vtpu.isa import (CMD_SYNC, COORD_WIDTH, MAX_HOPS, MAX_PAYLOAD, PAYLOAD, VALUE_WIDTH, Op,
+from vtpu.isa import (CMD_SYNC, COORD_WIDTH, DIMS, MAX_HOPS, MAX_PAYLOAD, PAYLOAD, VALUE_WIDTH, Op,
                       Status, field_bytes, length_fits, payload_bytes)
 
 from .crc import crc8_next
-from ..layouts import COMMAND_FIELD, command_layout
+from ..layouts import COMMAND_FIELD, command_layout, pattern_turn_signature
 
 __all__ = ["FrameDecoder", "folds_pattern"]
 
@@ -83,6 +83,8 @@ class FrameDecoder(wiring.Component):
         super().__init__({
             "i": In(stream.Signature(8)),
             "o": Out(stream.Signature(command_layout(width, value_width))),
+            # the held pattern's bounds and mask turn (``SerialScan``)
+            "turn": In(pattern_turn_signature(width)),
         })
 
     def elaborate(self, platform):
@@ -165,6 +167,18 @@ class FrameDecoder(wiring.Component):
                         emit(Status.OK)
                     m.next = "HUNT"
         self._store(m, cmd, byte, tag=tag, store=taken & fsm.ongoing("PAYLOAD"))
+        # (only while an instruction is held: no byte is stored meanwhile)
+        if self.fold_pattern:
+            lo, hi, mask = cmd.coord, cmd.operand[:DIMS * self.width], cmd.arg[:DIMS]
+        else:
+            lo, hi, mask = cmd.pattern.lo, cmd.pattern.hi, cmd.pattern.mask[:DIMS]
+        with m.If(self.turn.turn):
+            leaving = Value.cast(lo)[:self.width]
+            m.d.sync += [Value.cast(lo).eq(Cat(Value.cast(lo)[self.width:],
+                                               Mux(self.turn.replace, self.turn.component,
+                                                   leaving))),
+                         Value.cast(hi).eq(Value.cast(hi).rotate_right(self.width)),
+                         mask.eq(mask.rotate_right(1))]
         return m
 
     def _deltas_sent(self, length):

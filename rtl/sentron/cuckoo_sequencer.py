@@ -27,7 +27,11 @@ The memory of docs/isa.md ("Memory"), exactly as the model's
   ULX3S's four sentrons), no index: the range walk reads the whole store
   once a hit (``ZScan``), through the sequencer's port, and a sentron on its
   own hashes CDIGEST's entries a bit a clock (``range_walk``'s serial
-  digest; in an array the ``DigestUnit`` in front does).
+  digest; in an array the ``DigestUnit`` in front does). Or, with ``spram``
+  (the iCEBreaker), the scan a component a clock (``SerialScan``) on the
+  pattern where the decoder holds it, which it turns; a hit's key is put in
+  place of the pattern's ``lo`` to be answered (CRANGE and CHIER DOWN; no
+  CDIGEST).
 
 A point instruction looks its key up in the index (the slots of its two
 buckets whose tag matches), then reads the candidates' entries until one
@@ -95,7 +99,7 @@ also as an array fed a clock apart (the hazard bins).
 from types import SimpleNamespace
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
-from amaranth.lib import data
+from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 
 from vtpu.hash import h3_rows
@@ -110,6 +114,7 @@ from .hash_index import HashIndex, IndexOp
 from .hash_unit import HashUnit, SerialHashUnit
 from .table import entry_layout, registered_read, route_table, table_ports
 from .zindex import ZIndex
+from .serial_scan import SerialScan
 from .zscan import ZScan
 
 __all__ = ["CuckooSequencer"]
@@ -124,7 +129,9 @@ class CuckooSequencer(SentronPorts):
         """``spram``: the entry store in a RAM of 64-bit words, four an entry
         (``SerialEntryStore``: the UP5K's SPRAM), each at its index slot's
         place (``buckets`` x ``slots`` entries; ``buckets`` by default
-        ``entries / slots``); point instructions only.
+        ``entries / slots``). Its range walk (CRANGE, CHIER DOWN; not CDIGEST)
+        is ``SerialScan``'s, a component a clock, on the pattern where the
+        sender holds it (``hold``), which it turns (``turn``).
         ``index_queue``, ``serial_regions``: the Z-order index's (``ZIndex``'s
         ``queue`` and ``serial_regions``). ``pipelined``: point instructions
         through the three-stage pipeline (see the module's docstring).
@@ -139,8 +146,10 @@ class CuckooSequencer(SentronPorts):
         CMOE's multiply-high by shifts and adds (17 clocks more; two 16 x 8
         multipliers fewer), for a board whose link, not its core, sets the
         pace."""
-        if spram and frozenset(ops) & RANGE_OPS:
-            raise ValueError("the range walk reads whole entries: not from the serial store")
+        if spram and Op.CDIGEST in frozenset(ops):
+            raise ValueError("CDIGEST hashes whole entries: not from the serial store")
+        if spram and frozenset(ops) & RANGE_OPS and not hold:
+            raise ValueError("the serial store's scan turns the pattern where it is held")
         if spram and pipelined:
             raise ValueError("the pipeline reads an entry a clock: not from the serial store")
         self.spram, self.index_queue, self.serial_regions = spram, index_queue, serial_regions
@@ -166,7 +175,58 @@ class CuckooSequencer(SentronPorts):
         self.sentron_bits = sentron_bits          # hash bits below the first bucket (array)
         self.entry_bits = max(1, (entries - 1).bit_length())
         super().__init__(sets=max(2, entries), ways=1, width=width, value_width=value_width,
-                         seed=seed, ops=ops, hashed=hashed)
+                         seed=seed, ops=ops, hashed=hashed,
+                         turns=spram and bool(frozenset(ops) & RANGE_OPS))
+
+    def _serial_range_walk(self, m, scan, store, active, c, rsp, send, out_free):
+        """CRANGE and CHIER DOWN from the serial store: ``SerialScan`` finds each
+        hit on the pattern the decoder holds, turning it a component a clock,
+        and puts the hit's key in place of the bounds' ``lo`` while it is
+        answered (``holding``), so the record's key reaches the answer the way
+        CHIER UP's bounds do; its value is read onto the store's port, where
+        CGET's answer comes from too. Returns whether the final answer (the
+        count) is ready, in ``rsp``; it is taken when ``out_free``.
+        ``active``: the instruction is one of these."""
+        WAIT, RECORD, FINAL = range(3)
+        phase = Signal(range(3))
+        count = Signal(range(self.entries + 1))     # (the answer's is 32 bits)
+        asked = Signal()                            # RECORD: the value's word is asked for
+        pattern = c.pattern
+        wiring.connect(m, scan.turn, wiring.flipped(self.turn))
+        m.d.comb += [scan.query.payload.lo.eq(pattern.lo[0]), scan.query.payload.hi.eq(pattern.hi[0]),
+                     scan.query.payload.wild.eq(pattern.mask[0]),
+                     scan.fetch.word.eq(store.word),
+                     scan.query.valid.eq(active & (phase == WAIT))]
+        with m.If(active & scan.fetch.en):
+            m.d.comb += [store.id.eq(scan.fetch.id), store.beat.eq(scan.fetch.beat),
+                         store.fetch.eq(1)]
+        record_id = Signal(self.entry_bits, reset_less=True)
+        with m.If(active):
+            with m.Switch(phase):
+                with m.Case(WAIT):
+                    m.d.comb += scan.hits.ready.eq(1)
+                    with m.If(scan.hits.valid & scan.hits.payload.end):
+                        m.d.sync += phase.eq(FINAL)
+                    with m.Elif(scan.hits.valid):
+                        m.d.sync += [record_id.eq(scan.hits.payload.slot), asked.eq(0),
+                                     phase.eq(RECORD)]
+                with m.Case(RECORD):
+                    with m.If(~asked):
+                        m.d.comb += [store.id.eq(record_id), store.beat.eq(store.key_words),
+                                     store.fetch.eq(1)]
+                        m.d.sync += asked.eq(1)
+                    # the key is in place ten clocks after the hit, the value
+                    # two after it was asked for
+                    with m.If(scan.holding & out_free):
+                        m.d.comb += [rsp.status.eq(Status.OK), rsp.more.eq(1),
+                                     rsp.coord.eq(pattern.lo), rsp.value.eq(store.stored),
+                                     send.eq(1)]
+                        m.d.sync += [count.eq(count + 1), phase.eq(WAIT)]
+                with m.Case(FINAL):
+                    m.d.comb += [rsp.status.eq(Status.OK), rsp.aux.eq(count)]
+                    with m.If(out_free):
+                        m.d.sync += [phase.eq(WAIT), count.eq(0)]
+        return phase == FINAL
 
     def elaborate(self, platform):
         m = Module()
@@ -194,7 +254,9 @@ class CuckooSequencer(SentronPorts):
             store_addr = Signal.like(store_r.addr)
             m.d.comb += [store_w.addr.eq(store_addr), store_r.addr.eq(store_addr)]
         route_w, route_r = route_table(m, W)
-        if ranges and self.scan:
+        if ranges and self.spram:
+            m.submodules.zindex = zindex = SerialScan(entries=self.entries, width=W)
+        elif ranges and self.scan:
             m.submodules.zindex = zindex = ZScan(slots=max(2, 1 << E), width=W)
             # the scan reads through the sequencer's port, which is its own
             # while the range walk waits for a hit
@@ -384,10 +446,16 @@ class CuckooSequencer(SentronPorts):
             with m.If(index.i.valid & index.i.ready):
                 m.d.sync += dirty.eq(1)
 
-        if ranges and not self.scan:
+        # a Z-order index to keep up to date (not a scan's)
+        indexed = ranges and not (self.scan or self.spram)
+        if indexed:
             update = zindex.update
             m.d.comb += [update.payload.key.eq(c.coord), update.payload.slot.eq(entry_id)]
-        if ranges:
+        if ranges and self.spram:
+            range_active = Signal()
+            range_done = self._serial_range_walk(m, zindex, store, range_active, c, rsp, send,
+                                                 out_free)
+        elif ranges:
             range_active = Signal()
             def emit(record):
                 m.d.comb += [rsp.eq(record), send.eq(1)]
@@ -400,7 +468,7 @@ class CuckooSequencer(SentronPorts):
         def offer_to_index(delete):
             """Offer the key (and its entry id) to the Z-order index while the
             answer can go out; returns whether the index takes it."""
-            if not ranges or self.scan:
+            if not indexed:
                 return Const(1)
             m.d.comb += [update.valid.eq(out_free), update.payload.delete.eq(delete)]
             return update.ready
@@ -454,7 +522,7 @@ class CuckooSequencer(SentronPorts):
                 answer(fast)
 
         # a freed id only once the Z-order index holds no key at it (above)
-        reusable = zindex.idle if ranges and not self.scan else Const(1)
+        reusable = zindex.idle if indexed else Const(1)
 
         def poke(at):
             """Write slot ``at`` of the key's two buckets (the first's, then the

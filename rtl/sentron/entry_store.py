@@ -17,7 +17,10 @@ clocks (``write_key``, ``busy`` meanwhile); its value (``write_value``) and
 clearing its valid bit (``invalidate``) one each. ``move`` copies entry
 ``id`` into entry ``to``, every word, each read then written as it arrives
 (three clocks a word, ``busy`` meanwhile): the cuckoo index's relocation,
-where an entry lives in its slot's place. Requests reach the RAM a
+where an entry lives in its slot's place. ``fetch`` reads word ``beat`` of
+entry ``id``, on ``word`` two clocks later and until the next read: the
+range scan's (``SerialScan``) and the records' way in (``word``: the
+whole of it). Requests reach the RAM a
 clock after they are made, in order, so a read always sees the writes asked
 for before it. A read never shares a clock with a write, so the RAM's
 read-during-write behaviour (SPRAM: the output keeps its old word) never
@@ -66,11 +69,14 @@ class SerialEntryStore(wiring.Component):
             "write_value": In(1),    # write ``value`` into entry ``id``
             "invalidate": In(1),     # clear entry ``id``'s valid bit
             "move": In(1),           # copy entry ``id`` into entry ``to``
+            "fetch": In(1),          # read word ``beat`` of entry ``id`` (onto ``word``)
+            "beat": In(self.beat_bits),
             "to": In(self.entry_bits),
             "busy": Out(1),          # a lookup, a key's write or a move is under way
             "done": Out(1),          # the lookup's answer: ``match``
             "match": Out(1),
             "stored": Out(value_width),   # the entry's value, from ``done`` on
+            "word": Out(self.WORD),       # the word last read
         })
 
     def elaborate(self, platform):
@@ -95,7 +101,7 @@ class SerialEntryStore(wiring.Component):
         # asked. It is never asked with a write; saying so lets Yosys make
         # the two ports the RAM's one.
         m.d.comb += [w.addr.eq(issued_addr), r.addr.eq(issued_addr),
-                     r.en.eq(issued_read & ~w.en), self.stored.eq(r.data)]
+                     r.en.eq(issued_read & ~w.en), self.stored.eq(r.data), self.word.eq(r.data)]
 
         def words(valid):
             bits = Cat(self.key.as_value(), Const(valid, 1))
@@ -135,6 +141,8 @@ class SerialEntryStore(wiring.Component):
                 with m.Elif(self.invalidate):
                     m.d.comb += [addr.eq(Cat(Const(K - 1, B), self.id)), write.eq(1),
                                  word.eq(dead_words[K - 1])]
+                with m.Elif(self.fetch):
+                    m.d.comb += [addr.eq(Cat(self.beat, self.id)), read.eq(1)]
             with m.State("LOOKUP"):
                 # ask for the key's words and then the value's (which stays on
                 # the port); fold each key word in as it arrives, two clocks on

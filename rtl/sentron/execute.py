@@ -23,6 +23,7 @@ from vtpu.hash import h3_rows
 from vtpu.isa import DIGEST_SEED, DIGEST_WIDTH, DIMS, ROUTE_ENTRIES, Dir, Op, RouteMode, Status
 
 from ..layouts import (CHIER_UP_FLAG, command_layout, coord_layout, delta_layout,
+                       pattern_turn_signature,
                        hashed_command_layout, response_layout)
 from ..replica import replica
 from .hash_unit import h3_hash, serial_h3
@@ -53,7 +54,9 @@ class SentronPorts(wiring.Component):
     they execute (``ops``), decoded instructions in (with the table hash when
     ``hashed``: an array hashes once, before its dispatch) and answers out."""
 
-    def __init__(self, *, sets, ways, width, value_width, seed, ops, hashed):
+    def __init__(self, *, sets, ways, width, value_width, seed, ops, hashed, turns=False):
+        """``turns``: a ``turn`` output (``pattern_turn_signature``): the sender
+        turns the held instruction's pattern a component (``SerialScan``)."""
         assert sets & (sets - 1) == 0 and sets >= 2, "sets must be a power of two >= 2"
         assert frozenset(ops) <= SENTRON_OPS, \
             f"a sentron does not execute {sorted(op.name for op in set(ops) - SENTRON_OPS)}"
@@ -65,6 +68,7 @@ class SentronPorts(wiring.Component):
         super().__init__({
             "i": In(stream.Signature(in_layout)),
             "o": Out(stream.Signature(response_layout(width, value_width))),
+            **({"turn": Out(pattern_turn_signature(width))} if turns else {}),
         })
 
 

@@ -1,4 +1,4 @@
-"""Random scripts for the range walks' tests (``ZIndex``, ``ZScan``): keys put
+"""Random scripts for the range walks' tests (``ZIndex``, ``ZScan``, ``SerialScan``): keys put
 at free slots and deleted, and boxes asked, each box's answer worked out by
 the reference the test passes in."""
 
@@ -7,6 +7,26 @@ import random
 from vtpu.isa import DIMS
 
 TOP = (1 << 16) - 1
+
+
+def z_key(key):
+    """The Morton number, built here from its definition: bit b of component i
+    is bit b * DIMS + (DIMS - 1 - i)."""
+    return sum(((key[i] >> b) & 1) << (b * DIMS + DIMS - 1 - i)
+               for i in range(DIMS) for b in range(16))
+
+
+def wildcard_query(lo, hi):
+    """A box as a scan takes it (``scan_query_layout``): a full-range component
+    as a wildcard, with bounds that would exclude every key."""
+    wild = [l == 0 and h == TOP for l, h in zip(lo, hi)]
+    return {"lo": [TOP if w else l for l, w in zip(lo, wild)],
+            "hi": [0 if w else h for h, w in zip(hi, wild)],
+            "wild": sum(w << i for i, w in enumerate(wild))}
+
+
+def inside(key, lo, hi):
+    return all(l <= k <= h for k, l, h in zip(key, lo, hi))
 
 
 def random_box(rng, keys, spread):

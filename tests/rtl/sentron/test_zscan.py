@@ -10,19 +10,8 @@ from amaranth.lib.memory import Memory
 from rtl.sentron.zscan import ZScan, scan_entry_layout
 from vtpu.isa import DIMS
 
-from range_script import TOP, random_range_script
+from range_script import TOP, inside, random_range_script, wildcard_query, z_key
 from sim_helpers import run_sim
-
-
-def z_key(key):
-    """The Morton number, built here from its definition: bit b of component i
-    is bit b * DIMS + (DIMS - 1 - i)."""
-    return sum(((key[i] >> b) & 1) << (b * DIMS + DIMS - 1 - i)
-               for i in range(DIMS) for b in range(16))
-
-
-def inside(key, lo, hi):
-    return all(l <= k <= h for k, l, h in zip(key, lo, hi))
 
 
 class Store(Elaboratable):
@@ -63,11 +52,7 @@ def run_scan(slots, script, seed, eager=False):
                 ctx.set(top.w.en, 0)
                 continue
             _, lo, hi = step
-            # a full-range component as a wildcard, with bounds that would exclude
-            wild = [l == 0 and h == TOP for l, h in zip(lo, hi)]
-            ctx.set(dut.query.payload, {"lo": [TOP if w else l for l, w in zip(lo, wild)],
-                                        "hi": [0 if w else h for h, w in zip(hi, wild)],
-                                        "wild": sum(w << i for i, w in enumerate(wild))})
+            ctx.set(dut.query.payload, wildcard_query(lo, hi))
             ctx.set(dut.query.valid, 1)
             got, clocks, away = [], 0, 0
             while True:
