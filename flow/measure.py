@@ -19,7 +19,7 @@ the byte-serial host link in front of it moves one byte per clock.
     the same with its point instructions pipelined (``pipelined=True``);
     ``rtl.cuckoo_spram.<op>.*``
     the iCEBreaker's (its entries in 64-bit words, ``SerialEntryStore``, its
-    key hashed a bit a clock; no range instructions) and ``rtl.cuckoo_hx8k.<op>.*``
+    key hashed a bit a clock; its range walk is not measured here) and ``rtl.cuckoo_hx8k.<op>.*``
     the HX8K's (its store scanned for the range instructions, its key hashed
     a bit a clock), each with the instructions its board carries;
     ``rtl.cuckoo.cput.new_keys.per_clock`` new keys into 1024 entries (the Z-order

@@ -196,7 +196,9 @@ class SentronArray(wiring.Component):
         # one sentron on the serial store that walks ranges turns the pattern
         # where the decoder holds it (``CuckooSequencer``'s ``turn``)
         self.turns = (memory or {}).get("spram", False) and bool(self.ops & RANGE_OPS)
-        assert not self.turns or sentrons == 1
+        assert not self.turns or (sentrons == 1 and not self.ops & self.front_ops), \
+            "the serial store's walk turns the pattern where the decoder holds it: one " \
+            "sentron, with no unit in front"
         super().__init__({
             "i": In(stream.Signature(command_layout(width, value_width))),
             "o": Out(stream.Signature(response_layout(width, value_width))),

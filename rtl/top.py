@@ -82,7 +82,8 @@ class VTPU(wiring.Component):
         of ``entries`` (in all), ``buckets`` (a sentron; default: twice the
         slots of its entries), ``slots`` and ``max_moves``, as the model takes
         them, and ``spram``: each sentron's entry store in 64-bit words, four an
-        entry (``SerialEntryStore``; point instructions only), and
+        entry (``SerialEntryStore``; its range walk ``SerialScan``, one sentron
+        that turns the pattern where the decoder holds it), and
         ``serial_regions``: each Z-order index's region tests a component a
         clock (``ZIndex``), and ``pipelined``: each sentron's point
         instructions through its pipeline, and ``scan``: sentrons whose range
@@ -157,6 +158,8 @@ class VTPU(wiring.Component):
             wiring.connect(m, encoder.o, wiring.flipped(self.o))
             return m
 
+        # (the serial store's walk turns the pattern in the decoder: one clock)
+        assert not sequencer.turns, "a sentron that turns the held pattern needs one clock"
         # The decoder takes a byte a clock: it works on the host's clock, and
         # whole commands cross to the array's.
         m.submodules.decoder = decoder = DomainRenamer(host)(decoder)

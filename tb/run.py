@@ -251,7 +251,7 @@ def main(argv=None):
                         help="with --entries and one sentron, 1: the iCEBreaker's sentron and "
                              "instructions (its entries in 64-bit words at their index slots' "
                              "places, CuckooSequencer spram=True, bit_serial=True, hold=True; "
-                             "no range instructions)")
+                             "its range walk a component a clock, SerialScan; no CDIGEST)")
     parser.add_argument("--cuckoo-instructions", type=int, default=None,
                         help="random instructions for the cuckoo memory phase: 32 entries over "
                              "the sentrons, an index of as many slots as entries (default: a "

@@ -215,7 +215,7 @@ class CuckooSequencer(SentronPorts):
                         m.d.comb += [store.id.eq(record_id), store.beat.eq(store.key_words),
                                      store.fetch.eq(1)]
                         m.d.sync += asked.eq(1)
-                    # the key is in place ten clocks after the hit, the value
+                    # the key is in place eleven clocks after the hit, the value
                     # two after it was asked for
                     with m.If(scan.holding & out_free):
                         m.d.comb += [rsp.status.eq(Status.OK), rsp.more.eq(1),

@@ -4,6 +4,13 @@ and reads the store and turns the pattern only while one is.
 
 Small: 2 entries (the components stay 16 bits: four fill the store's
 64-bit word); what the store and the bounds hold is free on any clock.
+
+The sender here keeps the stream rules: ``query`` offered until the end is
+taken. The sentron's walk does not: it drops ``query.valid`` after each hit
+while it answers it (``HOLD`` waits for it back), and the scan turns the
+pattern in ``SWAP_OUT`` meanwhile. That wait is checked in simulation
+(tests/rtl/sentron/test_serial_scan.py, the iCEBreaker's sentron against the
+model), not here.
 """
 
 from amaranth.hdl import Assert
