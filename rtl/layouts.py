@@ -36,13 +36,13 @@ response field    used by
 ================  =======================================================
 """
 
-from amaranth.hdl import signed, unsigned
+from amaranth.hdl import Cat, Mux, Value, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import Out
 
 from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, MAX_HOPS, VALUE_WIDTH, Op, Status
 
-__all__ = ["pattern_turn_signature", "coord_layout", "delta_layout", "pattern_layout", "command_layout",
+__all__ = ["pattern_turn_signature", "turn_pattern", "coord_layout", "delta_layout", "pattern_layout", "command_layout",
            "hashed_command_layout", "response_layout", "COMMAND_FIELD", "RESPONSE_FIELD",
            "CHIER_UP_FLAG"]
 
@@ -72,6 +72,17 @@ def pattern_turn_signature(width=COORD_WIDTH):
     the one leaving (how a record's key is put where ``lo`` was, and ``lo``
     put back)."""
     return wiring.Signature({"turn": Out(1), "replace": Out(1), "component": Out(width)})
+
+
+def turn_pattern(m, turn, lo, hi, mask, width=COORD_WIDTH):
+    """What a sender of ``pattern_turn_signature`` does with the registers
+    holding a pattern's ``lo``, ``hi`` (DIMS components of ``width`` bits each)
+    and the mask's DIMS wildcard bits: on ``turn.turn`` each moves down a
+    component, ``lo`` taking ``turn.component`` at the top on ``turn.replace``."""
+    lo, hi = Value.cast(lo), Value.cast(hi)
+    with m.If(turn.turn):
+        m.d.sync += [lo.eq(Cat(lo[width:], Mux(turn.replace, turn.component, lo[:width]))),
+                     hi.eq(hi.rotate_right(width)), mask.eq(mask.rotate_right(1))]
 
 
 def command_layout(width=COORD_WIDTH, value_width=VALUE_WIDTH):

@@ -34,7 +34,7 @@ from vtpu.isa import (CMD_SYNC, COORD_WIDTH, DIMS, MAX_HOPS, MAX_PAYLOAD, PAYLOA
                       Status, field_bytes, length_fits, payload_bytes)
 
 from .crc import crc8_next
-from ..layouts import COMMAND_FIELD, command_layout, pattern_turn_signature
+from ..layouts import COMMAND_FIELD, command_layout, pattern_turn_signature, turn_pattern
 
 __all__ = ["FrameDecoder", "folds_pattern"]
 
@@ -172,13 +172,7 @@ class FrameDecoder(wiring.Component):
             lo, hi, mask = cmd.coord, cmd.operand[:DIMS * self.width], cmd.arg[:DIMS]
         else:
             lo, hi, mask = cmd.pattern.lo, cmd.pattern.hi, cmd.pattern.mask[:DIMS]
-        with m.If(self.turn.turn):
-            leaving = Value.cast(lo)[:self.width]
-            m.d.sync += [Value.cast(lo).eq(Cat(Value.cast(lo)[self.width:],
-                                               Mux(self.turn.replace, self.turn.component,
-                                                   leaving))),
-                         Value.cast(hi).eq(Value.cast(hi).rotate_right(self.width)),
-                         mask.eq(mask.rotate_right(1))]
+        turn_pattern(m, self.turn, lo, hi, mask, self.width)
         return m
 
     def _deltas_sent(self, length):

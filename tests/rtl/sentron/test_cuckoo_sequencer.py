@@ -6,11 +6,12 @@ import gc
 
 import pytest
 from amaranth.back import verilog
-from amaranth.hdl import Cat, Module, Mux, Signal, Value
+from amaranth.hdl import Module, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from rtl.boards.settings import BOARDS
+from rtl.layouts import turn_pattern
 from rtl.sentron.cuckoo_sequencer import CuckooSequencer
 from rtl.sentron.execute import RANGE_OPS, SENTRON_OPS
 from tb.stimulus import Instruction as I
@@ -46,12 +47,8 @@ class TurningSender(wiring.Component):
             m.d.sync += [held.eq(self.i.payload), full.eq(1)]
         with m.If(sentron.i.ready):
             m.d.sync += full.eq(0)
-        pattern, turn = held.pattern, sentron.turn
-        with m.If(turn.turn):
-            lo = Value.cast(pattern.lo)
-            m.d.sync += [lo.eq(Cat(lo[16:], Mux(turn.replace, turn.component, lo[:16]))),
-                         Value.cast(pattern.hi).eq(Value.cast(pattern.hi).rotate_right(16)),
-                         pattern.mask[:DIMS].eq(pattern.mask[:DIMS].rotate_right(1))]
+        pattern = held.pattern
+        turn_pattern(m, sentron.turn, pattern.lo, pattern.hi, pattern.mask[:DIMS])
         wiring.connect(m, sentron.o, wiring.flipped(self.o))
         return m
 

@@ -5,10 +5,10 @@ import random
 
 import pytest
 
-from amaranth.hdl import Cat, Elaboratable, Module, Mux, Signal
+from amaranth.hdl import Elaboratable, Module, Mux, Signal
 from amaranth.lib import data
 
-from rtl.layouts import coord_layout
+from rtl.layouts import coord_layout, turn_pattern
 from rtl.sentron.entry_store import SerialEntryStore
 from rtl.sentron.serial_scan import SerialScan
 from vtpu.isa import DIMS
@@ -41,12 +41,10 @@ class Rig(Elaboratable):
         with m.If(self.load):
             m.d.sync += [self.lo.eq(self.lo_in), self.hi.eq(self.hi_in),
                          self.wild.eq(self.wild_in), self.turns.eq(0)]
-        with m.Elif(scan.turn.turn):
-            lo = self.lo.as_value()
-            m.d.sync += [lo.eq(Cat(lo[16:], Mux(scan.turn.replace, scan.turn.component, lo[:16]))),
-                         self.hi.eq(self.hi.as_value().rotate_right(16)),
-                         self.wild.eq(self.wild.rotate_right(1)),
-                         self.turns.eq(Mux(self.turns == DIMS - 1, 0, self.turns + 1))]
+        with m.Else():
+            turn_pattern(m, scan.turn, self.lo, self.hi, self.wild)
+            with m.If(scan.turn.turn):
+                m.d.sync += self.turns.eq(Mux(self.turns == DIMS - 1, 0, self.turns + 1))
         m.d.comb += [scan.query.payload.lo.eq(self.lo[0]), scan.query.payload.hi.eq(self.hi[0]),
                      scan.query.payload.wild.eq(self.wild[0]),
                      scan.fetch.word.eq(store.word),
