@@ -34,14 +34,15 @@ def _cell(op, ops):
 def _range_walk(ops, board):
     """How the build answers the range instructions: its Z-order index, or a
     scan of its store (``ZScan``: a pass of the store a record; ``SerialScan``:
-    the same, a component a clock)."""
+    the same, a component a clock, and CDIGEST's hits in one pass)."""
     if not ops & RANGE_OPS:
         return "—"
     memory = board.memory or {}
     if memory.get("scan"):
         return "scan (a pass of the store a record)"
     if memory.get("spram"):
-        return "scan, a component a clock (a pass of the store a record)"
+        return ("scan, a component a clock (a pass of the store a record"
+                + ("; CDIGEST one pass)" if Op.CDIGEST in ops else ")"))
     return "Z-order index"
 
 

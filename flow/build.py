@@ -330,10 +330,25 @@ def lut_mapping_script(board, top):
     script stops before its own LUT mapping (``map_luts``), which assumes 300 ps,
     and resumes after it. At 300 ps ABC takes a chain of five LUTs through their
     fast inputs for as quick as a tree of three; on a full ECP5 a hop between
-    LUTs costs a nanosecond and more, so the trees are faster."""
-    assert board.family == "ecp5"
+    LUTs costs a nanosecond and more, so the trees are faster. synth_ice40
+    assumes 250 ps, where a hop on the full UP5K costs 1.8 to 3 ns: there ABC
+    made a 16-bit thermometer (``SerialScan``'s) a chain of 12 LUTs (21.7 MHz)."""
     def synth(*options):
         return " ".join(filter(None, (board.synth_opts, *options)))
+    if board.family == "ice40":
+        return synth("-run :map_luts"), [
+            "check -latchonly -assert",
+            "techmap -map +/ice40/latches_map.v",
+            # (synth_ice40's LUT and carry delays, the HX's: with the UP5K's,
+            # ``-device u``, the iCEBreaker's build took 140 logic cells more)
+            "read_verilog -D ICE40_HX -icells -lib -specify +/ice40/abc9_model.v",
+            f"abc9 -W {board.wire_ps}",
+            "ice40_wrapcarry -unwrap",
+            "techmap -map +/ice40/ff_map.v",
+            "clean",
+            "opt_lut -tech ice40",
+            f"synth_ice40 {synth(f'-top {top}', '-run map_cells:')}",
+        ]
     return synth("-run :map_luts"), [
         "check -latchonly -assert",
         "techmap -map +/lattice/latches_map.v",

@@ -182,10 +182,12 @@ class SentronArray(wiring.Component):
         assert memory is None or not (pipelined or ops_unit), "PipelinedSequencer is the set-associative table's"
         self.memory = memory
         # A scanned memory's one sentron hashes CDIGEST's entries itself, a bit
-        # a clock (``CuckooSequencer``'s ``scan``): no digest unit in front.
+        # a clock (``CuckooSequencer``'s ``scan``, or ``spram``, whose walk
+        # hashes each hit where its key is put): no digest unit in front.
         # Several sentrons' digests are summed by the one in front, as for a
         # Z-order index's.
-        digests_itself = memory is not None and memory.get("scan", False) and sentrons == 1
+        digests_itself = memory is not None and sentrons == 1 and \
+            (memory.get("scan", False) or memory.get("spram", False))
         # ``hold``: the sentron works on the instruction where the decoder holds it
         assert not (memory or {}).get("hold") or sentrons == 1, "a held instruction is one sentron's"
         self.front_ops = FRONT_OPS - {Op.CDIGEST} if digests_itself else FRONT_OPS

@@ -187,8 +187,9 @@ def job_env(args, test_dir, count, **more):
             "VTPU_SENTRONS": str(args.sentrons), "VTPU_SETS": str(args.sets),
             "VTPU_WAYS": str(args.ways), "VTPU_ENTRIES": str(args.entries or 0),
             "VTPU_BUCKETS": str(args.buckets or 0), "VTPU_MAX_MOVES": str(args.max_moves),
-            # a CDIGEST over a scanned store: (2 x entries + 212) clocks a hit, unanswered
-            "VTPU_IDLE_LIMIT": str(100_000 if args.cuckoo_scan else 5000),
+            # a CDIGEST over a scanned store: (2 x entries + 212) clocks a hit,
+            # unanswered; over the serial store a pass and some 240 clocks a hit
+            "VTPU_IDLE_LIMIT": str(100_000 if args.cuckoo_scan or args.cuckoo_serial else 5000),
             "VTPU_OPS": ",".join(sorted(op.name for op in args.ops)),
             "VTPU_RESULT": str(test_dir / "result.json"),
             "VTPU_STIMULUS": str(test_dir / "stimulus.hex"),
@@ -251,7 +252,7 @@ def main(argv=None):
                         help="with --entries and one sentron, 1: the iCEBreaker's sentron and "
                              "instructions (its entries in 64-bit words at their index slots' "
                              "places, CuckooSequencer spram=True, bit_serial=True, hold=True; "
-                             "its range walk a component a clock, SerialScan; no CDIGEST)")
+                             "its range walk a component a clock, SerialScan)")
     parser.add_argument("--cuckoo-instructions", type=int, default=None,
                         help="random instructions for the cuckoo memory phase: 32 entries over "
                              "the sentrons, an index of as many slots as entries (default: a "

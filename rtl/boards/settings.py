@@ -219,10 +219,10 @@ class Board:
 
 
 BOARDS = {
-    # 12 MHz * 80 / 2**5 = 30 MHz, VCO 960 MHz (icepll -i 12 -o 30); 10 clocks per bit.
+    # 12 MHz * 72 / 2**5 = 27 MHz, VCO 864 MHz (icepll -i 12 -o 27); 9 clocks per bit.
     "icebreaker": Board(
         "icebreaker", "icebreaker.ICEBreakerPlatform", "ice40", 12e6,
-        dict(divr=0, divf=79, divq=5), 3_000_000,
+        dict(divr=0, divf=71, divq=5), 3_000_000,
         # green on the main board, two LEDs of the break-off PMOD, red on the main board
         leds=(1, 2, 3, 0), programmer="iceprog",
         # The cuckoo memory (the set-associative 256 x 1 refused random keys
@@ -241,41 +241,46 @@ BOARDS = {
         # (``bit_serial``, ``hold``: ~150 clocks a point instruction, where
         # the link takes 1,800 a frame), which made room for CHIER UP.
         memory=dict(entries=4096, buckets=1024, max_moves=1, spram=True, bit_serial=True, hold=True),
-        # its SPRAMs hold the entry store (``SerialEntryStore``)
-        synth_opts="-dsp -spram",
-        # 30 MHz, met at seed 1 (30.13; 28.84 at seed 2): the held command
-        # through the point instructions' state choice into a candidate
-        # register's enable, eight cells, three quarters of it routing, so
-        # the margin is a placement's. Built for 27 MHz, 28.76 (the encoder's
-        # state into the store's address register). With the range walk's
-        # verdict still combinational it made 26.63 (its key RAM's port into
-        # the best's enables, 11 cells); it is registered now, a clock more
-        # an entry. 5,003 of 5,280 logic cells, 25 of 30 BRAMs. It ran at 24
-        # once (27.83 MHz with 2,048 entries) while the pattern's checks were
-        # not registered: from the held instruction through the nine
-        # magnitude compares of CHIER's BAD_ARG check to the answer
-        # register, 21 cells; registering them took 78 logic cells. The
-        # decoder keeps the pattern in the flops of
-        # the coordinate, operand and argument (``FrameDecoder``'s fold: no
+        # its SPRAMs hold the entry store (``SerialEntryStore``); ABC maps the
+        # LUTs assuming a nanosecond between two (``wire_ps``; synth_ice40's
+        # 250 ps let it make the range walk's 16-bit thermometer a chain of
+        # 12 LUTs: 23.99 MHz built for 30, 29.47 with this, seed 1)
+        synth_opts="-dsp -spram", wire_ps=1000,
+        # 27 MHz (9 clocks a bit), met at seed 2 (27.51; 5,162 of 5,280 logic
+        # cells and all 30 BRAMs: the response encoder's CRC flag through the
+        # sentron's state into the store's address register, 7 cells, three
+        # quarters routing). With CDIGEST (5,167 cells) built for 30 it made
+        # 29.92 (seed 2) and 29.47 (seed 1): the held command through the
+        # entry store's key compare and the point instructions' state choice
+        # into a candidate register's enable, 8 cells, three quarters of it
+        # routing. Without CDIGEST it met 30 (30.13 at seed 1, 5,003 cells);
+        # capability first. It ran at 24 once (27.83 MHz with 2,048 entries)
+        # while the pattern's checks were not registered: from the held
+        # instruction through the nine magnitude compares of CHIER's BAD_ARG
+        # check to the answer register, 21 cells; registering them took 78
+        # logic cells. The decoder keeps the pattern in the flops of the
+        # coordinate, operand and argument (``FrameDecoder``'s fold: no
         # instruction here carries both), 438 logic cells fewer, which made
         # the room for the range walk.
         # CRANGE and CHIER DOWN: ``SerialScan``, a component a clock (its
         # compares 16 bits wide, the bounds turned where the decoder holds
         # them, the last and the best keys in a block RAM; docs/architecture.md),
-        # 12 clocks an entry, a pass of the store a record (1.6 ms at 30 MHz,
-        # where the link sends a record in some 100 us): 619 logic cells. The
-        # Z-order index (a copy of every key, the tree and the update queue
-        # in BRAM, ~16 for 256 keys) does not fit beside the BRAMs used, nor
-        # the HX8K's scan (``ZScan``: two 144-bit Z-order compares and the
-        # box's 18, ~1,500 LUT4s). CDIGEST is not here: its hash of each hit
-        # (the bit-serial H3 and a 64-bit sum) would take some 250 cells
-        # more, where 277 are left. CROUTE's route table
-        # is 10 BRAMs and its scan two more 144-bit compares. CKG's hop unit
-        # holds MAX_HOPS deltas (1152 flops); CATTEND and CNEAREST rank a
-        # CRANGE in a top-k unit of their own.
-        leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CDIGEST, Op.CKG,
-                             Op.CATTEND, Op.CNEAREST}),
-        seed=1),
+        # 12 clocks an entry, a pass of the store a record (1.8 ms at 27 MHz,
+        # where the link sends a record in some 100 us): 619 logic cells.
+        # CDIGEST: every hit in one pass (the scan's ``every``), hashed where
+        # its key is put for a record, by the bit-serial hash unit, whose ROM
+        # holds the digest's columns beside the table hash's (8 BRAMs, were
+        # 3) and whose bit select it shares: 79 logic cells (5,082), and the
+        # mapping for a nanosecond between LUTs 85 more. The Z-order
+        # index (a copy of every key, the tree and the update queue in BRAM,
+        # ~16 for 256 keys) does not fit beside the BRAMs used, nor the
+        # HX8K's scan (``ZScan``: two 144-bit Z-order compares and the box's
+        # 18, ~1,500 LUT4s). CROUTE's route table is 10 BRAMs and its scan
+        # two more 144-bit compares. CKG's hop unit holds MAX_HOPS deltas
+        # (1152 flops); CATTEND and CNEAREST rank a CRANGE in a top-k unit of
+        # their own.
+        leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CKG, Op.CATTEND, Op.CNEAREST}),
+        seed=2),
     # 12 MHz * 80 / 2**4 = 60 MHz, VCO 960 MHz (icepll -i 12 -o 60); 20 clocks per bit.
     "hx8k": Board(
         "hx8k", "ice40_hx8k_b_evn.ICE40HX8KBEVNPlatform", "ice40", 12e6,

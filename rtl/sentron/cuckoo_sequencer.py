@@ -30,8 +30,9 @@ The memory of docs/isa.md ("Memory"), exactly as the model's
   digest; in an array the ``DigestUnit`` in front does). Or, with ``spram``
   (the iCEBreaker), the scan a component a clock (``SerialScan``) on the
   pattern where the decoder holds it, which it turns; a hit's key is put in
-  place of the pattern's ``lo`` to be answered (CRANGE and CHIER DOWN; no
-  CDIGEST).
+  place of the pattern's ``lo`` to be answered, or, for CDIGEST, hashed
+  there by the bit-serial hash unit, which then holds the digest's columns
+  too.
 
 A point instruction looks its key up in the index (the slots of its two
 buckets whose tag matches), then reads the candidates' entries until one
@@ -103,7 +104,8 @@ from amaranth.lib import data, wiring
 from amaranth.lib.memory import Memory
 
 from vtpu.hash import h3_rows
-from vtpu.isa import COORD_WIDTH, DIMS, HASH_WIDTH, TABLE_SEED, VALUE_WIDTH, Op, Status
+from vtpu.isa import (COORD_WIDTH, DIGEST_SEED, DIGEST_WIDTH, DIMS, HASH_WIDTH, TABLE_SEED,
+                      VALUE_WIDTH, Op, Status)
 from vtpu.memory import TAG_BITS, TAG_SHIFT, index_buckets
 
 from ..layouts import coord_layout, response_layout
@@ -129,9 +131,9 @@ class CuckooSequencer(SentronPorts):
         """``spram``: the entry store in a RAM of 64-bit words, four an entry
         (``SerialEntryStore``: the UP5K's SPRAM), each at its index slot's
         place (``buckets`` x ``slots`` entries; ``buckets`` by default
-        ``entries / slots``). Its range walk (CRANGE, CHIER DOWN; not CDIGEST)
-        is ``SerialScan``'s, a component a clock, on the pattern where the
-        sender holds it (``hold``), which it turns (``turn``).
+        ``entries / slots``). Its range walk (CRANGE, CHIER DOWN, and CDIGEST
+        with ``bit_serial``) is ``SerialScan``'s, a component a clock, on the
+        pattern where the sender holds it (``hold``), which it turns (``turn``).
         ``index_queue``, ``serial_regions``: the Z-order index's (``ZIndex``'s
         ``queue`` and ``serial_regions``). ``pipelined``: point instructions
         through the three-stage pipeline (see the module's docstring).
@@ -146,8 +148,8 @@ class CuckooSequencer(SentronPorts):
         CMOE's multiply-high by shifts and adds (17 clocks more; two 16 x 8
         multipliers fewer), for a board whose link, not its core, sets the
         pace."""
-        if spram and Op.CDIGEST in frozenset(ops):
-            raise ValueError("CDIGEST hashes whole entries: not from the serial store")
+        if spram and Op.CDIGEST in frozenset(ops) and not bit_serial:
+            raise ValueError("the serial store's CDIGEST hashes in the bit-serial hash unit")
         if spram and frozenset(ops) & RANGE_OPS and not hold:
             raise ValueError("the serial store's scan turns the pattern where it is held")
         if spram and pipelined:
@@ -178,25 +180,34 @@ class CuckooSequencer(SentronPorts):
                          seed=seed, ops=ops, hashed=hashed,
                          turns=spram and bool(frozenset(ops) & RANGE_OPS))
 
-    def _serial_range_walk(self, m, scan, store, active, c, rsp, send, out_free):
-        """CRANGE and CHIER DOWN from the serial store: ``SerialScan`` finds each
-        hit on the pattern the decoder holds, turning it a component a clock,
-        and puts the hit's key in place of the bounds' ``lo`` while it is
-        answered (``holding``), so the record's key reaches the answer the way
-        CHIER UP's bounds do; its value is read onto the store's port, where
-        CGET's answer comes from too. Returns whether the final answer (the
-        count) is ready, in ``rsp``; it is taken when ``out_free``.
-        ``active``: the instruction is one of these."""
+    def _serial_range_walk(self, m, scan, store, active, c, rsp, send, out_free, hash_unit):
+        """CRANGE, CHIER DOWN and CDIGEST from the serial store: ``SerialScan``
+        finds each hit on the pattern the decoder holds, turning it a component
+        a clock, and puts the hit's key in place of the bounds' ``lo`` while it
+        is answered (``holding``), so the record's key reaches the answer the
+        way CHIER UP's bounds do; its value is read onto the store's port, where
+        CGET's answer comes from too. CDIGEST takes the hits in one pass in the
+        store's order (the scan's ``every``), and hashes each where the record
+        would come from (``hash_unit``'s digest: the key in ``c.coord``, which
+        the pattern's ``lo`` shares, then the value on the store's port; 209
+        clocks a hit). Returns whether the final answer (the count, CDIGEST's
+        sum) is ready, in ``rsp``; it is taken when ``out_free``. ``active``:
+        the instruction is one of these."""
         WAIT, RECORD, FINAL = range(3)
         phase = Signal(range(3))
         count = Signal(range(self.entries + 1))     # (the answer's is 32 bits)
         asked = Signal()                            # RECORD: the value's word is asked for
         pattern = c.pattern
+        digest = Op.CDIGEST in self.ops
         wiring.connect(m, scan.turn, wiring.flipped(self.turn))
         m.d.comb += [scan.query.payload.lo.eq(pattern.lo[0]), scan.query.payload.hi.eq(pattern.hi[0]),
                      scan.query.payload.wild.eq(pattern.mask[0]),
                      scan.fetch.word.eq(store.word),
                      scan.query.valid.eq(active & (phase == WAIT))]
+        if digest:
+            digest_sum = Signal(DIGEST_WIDTH)
+            m.d.comb += [scan.every.eq(c.op == Op.CDIGEST), hash_unit.value.eq(store.word),
+                         hash_unit.digest.eq(c.op == Op.CDIGEST)]
         with m.If(active & scan.fetch.en):
             m.d.comb += [store.id.eq(scan.fetch.id), store.beat.eq(scan.fetch.beat),
                          store.fetch.eq(1)]
@@ -217,15 +228,24 @@ class CuckooSequencer(SentronPorts):
                         m.d.sync += asked.eq(1)
                     # the key is in place eleven clocks after the hit, the value
                     # two after it was asked for
-                    with m.If(scan.holding & out_free):
+                    with m.If(scan.holding & (c.op == Op.CDIGEST) if digest else Const(0)):
+                        m.d.comb += hash_unit.run.eq(1)
+                        with m.If(~hash_unit.busy):
+                            m.d.sync += [digest_sum.eq(digest_sum + hash_unit.digest_hash),
+                                         count.eq(count + 1), phase.eq(WAIT)]
+                    with m.Elif(scan.holding & out_free):
                         m.d.comb += [rsp.status.eq(Status.OK), rsp.more.eq(1),
                                      rsp.coord.eq(pattern.lo), rsp.value.eq(store.stored),
                                      send.eq(1)]
                         m.d.sync += [count.eq(count + 1), phase.eq(WAIT)]
                 with m.Case(FINAL):
                     m.d.comb += [rsp.status.eq(Status.OK), rsp.aux.eq(count)]
+                    if digest:
+                        m.d.comb += rsp.value.eq(Mux(c.op == Op.CDIGEST, digest_sum, 0))
                     with m.If(out_free):
                         m.d.sync += [phase.eq(WAIT), count.eq(0)]
+                        if digest:
+                            m.d.sync += digest_sum.eq(0)
         return phase == FINAL
 
     def elaborate(self, platform):
@@ -295,8 +315,19 @@ class CuckooSequencer(SentronPorts):
                 h1, h2 = c1.hash, c2.hash
         elif self.bit_serial:
             # the instruction's key holds in ``c`` while it is hashed (HASH)
-            m.submodules.hash_unit = hash_unit = SerialHashUnit(rows, key_width=DIMS * W)
+            digest_rows = None
+            if self.spram and Op.CDIGEST in self.ops:
+                # CDIGEST's hash of each hit, by the same unit (``_serial_range_walk``)
+                digest_rows = h3_rows(DIGEST_SEED, DIMS * W + VW, DIGEST_WIDTH)
+            m.submodules.hash_unit = hash_unit = SerialHashUnit(
+                rows, key_width=DIMS * W, digest_rows=digest_rows, value_width=VW)
             m.d.comb += hash_unit.key.eq(c.coord)
+            if digest_rows is not None:
+                # the hit's key, where the pattern's lo was: behind the frame
+                # decoder that is ``coord``'s flops (its fold), and this
+                # multiplexer of a signal with itself goes
+                with m.If(c.op == Op.CDIGEST):
+                    m.d.comb += hash_unit.key.eq(c.pattern.lo)
             h = hash_unit.hash
         else:
             m.submodules.hash_unit = hash_unit = HashUnit(rows, key_width=DIMS * W)
@@ -454,7 +485,7 @@ class CuckooSequencer(SentronPorts):
         if ranges and self.spram:
             range_active = Signal()
             range_done = self._serial_range_walk(m, zindex, store, range_active, c, rsp, send,
-                                                 out_free)
+                                                 out_free, hash_unit)
         elif ranges:
             range_active = Signal()
             def emit(record):

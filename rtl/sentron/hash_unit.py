@@ -18,7 +18,7 @@ one column of its matrix per set key bit, and the columns are a ROM in block
 RAM rather than some 1,200 LUT4s of parity trees.
 """
 
-from amaranth.hdl import Cat, Const, Elaboratable, Module, Signal
+from amaranth.hdl import Cat, Const, Elaboratable, Module, Mux, Signal
 from amaranth.lib.memory import Memory
 
 from vtpu.hash import MIX_ROTATIONS
@@ -85,34 +85,53 @@ class HashUnit(Elaboratable):
         return m
 
 
-def serial_h3(m, bits, rows, *, run, name):
+def serial_h3(m, bits, rows, *, run, name, second=None):
     """H3 of ``bits`` (one bit per row of ``rows``) a bit a clock, driven in ``m``
     with its column ROM as submodule ``name``. From the first clock of ``run``
     (which clears the result) ``busy`` (returned with the result) is high until
     the clock the result holds the hash, ``len(bits) + 1`` clocks later; ``run``
     must stay high and ``bits`` hold until then (a run cut short leaves its
     count behind for the next). The result then holds until the next run,
-    which may start in the following clock while ``run`` stays high."""
+    which may start in the following clock while ``run`` stays high.
+
+    ``second``: ``(which, more_bits, more_rows)``, a second hash that shares
+    the counter, the bit select and the result register: while ``which``, a
+    run hashes ``Cat(bits, more_bits)`` by ``more_rows``. Its columns are in
+    the same ROM, from the next power of two on; the result is as wide as the
+    wider hash."""
     n = len(bits)
-    columns = [sum(((row >> i) & 1) << j for j, row in enumerate(rows)) for i in range(n)]
-    m.submodules[name] = rom = Memory(shape=len(rows), depth=n, init=columns)
+    hashes, which, region = [(rows, n)], Const(0, 1), n
+    if second is not None:
+        which, more_bits, more_rows = second
+        bits = Cat(bits, more_bits)
+        hashes.append((more_rows, len(bits)))
+        region = 1 << (len(bits) - 1).bit_length()
+    columns = []
+    for hash_rows, length in hashes:
+        columns += [sum(((row >> i) & 1) << j for j, row in enumerate(hash_rows))
+                    for i in range(length)]
+        columns += [0] * (region - length)
+    width = max(len(hash_rows) for hash_rows, _ in hashes)
+    m.submodules[name] = rom = Memory(shape=width, depth=len(columns), init=columns)
     column = rom.read_port()
-    at = Signal(range(n + 1), name=f"{name}_at")     # the next column to read
+    at = Signal(range(len(bits) + 1), name=f"{name}_at")   # the next column to read
     shown = Signal(name=f"{name}_shown")              # a column is on the port ...
     # ... and its bit, taken as the column is read: the bit select (from a
     # block RAM's port, for CDIGEST) reaches a flop, not the result's enable
     shown_bit = Signal(name=f"{name}_shown_bit")
-    result = Signal(len(rows), name=f"{name}_result")
+    result = Signal(width, name=f"{name}_result")
     busy = Signal(name=f"{name}_busy")
-    m.d.comb += busy.eq(run & ((at != n) | shown))
+    end = Mux(which, len(bits), n) if second is not None else n
+    m.d.comb += busy.eq(run & ((at != end) | shown))
     m.d.sync += shown.eq(0)
     with m.If(run):
         with m.If(at == 0):
             m.d.sync += result.eq(0)
         with m.Elif(shown & shown_bit):
             m.d.sync += result.eq(result ^ column.data)
-        with m.If(at != n):
-            m.d.comb += [column.addr.eq(at), column.en.eq(1)]
+        with m.If(at != end):
+            address = at if second is None else Cat(at[:region.bit_length() - 1], which)
+            m.d.comb += [column.addr.eq(address), column.en.eq(1)]
             m.d.sync += [at.eq(at + 1), shown.eq(1), shown_bit.eq(bits.bit_select(at, 1))]
         with m.Elif(~shown):
             m.d.sync += at.eq(0)
@@ -124,19 +143,35 @@ class SerialHashUnit(Elaboratable):
     from the first clock of ``run`` until ``hash`` is the key's (``key_width``
     + 1 clocks), which it holds until the next run. The H3 columns in block RAM
     (144 x 48 bits: three iCE40 block RAMs); the mixing round is logic after
-    them, on the held result."""
+    them, on the held result.
 
-    def __init__(self, rows, *, key_width):
+    With ``digest_rows`` (the iCEBreaker's CDIGEST) it also hashes an entry:
+    while ``digest``, a run hashes ``key`` then ``value`` by ``digest_rows``
+    (plain H3, ``digest_hash``), in ``key_width + value_width + 1`` clocks.
+    Both hashes' columns share one ROM (512 x 64 bits: eight block RAMs) and
+    the key's bit select, the unit's widest part."""
+
+    def __init__(self, rows, *, key_width, digest_rows=None, value_width=0):
         if len(rows) != HASH_WIDTH:
             raise ValueError(f"the table hash takes {HASH_WIDTH} H3 rows")
-        self.rows, self.key_width = rows, key_width
+        self.rows, self.key_width, self.digest_rows = rows, key_width, digest_rows
         self.key = Signal(key_width)
         self.run = Signal()
         self.busy = Signal()
         self.hash = Signal(HASH_WIDTH)
+        if digest_rows is not None:
+            self.value = Signal(value_width)
+            self.digest = Signal()
+            self.digest_hash = Signal(len(digest_rows))
 
     def elaborate(self, platform):
         m = Module()
-        linear, busy = serial_h3(m, self.key, self.rows, run=self.run, name="columns")
-        m.d.comb += [self.busy.eq(busy), self.hash.eq(mix48(m, linear))]
+        second = None
+        if self.digest_rows is not None:
+            second = (self.digest, self.value, self.digest_rows)
+        linear, busy = serial_h3(m, self.key, self.rows, run=self.run, name="columns",
+                                 second=second)
+        m.d.comb += [self.busy.eq(busy), self.hash.eq(mix48(m, linear[:HASH_WIDTH]))]
+        if second is not None:
+            m.d.comb += self.digest_hash.eq(linear)
         return m

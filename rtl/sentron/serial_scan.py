@@ -38,6 +38,10 @@ entries 1.6 ms a pass at 30 MHz, where the 3 Mbaud link takes about 0.1 ms
 to send a record. After a hit is taken the scan reads the store again only
 once ``query.valid`` is high again (the walk reads the hit's entry through
 the same port meanwhile); the query is taken with the end.
+
+With ``every`` (CDIGEST, whose sum needs no order) each entry inside the box
+is a hit as soon as it is judged, and the scan goes on from the next entry
+once it is answered: one pass, ``12 * entries`` clocks and the answers'.
 """
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal
@@ -59,8 +63,14 @@ def bounds_layout(width=COORD_WIDTH):
 
 
 def smear(x):
-    """Every bit at or below ``x``'s top bit set: a thermometer of its position."""
-    return Cat(*(x[i:].any() for i in range(len(x))))
+    """Every bit at or below ``x``'s top bit set: a thermometer of its position.
+    Reversed, that is every bit at or above the lowest set one, ``r | -r``: the
+    negation is a carry chain, not a chain of LUTs (ABC made one of the plain
+    suffix OR, 12 LUTs deep, where it saw slack; the UP5K's routing has none)."""
+    n = len(x)
+    reverse = Cat(*(x[n - 1 - i] for i in range(n)))
+    low = reverse | (-reverse)[:n]
+    return Cat(*(low[n - 1 - i] for i in range(n)))
 
 
 def z_step(a, b, kept_top, kept_less):
@@ -70,9 +80,11 @@ def z_step(a, b, kept_top, kept_less):
     that decides so far, ``kept_less`` its verdict. Returns the pair to keep:
     this component's when its XOR's top bit is above the kept one's, else the
     kept ones. After the last component ``less`` is the answer (equal: 0)."""
-    top = smear(a ^ b)
-    higher = (top & ~kept_top).any()
-    return Mux(higher, top, kept_top), Mux(higher, a < b, kept_less)
+    x = a ^ b
+    # (a bit of the XOR above the kept thermometer: its top bit is higher;
+    # no need to wait for the smear)
+    higher = (x & ~kept_top).any()
+    return Mux(higher, smear(x), kept_top), Mux(higher, a < b, kept_less)
 
 
 class SerialScan(wiring.Component):
@@ -91,6 +103,9 @@ class SerialScan(wiring.Component):
             "turn": Out(pattern_turn_signature(width)),
             "hits": Out(stream.Signature(hit_layout(self.entry_bits))),
             "holding": Out(1),   # the last hit's key is where the bounds' lo was
+            # every entry inside the box, in one pass in the store's order,
+            # not Z-order's (CDIGEST: a sum); held with the query
+            "every": In(1),
         })
 
     def elaborate(self, platform):
@@ -125,11 +140,16 @@ class SerialScan(wiring.Component):
 
         def judge():
             """The entry just compared becomes the best if it is inside the box,
-            after the last hit and before the best; then the next starts afresh."""
-            with m.If(component.valid & inside & (first | above_less) & (~found | below_less)):
+            after the last hit and before the best (``every``: a hit at once,
+            whose answer the scan stops for); then the next starts afresh."""
+            ordered = (first | above_less) & (~found | below_less)
+            with m.If(component.valid & inside & (self.every | ordered)):
                 m.d.sync += [best_id.eq(judged_id), found.eq(1), best.eq(cand), cand.eq(best)]
+                with m.If(self.every):
+                    m.next = "OFFER"
+            # (cleared: judged again when ``every`` resumes at phase 0, it is no hit)
             m.d.sync += [inside.eq(1), above_top.eq(0), above_less.eq(0),
-                         below_top.eq(0), below_less.eq(0)]
+                         below_top.eq(0), below_less.eq(0), component.valid.eq(0)]
 
         with m.FSM():
             with m.State("IDLE"):
@@ -190,7 +210,9 @@ class SerialScan(wiring.Component):
                 with m.If(hits.ready):
                     with m.If(found):
                         m.d.sync += [last.eq(best), best.eq(last), first.eq(0), found.eq(0),
-                                     at.eq(0), phase.eq(0)]
+                                     phase.eq(0)]
+                        with m.If(~self.every):      # (``every`` goes on from the next)
+                            m.d.sync += at.eq(0)
                         m.next = "SWAP_OUT"
                     with m.Else():
                         m.d.comb += self.query.ready.eq(1)
@@ -202,6 +224,8 @@ class SerialScan(wiring.Component):
             # back the same way. Component t is read at phase t and moves
             # at phase t + 1.
             def exchange(source, keep_leaving, done):
+                """``done``: the state after the ninth component, or a callable
+                that sets it."""
                 t = phase - 1
                 m.d.sync += phase.eq(phase + 1)
                 m.d.comb += last_r.addr.eq(Cat(phase[:4], source))
@@ -213,7 +237,10 @@ class SerialScan(wiring.Component):
                                      keys_w.en.eq(1)]
                 with m.If(phase == DIMS):
                     m.d.sync += phase.eq(0)
-                    m.next = done
+                    if callable(done):
+                        done()
+                    else:
+                        m.next = done
 
             with m.State("SWAP_OUT"):
                 exchange(last, keep_leaving=True, done="HOLD")
@@ -225,6 +252,12 @@ class SerialScan(wiring.Component):
                 with m.If(self.query.valid):
                     m.next = "SWAP_IN"
 
+            def resume():
+                # (``every``, after the last entry's hit: the pass is over)
+                m.next = "SCAN"
+                with m.If(at[-1]):
+                    m.next = "JUDGE"
+
             with m.State("SWAP_IN"):
-                exchange(Const(LO, 2), keep_leaving=False, done="SCAN")
+                exchange(Const(LO, 2), keep_leaving=False, done=resume)
         return m

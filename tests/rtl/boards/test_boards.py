@@ -205,3 +205,23 @@ def test_lut_mapping_replaces_only_the_synthesis_scripts_own_lut_mapping():
     assert steps == ["check -latchonly -assert", "techmap -map +/lattice/latches_map.v",
                      "abc9 -W 300", "clean"]
     assert commands[:4] == [*steps[:2], f"abc9 -W {board.wire_ps}", *steps[3:]]
+
+
+def test_ice40_lut_mapping_replaces_only_synth_ice40s_own():
+    """The iCEBreaker's build maps synth_ice40's LUTs itself too (``wire_ps``):
+    ``map_luts`` must hold only what the replacement does again, with its wire
+    delay the one changed."""
+    board = BOARDS["icebreaker"]
+    assert board.wire_ps is not None
+    opts, commands = lut_mapping_script(board, "top")
+    assert opts.endswith("-run :map_luts") and commands[-1].endswith("-run map_cells:")
+    env = tool_env(board)
+    help_text = subprocess.run([env["YOSYS"], "-p", "help synth_ice40"], env=env,
+                               capture_output=True, text=True, check=True).stdout
+    script = help_text[help_text.index("    map_luts:"):help_text.index("    map_cells:")]
+    steps = [line.split("    (")[0].strip() for line in script.splitlines()[1:] if line.strip()]
+    # (the two steps of -noabc are not taken)
+    steps = [s for s in steps if s not in ("simplemap", "techmap -map +/gate2lut.v -D LUT_WIDTH=4")]
+    assert "abc9  -W 250" in steps
+    assert commands[:-1] == [f"abc9 -W {board.wire_ps}" if s == "abc9  -W 250" else s
+                             for s in steps]

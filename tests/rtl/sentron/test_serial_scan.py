@@ -7,10 +7,11 @@ import pytest
 
 from amaranth.hdl import Elaboratable, Module, Mux, Signal
 from amaranth.lib import data
+from amaranth.sim import Simulator
 
 from rtl.layouts import coord_layout, turn_pattern
 from rtl.sentron.entry_store import SerialEntryStore
-from rtl.sentron.serial_scan import SerialScan
+from rtl.sentron.serial_scan import SerialScan, smear
 from vtpu.isa import DIMS
 
 from range_script import TOP, inside, random_range_script, wildcard_query, z_key
@@ -83,11 +84,12 @@ async def read_back(ctx, rig, entry):
     return key, (bits >> (16 * DIMS)) & 1, words[3]
 
 
-def run_scan(entries, script, seed):
+def run_scan(entries, script, seed, every=False):
     """Apply ``script`` (("put", slot, key) / ("del", slot, key) / ("query", lo, hi));
     return per query (the slots answered, the clocks it took). After each hit
     the bench drops ``query.valid`` and reads the hit's entry back, as the
-    sentron's range walk does to answer it, and checks it is inside the box."""
+    sentron's range walk does to answer it, and checks it is inside the box.
+    ``every``: the scan's (CDIGEST's one pass)."""
     rig = Rig(entries)
     scan = rig.scan
     rng = random.Random(seed)
@@ -110,6 +112,7 @@ def run_scan(entries, script, seed):
             ctx.set(rig.load, 1)
             await ctx.tick()
             ctx.set(rig.load, 0)
+            ctx.set(scan.every, every)
             ctx.set(scan.query.valid, 1)
             got, clocks = [], 0
             while True:
@@ -191,3 +194,34 @@ def test_a_pass_costs_twelve_clocks_an_entry():
         # bench's reading it back (eight) and random hits.ready
         assert SerialScan.CLOCKS * entries * passes <= clocks <= \
             (SerialScan.CLOCKS * entries + 40) * passes
+
+
+@pytest.mark.parametrize("seed,entries,spread", [(4, 16, 3), (5, 8, 2)])
+def test_every_hit_in_one_pass(seed, entries, spread):
+    """``every`` (CDIGEST): the same hits as the brute force's, each once, in
+    the store's order, in one pass (twelve clocks an entry, and each hit's
+    answer: the bench reads it back and the key goes in place and back)."""
+    script, expected = random_range_script(seed, entries, 120, spread, inside=inside,
+                                           z_order=z_key)
+    answers = run_scan(entries, script, seed, every=True)
+    assert [got for got, _ in answers] == [sorted(hits) for hits in expected]
+    assert max(map(len, expected)) >= 4, "the script asks too little"
+    for got, clocks in answers:
+        assert SerialScan.CLOCKS * entries <= clocks <= \
+            SerialScan.CLOCKS * entries + 10 + 60 * len(got)
+
+
+def test_smear_sets_every_bit_up_to_the_top_one():
+    """``smear`` (the scan's Z-order compare keeps it) against ``int.bit_length``,
+    over every 16-bit value."""
+    m = Module()
+    x, y = Signal(16), Signal(16)
+    m.d.comb += y.eq(smear(x))
+
+    async def bench(ctx):
+        for value in range(1 << 16):
+            ctx.set(x, value)
+            assert ctx.get(y) == (1 << value.bit_length()) - 1, value
+    sim = Simulator(m)         # (no clock: it is logic alone)
+    sim.add_testbench(bench)
+    sim.run()
