@@ -332,7 +332,7 @@ def lut_mapping_script(board, top):
     fast inputs for as quick as a tree of three; on a full ECP5 a hop between
     LUTs costs a nanosecond and more, so the trees are faster. synth_ice40
     assumes 250 ps, where a hop on the full UP5K costs 1.8 to 3 ns: there ABC
-    made a 16-bit thermometer (``SerialScan``'s) a chain of 12 LUTs (21.7 MHz)."""
+    made a 16-bit thermometer (``SerialScan``'s) a chain of 12 LUTs (21.69 MHz)."""
     def synth(*options):
         return " ".join(filter(None, (board.synth_opts, *options)))
     if board.family == "ice40":

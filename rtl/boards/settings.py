@@ -91,8 +91,8 @@ class Board:
     ways: int = None
     fifo_depth: int = 512
     synth_opts: str = ""   # extra synth_<family> options
-    # ECP5: the wire delay (ps) ABC assumes between two LUTs as it maps the logic
-    # (``flow.build.lut_mapping_script``); None: Yosys's own (300)
+    # the wire delay (ps) ABC assumes between two LUTs as it maps the logic
+    # (``flow.build.lut_mapping_script``); None: Yosys's own (ECP5 300, iCE40 250)
     wire_ps: int = None
     abc9: bool = True      # ECP5 with ``wire_ps``: ABC9 maps the LUTs, else plain ABC
     pnr_opts: tuple = ()   # extra nextpnr options
@@ -244,7 +244,8 @@ BOARDS = {
         # its SPRAMs hold the entry store (``SerialEntryStore``); ABC maps the
         # LUTs assuming a nanosecond between two (``wire_ps``; synth_ice40's
         # 250 ps let it make the range walk's 16-bit thermometer a chain of
-        # 12 LUTs: 23.99 MHz built for 30, 29.47 with this, seed 1)
+        # 12 LUTs: built for 30, 21.69 MHz with the thermometer a plain
+        # suffix OR, 23.99 with it a carry chain; 29.47 with this, seed 1)
         synth_opts="-dsp -spram", wire_ps=1000,
         # 27 MHz (9 clocks a bit), met at seed 2 (27.51; 5,162 of 5,280 logic
         # cells and all 30 BRAMs: the response encoder's CRC flag through the

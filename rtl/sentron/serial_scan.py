@@ -1,7 +1,7 @@
 """SerialScan: ``ZScan``'s range walk a component a clock, for a store read a word at a time.
 
-    query (the box's component under way) -> SerialScan -> hits (entry ids in
-              ^  turn: show the next component          ascending Z-order, then the end)
+    query (the box's component under way) -> SerialScan -> hits (entry ids in Z-order,
+              ^  turn: show the next component          or store order: ``every``; the end)
               |
     fetch.id, .beat, .en -> the entry store (``SerialEntryStore``) -> fetch.word
 
@@ -34,7 +34,7 @@ pass that finds none ends the answer. An entry takes ``CLOCKS`` (12): its
 three key words asked four clocks apart, each component taken off the port
 into a register, then compared with the bounds and the two keys read for it.
 A box with ``k`` hits costs ``(k + 1) * 12 * entries`` clocks: with 4,096
-entries 1.6 ms a pass at 30 MHz, where the 3 Mbaud link takes about 0.1 ms
+entries 1.8 ms a pass at 27 MHz, where the 3 Mbaud link takes about 0.1 ms
 to send a record. After a hit is taken the scan reads the store again only
 once ``query.valid`` is high again (the walk reads the hit's entry through
 the same port meanwhile); the query is taken with the end.
