@@ -19,7 +19,7 @@ the byte-serial host link in front of it moves one byte per clock.
     the same with its point instructions pipelined (``pipelined=True``);
     ``rtl.cuckoo_spram.<op>.*``
     the iCEBreaker's (its entries in 64-bit words, ``SerialEntryStore``, its
-    key hashed a bit a clock; its range walk is not measured here) and ``rtl.cuckoo_hx8k.<op>.*``
+    key hashed a bit a clock) and ``rtl.cuckoo_hx8k.<op>.*``
     the HX8K's (its store scanned for the range instructions, its key hashed
     a bit a clock), each with the instructions its board carries;
     ``rtl.cuckoo.cput.new_keys.per_clock`` new keys into 1024 entries (the Z-order
@@ -33,7 +33,9 @@ the byte-serial host link in front of it moves one byte per clock.
     ``rtl.cuckoo.crange.clocks.capN`` a CRANGE as ``rtl.crange.clocks.capN`` in
     N entries (``rtl.cuckoo_serial_regions.*`` with the index's regions tested
     a component a clock, as on the indexed ULX3S build; ``rtl.cuckoo_hx8k.*``
-    by scanning, as the HX8K's and the ULX3S's sentrons do);
+    by scanning, as the HX8K's and the ULX3S's sentrons do;
+    ``rtl.cuckoo_spram.crange.*`` and ``.cdigest.clocks.capN`` the iCEBreaker's,
+    behind a sender that turns the pattern, ``TurningSender``);
   * ``rtl.cnearest.clocks.capN``: a CNEAREST of k = 8 in a sentron of N
     slots a quarter full, as ``rtl.crange.clocks.capN`` (``measure_range``);
   * ``rtl.cattend.clocks_per_key``: the clocks each key of a box adds to a
@@ -49,12 +51,15 @@ the byte-serial host link in front of it moves one byte per clock.
 import random
 import statistics
 
+from amaranth.hdl import Module, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
 from vtpu.coord import pack
 from vtpu.isa import DIMS, MAX_HOPS, Op, Status
 
-from rtl.layouts import COMMAND_FIELD
+from rtl.layouts import COMMAND_FIELD, turn_pattern
 from rtl.array import SentronArray
 from rtl.sentron.cuckoo_sequencer import CuckooSequencer
 from rtl.sentron.execute import RANGE_OPS, SENTRON_OPS
@@ -139,9 +144,38 @@ class _Bench:
                 pending = 0
 
 
+class TurningSender(wiring.Component):
+    """A sentron behind a register that holds its instruction until it is
+    answered and turns the pattern's bounds and mask a component on the
+    sentron's ``turn`` (``lo`` taking ``component`` on ``replace``), as the
+    frame decoder does for the iCEBreaker's."""
+
+    def __init__(self, sentron):
+        self.sentron = sentron
+        super().__init__({"i": In(stream.Signature(sentron.i.payload.shape())),
+                          "o": Out(stream.Signature(sentron.o.payload.shape()))})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.sentron = sentron = self.sentron
+        held, full = Signal.like(self.i.payload), Signal()
+        m.d.comb += [self.i.ready.eq(~full), sentron.i.payload.eq(held), sentron.i.valid.eq(full)]
+        with m.If(self.i.valid & ~full):
+            m.d.sync += [held.eq(self.i.payload), full.eq(1)]
+        with m.If(sentron.i.ready):
+            m.d.sync += full.eq(0)
+        pattern = held.pattern
+        turn_pattern(m, sentron.turn, pattern.lo, pattern.hi, pattern.mask[:DIMS])
+        wiring.connect(m, sentron.o, wiring.flipped(self.o))
+        return m
+
+
 _BENCHES = {}      # (sets, ways, sentrons, pipelined) -> _Bench; figures() empties it
 # the cuckoo bench forms that are a board's sentron, and the board
 BOARD_FORMS = {"spram": "icebreaker", "hx8k": "hx8k"}
+# the iCEBreaker's sentron behind a sender that turns the held pattern as the
+# frame decoder does (its range walk's ``turn``): its range instructions
+TURNED = "spram_turned"
 
 
 def _bench(sets, ways, sentrons=1, pipelined=False, cuckoo=False):
@@ -151,14 +185,16 @@ def _bench(sets, ways, sentrons=1, pipelined=False, cuckoo=False):
     for more, a ``SentronArray``; built on first use."""
     key = (sets, ways, sentrons, pipelined, cuckoo)
     if key not in _BENCHES:
-        if cuckoo in BOARD_FORMS:
+        if cuckoo in BOARD_FORMS or cuckoo == TURNED:
             # an iCE40 board's sentron as its core builds it: the iCEBreaker's
             # entries in SPRAM's words, the HX8K's store scanned for the range
             # instructions; each key hashed a bit a clock, the instruction
             # held by its sender
-            board = BOARDS[BOARD_FORMS[cuckoo]]
+            board = BOARDS[BOARD_FORMS.get(cuckoo, "icebreaker")]
             dut = CuckooSequencer(entries=sets, ops=SENTRON_OPS & board.ops,
                                   **board.memory_options)
+            if cuckoo == TURNED:
+                dut = TurningSender(dut)
         elif cuckoo == "serial_regions":
             dut = CuckooSequencer(entries=sets, serial_regions=True)
         elif cuckoo == "pipelined":
@@ -196,7 +232,8 @@ def measure_stream(instructions, *, sets=64, ways=4, sentrons=1, pipelined=False
     return per_clock, latency, statuses
 
 
-def measure_range(capacity, *, results=16, fill=0.25, seed=1, nearest=False, cuckoo=False):
+def measure_range(capacity, *, results=16, fill=0.25, seed=1, nearest=False, cuckoo=False,
+                  digest=False):
     """Clocks one CRANGE of ``results`` records takes, in one sentron of
     ``capacity`` slots (4 ways) holding ``fill * capacity`` keys spread over the
     whole coordinate space plus ``results`` keys inside the queried box.
@@ -208,7 +245,8 @@ def measure_range(capacity, *, results=16, fill=0.25, seed=1, nearest=False, cuc
 
     ``nearest``: a CNEAREST of k = 8 at the box's corner instead, through a
     ``SentronArray`` (its top-k unit ranks a CRANGE of every key).
-    ``cuckoo``: one ``CuckooSequencer`` of ``capacity`` entries instead."""
+    ``cuckoo``: one ``CuckooSequencer`` of ``capacity`` entries instead.
+    ``digest``: a CDIGEST of the box instead (no records)."""
     rng = random.Random(seed)
     corner = 30000
     cube = [tuple(corner + (i >> b & 1) if b < 4 else corner for b in range(DIMS))
@@ -221,7 +259,7 @@ def measure_range(capacity, *, results=16, fill=0.25, seed=1, nearest=False, cuc
     box = _pattern_value(pack((corner,) * DIMS), pack((corner + 1,) * DIMS))
     nowhere = _pattern_value(pack((1,) * DIMS), pack((1,) * DIMS))
     query = ((Op.CNEAREST, {"coord": pack((corner,) * DIMS), "arg": 8}) if nearest
-             else (Op.CRANGE, {"pattern": box}))
+             else (Op.CDIGEST if digest else Op.CRANGE, {"pattern": box}))
     program = puts + [(Op.CDIGEST, {"pattern": nowhere}), query]
     if nearest:
         bench = _Bench(SentronArray(sets=capacity // 4, ways=4))
@@ -409,6 +447,15 @@ def figures(quick=False):
             clocks, records, stored = measure_range(capacity, cuckoo=kind)
             out[f"{prefix}.crange.clocks.cap{capacity}"] = clocks
             out[f"{prefix}.crange.records.cap{capacity}"] = records
+        # the iCEBreaker's: its CRANGE a pass of the store a record (at 256
+        # entries: 4,096 would be 17 passes of 49,152 clocks), its CDIGEST one
+        # pass and the hits' hashes
+        if capacity == 256:
+            clocks, records, _ = measure_range(capacity, cuckoo=TURNED)
+            out[f"rtl.cuckoo_spram.crange.clocks.cap{capacity}"] = clocks
+            out[f"rtl.cuckoo_spram.crange.records.cap{capacity}"] = records
+        clocks, _, _ = measure_range(capacity, cuckoo=TURNED, digest=True)
+        out[f"rtl.cuckoo_spram.cdigest.clocks.cap{capacity}"] = clocks
     # CNEAREST (k = 8) at the same capacities: every key is ranked
     for capacity in ((256, 1024) if quick else (256, 512, 1024, 2048, 4096, 8192)):
         clocks, records, stored = measure_range(capacity, nearest=True)

@@ -63,6 +63,15 @@ def test_point_and_pure_ops_issue_one_per_clock():
     assert out["rtl.cuckoo_hx8k.crange.records.cap256"] == 16
     passes = 17 * 2 * 256
     assert passes <= out["rtl.cuckoo_hx8k.crange.clocks.cap256"] <= passes + 16 * 16 + 200
+    # the iCEBreaker's scan: 12 clocks an entry, a pass a record and one more;
+    # its CDIGEST one pass, and some 240 clocks a hit (its key put in place
+    # and back, and hashed with its value a bit a clock)
+    assert out["rtl.cuckoo_spram.crange.records.cap256"] == 16
+    passes = 17 * 12 * 256
+    assert passes <= out["rtl.cuckoo_spram.crange.clocks.cap256"] <= passes + 16 * 40 + 200
+    one_pass = 12 * 256
+    assert one_pass + 16 * 209 <= out["rtl.cuckoo_spram.cdigest.clocks.cap256"] \
+        <= one_pass + 16 * 240 + 300
     # the index links new keys slower than one per clock: the queue absorbs bursts
     assert 0 < out["rtl.cput.new_keys.per_clock"] < 1
     # inside a box the index answers a key a clock and the top-k unit ranks it

@@ -6,12 +6,9 @@ import gc
 
 import pytest
 from amaranth.back import verilog
-from amaranth.hdl import Module, Signal
-from amaranth.lib import stream, wiring
-from amaranth.lib.wiring import In, Out
 
+from flow.measure import TurningSender
 from rtl.boards.settings import BOARDS
-from rtl.layouts import turn_pattern
 from rtl.sentron.cuckoo_sequencer import CuckooSequencer
 from rtl.sentron.execute import RANGE_OPS, SENTRON_OPS
 from tb.stimulus import Instruction as I
@@ -25,32 +22,6 @@ from sentron_driver import run_stream
 
 def geometry_model(**geometry):
     return Model(geometry.pop("entries"), ops=SENTRON_OPS, **geometry)
-
-
-class TurningSender(wiring.Component):
-    """A sentron behind a register that holds its instruction until it is
-    answered and turns the pattern's bounds and mask a component on the
-    sentron's ``turn`` (``lo`` taking ``component`` on ``replace``), as the
-    frame decoder does for the iCEBreaker's."""
-
-    def __init__(self, sentron):
-        self.sentron = sentron
-        super().__init__({"i": In(stream.Signature(sentron.i.payload.shape())),
-                          "o": Out(stream.Signature(sentron.o.payload.shape()))})
-
-    def elaborate(self, platform):
-        m = Module()
-        m.submodules.sentron = sentron = self.sentron
-        held, full = Signal.like(self.i.payload), Signal()
-        m.d.comb += [self.i.ready.eq(~full), sentron.i.payload.eq(held), sentron.i.valid.eq(full)]
-        with m.If(self.i.valid & ~full):
-            m.d.sync += [held.eq(self.i.payload), full.eq(1)]
-        with m.If(sentron.i.ready):
-            m.d.sync += full.eq(0)
-        pattern = held.pattern
-        turn_pattern(m, sentron.turn, pattern.lo, pattern.hi, pattern.mask[:DIMS])
-        wiring.connect(m, sentron.o, wiring.flipped(self.o))
-        return m
 
 
 # ``pipelined``: point instructions through CuckooSequencer's three stages, the
