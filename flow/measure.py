@@ -172,7 +172,7 @@ class TurningSender(wiring.Component):
 
 _BENCHES = {}      # (sets, ways, sentrons, pipelined) -> _Bench; figures() empties it
 # the cuckoo bench forms that are a board's sentron, and the board
-BOARD_FORMS = {"spram": "icebreaker", "hx8k": "hx8k"}
+BOARD_FORMS = {"spram": "icebreaker", "hx8k": "hx8k", "ulx3s": "ulx3s-85f"}
 # the iCEBreaker's sentron behind a sender that turns the held pattern as the
 # frame decoder does (its range walk's ``turn``): its range instructions
 TURNED = "spram_turned"
@@ -186,10 +186,11 @@ def _bench(sets, ways, sentrons=1, pipelined=False, cuckoo=False):
     key = (sets, ways, sentrons, pipelined, cuckoo)
     if key not in _BENCHES:
         if cuckoo in BOARD_FORMS or cuckoo == TURNED:
-            # an iCE40 board's sentron as its core builds it: the iCEBreaker's
+            # a board's sentron as its core builds it: the iCEBreaker's
             # entries in SPRAM's words, the HX8K's store scanned for the range
-            # instructions; each key hashed a bit a clock, the instruction
-            # held by its sender
+            # instructions, each key hashed a bit a clock, the instruction
+            # held by its sender; the ULX3S's store scanned, registered for
+            # its clock
             board = BOARDS[BOARD_FORMS.get(cuckoo, "icebreaker")]
             dut = CuckooSequencer(entries=sets, ops=SENTRON_OPS & board.ops,
                                   **board.memory_options)
@@ -440,10 +441,10 @@ def figures(quick=False):
         out[f"rtl.crange.stored.cap{capacity}"] = stored
     # and in the cuckoo sentron, its index testing regions a component a
     # clock (``serial_regions``) or all at once, or scanning its store (the
-    # HX8K's sentron; the ULX3S's scan the same way)
+    # HX8K's sentron, two clocks an entry; the ULX3S's, three)
     for capacity in ((256,) if quick else (256, 4096)):
         for prefix, kind in (("rtl.cuckoo", True), ("rtl.cuckoo_serial_regions", "serial_regions"),
-                             ("rtl.cuckoo_hx8k", "hx8k")):
+                             ("rtl.cuckoo_hx8k", "hx8k"), ("rtl.cuckoo_ulx3s", "ulx3s")):
             clocks, records, stored = measure_range(capacity, cuckoo=kind)
             out[f"{prefix}.crange.clocks.cap{capacity}"] = clocks
             out[f"{prefix}.crange.records.cap{capacity}"] = records

@@ -12,7 +12,7 @@ sentron with the instruction (``Sequencer`` ``hashed``). A range instruction
 (CRANGE, CDIGEST, CHIER DOWN) goes to every sentron: each answers the keys
 it holds in Z-order, and the collector merges the streams -- the smallest
 head first, once every sentron has an answer up (a tournament of Z-order
-compares, a registered round a clock) -- then sends one final answer with
+compares, a registered round two clocks) -- then sends one final answer with
 the counts (and digests) summed.
 Everything else (the pure instructions, CRTSET and CROUTE with the one
 ownership table, errors the decoder flagged) goes to sentron 0, which is the
@@ -92,7 +92,7 @@ from .sentron.cuckoo_sequencer import CuckooSequencer
 from .sentron.sequencer import Sequencer
 from .link.skid_buffer import SkidBuffer
 from .sentron.zindex import ZIndex
-from .sentron.zorder import z_less
+from .sentron.zorder import merge_pairs, merge_parts, z_parts
 
 __all__ = ["SentronArray", "POINT_OPS", "FRONT_OPS", "Ports", "front_units", "connect_through"]
 
@@ -249,6 +249,7 @@ class SentronArray(wiring.Component):
                 pipelined=self.memory.get("pipelined", False), scan=self.memory.get("scan", False),
                 hold=self.memory.get("hold", False),
                 bit_serial=self.memory.get("bit_serial", False),
+                registered=self.memory.get("registered", False),
                 width=self.width, value_width=self.value_width, seed=self.seed, ops=ops,
                 hashed=self.sentrons > 1, index_queue=self.index_queue)
         kind = PipelinedSequencer if self.pipelined else Sequencer
@@ -505,19 +506,30 @@ class SentronArray(wiring.Component):
         with the counts (and CDIGEST's digests, mod 2**64) summed.
 
         The heads meet in a tournament of 144-bit Z-order comparisons, one
-        registered round a clock (the collector's): combinational, two rounds of it
+        registered round two clocks (the collector's): combinational, two rounds of it
         and the choice fed back into the sentrons were 26 logic levels, the
         four-sentron ULX3S's slowest path. Its verdict stands for the heads as
         they were as many clocks before, so it is taken once they have held
         still that long (no answer taken, no valid changed since); records
         leave for a byte-serial link, which has clocks to spare."""
-        def smaller(a, b):
-            """Whether head ``a`` (has a record, key, index) goes before ``b``:
-            a record beats a final, then Z-order."""
-            a_more, a_coord, b_more, b_coord = a[0], a[1], b[0], b[1]
-            return Mux(a_more & b_more, ~z_less(b_coord, a_coord, self.width), a_more)
-
         sync = m.d[self.answer_domain]
+
+        def smaller(a, b, name):
+            """Whether head ``a`` (has a record, key, index) goes before ``b``:
+            a record beats a final, then Z-order. The Z-order compare's
+            slices are registered before their merge: a 144-bit compare and
+            the multiplexer it drives in one clock were 12 logic levels. (The
+            slices are 24 bits, three 8-bit ones merged: fewer to merge after.)"""
+            a_more, a_coord, b_more, b_coord = a[0], a[1], b[0], b[1]
+            parts = []
+            slices = z_parts(b_coord, a_coord, self.width)
+            for k in range(0, len(slices), 3):
+                regs = Signal(name=f"{name}_less{k}"), Signal(name=f"{name}_equal{k}")
+                less, equal = merge_pairs(slices[k:k + 3])
+                m.d[self.answer_domain] += [regs[0].eq(less), regs[1].eq(equal)]
+                parts.append(regs)
+            return Mux(a_more & b_more, ~merge_parts(parts), a_more)
+
         entrants = [(s.o.payload.more, s.o.payload.coord, Const(k, range(self.sentrons)))
                     for k, s in enumerate(sentrons)]
         rounds = 0
@@ -525,7 +537,7 @@ class SentronArray(wiring.Component):
             nxt = []
             for n, (a, b) in enumerate(zip(entrants[::2], entrants[1::2])):
                 first = Signal(name=f"merge{rounds}_{n}_first")
-                m.d.comb += first.eq(smaller(a, b))
+                m.d.comb += first.eq(smaller(a, b, f"merge{rounds}_{n}"))
                 more = Signal(name=f"merge{rounds}_{n}_more")
                 coord = Signal.like(a[1], name=f"merge{rounds}_{n}_coord", reset_less=True)
                 index = Signal(range(self.sentrons), name=f"merge{rounds}_{n}_index")
@@ -535,17 +547,18 @@ class SentronArray(wiring.Component):
             entrants = nxt
             rounds += 1
         best_more, _, best_index = entrants[0]
+        stages = 2 * rounds                     # two clocks a round
 
-        # clocks the heads have held still, this one included (up to rounds + 1)
+        # clocks the heads have held still, this one included (up to stages + 1)
         took, valids_before = Signal(), Signal.like(valids)
-        held_before = Signal(range(rounds + 2))
+        held_before = Signal(range(stages + 2))
         held = Signal.like(held_before)
         sync += [took.eq(Cat(*(s.o.valid & s.o.ready for s in sentrons)).any()),
                  valids_before.eq(valids), held_before.eq(held)]
         m.d.comb += held.eq(Mux(took | (valids != valids_before), 1,
-                                Mux(held_before == rounds + 1, rounds + 1, held_before + 1)))
+                                Mux(held_before == stages + 1, stages + 1, held_before + 1)))
 
-        m.d.comb += answer_valid.eq(valids.all() & (held == rounds + 1))
+        m.d.comb += answer_valid.eq(valids.all() & (held == stages + 1))
         with m.If(best_more):
             m.d.comb += [answer.eq(one_hot(*((best_index == k, s.o.payload)
                                              for k, s in enumerate(sentrons)))),

@@ -60,7 +60,8 @@ __all__ = ["VTPU"]
 
 
 
-GATEWARE_KNOBS = ("spram", "serial_regions", "pipelined", "scan", "bit_serial", "hold")
+GATEWARE_KNOBS = ("spram", "serial_regions", "pipelined", "scan", "bit_serial", "hold",
+                  "registered")
 
 
 def model_memory(memory):
@@ -68,7 +69,8 @@ def model_memory(memory):
     (``spram``, where the entries are kept; ``serial_regions``, how the
     Z-order index tests a region; ``pipelined``, how point instructions
     run; ``scan``, range instructions by scanning the store; ``bit_serial``,
-    how the key is hashed; ``hold``, where the instruction is kept)."""
+    how the key is hashed; ``hold``, where the instruction is kept;
+    ``registered``, the registers of a fast clock)."""
     return {k: v for k, v in memory.items() if k not in GATEWARE_KNOBS}
 
 
@@ -173,15 +175,19 @@ class VTPU(wiring.Component):
             answers = sequencer.o
         else:
             # Answers out: each is at least five bytes on the wire, so four in
-            # flight keep the encoder busy.
+            # flight keep the encoder busy. A register slice first: the FIFO's
+            # full flag (from its pointers' Gray codes) through the array's
+            # choice of answer into its order FIFO was 10.5 logic levels.
+            m.submodules.answer_slice = answer_slice = SkidBuffer(sequencer.o.payload.shape())
+            wiring.connect(m, sequencer.o, answer_slice.i)
             m.submodules.answer_crossing = answer_fifo = AsyncFIFO(
                 width=Shape.cast(sequencer.o.payload.shape()).width, depth=4,
                 w_domain="sync", r_domain=host)
             answers = stream.Signature(sequencer.o.payload.shape()).create()
             m.d.comb += [
-                answer_fifo.w_data.eq(sequencer.o.payload),
-                answer_fifo.w_en.eq(sequencer.o.valid),
-                sequencer.o.ready.eq(answer_fifo.w_rdy),
+                answer_fifo.w_data.eq(answer_slice.o.payload),
+                answer_fifo.w_en.eq(answer_slice.o.valid),
+                answer_slice.o.ready.eq(answer_fifo.w_rdy),
                 answers.payload.eq(answer_fifo.r_data),
                 answers.valid.eq(answer_fifo.r_rdy),
                 answer_fifo.r_en.eq(answers.ready),

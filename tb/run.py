@@ -289,7 +289,9 @@ def main(argv=None):
                   scan=bool(args.cuckoo_scan),
                   # the forms one sentron behind the decoder takes (the HX8K's)
                   bit_serial=bool(args.cuckoo_scan) and args.sentrons == 1,
-                  hold=bool(args.cuckoo_scan) and args.sentrons == 1) if args.entries else None
+                  hold=bool(args.cuckoo_scan) and args.sentrons == 1,
+                  # the registers an array of them takes for its clock (the ULX3S's)
+                  registered=bool(args.cuckoo_scan) and args.sentrons > 1) if args.entries else None
     args.ops = IMPLEMENTED_OPS               # the instructions the core carries
     if memory and args.cuckoo_serial:
         from rtl.boards import BOARDS
@@ -459,8 +461,8 @@ def cuckoo_check(args):
     with one sentron that scans its store for the range instructions
     (``scan``, with ``bit_serial`` and ``hold``, the HX8K's: a scan per hit,
     CDIGEST and each key's hash a bit a clock are slow, so fewer
-    instructions), a fourth with two such sentrons (``scan`` alone, the
-    ULX3S's: each scans its share), and a fifth as the iCEBreaker's core, with its
+    instructions), a fourth with two such sentrons (``scan`` and
+    ``registered``, the ULX3S's: each scans its share), and a fifth as the iCEBreaker's core, with its
     instructions (``spram``: each entry in 64-bit words at its index slot's
     place, moved with its slot; one move at most; as many)."""
     if args.pipelined or args.waves or args.cuckoo_instructions == 0:

@@ -360,7 +360,18 @@ BOARDS = {
         # the same (``make synth BOARD=ulx3s-85f``, 35 minutes). Router2 stalled there (6,126
         # wires overused after 17 passes, falling 2% a pass), as on the
         # indexed build; router1 routed it in about 32 minutes.
-        memory=dict(entries=8192, scan=True),
+        # ``registered`` (``CuckooSequencer``): the hash index's rows, with
+        # their slots' tag matches, registered before its search or answer
+        # acts on them, and the scan's compares in two clocks (24-bit slices
+        # registered, then merged; an entry every three clocks); the merge's
+        # rounds in two clocks too, and a register slice before the answer
+        # FIFO: 14 logic levels at most became 11 (``flow.levels``), and,
+        # built for 45.83 / 27.08, 61.82 / 44.11 MHz, met, in 41,488 LUTs
+        # and 23,226 FFs (71 minutes beside other jobs; the slowest path is
+        # then a sentron's state into the dispatcher's held instruction, 5
+        # cells and 14 ns of routing across the chip). Deepest now: the
+        # sentron's answer multiplexer (c -> o.payload, 11 levels).
+        memory=dict(entries=8192, scan=True, registered=True),
         pnr_opts=("--router", "router1"),
         wire_ps=1000,              # as the pipelined build's (below)
         # ABC9 ran for most of an hour over the indexed build's 356k AND gates

@@ -127,7 +127,7 @@ class CuckooSequencer(SentronPorts):
                  width=COORD_WIDTH, value_width=VALUE_WIDTH, seed=TABLE_SEED,
                  ops=SENTRON_OPS, hashed=False, spram=False, index_queue=ZIndex.QUEUE,
                  serial_regions=False, pipelined=False, scan=False, hold=False,
-                 bit_serial=False):
+                 bit_serial=False, registered=False):
         """``spram``: the entry store in a RAM of 64-bit words, four an entry
         (``SerialEntryStore``: the UP5K's SPRAM), each at its index slot's
         place (``buckets`` x ``slots`` entries; ``buckets`` by default
@@ -147,7 +147,11 @@ class CuckooSequencer(SentronPorts):
         more an instruction, some 1,100 LUT4s fewer in the HX8K's core) and
         CMOE's multiply-high by shifts and adds (17 clocks more; two 16 x 8
         multipliers fewer), for a board whose link, not its core, sets the
-        pace."""
+        pace. ``registered``: registers for a fast clock (the ULX3S's), a
+        clock more where a block RAM's row or a 144-bit compare was acted on
+        in the clock it came: the hash index's rows (``HashIndex``
+        ``registered``) and the scan's Z-order compares (``ZScan``
+        ``registered``)."""
         if spram and Op.CDIGEST in frozenset(ops) and not bit_serial:
             raise ValueError("the serial store's CDIGEST hashes in the bit-serial hash unit")
         if spram and frozenset(ops) & RANGE_OPS and not hold:
@@ -165,6 +169,7 @@ class CuckooSequencer(SentronPorts):
         if bit_serial and (pipelined or hashed):
             raise ValueError("the bit-serial forms are a one-at-a-time sentron's own")
         self.bit_serial = bit_serial
+        self.registered = registered
         # the model's geometry rules and defaults, for one sentron's share
         self.entries = entries
         if spram and buckets is None:
@@ -277,7 +282,8 @@ class CuckooSequencer(SentronPorts):
         if ranges and self.spram:
             m.submodules.zindex = zindex = SerialScan(entries=self.entries, width=W)
         elif ranges and self.scan:
-            m.submodules.zindex = zindex = ZScan(slots=max(2, 1 << E), width=W)
+            m.submodules.zindex = zindex = ZScan(slots=max(2, 1 << E), width=W,
+                                                 registered=self.registered)
             # the scan reads through the sequencer's port, which is its own
             # while the range walk waits for a hit
             with m.If(zindex.entries.en):
@@ -292,7 +298,8 @@ class CuckooSequencer(SentronPorts):
                          zindex.keys.data.eq(keys.data[0].key)]
         m.submodules.index = index = HashIndex(buckets=self.buckets, slots=self.slots,
                                                entry_bits=E, max_moves=self.max_moves,
-                                               probe=self.pipelined, slotted=self.spram)
+                                               probe=self.pipelined, slotted=self.spram,
+                                               registered=self.registered)
         if not self.spram:
             # (the serial store's entry is at its slot's place: no ids to hand out)
             m.submodules.free = free = Memory(shape=E, depth=self.entries, init=[])
@@ -717,8 +724,20 @@ class CuckooSequencer(SentronPorts):
                         # candidate: from the read port through the 144-bit
                         # compare and the choice back to the store's address
                         # was the HX8K's slowest path (45.67 MHz placed for 60).
-                        matched = Signal()
-                        m.d.sync += matched.eq(same)
+                        if self.registered:
+                            # the compare in 36-bit slices, their verdicts
+                            # ANDed in VERDICT: the 144-bit compare behind the
+                            # block RAM's output was 10.8 logic levels
+                            key, coord = Value.cast(entry.key), Value.cast(c.coord)
+                            slices = [Signal(name=f"matched{k}") for k in range(0, len(key), 36)]
+                            m.d.sync += [part.eq(key[k * 36:][:36] == coord[k * 36:][:36])
+                                         for k, part in enumerate(slices)]
+                            read_valid = Signal()
+                            m.d.sync += read_valid.eq(entry.valid)
+                            matched = Cat(read_valid, *slices).all()
+                        else:
+                            matched = Signal()
+                            m.d.sync += matched.eq(same)
                         m.next = "VERDICT"
             if not (self.spram or self.pipelined):
                 with m.State("VERDICT"):

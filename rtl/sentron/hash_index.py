@@ -40,7 +40,12 @@ through the same ports, a row at a time.
 
 Timing: a lookup or remove takes 3 clocks and an answer; an insert that
 finds room 3; one that searches about ``1 + slots`` clocks per node it
-expands and a clock per move. With the default index (twice as many slots
+expands and a clock per move. With ``registered`` (a fast clock: the
+ULX3S's) every row read is registered, with its slots' tag matches and empty
+bits, before the search or the answer acts on it: from the block RAM's
+output through the tag compares and the choice of slot into the write port
+was the ULX3S core's deepest path (14 logic levels, ``flow.levels``). A
+lookup then takes 4 clocks, a search ``2 + 3 * slots`` a node and a move 2. With the default index (twice as many slots
 as entries) searches are rare (``make bench``: ``model.relocations``).
 """
 
@@ -92,10 +97,11 @@ def index_answer_layout(slots, entry_bits, max_moves, slotted=False):
 
 class HashIndex(wiring.Component):
     def __init__(self, *, buckets, slots=4, entry_bits=None, max_moves=2, probe=False,
-                 slotted=False):
+                 slotted=False, registered=False):
         """``probe``: the rows in two memories, of the even and the odd
         buckets, and the ``probe_*`` ports; ``slotted``: an entry's id is its
-        slot's place (``entry_bits`` follows; see the module's docstring)."""
+        slot's place (``entry_bits`` follows); ``registered``: each row read
+        registered before it is acted on (see the module's docstring)."""
         if buckets < 2 or buckets & (buckets - 1):
             raise ValueError("buckets must be a power of two >= 2")
         if max_moves not in (0, 1, 2):
@@ -108,7 +114,7 @@ class HashIndex(wiring.Component):
                 raise ValueError("a slotted index has a power of two of slots, moves one "
                                  "entry at most and is not probed")
             entry_bits = (buckets * slots - 1).bit_length()
-        self.slotted = slotted
+        self.slotted, self.registered = slotted, registered
         self.buckets, self.slots, self.entry_bits = buckets, slots, entry_bits
         self.max_moves = max_moves
         self.bucket_bits = buckets.bit_length() - 1
@@ -184,9 +190,9 @@ class HashIndex(wiring.Component):
                 return self.place(cmd.bucket if k < S else second, k % S) == cmd.entry
             return s.entry == cmd.entry
 
-        def empty_slot(row):
-            return first_one([~row[k].valid for k in range(S)]), \
-                Cat(*(~row[k].valid for k in range(S))).any()
+        def empty_slot(empty):
+            """The lowest empty slot of a row, and whether there is one."""
+            return first_one(empty), Cat(*empty).any()
 
         # --- the search's nodes -------------------------------------------------
         nodes = 2 + 2 * S if self.max_moves == 2 else 2
@@ -205,29 +211,59 @@ class HashIndex(wiring.Component):
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += [idle.eq(1), self.i.ready.eq(1), rd.addr.eq(self.i.payload.bucket)]
+                if self.registered:
+                    # loaded while idle, with no enable: the sender's decision to
+                    # send (its state machine) fanned out over the command's flops
+                    m.d.sync += cmd.eq(self.i.payload)
                 with m.If(self.i.valid):
-                    m.d.sync += [cmd.eq(self.i.payload), moves.eq(0)]
+                    if not self.registered:
+                        m.d.sync += cmd.eq(self.i.payload)
+                    m.d.sync += moves.eq(0)
                     m.next = "ROW1"
+            if self.registered:
+                # each slot of the two rows: its tag is the command's, it holds
+                # the command's entry (REMOVE, with the tag), it is empty
+                match, owns, vacant = (Signal(2 * S, name=n) for n in ("match", "owns", "vacant"))
+                row2 = Signal(rd.data.shape(), reset_less=True)
+
+                def facts(row, half):
+                    for n in range(S):
+                        k = n + half * S
+                        m.d.sync += [match[k].eq(row[n].valid & (row[n].tag == cmd.tag)),
+                                     owns[k].eq(holds(k, row[n])), vacant[k].eq(~row[n].valid)]
             with m.State("ROW1"):
                 m.d.comb += rd.addr.eq(second)
                 m.d.sync += row1.eq(rd.data)
+                if self.registered:
+                    facts(rd.data, 0)
                 m.next = "ROW2"
-            with m.State("ROW2"):
+            if self.registered:
+                with m.State("ROW2"):
+                    m.d.sync += row2.eq(rd.data)
+                    facts(rd.data, 1)
+                    m.next = "DECIDE"
+            else:
                 row2 = rd.data
+            with m.State("DECIDE" if self.registered else "ROW2"):
                 both = [row1[k] for k in range(S)] + [row2[k] for k in range(S)]
                 m.d.sync += [answer.found.eq(0), answer.status.eq(Status.OK)]
                 m.next = "ANSWER"
                 with m.Switch(cmd.op):
                     with m.Case(IndexOp.LOOKUP):
-                        found = Cat(*(s.valid & (s.tag == cmd.tag) for s in both))
-                        m.d.sync += [answer.found.eq(found),
-                                     answer.status.eq(Mux(found.any(), Status.OK,
+                        if not self.registered:
+                            match = Cat(*(s.valid & (s.tag == cmd.tag) for s in both))
+                        m.d.sync += [answer.found.eq(match),
+                                     answer.status.eq(Mux(match.any(), Status.OK,
                                                           Status.NOT_FOUND))]
                         if not self.slotted:
                             m.d.sync += [answer.entries[k].eq(s.entry)
                                          for k, s in enumerate(both)]
                     with m.Case(IndexOp.REMOVE):
-                        hits = [s.valid & (s.tag == cmd.tag) & holds(k, s) for k, s in enumerate(both)]
+                        if self.registered:
+                            hits = list(match & owns)
+                        else:
+                            hits = [s.valid & (s.tag == cmd.tag) & holds(k, s)
+                                    for k, s in enumerate(both)]
                         in1, in2 = Cat(*hits[:S]).any(), Cat(*hits[S:]).any()
                         gone = Signal(slot)           # an empty slot
                         with m.If(in1):
@@ -237,8 +273,12 @@ class HashIndex(wiring.Component):
                         with m.Else():
                             m.d.sync += answer.status.eq(Status.NOT_FOUND)
                     with m.Case(IndexOp.INSERT):
-                        at1, room1 = empty_slot(row1)
-                        at2, room2 = empty_slot(row2)
+                        if self.registered:
+                            (at1, room1), (at2, room2) = (empty_slot(list(vacant)[h * S:][:S])
+                                                          for h in (0, 1))
+                        else:
+                            at1, room1 = empty_slot([~row1[k].valid for k in range(S)])
+                            at2, room2 = empty_slot([~row2[k].valid for k in range(S)])
                         with m.If(room1):
                             write(cmd.bucket, at1, new)
                             if self.slotted:
@@ -257,18 +297,44 @@ class HashIndex(wiring.Component):
                                 m.d.sync += answer.status.eq(Status.TABLE_FULL)
 
             if self.max_moves:
-                node = queue[head]
-                with m.State("EXPAND"):
-                    m.d.comb += rd.addr.eq(node.bucket)
-                    m.next = "HEAD_ROW"
+                if self.registered:
+                    # the head node (and MOVE's) from a register: the queue's
+                    # multiplexer in front of the row address was 10 levels deep
+                    node = Signal(node_shape, reset_less=True)
+                    with m.State("EXPAND"):
+                        m.d.sync += node.eq(queue[head])
+                        m.next = "HEAD_READ"
+                    with m.State("HEAD_READ"):
+                        m.d.comb += rd.addr.eq(node.bucket)
+                        m.next = "HEAD_ROW"
+                else:
+                    node = queue[head]
+                    with m.State("EXPAND"):
+                        m.d.comb += rd.addr.eq(node.bucket)
+                        m.next = "HEAD_ROW"
                 with m.State("HEAD_ROW"):
                     # the head's row is here: read its first slot's other bucket
-                    m.d.sync += [head_row.eq(rd.data), j.eq(0),
-                                 child.eq(self.other(node.bucket, rd.data[0].tag))]
-                    m.d.comb += rd.addr.eq(self.other(node.bucket, rd.data[0].tag))
-                    m.next = "CHILD"
+                    m.d.sync += [head_row.eq(rd.data), j.eq(0)]
+                    if self.registered:
+                        m.next = "CHILD_READ"
+                    else:
+                        m.d.sync += child.eq(self.other(node.bucket, rd.data[0].tag))
+                        m.d.comb += rd.addr.eq(self.other(node.bucket, rd.data[0].tag))
+                        m.next = "CHILD"
+                if self.registered:
+                    child_vacant = Signal(S)
+                    with m.State("CHILD_READ"):
+                        m.d.comb += rd.addr.eq(self.other(node.bucket, head_row[j].tag))
+                        m.d.sync += child.eq(self.other(node.bucket, head_row[j].tag))
+                        m.next = "CHILD_ROW"
+                    with m.State("CHILD_ROW"):
+                        m.d.sync += child_vacant.eq(Cat(*(~rd.data[k].valid for k in range(S))))
+                        m.next = "CHILD"
                 with m.State("CHILD"):
-                    at, room = empty_slot(rd.data)
+                    if self.registered:
+                        at, room = empty_slot(list(child_vacant))
+                    else:
+                        at, room = empty_slot([~rd.data[k].valid for k in range(S)])
                     # only a root's children are nodes to expand later (two moves at most)
                     pushes = node.root if self.max_moves == 2 else Const(0)
                     next_child = self.other(node.bucket, head_row[j + 1].tag)
@@ -280,7 +346,7 @@ class HashIndex(wiring.Component):
                             # (one move: the new key takes the slot this one leaves)
                             m.d.sync += [answer.moved_to.eq(self.place(child, at)),
                                          answer.placed.eq(self.place(node.bucket, j))]
-                        m.next = "MOVE"
+                        m.next = "FILL" if self.registered else "MOVE"
                     with m.Else():
                         if self.max_moves == 2:
                             with m.If(pushes):
@@ -288,8 +354,12 @@ class HashIndex(wiring.Component):
                                              queue[tail].parent.eq(head), queue[tail].slot.eq(j),
                                              queue[tail].item.eq(head_row[j]), tail.eq(tail + 1)]
                         with m.If(j != S - 1):
-                            m.d.sync += [j.eq(j + 1), child.eq(next_child)]
-                            m.d.comb += rd.addr.eq(next_child)
+                            m.d.sync += j.eq(j + 1)
+                            if self.registered:
+                                m.next = "CHILD_READ"
+                            else:
+                                m.d.sync += child.eq(next_child)
+                                m.d.comb += rd.addr.eq(next_child)
                         with m.Else():
                             # the head is done; a node pushed this clock still counts
                             m.d.sync += head.eq(head + 1)
@@ -298,10 +368,16 @@ class HashIndex(wiring.Component):
                                 m.next = "ANSWER"
                             with m.Else():
                                 m.next = "EXPAND"
+                if self.registered:
+                    filling = Signal(node_shape, reset_less=True)
+                    with m.State("FILL"):
+                        m.d.sync += filling.eq(queue[cur])
+                        m.next = "MOVE"
+                else:
+                    filling = queue[cur]
                 with m.State("MOVE"):
                     # fill the vacated slot ``cur_slot`` of node ``cur``: with the
                     # new key at a root, else with the item its parent's slot held
-                    filling = queue[cur]
                     with m.If(filling.root):
                         write(filling.bucket, cur_slot, new)
                         m.d.sync += [answer.status.eq(Status.OK), answer.moves.eq(moves),
@@ -311,6 +387,8 @@ class HashIndex(wiring.Component):
                         write(filling.bucket, cur_slot, filling.item)
                         m.d.sync += [cur.eq(filling.parent), cur_slot.eq(filling.slot),
                                      moves.eq(moves + 1)]
+                        if self.registered:
+                            m.next = "FILL"
             with m.State("ANSWER"):
                 m.d.comb += self.o.valid.eq(1)
                 with m.If(self.o.ready):

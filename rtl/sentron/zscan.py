@@ -18,6 +18,12 @@ clocks, 145 us at 60 MHz, against the link's 1.6 ms for those records. The
 logic: three 144-bit registers (the word read, the last hit's key and the best
 one's), two Z-order comparisons and the box test.
 
+With ``registered`` (the ULX3S's fast clock) the comparisons take two
+clocks, their 24-bit slices' (less, equal) registered before the merge
+(``merge_parts``), and an entry is read every three clocks: a 144-bit
+compare in one clock was the ULX3S core's slowest path after the hash
+index's row search (12 logic levels, ``flow.levels``).
+
 The store has a valid bit an entry (a freed entry is read as empty), and
 there is nothing to update: the store is the index. The scan shares the read
 port with the walk that takes its hits (``range_walk``), which reads each
@@ -35,7 +41,7 @@ from vtpu.isa import COORD_WIDTH, DIMS
 
 from ..layouts import coord_layout
 from .zindex import hit_layout
-from .zorder import z_less
+from .zorder import merge_pairs, merge_parts, z_less, z_parts
 
 __all__ = ["ZScan", "scan_entry_layout", "scan_query_layout"]
 
@@ -53,9 +59,9 @@ def scan_query_layout(width):
 
 
 class ZScan(wiring.Component):
-    def __init__(self, *, slots, width=COORD_WIDTH):
+    def __init__(self, *, slots, width=COORD_WIDTH, registered=False):
         assert slots >= 2 and slots & (slots - 1) == 0, "slots must be a power of two >= 2"
-        self.slots, self.width = slots, width
+        self.slots, self.width, self.registered = slots, width, registered
         self.slot_bits = slots.bit_length() - 1
         super().__init__({
             "entries": Out(wiring.Signature({"addr": Out(self.slot_bits), "en": Out(1),
@@ -100,21 +106,53 @@ class ZScan(wiring.Component):
                 # clock); compared, the verdicts registered (``held``); taken
                 # as the best if they say so (``judged``) -- which the next
                 # entry's compare, a clock later, already sees.
-                m.d.sync += [shown.eq(0), held.eq(shown), judged.eq(held)]
+                if self.registered:
+                    # the compares' slices registered (``merged``, a clock after
+                    # ``held``), then merged: an entry every three clocks, so
+                    # that the next one's slices see the best this one may make
+                    merged = Signal()
+
+                    def group(parts):
+                        """24-bit slices: three 8-bit ones merged, fewer to merge after."""
+                        return [merge_pairs(parts[k:k + 3]) for k in range(0, len(parts), 3)]
+                    n_parts = len(group(z_parts(last, best, W)))
+                    parts_last, parts_best = ([(Signal(name=f"{side}_less{n}"),
+                                                Signal(name=f"{side}_equal{n}"))
+                                               for n in range(n_parts)]
+                                              for side in ("above", "below"))
+                    m.d.sync += [shown.eq(0), held.eq(shown), merged.eq(held), judged.eq(merged)]
+                else:
+                    m.d.sync += [shown.eq(0), held.eq(shown), judged.eq(held)]
                 with m.If(shown):
                     m.d.sync += [seen.eq(entry), seen_id.eq(shown_id)]
                 with m.If(held):
                     box = Cat(*(wild[i] | ((lo[i] <= seen.key[i]) & (seen.key[i] <= hi[i]))
                                 for i in range(DIMS))).all()
-                    m.d.sync += [inside.eq(seen.valid & box),
-                                 above_last.eq(first | z_less(last, seen.key, W)),
-                                 below_best.eq(~found | z_less(seen.key, best, W))]
-                with m.If(~shown & ~at[-1]):
-                    m.d.comb += [self.entries.addr.eq(at), self.entries.en.eq(1)]
-                    m.d.sync += [at.eq(at + 1), shown.eq(1), shown_id.eq(at)]
+                    if self.registered:
+                        m.d.sync += inside.eq(seen.valid & box)
+                        for regs, parts in ((parts_last, z_parts(last, seen.key, W)),
+                                            (parts_best, z_parts(seen.key, best, W))):
+                            m.d.sync += [reg.eq(part) for pair in zip(regs, group(parts))
+                                         for reg, part in zip(*pair)]
+                    else:
+                        m.d.sync += [inside.eq(seen.valid & box),
+                                     above_last.eq(first | z_less(last, seen.key, W)),
+                                     below_best.eq(~found | z_less(seen.key, best, W))]
+                if self.registered:
+                    with m.If(merged):
+                        m.d.sync += [above_last.eq(first | merge_parts(parts_last)),
+                                     below_best.eq(~found | merge_parts(parts_best))]
+                    with m.If(~shown & ~held & ~at[-1]):
+                        m.d.comb += [self.entries.addr.eq(at), self.entries.en.eq(1)]
+                        m.d.sync += [at.eq(at + 1), shown.eq(1), shown_id.eq(at)]
+                else:
+                    with m.If(~shown & ~at[-1]):
+                        m.d.comb += [self.entries.addr.eq(at), self.entries.en.eq(1)]
+                        m.d.sync += [at.eq(at + 1), shown.eq(1), shown_id.eq(at)]
                 with m.If(judged & inside & above_last & below_best):
                     m.d.sync += [best.eq(seen.key), best_id.eq(seen_id), found.eq(1)]
-                with m.If(at[-1] & ~shown & ~held & ~judged):
+                idle = at[-1] & ~shown & ~held & ~judged
+                with m.If(idle & ~merged if self.registered else idle):
                     m.next = "OFFER"
 
             with m.State("OFFER"):

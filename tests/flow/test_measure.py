@@ -63,6 +63,10 @@ def test_point_and_pure_ops_issue_one_per_clock():
     assert out["rtl.cuckoo_hx8k.crange.records.cap256"] == 16
     passes = 17 * 2 * 256
     assert passes <= out["rtl.cuckoo_hx8k.crange.clocks.cap256"] <= passes + 16 * 16 + 200
+    # the ULX3S's scan compares in two clocks: three an entry
+    assert out["rtl.cuckoo_ulx3s.crange.records.cap256"] == 16
+    passes = 17 * 3 * 256
+    assert passes <= out["rtl.cuckoo_ulx3s.crange.clocks.cap256"] <= passes + 16 * 16 + 200
     # the iCEBreaker's scan: 12 clocks an entry, a pass a record and one more;
     # its CDIGEST one pass, and some 240 clocks a hit (its key put in place
     # and back, and hashed with its value a bit a clock)

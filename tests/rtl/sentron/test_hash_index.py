@@ -65,21 +65,26 @@ async def probe(ctx, dut, bucket, tag):
     return slots_of(rows, 2 * dut.slots)
 
 
-@pytest.mark.parametrize("entries,buckets,max_moves,probed,slotted", [
-    (64, 16, 2, False, False), (48, 16, 1, False, False), (24, 8, 0, False, False),
-    (32, 16, 2, False, False), (64, 16, 2, True, False), (32, 16, 1, True, False),
-    (64, 16, 1, False, True), (32, 8, 0, False, True)])
-def test_index_is_the_models(entries, buckets, max_moves, probed, slotted):
+@pytest.mark.parametrize("entries,buckets,max_moves,probed,slotted,registered", [
+    (64, 16, 2, False, False, False), (48, 16, 1, False, False, False),
+    (24, 8, 0, False, False, False), (32, 16, 2, False, False, False),
+    (64, 16, 2, True, False, False), (32, 16, 1, True, False, False),
+    (64, 16, 1, False, True, False), (32, 8, 0, False, True, False),
+    (64, 16, 2, False, False, True), (48, 16, 1, False, False, True),
+    (64, 16, 1, False, True, True)])
+def test_index_is_the_models(entries, buckets, max_moves, probed, slotted, registered):
     """``probed``: the rows in two banks, and after every command a probe of
     the key's buckets, against the model's rows. ``slotted``: as many entries
-    as slots, each at its slot's place."""
+    as slots, each at its slot's place. ``registered``: every row read
+    registered before it is acted on."""
     rng = random.Random(entries + buckets + max_moves)
     model = CuckooMemory(entries, buckets=buckets, max_moves=max_moves)
     if slotted:
-        dut = HashIndex(buckets=buckets, max_moves=max_moves, slotted=True)
+        dut = HashIndex(buckets=buckets, max_moves=max_moves, slotted=True,
+                        registered=registered)
     else:
         dut = HashIndex(buckets=buckets, entry_bits=(entries - 1).bit_length(),
-                        max_moves=max_moves, probe=probed)
+                        max_moves=max_moves, probe=probed, registered=registered)
 
     def place(key):
         """Where the model keeps ``key``: its entry id, or, slotted, its slot's place."""

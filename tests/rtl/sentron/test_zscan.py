@@ -17,8 +17,8 @@ from sim_helpers import run_sim
 class Store(Elaboratable):
     """The scan and an entry store it reads, which the test writes between queries."""
 
-    def __init__(self, slots):
-        self.scan = ZScan(slots=slots)
+    def __init__(self, slots, registered=False):
+        self.scan = ZScan(slots=slots, registered=registered)
         self.store = Memory(shape=scan_entry_layout(16), depth=slots, init=[])
         self.w, self.r = self.store.write_port(), self.store.read_port()
 
@@ -30,13 +30,14 @@ class Store(Elaboratable):
         return m
 
 
-def run_scan(slots, script, seed, eager=False):
+def run_scan(slots, script, seed, eager=False, registered=False):
     """Apply ``script`` (("put", slot, key) / ("del", slot) / ("query", lo, hi));
     return per query (the slots answered, the clocks it took). Hits are taken
     on random clocks, and after each one ``query.valid`` drops for a few clocks,
     as the range walk drops it while it reads the hit's entry; or (``eager``)
-    at once, with ``query.valid`` held."""
-    top = Store(slots)
+    at once, with ``query.valid`` held. ``registered``: the scan's compares
+    in two clocks (an entry every three)."""
+    top = Store(slots, registered)
     dut = top.scan
     rng = random.Random(seed)
     answers = []
@@ -84,10 +85,12 @@ def random_script(seed, slots, steps, spread):
     return random_range_script(seed, slots, steps, spread, inside=inside, z_order=z_key)
 
 
-@pytest.mark.parametrize("seed,slots,spread", [(1, 16, 3), (2, 32, 2), (3, 32, 1 << 16)])
-def test_random_against_brute_force(seed, slots, spread):
+@pytest.mark.parametrize("seed,slots,spread,registered", [
+    (1, 16, 3, False), (2, 32, 2, False), (3, 32, 1 << 16, False), (4, 16, 3, True),
+    (5, 32, 2, True)])
+def test_random_against_brute_force(seed, slots, spread, registered):
     script, expected = random_script(seed, slots, 300, spread)
-    answers = run_scan(slots, script, seed)
+    answers = run_scan(slots, script, seed, registered=registered)
     assert [got for got, _ in answers] == expected
     # (the sparse store's boxes hold one key or none, but the script must ask some)
     assert max(map(len, expected)) >= (4 if spread < 100 else 1), "the script asks too little"
@@ -105,12 +108,14 @@ def test_empty_store_and_a_full_one():
     assert every == sorted(range(slots), key=lambda s: z_key(keys[s]))
 
 
-def test_a_pass_costs_two_clocks_an_entry():
-    # hits taken at once: each pass reads every entry, two clocks each
-    slots = 32
+@pytest.mark.parametrize("registered", [False, True])
+def test_a_pass_costs_two_clocks_an_entry(registered):
+    # hits taken at once: each pass reads every entry, two clocks each (three
+    # with the compares registered)
+    slots, per_entry = 32, 3 if registered else 2
     for hits in (0, 1, 3):
         script = [("put", 9 + s, (1 + s,) * DIMS) for s in range(hits)]
         script.append(("query", (0,) * DIMS, (TOP,) * DIMS))
-        (got, clocks), = run_scan(slots, script, 0, eager=True)
+        (got, clocks), = run_scan(slots, script, 0, eager=True, registered=registered)
         assert len(got) == hits
-        assert 2 * slots * (hits + 1) <= clocks <= (2 * slots + 6) * (hits + 1)
+        assert per_entry * slots * (hits + 1) <= clocks <= (per_entry * slots + 6) * (hits + 1)
