@@ -92,7 +92,7 @@ from .sentron.cuckoo_sequencer import CuckooSequencer
 from .sentron.sequencer import Sequencer
 from .link.skid_buffer import SkidBuffer
 from .sentron.zindex import ZIndex
-from .sentron.zorder import merge_pairs, merge_parts, z_parts
+from .sentron.zorder import merge_groups, merge_parts, z_parts
 
 __all__ = ["SentronArray", "POINT_OPS", "FRONT_OPS", "Ports", "front_units", "connect_through"]
 
@@ -522,10 +522,11 @@ class SentronArray(wiring.Component):
             slices are 24 bits, three 8-bit ones merged: fewer to merge after.)"""
             a_more, a_coord, b_more, b_coord = a[0], a[1], b[0], b[1]
             parts = []
-            slices = z_parts(b_coord, a_coord, self.width)
-            for k in range(0, len(slices), 3):
-                regs = Signal(name=f"{name}_less{k}"), Signal(name=f"{name}_equal{k}")
-                less, equal = merge_pairs(slices[k:k + 3])
+            for k, (less, equal) in enumerate(merge_groups(z_parts(b_coord, a_coord,
+                                                                   self.width), 3)):
+                # (named by their first 8-bit slice)
+                regs = Signal(name=f"{name}_less{3 * k}"), Signal(name=f"{name}_equal{3 * k}")
+                # (not ``sync +=``: that would make ``sync`` this function's own)
                 m.d[self.answer_domain] += [regs[0].eq(less), regs[1].eq(equal)]
                 parts.append(regs)
             return Mux(a_more & b_more, ~merge_parts(parts), a_more)

@@ -462,9 +462,10 @@ def cuckoo_check(args):
     (``scan``, with ``bit_serial`` and ``hold``, the HX8K's: a scan per hit,
     CDIGEST and each key's hash a bit a clock are slow, so fewer
     instructions), a fourth with two such sentrons (``scan`` and
-    ``registered``, the ULX3S's: each scans its share), and a fifth as the iCEBreaker's core, with its
-    instructions (``spram``: each entry in 64-bit words at its index slot's
-    place, moved with its slot; one move at most; as many)."""
+    ``registered``, the ULX3S's: each scans its share), and a fifth as the
+    iCEBreaker's core, with its instructions (``spram``: each entry in
+    64-bit words at its index slot's place, moved with its slot; one move
+    at most; as many)."""
     if args.pipelined or args.waves or args.cuckoo_instructions == 0:
         return None
     # Verilator checks the model's search bound of two moves; Icarus, a quarter

@@ -336,11 +336,11 @@ BOARDS = {
         # Every instruction, on the cuckoo memory: four sentrons of 2,048
         # entries, 97.7% of the 8,192 stored at the first TABLE_FULL (random
         # keys; a sentron fills on its own). Each sentron answers the range
-        # instructions by scanning its store (``scan``: ``ZScan``, two clocks
-        # an entry, a pass a hit: some 4,100 clocks, 90 us at 45.83 MHz, where
-        # the link moves a record in about 100 us), as the HX8K does; CDIGEST's
-        # hash, CKG, CATTEND and CNEAREST are the units' in front, on the host
-        # clock. 41,841 TRELLIS_COMB (32,769 LUT4s) and 138 DP16KDs.
+        # instructions by scanning its store (``scan``: ``ZScan``, three clocks
+        # an entry, below; a pass a hit: some 6,150 clocks, 134 us at 45.83
+        # MHz, where the link moves a record in about 100 us), as the HX8K
+        # does; CDIGEST's hash, CKG, CATTEND and CNEAREST are the units' in
+        # front, on the host clock. 41,488 TRELLIS_COMB and 138 DP16KDs.
         # The Z-order index it had (``ZIndex``: a hit in tens of clocks, not
         # a pass) took two sentrons of 4,096 to 56,176 LUTs and 184 DP16KDs at
         # 21.875 MHz (26.39 reached); four of 2,048 did not route (88% of the
@@ -349,7 +349,7 @@ BOARDS = {
         # hash index's search from its row read back to its row address (14
         # logic levels), the scan's and the merge's 144-bit Z-order compares
         # (12). The merge was 26 levels combinational, its choice fed back into
-        # the sentrons; it now takes a registered round a clock, behind a
+        # the sentrons; it now takes a registered round (two clocks), behind a
         # register slice a sentron (``SentronArray``). The host made 26.87:
         # the top-k unit's checks of the held instruction and its choice of
         # the k-th best (19 levels, now registered). Built for 37.5 / 27.27
@@ -363,13 +363,16 @@ BOARDS = {
         # ``registered`` (``CuckooSequencer``): the hash index's rows, with
         # their slots' tag matches, registered before its search or answer
         # acts on them, and the scan's compares in two clocks (24-bit slices
-        # registered, then merged; an entry every three clocks); the merge's
-        # rounds in two clocks too, and a register slice before the answer
-        # FIFO: 14 logic levels at most became 11 (``flow.levels``), and,
-        # built for 45.83 / 27.08, 61.82 / 44.11 MHz, met, in 41,488 LUTs
-        # and 23,226 FFs (71 minutes beside other jobs; the slowest path is
-        # then a sentron's state into the dispatcher's held instruction, 5
-        # cells and 14 ns of routing across the chip). Deepest now: the
+        # registered, then merged; an entry every three clocks: a pass 6,150
+        # clocks, 134 us); with the array's merge in two clocks a round and a
+        # register slice before the answer FIFO (every array's), 14 logic
+        # levels at most became 11 (``flow.levels``) and, built for 45.83 /
+        # 27.08, the core reached 61.82 and the host 44.11 MHz, met, in
+        # 41,488 TRELLIS_COMB and 23,226 FFs (71 minutes beside other jobs;
+        # before the key compare's slices, the index's command without an
+        # enable and its nodes from registers). Its slowest path is then a
+        # sentron's state into the dispatcher's held instruction, 5 cells
+        # and 14 ns of routing across the chip; the deepest logic the
         # sentron's answer multiplexer (c -> o.payload, 11 levels).
         memory=dict(entries=8192, scan=True, registered=True),
         pnr_opts=("--router", "router1"),

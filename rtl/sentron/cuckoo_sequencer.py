@@ -150,8 +150,8 @@ class CuckooSequencer(SentronPorts):
         pace. ``registered``: registers for a fast clock (the ULX3S's), a
         clock more where a block RAM's row or a 144-bit compare was acted on
         in the clock it came: the hash index's rows (``HashIndex``
-        ``registered``) and the scan's Z-order compares (``ZScan``
-        ``registered``)."""
+        ``registered``), the scan's Z-order compares (``ZScan``
+        ``registered``) and a candidate's key compare (36-bit slices)."""
         if spram and Op.CDIGEST in frozenset(ops) and not bit_serial:
             raise ValueError("the serial store's CDIGEST hashes in the bit-serial hash unit")
         if spram and frozenset(ops) & RANGE_OPS and not hold:
@@ -163,6 +163,8 @@ class CuckooSequencer(SentronPorts):
         if scan and (spram or pipelined):
             raise ValueError("the scan reads the one-port store's valid bits")
         self.scan = scan
+        if registered and (spram or pipelined):
+            raise ValueError("the registered forms are the one-port store's scanning sentron's")
         if hold and pipelined:
             raise ValueError("the pipeline takes an instruction a clock")
         self.hold = hold
@@ -729,6 +731,7 @@ class CuckooSequencer(SentronPorts):
                             # ANDed in VERDICT: the 144-bit compare behind the
                             # block RAM's output was 10.8 logic levels
                             key, coord = Value.cast(entry.key), Value.cast(c.coord)
+                            # (each named by its first bit)
                             slices = [Signal(name=f"matched{k}") for k in range(0, len(key), 36)]
                             m.d.sync += [part.eq(key[k * 36:][:36] == coord[k * 36:][:36])
                                          for k, part in enumerate(slices)]

@@ -40,13 +40,16 @@ through the same ports, a row at a time.
 
 Timing: a lookup or remove takes 3 clocks and an answer; an insert that
 finds room 3; one that searches about ``1 + slots`` clocks per node it
-expands and a clock per move. With ``registered`` (a fast clock: the
-ULX3S's) every row read is registered, with its slots' tag matches and empty
-bits, before the search or the answer acts on it: from the block RAM's
-output through the tag compares and the choice of slot into the write port
-was the ULX3S core's deepest path (14 logic levels, ``flow.levels``). A
-lookup then takes 4 clocks, a search ``2 + 3 * slots`` a node and a move 2. With the default index (twice as many slots
+expands and a clock per move. With the default index (twice as many slots
 as entries) searches are rare (``make bench``: ``model.relocations``).
+
+With ``registered`` (a fast clock: the ULX3S's) every row read is
+registered, with its slots' tag matches and empty bits, before the search
+or the answer acts on it, and the search's nodes are read from registers:
+from the block RAM's output through the tag compares and the choice of slot
+into the write port was the ULX3S core's deepest path (14 logic levels,
+``flow.levels``). A lookup then takes 4 clocks, a search ``3 + 3 * slots``
+a node and a move 2.
 """
 
 from types import SimpleNamespace
@@ -274,8 +277,8 @@ class HashIndex(wiring.Component):
                             m.d.sync += answer.status.eq(Status.NOT_FOUND)
                     with m.Case(IndexOp.INSERT):
                         if self.registered:
-                            (at1, room1), (at2, room2) = (empty_slot(list(vacant)[h * S:][:S])
-                                                          for h in (0, 1))
+                            at1, room1 = empty_slot(vacant[:S])
+                            at2, room2 = empty_slot(vacant[S:])
                         else:
                             at1, room1 = empty_slot([~row1[k].valid for k in range(S)])
                             at2, room2 = empty_slot([~row2[k].valid for k in range(S)])

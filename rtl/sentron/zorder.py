@@ -16,8 +16,8 @@ from amaranth.hdl import Cat, Const, Value
 
 from vtpu.isa import DIMS
 
-__all__ = ["morton_bits", "less_than", "less_than_parts", "merge_pairs", "merge_parts", "z_less",
-           "z_less_equal", "z_parts", "in_box"]
+__all__ = ["morton_bits", "less_than", "less_than_parts", "merge_pairs", "merge_parts",
+           "merge_groups", "z_less", "z_less_equal", "z_parts", "in_box"]
 
 
 def _morton_list(coord, width):
@@ -58,6 +58,12 @@ def merge_pairs(parts):
             merged.append(parts[-1])
         parts = merged
     return parts[0] if parts else (Const(0), Const(1))
+
+
+def merge_groups(parts, group):
+    """(less, equal) of each run of ``group`` consecutive parts: wider slices,
+    for a pipeline that registers them and has fewer to merge after."""
+    return [merge_pairs(parts[k:k + group]) for k in range(0, len(parts), group)]
 
 
 def merge_parts(parts, *, or_equal=False):

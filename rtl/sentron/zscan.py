@@ -41,7 +41,7 @@ from vtpu.isa import COORD_WIDTH, DIMS
 
 from ..layouts import coord_layout
 from .zindex import hit_layout
-from .zorder import merge_pairs, merge_parts, z_less, z_parts
+from .zorder import merge_groups, merge_parts, z_less, z_parts
 
 __all__ = ["ZScan", "scan_entry_layout", "scan_query_layout"]
 
@@ -111,11 +111,7 @@ class ZScan(wiring.Component):
                     # ``held``), then merged: an entry every three clocks, so
                     # that the next one's slices see the best this one may make
                     merged = Signal()
-
-                    def group(parts):
-                        """24-bit slices: three 8-bit ones merged, fewer to merge after."""
-                        return [merge_pairs(parts[k:k + 3]) for k in range(0, len(parts), 3)]
-                    n_parts = len(group(z_parts(last, best, W)))
+                    n_parts = -(-DIMS * W // 24)          # 24-bit slices: 8-bit ones by three
                     parts_last, parts_best = ([(Signal(name=f"{side}_less{n}"),
                                                 Signal(name=f"{side}_equal{n}"))
                                                for n in range(n_parts)]
@@ -132,7 +128,8 @@ class ZScan(wiring.Component):
                         m.d.sync += inside.eq(seen.valid & box)
                         for regs, parts in ((parts_last, z_parts(last, seen.key, W)),
                                             (parts_best, z_parts(seen.key, best, W))):
-                            m.d.sync += [reg.eq(part) for pair in zip(regs, group(parts))
+                            m.d.sync += [reg.eq(part)
+                                         for pair in zip(regs, merge_groups(parts, 3), strict=True)
                                          for reg, part in zip(*pair)]
                     else:
                         m.d.sync += [inside.eq(seen.valid & box),
@@ -152,7 +149,7 @@ class ZScan(wiring.Component):
                 with m.If(judged & inside & above_last & below_best):
                     m.d.sync += [best.eq(seen.key), best_id.eq(seen_id), found.eq(1)]
                 idle = at[-1] & ~shown & ~held & ~judged
-                with m.If(idle & ~merged if self.registered else idle):
+                with m.If((idle & ~merged) if self.registered else idle):
                     m.next = "OFFER"
 
             with m.State("OFFER"):

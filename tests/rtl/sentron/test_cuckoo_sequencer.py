@@ -108,19 +108,22 @@ def test_converts_to_verilog():
     assert "module" in verilog.convert(CuckooSequencer(entries=16, buckets=4), name="sentron")
 
 
-@pytest.mark.parametrize("entries,buckets,slots,seed,ready_every,count", [(32, 16, 2, 8, 1, 600),
-                                                                          (32, 8, 4, 20, 3, 300)])
-def test_scanned_store_matches_model(entries, buckets, slots, seed, ready_every, count):
+@pytest.mark.parametrize("entries,buckets,slots,seed,ready_every,count,form", [
+    (32, 16, 2, 8, 1, 600, "hx8k"), (32, 8, 4, 20, 3, 300, "hx8k"),
+    (32, 8, 4, 21, 2, 300, "ulx3s")])
+def test_scanned_store_matches_model(entries, buckets, slots, seed, ready_every, count, form):
     """No Z-order index: the range instructions scan the entry store (``ZScan``)
-    and CDIGEST hashes a bit a clock (the HX8K's sentron, which works on the
-    instruction where the sender holds it and hashes its key a bit a clock). The same answers, records in
+    and CDIGEST hashes a bit a clock. ``hx8k``: the HX8K's sentron, which
+    works on the instruction where the sender holds it and hashes its key a
+    bit a clock; ``ulx3s``: the ULX3S's, registered for its clock (the index's
+    rows, the scan's and the key's compares). The same answers, records in
     Z-order, over fills, frees and reuse."""
     geometry = dict(entries=entries, buckets=buckets, slots=slots)
     model = geometry_model(**geometry)
     stream = Stimulus(seed, ops=SENTRON_OPS, keys=3 * entries, spread=6, unknown=0.01).take(count)
     # (a CDIGEST answers once, after 2 x entries + 210 clocks a hit)
-    run_stream(stream, dut=CuckooSequencer(**geometry, scan=True, hold=True,
-                                                         bit_serial=True), model=model,
+    knobs = dict(hold=True, bit_serial=True) if form == "hx8k" else dict(registered=True)
+    run_stream(stream, dut=CuckooSequencer(**geometry, scan=True, **knobs), model=model,
                ready_every=ready_every, patience=20_000)
     assert model.memory.refused["full"] > 0 and model.memory.reused > 0
     ranges = [i for i in stream if i.op in (Op.CRANGE, Op.CDIGEST)]

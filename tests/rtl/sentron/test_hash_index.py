@@ -71,7 +71,7 @@ async def probe(ctx, dut, bucket, tag):
     (64, 16, 2, True, False, False), (32, 16, 1, True, False, False),
     (64, 16, 1, False, True, False), (32, 8, 0, False, True, False),
     (64, 16, 2, False, False, True), (48, 16, 1, False, False, True),
-    (64, 16, 1, False, True, True)])
+    (24, 8, 0, False, False, True), (64, 16, 1, False, True, True)])
 def test_index_is_the_models(entries, buckets, max_moves, probed, slotted, registered):
     """``probed``: the rows in two banks, and after every command a probe of
     the key's buckets, against the model's rows. ``slotted``: as many entries
