@@ -10,7 +10,7 @@ board                FPGA        core clock  host link   memory
 ===================  ==========  ==========  ==========  ===========================
 icebreaker           iCE40 UP5K  27 MHz      core clock  4,096 cuckoo entries (SPRAM)
 hx8k                 iCE40 HX8K  60 MHz      core clock  256 cuckoo entries
-ulx3s-85f            ECP5 85F    45.83 MHz   27.08 MHz   4 x 2,048 cuckoo entries
+ulx3s-85f            ECP5 85F    60 MHz      27.27 MHz   4 x 2,048 cuckoo entries
 ulx3s-85f-pipelined  ECP5 85F    100 MHz     33.33 MHz   4 x 2048 x 1 set-associative
 ===================  ==========  ==========  ==========  ===========================
 

@@ -327,17 +327,17 @@ BOARDS = {
         memory=dict(entries=256, slots=2, max_moves=1, scan=True, bit_serial=True, hold=True),
         leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CKG, Op.CATTEND, Op.CNEAREST}),
         seed=2),
-    # 25 MHz * 11 / 6 = 45.83 MHz, VCO 595.83 MHz; the host link at VCO / 22 =
-    # 27.08 MHz (9 clocks a bit).
+    # 25 MHz * 12 / 5 = 60 MHz, VCO 600 MHz; the host link at VCO / 22 =
+    # 27.27 MHz (9 clocks a bit).
     "ulx3s-85f": Board(
         "ulx3s-85f", "ulx3s.ULX3S_85F_Platform", "ecp5", 25e6,
-        dict(clki_div=6, clkfb_div=11, clkop_div=13), 3_000_000, sentrons=4,
+        dict(clki_div=5, clkfb_div=12, clkop_div=10), 3_000_000, sentrons=4,
         leds=(0, 1, 2, 3), programmer="openFPGALoader",
         # Every instruction, on the cuckoo memory: four sentrons of 2,048
         # entries, 97.7% of the 8,192 stored at the first TABLE_FULL (random
         # keys; a sentron fills on its own). Each sentron answers the range
         # instructions by scanning its store (``scan``: ``ZScan``, three clocks
-        # an entry, below; a pass a hit: some 6,150 clocks, 134 us at 45.83
+        # an entry, below; a pass a hit: some 6,150 clocks, 103 us at 60
         # MHz, where the link moves a record in about 100 us), as the HX8K
         # does; CDIGEST's hash, CKG, CATTEND and CNEAREST are the units' in
         # front, on the host clock. 41,488 TRELLIS_COMB and 138 DP16KDs.
@@ -373,7 +373,11 @@ BOARDS = {
         # enable and its nodes from registers). Its slowest path is then a
         # sentron's state into the dispatcher's held instruction, 5 cells
         # and 14 ns of routing across the chip; the deepest logic the
-        # sentron's answer multiplexer (c -> o.payload, 11 levels).
+        # sentron's answer multiplexer (c -> o.payload, 11 levels). All of
+        # it built for 60 / 27.27 MHz (seed 1): 60.19 / 45.06, met, in 40,875
+        # TRELLIS_COMB and 23,466 FFs (67 minutes beside CI); the slowest
+        # path a sentron's instruction register into its answer register's
+        # enable, 8 cells, 14.2 of its 16.61 ns routing.
         memory=dict(entries=8192, scan=True, registered=True),
         pnr_opts=("--router", "router1"),
         wire_ps=1000,              # as the pipelined build's (below)

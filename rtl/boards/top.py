@@ -81,7 +81,7 @@ class BoardTop(Elaboratable):
             m.submodules.pll = Instance(
                 "EHXPLLL",
                 a_FREQUENCY_PIN_CLKI=str(int(b.osc_hz / 1e6)),
-                a_FREQUENCY_PIN_CLKOP=str(round(b.clk_hz / 1e6, 4)),   # 45.8333 on the ULX3S
+                a_FREQUENCY_PIN_CLKOP=str(round(b.clk_hz / 1e6, 4)),   # 60.0 on the ULX3S
                 a_ICP_CURRENT="12", a_LPF_RESISTOR="8",
                 a_MFG_ENABLE_FILTEROPAMP="1", a_MFG_GMCREF_SEL="2",
                 p_PLLRST_ENA="DISABLED", p_INTFB_WAKE="DISABLED", p_STDBY_ENABLE="DISABLED",
