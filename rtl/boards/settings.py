@@ -298,10 +298,12 @@ BOARDS = {
         # load; from 9,724 logic cells (unplaceable) to 7,005, and 6,606 with
         # one move at most (two took 400 LUT4s and 210 flops more and did not
         # route in 15 minutes; random keys still fill all 256 entries).
-        # CROUTE and CRTSET are out: their route table alone is 10 BRAMs, and
-        # 29 of the 32 are in use (the entry store 14, the index 4 with two
-        # slots a bucket, the two hash ROMs 7, the free list and the UART's
-        # FIFOs the rest).
+        # CROUTE and CRTSET: the route table (16 x 160 bits, ten 16-bit-wide
+        # BRAMs as one memory, where 29 of the 32 were in use: the entry
+        # store 14, the index 4 with two slots a bucket, the two hash ROMs 7,
+        # the free list and the UART's FIFOs the rest) in one, a component
+        # an address, scanned a component a clock (``SerialRoutes``);
+        # CROUTE HASH takes CMOE's shift-and-add multiply.
         # Routed for 60 MHz (seed 1) this made 45.67: the path from the entry
         # store's read port, through the candidate's key compare and the
         # FSM's choice, back to the store's address (14 cells deep, two
@@ -324,9 +326,18 @@ BOARDS = {
         # With the decoder's pattern fold (as on the iCEBreaker) 6,348 logic
         # cells and 62.19 MHz at seed 2 (60.58 at seed 1); the slowest path
         # is then ``ZScan``'s Z-order compare of the best key (12 cells).
+        # With CROUTE and CRTSET (``SerialRoutes``), 6,875 logic cells and 30
+        # BRAMs: 56.11 / 55.54 / 55.70 MHz at seeds 2 / 1 / 3, the held
+        # opcode through CDIGEST's decode and the range walk's choice into
+        # the store's read address (12 cells). With that decode registered,
+        # and ABC mapping for a nanosecond between LUTs (``wire_ps``, as the
+        # iCEBreaker: at synth_ice40's 250 ps it chained a compare through
+        # 16 LUTs), 65.97 at seed 1 and 65.49 at seed 2 (met, 6,894 logic
+        # cells); the slowest path is ``ZScan``'s compare of the best key
+        # (17 cells, carry chains), two thirds of it routing.
         memory=dict(entries=256, slots=2, max_moves=1, scan=True, bit_serial=True, hold=True),
-        leave_out=frozenset({Op.CROUTE, Op.CRTSET, Op.CKG, Op.CATTEND, Op.CNEAREST}),
-        seed=2),
+        wire_ps=1000,
+        leave_out=frozenset({Op.CKG, Op.CATTEND, Op.CNEAREST})),
     # 25 MHz * 12 / 5 = 60 MHz, VCO 600 MHz; the host link at VCO / 22 =
     # 27.27 MHz (9 clocks a bit).
     "ulx3s-85f": Board(

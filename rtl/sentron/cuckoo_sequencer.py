@@ -116,6 +116,7 @@ from .hash_index import HashIndex, IndexOp
 from .hash_unit import HashUnit, SerialHashUnit
 from .table import entry_layout, registered_read, route_table, table_ports
 from .zindex import ZIndex
+from .serial_routes import SerialRoutes
 from .serial_scan import SerialScan
 from .zscan import ZScan
 
@@ -280,7 +281,14 @@ class CuckooSequencer(SentronPorts):
             # a clock): one port of the block RAM, the other left to the index
             store_addr = Signal.like(store_r.addr)
             m.d.comb += [store_w.addr.eq(store_addr), store_r.addr.eq(store_addr)]
-        route_w, route_r = route_table(m, W)
+        routes = None
+        if self.bit_serial and self.ops & {Op.CROUTE, Op.CRTSET}:
+            # the table in one block RAM, a component a clock (the HX8K has
+            # none to spare for ten 16-bit-wide ones)
+            m.submodules.routes = routes = SerialRoutes(W)
+            route_w = route_r = None
+        else:
+            route_w, route_r = route_table(m, W)
         if ranges and self.spram:
             m.submodules.zindex = zindex = SerialScan(entries=self.entries, width=W)
         elif ranges and self.scan:
@@ -367,6 +375,9 @@ class CuckooSequencer(SentronPorts):
                          up_mask.eq(chier_up_mask(c.pattern.mask[:DIMS]))]
 
         out_free = ~self.o.valid | self.o.ready
+        if routes is not None:
+            m.d.comb += [routes.coord.eq(c.coord), routes.node.eq(c.arg),
+                         routes.index.eq(c.mode), routes.count.eq(c.arg)]
         with m.If(self.o.valid & self.o.ready):
             m.d.sync += self.o.valid.eq(0)
         rsp = Signal(response_layout(W, VW))
@@ -376,6 +387,8 @@ class CuckooSequencer(SentronPorts):
         send = Signal()
         with m.If(send):
             m.d.sync += [self.o.valid.eq(1), self.o.payload.eq(rsp)]
+        if routes is not None:
+            m.d.comb += routes.taken.eq(send)
         if self.hold:
             # a record (MORE) goes out through ``send`` too; the instruction with its final answer
             m.d.comb += self.i.ready.eq(send & ~rsp.more)
@@ -552,13 +565,19 @@ class CuckooSequencer(SentronPorts):
                 with m.Switch(c.op):
                     table_free_cases(m, c, rsp, self.ops, ranges=ranges, reduced=reduced,
                                      bad_pattern=bad_pattern, up_mask=up_mask,
-                                     route_w=route_w, route_write=out_free, width=W)
+                                     route_w=route_w, route_write=out_free, width=W,
+                                     routes=routes)
                     if Op.CROUTE in self.ops:
                         with m.Case(Op.CROUTE):
                             scan_done = croute(m, c, rsp, route_r, out_free,
-                                               v3 if fast else Const(1), reduced, W)
+                                               v3 if fast else Const(1), reduced, W,
+                                               routes=routes)
             # a CROUTE RANGE answers when its scan of the route table is done
-            with m.If(~scans(c, self.ops) | scan_done):
+            # (and with ``routes`` a CRTSET when its words are written)
+            done = ~scans(c, self.ops) | scan_done
+            if routes is not None and Op.CRTSET in self.ops:
+                done &= ~routes.write | routes.done
+            with m.If(done):
                 answer(fast)
 
         # a freed id only once the Z-order index holds no key at it (above)

@@ -168,9 +168,16 @@ def range_walk(m, zindex, table_r, active, c3, rsp, out_free, emit, final_taken,
     # 64 parity trees would otherwise run on every table read.
     hashed = Signal(entry_layout(W, value_width), reset_less=True)
     adding = Signal()
+    # whether the walk is a CDIGEST's
+    digesting = c3.op == Op.CDIGEST
     if digest == "serial":
+        # from a register (the instruction holds still through the walk):
+        # from the held opcode through its decode and the walk's choice into
+        # the store's address was 12 of the HX8K's cells
+        digesting = Signal()
+        m.d.sync += digesting.eq(c3.op == Op.CDIGEST)
         hashing = serial_digest(m, Cat(Value.cast(entry.key), entry.value), digest_sum,
-                                start=active & (phase == READ) & (c3.op == Op.CDIGEST))
+                                start=active & (phase == READ) & digesting)
     elif digest:
         digest_rows = h3_rows(DIGEST_SEED, DIMS * W + value_width, DIGEST_WIDTH)
         entry_digest = Signal(DIGEST_WIDTH)
@@ -216,7 +223,7 @@ def range_walk(m, zindex, table_r, active, c3, rsp, out_free, emit, final_taken,
             with m.Case(WAIT):
                 take_hit()
             with m.Case(READ):
-                with m.If((c3.op == Op.CDIGEST) if digest else Const(0)):
+                with m.If(digesting if digest else Const(0)):
                     if digest == "serial":
                         # the entry's hash is added as the next hit is taken
                         with m.If(~hashing):
@@ -231,7 +238,7 @@ def range_walk(m, zindex, table_r, active, c3, rsp, out_free, emit, final_taken,
                     take_hit()
             with m.Case(FINAL):
                 m.d.comb += [rsp.status.eq(Status.OK), rsp.aux.eq(count),
-                             rsp.value.eq(Mux(c3.op == Op.CDIGEST, digest_sum, 0))]
+                             rsp.value.eq(Mux(digesting, digest_sum, 0))]
                 with m.If(final & final_taken):
                     m.d.sync += [phase.eq(WAIT), count.eq(0), digest_sum.eq(0)]
     return final
@@ -252,12 +259,13 @@ def serial_digest(m, bits, digest_sum, *, start):
 
 
 def table_free_cases(m, c, rsp, ops, *, ranges, reduced, route_w, route_write, width,
-                     bad_pattern=None, up_mask=None):
+                     bad_pattern=None, up_mask=None, routes=None):
     """The cases (of a ``Switch`` on ``c.op``) of the instructions that touch no
     table: CDELTA, CHIER (UP; DOWN is the range walk's), the range
     instructions' BAD_ARG check, CMOE (from the multiply-high ``reduced``) and
-    CRTSET, which writes the route table when ``route_write``. ``bad_pattern``,
-    ``up_mask``: as ``chier`` takes them."""
+    CRTSET, which writes the route table when ``route_write`` (or asks
+    ``routes``, a ``SerialRoutes``, to). ``bad_pattern``, ``up_mask``: as
+    ``chier`` takes them."""
     if bad_pattern is None:
         bad_pattern = pattern_bad(c.pattern)
     if Op.CDELTA in ops:
@@ -277,11 +285,15 @@ def table_free_cases(m, c, rsp, ops, *, ranges, reduced, route_w, route_write, w
     if Op.CRTSET in ops:
         with m.Case(Op.CRTSET):
             bad = c.mode >= ROUTE_ENTRIES
-            m.d.comb += [rsp.status.eq(Mux(bad, Status.BAD_ARG, Status.OK)),
-                         route_w.addr.eq(c.mode),
-                         route_w.data.bound.eq(c.coord),
-                         route_w.data.node.eq(c.arg),
-                         route_w.en.eq(~bad & route_write)]
+            if routes is not None:
+                m.d.comb += [rsp.status.eq(Mux(bad, Status.BAD_ARG, Status.OK)),
+                             routes.write.eq(~bad)]
+            else:
+                m.d.comb += [rsp.status.eq(Mux(bad, Status.BAD_ARG, Status.OK)),
+                             route_w.addr.eq(c.mode),
+                             route_w.data.bound.eq(c.coord),
+                             route_w.data.node.eq(c.arg),
+                             route_w.en.eq(~bad & route_write)]
 
 
 def chier_up_mask(mask):
@@ -334,15 +346,20 @@ def chier_up_bounds(m, pattern, rsp, up_mask, width):
                      rsp.hi[i].eq(Mux(up_mask[i], top, pattern.hi[i]))]
 
 
-def croute(m, c3, rsp, route_r, out_free, v3, reduced, width):
-    """HASH: multiply-high of hash bits [16:32]. RANGE: scan the ownership table."""
+def croute(m, c3, rsp, route_r, out_free, v3, reduced, width, routes=None):
+    """HASH: multiply-high of hash bits [16:32]. RANGE: scan the ownership table
+    (or have ``routes``, a ``SerialRoutes``, scan its own)."""
     scan_done = Const(1)
     with m.If(c3.arg == 0):
         m.d.comb += rsp.status.eq(Status.BAD_ARG)
     with m.Elif(c3.mode == RouteMode.HASH):
         m.d.comb += [rsp.status.eq(Status.OK), rsp.aux.eq(reduced)]
     with m.Elif((c3.mode == RouteMode.RANGE) & (c3.arg <= ROUTE_ENTRIES)):
-        scan_done, found, node = route_scan(m, c3, route_r, v3, out_free, width)
+        if routes is not None:
+            m.d.comb += routes.scan.eq(1)
+            scan_done, found, node = routes.done, routes.found, routes.owner
+        else:
+            scan_done, found, node = route_scan(m, c3, route_r, v3, out_free, width)
         m.d.comb += [rsp.status.eq(Mux(found, Status.OK, Status.NOT_FOUND)),
                      rsp.aux.eq(node)]
     with m.Else():
