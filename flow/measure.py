@@ -57,7 +57,7 @@ from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
 
 from vtpu.coord import pack
-from vtpu.isa import DIMS, MAX_HOPS, Op, Status
+from vtpu.isa import DIMS, MAX_HOPS, ROUTE_ENTRIES, Op, RouteMode, Status
 
 from rtl.layouts import COMMAND_FIELD, turn_pattern
 from rtl.array import SentronArray
@@ -402,6 +402,18 @@ def figures(quick=False):
                 out[f"{prefix}.{name}.hits"] = sum(
                     s == Status.OK for op, s in zip(stream, statuses) if op[0] != Op.CPUT)
                 out[f"{prefix}.{name}.misses"] = sum(s == Status.NOT_FOUND for s in statuses)
+    # The HX8K's CROUTE RANGE over all 16 entries of its route table, which
+    # CRTSETs fill first (``SerialRoutes``: 19 clocks an entry), after the
+    # key's hash a bit a clock and the multiply that every CROUTE takes
+    route_rng = random.Random(2)
+    bound = lambda: pack(tuple(route_rng.randrange(1, 9) for _ in range(DIMS)))  # noqa: E731
+    routes = [(Op.CRTSET, {"mode": i, "coord": bound(), "arg": i}) for i in range(ROUTE_ENTRIES)]
+    routes += [(Op.CROUTE, {"coord": bound(), "arg": ROUTE_ENTRIES, "mode": RouteMode.RANGE})
+               for _ in range(8)]
+    _, latency, statuses = measure_stream(routes, cuckoo="hx8k", sets=256,
+                                          measured_from=ROUTE_ENTRIES)
+    assert Status.OK in statuses[ROUTE_ENTRIES:], "no CROUTE found its owner"
+    out["rtl.cuckoo_hx8k.croute_range.latency_clocks"] = latency
     # CPUTs of new keys only: each is queued for the Z-order index, which links
     # one key per walk; this is the rate the queue drains at, once it is full.
     # 1024 of them: four times the queue, so the figure is the sustained rate.

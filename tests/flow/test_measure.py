@@ -76,6 +76,11 @@ def test_point_and_pure_ops_issue_one_per_clock():
     one_pass = 12 * 256
     assert one_pass + 16 * 209 <= out["rtl.cuckoo_spram.cdigest.clocks.cap256"] \
         <= one_pass + 16 * 240 + 300
+    # the HX8K's CROUTE RANGE over its 16 route entries (``SerialRoutes``: 19
+    # clocks an entry and 2 for the answer), after the key's hash a bit a
+    # clock (16 x 9 + 1) and the multiply-high (17) every CROUTE takes
+    least = 19 * 16 + 2 + 16 * 9 + 1 + 17
+    assert least <= out["rtl.cuckoo_hx8k.croute_range.latency_clocks"] <= least + 10
     # the index links new keys slower than one per clock: the queue absorbs bursts
     assert 0 < out["rtl.cput.new_keys.per_clock"] < 1
     # inside a box the index answers a key a clock and the top-k unit ranks it
