@@ -573,8 +573,11 @@ class CuckooSequencer(SentronPorts):
                                                v3 if fast else Const(1), reduced, W,
                                                routes=routes)
             # a CROUTE RANGE answers when its scan of the route table is done
-            # (and with ``routes`` a CRTSET when its words are written)
+            # (and with ``routes`` a CRTSET when its words are written); one
+            # the decoder flagged (a bad CRC keeps its fields) scans nothing
             done = ~scans(c, self.ops) | scan_done
+            if Op.CROUTE in self.ops:
+                done |= c.error != Status.OK
             if routes is not None and Op.CRTSET in self.ops:
                 done &= ~routes.write | routes.done
             with m.If(done):

@@ -11,13 +11,15 @@ from flow.measure import TurningSender
 from rtl.boards.settings import BOARDS
 from rtl.sentron.cuckoo_sequencer import CuckooSequencer
 from rtl.sentron.execute import RANGE_OPS, SENTRON_OPS
+from tb.beats import command_members, set_members
 from tb.stimulus import Instruction as I
 from tb.stimulus import Stimulus
 from vtpu.coord import Pattern
-from vtpu.isa import DIMS, Dir, Op
+from vtpu.isa import DIMS, Dir, Op, RouteMode, Status
 from vtpu.model import Model
 
 from sentron_driver import run_stream
+from sim_helpers import run_sim, until_ready
 
 
 def geometry_model(**geometry):
@@ -106,6 +108,43 @@ def test_backpressure(form):
 
 def test_converts_to_verilog():
     assert "module" in verilog.convert(CuckooSequencer(entries=16, buckets=4), name="sentron")
+
+
+@pytest.mark.parametrize("form", [{}, {"hold": True, "bit_serial": True},
+                                  {"scan": True, "registered": True}, {"pipelined": True}],
+                         ids=["fsm", "held", "registered", "pipelined"])
+def test_flagged_croute_range_is_answered_with_its_error(form):
+    """A CROUTE RANGE the decoder flagged (a bad CRC keeps the fields it parsed)
+    answers with the decoder's status, scanning nothing, and the sentron takes
+    the next instruction: a CRTSET flagged the same way writes nothing."""
+    dut = CuckooSequencer(entries=16, buckets=4, **form)
+    route = {"coord": (5,) * DIMS, "n": 16, "mode": RouteMode.RANGE}
+    program = [(Op.CROUTE, route, Status.BAD_FRAME),
+               (Op.CRTSET, {"index": 0, "bound": (9,) * DIMS, "node": 77}, Status.BAD_FRAME),
+               (Op.CROUTE, route, Status.OK)]
+    answers = []
+
+    async def bench(ctx):
+        ctx.set(dut.o.ready, 1)
+        for tag, (op, fields, error) in enumerate(program):
+            set_members(ctx, dut.i.payload, command_members(op, tag, fields, error))
+            ctx.set(dut.i.valid, 1)
+            assert await until_ready(ctx, dut.i.ready, 1000), f"{op.name} {error.name} not taken"
+            ctx.set(dut.i.valid, 0)
+            for _ in range(1000):
+                _, _, valid, payload = await ctx.tick().sample(dut.o.valid, dut.o.payload)
+                if valid:
+                    answers.append((int(payload.tag), Status(int(payload.status)),
+                                    int(payload.aux)))
+                    break
+            else:
+                raise AssertionError(f"{op.name} {error.name} not answered")
+
+    run_sim(dut, bench)
+    # the last CROUTE finds entry 0's zero bound (node 0): the flagged CRTSET
+    # did not write its bound of nines there
+    assert answers == [(0, Status.BAD_FRAME, answers[0][2]), (1, Status.BAD_FRAME, answers[1][2]),
+                       (2, Status.OK, 0)]
 
 
 @pytest.mark.parametrize("entries,buckets,slots,seed,ready_every,count,form", [

@@ -72,3 +72,21 @@ def test_random_against_brute_force(seed, spread):
 
     run_sim(dut, bench)
     assert any(scans) and not all(scans)
+
+
+def test_equal_bounds_go_to_the_lowest_index():
+    """Two entries with the same bound, the greatest at or below the coordinate:
+    the lower-numbered one owns it, whichever order the scan meets others in."""
+    dut = SerialRoutes()
+    low, tie, high = (1,) * DIMS, (3,) * DIMS, (7,) * DIMS
+    table = [(low, 10), (high, 20), (tie, 111), (low, 30), (high, 40), (tie, 222)]
+
+    async def bench(ctx):
+        for index, (bound, node) in enumerate(table):
+            await request(ctx, dut, "write", 20, coord=list(bound), node=node, index=index)
+        for coord, n in ((tie, 6), ((4,) * DIMS, 6), (tie, 2), ((0,) * DIMS, 6)):
+            found, node, _ = await request(ctx, dut, "scan", 400, coord=list(coord), count=n)
+            assert (bool(found), node if found else None) == owner(table, coord, n), (coord, n)
+        assert owner(table, tie, 6) == (True, 111)
+
+    run_sim(dut, bench)
