@@ -334,7 +334,10 @@ BOARDS = {
         # iCEBreaker: at synth_ice40's 250 ps it chained a compare through
         # 16 LUTs), 65.97 at seed 1 and 65.49 at seed 2 (met, 6,894 logic
         # cells); the slowest path is ``ZScan``'s compare of the best key
-        # (17 cells, carry chains), two thirds of it routing.
+        # (17 cells, carry chains), two thirds of it routing. With a flagged
+        # CROUTE RANGE answered at once (``CuckooSequencer``), 65.51 at seed
+        # 1 (6,925 logic cells): the response encoder's CRC flag into the
+        # sentron's answer register (8 cells).
         memory=dict(entries=256, slots=2, max_moves=1, scan=True, bit_serial=True, hold=True),
         wire_ps=1000,
         leave_out=frozenset({Op.CKG, Op.CATTEND, Op.CNEAREST})),
