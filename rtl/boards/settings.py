@@ -219,10 +219,10 @@ class Board:
 
 
 BOARDS = {
-    # 12 MHz * 72 / 2**5 = 27 MHz, VCO 864 MHz (icepll -i 12 -o 27); 9 clocks per bit.
+    # 12 MHz * 80 / 2**5 = 30 MHz, VCO 960 MHz (icepll -i 12 -o 30); 10 clocks per bit.
     "icebreaker": Board(
         "icebreaker", "icebreaker.ICEBreakerPlatform", "ice40", 12e6,
-        dict(divr=0, divf=71, divq=5), 3_000_000,
+        dict(divr=0, divf=79, divq=5), 3_000_000,
         # green on the main board, two LEDs of the break-off PMOD, red on the main board
         leds=(1, 2, 3, 0), programmer="iceprog",
         # The cuckoo memory (the set-associative 256 x 1 refused random keys
@@ -247,15 +247,19 @@ BOARDS = {
         # 12 LUTs: built for 30, 21.69 MHz with the thermometer a plain
         # suffix OR, 23.99 with it a carry chain; 29.47 with this, seed 1)
         synth_opts="-dsp -spram", wire_ps=1000,
-        # 27 MHz (9 clocks a bit), met at seed 2 (27.51; 5,162 of 5,280 logic
-        # cells and all 30 BRAMs: the response encoder's CRC flag through the
-        # sentron's state into the store's address register, 7 cells, three
-        # quarters routing). With CDIGEST (5,167 cells) built for 30 it made
-        # 29.92 (seed 2) and 29.47 (seed 1): the held command through the
-        # entry store's key compare and the point instructions' state choice
-        # into a candidate register's enable, 8 cells, three quarters of it
-        # routing. Without CDIGEST it met 30 (30.13 at seed 1, 5,003 cells);
-        # capability first. It ran at 24 once (27.83 MHz with 2,048 entries)
+        # 30 MHz, met at seed 2 (31.04; 5,257 of 5,280 logic cells, all 30
+        # BRAMs, a 17-minute build). Three paths held it at 27 (27.51 met;
+        # built for 30, 29.92 at best), and each now ends at a register: the
+        # response encoder takes its answer with the last byte read from it,
+        # not with the CRC byte (that byte's flag ran through the handshake
+        # into the store's address); the store's key compare is registered
+        # (``SerialEntryStore``: a lookup one clock more); CDELTA's overflow
+        # test is a register (``settled_cdelta``). The digest's 64-bit sum is
+        # added a half a clock. At 96-99% of the cells each netlist is its own
+        # draw: without the last two it made 22.94 at seed 2 (the digest's
+        # carry chain, split four times by the placer), and ABC's LUT count
+        # moves by 150 with one flop more or less.
+        # It ran at 24 once (27.83 MHz with 2,048 entries)
         # while the pattern's checks were not registered: from the held
         # instruction through the nine magnitude compares of CHIER's BAD_ARG
         # check to the answer register, 21 cells; registering them took 78
@@ -266,7 +270,7 @@ BOARDS = {
         # CRANGE and CHIER DOWN: ``SerialScan``, a component a clock (its
         # compares 16 bits wide, the bounds turned where the decoder holds
         # them, the last and the best keys in a block RAM; docs/architecture.md),
-        # 12 clocks an entry, a pass of the store a record (1.8 ms at 27 MHz,
+        # 12 clocks an entry, a pass of the store a record (1.6 ms at 30 MHz,
         # where the link sends a record in some 100 us): 619 logic cells.
         # CDIGEST: every hit in one pass (the scan's ``every``), hashed where
         # its key is put for a record, by the bit-serial hash unit, whose ROM
@@ -337,7 +341,11 @@ BOARDS = {
         # (17 cells, carry chains), two thirds of it routing. With a flagged
         # CROUTE RANGE answered at once (``CuckooSequencer``), 65.51 at seed
         # 1 (6,925 logic cells): the response encoder's CRC flag into the
-        # sentron's answer register (8 cells).
+        # sentron's answer register (8 cells). With the encoder taking its
+        # answer before the CRC byte and CDELTA's overflow test registered
+        # (the iCEBreaker's 30 MHz), 62.36 at seed 1 (6,903 logic cells): the
+        # encoder's state through the handshake into the sentron's table
+        # address (10 cells, four fifths routing).
         memory=dict(entries=256, slots=2, max_moves=1, scan=True, bit_serial=True, hold=True),
         wire_ps=1000,
         leave_out=frozenset({Op.CKG, Op.CATTEND, Op.CNEAREST})),
@@ -445,6 +453,8 @@ BOARDS = {
         # Rebuilt 2026-12-07 (17,360 LUTs, 18,190 FFs, 98 DP16KDs): 107.15 /
         # 44.04 MHz at seed 2, met; seed 1 made 73.39, its slowest path one
         # net, the ops unit's scan flag into the write enables of its answer
-        # FIFO's LUT RAM, 12.47 ns of wire across the chip.
+        # FIFO's LUT RAM, 12.47 ns of wire across the chip. With the encoder
+        # taking its answer before the CRC byte (2026-12-08): 105.61 / 47.15
+        # at seed 2, met (17,338 LUTs, 18,185 FFs).
         seed=2),
 }

@@ -12,8 +12,12 @@ follows from its opcode, status and MORE flag:
 
 The formats are enumerated from the ISA's field lists at elaboration; each is
 a list of byte sources in ``response_layout`` members (``RESPONSE_FIELD``).
-The response is read where it is, in the producer's output register, and
-taken (``i.ready``) with the frame's last byte: the encoder stores no payload.
+The response is read where it is, in the producer's output register: the
+encoder stores no payload. It is taken (``i.ready``) as the last byte read
+from it leaves (the last payload byte, or the length of an empty payload;
+a register says that byte is on offer), not with the CRC byte: the CRC
+byte's flag through the handshake into the sentron's next step was the
+iCEBreaker's slowest path.
 
 A payload byte is one multiplexer over the sources, addressed by the ROM's
 registered output, into a register a byte ahead of the wire; the byte out is
@@ -141,7 +145,8 @@ class ResponseEncoder(wiring.Component):
         rom_range = range(len(rom_init))
         address, address_next = Signal(rom_range), Signal(rom_range)
         length = Signal(8)
-        last = Signal(8)          # length - 1: the PAYLOAD state's last index
+        empty = Signal()          # length == 0
+        final = Signal()          # the payload byte on offer is the last
         index = Signal(8)
         crc = Signal(8)
         chosen_length = Signal(8)
@@ -188,8 +193,9 @@ class ResponseEncoder(wiring.Component):
                 m.d.sync += in_payload.eq(0)
                 with m.If(self.i.valid):
                     m.d.sync += [address.eq(chosen_start), address_next.eq(chosen_start + 1),
-                                 length.eq(chosen_length), last.eq(chosen_length - 1),
-                                 index.eq(0), crc.eq(0), head.eq(RSP_SYNC)]
+                                 length.eq(chosen_length),
+                                 index.eq(0), crc.eq(0), head.eq(RSP_SYNC),
+                                 empty.eq(chosen_length == 0), final.eq(chosen_length == 1)]
                     m.next = "SYNC"
             with m.State("SYNC"):
                 m.d.comb += out.valid.eq(1)
@@ -213,17 +219,19 @@ class ResponseEncoder(wiring.Component):
                 with m.If(sent):
                     m.d.comb += next_byte.eq(1)
                     m.d.sync += [address.eq(address_next), address_next.eq(address_next + 1)]
-                    m.d.sync += in_payload.eq(length != 0)
+                    m.d.sync += in_payload.eq(~empty)
                     m.next = "PAYLOAD"
-                    with m.If(length == 0):
+                    with m.If(empty):
+                        m.d.comb += self.i.ready.eq(1)
                         m.next = "CRC"
             with m.State("PAYLOAD"):
                 m.d.comb += out.valid.eq(1)
                 with m.If(sent):
                     m.d.comb += next_byte.eq(1)
-                    m.d.sync += [index.eq(index + 1),
+                    m.d.sync += [index.eq(index + 1), final.eq(index + 2 == length),
                                  address.eq(address_next), address_next.eq(address_next + 1)]
-                    with m.If(index == last):
+                    with m.If(final):
+                        m.d.comb += self.i.ready.eq(1)
                         m.d.sync += in_payload.eq(0)
                         m.next = "CRC"
             with m.State("CRC"):
@@ -233,9 +241,6 @@ class ResponseEncoder(wiring.Component):
                 with m.If(crc_due):
                     m.d.sync += head.eq(crc8_next(crc, crc_byte))
                 with m.If(sent):
-                    # The response is taken only now: it stays in the producer's
-                    # output register while its bytes go out.
-                    m.d.comb += self.i.ready.eq(1)
                     m.d.sync += crc_due.eq(0)
                     m.next = "IDLE"
         return m

@@ -110,7 +110,8 @@ from vtpu.memory import TAG_BITS, TAG_SHIFT, index_buckets
 
 from ..layouts import coord_layout, response_layout
 from .execute import (SENTRON_OPS, RANGE_OPS, SentronPorts, chier_up_mask, croute, first_one,
-                      goes_to_index, pattern_bad, range_walk, scans, table_free_cases)
+                      goes_to_index, pattern_bad, range_walk, scans, settled_cdelta,
+                      table_free_cases)
 from .entry_store import SerialEntryStore
 from .hash_index import HashIndex, IndexOp
 from .hash_unit import HashUnit, SerialHashUnit
@@ -214,6 +215,16 @@ class CuckooSequencer(SentronPorts):
                      scan.query.valid.eq(active & (phase == WAIT))]
         if digest:
             digest_sum = Signal(DIGEST_WIDTH)
+            # A hit's hash is added in two clocks, a half each, the low half's
+            # carry registered: the 64-bit carry chain, split by the placer
+            # where the UP5K is full, was an iCEBreaker slowest path. The hash
+            # holds until the next run, which is clocks away.
+            half = DIGEST_WIDTH // 2
+            low_carry, high_due = Signal(), Signal()
+            with m.If(high_due):
+                m.d.sync += [digest_sum[half:].eq(digest_sum[half:] +
+                                                  hash_unit.digest_hash[half:] + low_carry),
+                             high_due.eq(0)]
             m.d.comb += [scan.every.eq(c.op == Op.CDIGEST), hash_unit.value.eq(store.word),
                          hash_unit.digest.eq(c.op == Op.CDIGEST)]
         with m.If(active & scan.fetch.en):
@@ -239,8 +250,9 @@ class CuckooSequencer(SentronPorts):
                     with m.If(scan.holding & (c.op == Op.CDIGEST) if digest else Const(0)):
                         m.d.comb += hash_unit.run.eq(1)
                         with m.If(~hash_unit.busy):
-                            m.d.sync += [digest_sum.eq(digest_sum + hash_unit.digest_hash),
-                                         count.eq(count + 1), phase.eq(WAIT)]
+                            low = digest_sum[:half] + hash_unit.digest_hash[:half]
+                            m.d.sync += [digest_sum[:half].eq(low), low_carry.eq(low[half]),
+                                         high_due.eq(1), count.eq(count + 1), phase.eq(WAIT)]
                     with m.Elif(scan.holding & out_free):
                         m.d.comb += [rsp.status.eq(Status.OK), rsp.more.eq(1),
                                      rsp.coord.eq(pattern.lo), rsp.value.eq(store.stored),
@@ -444,6 +456,12 @@ class CuckooSequencer(SentronPorts):
             reduced = product[16:32]
         else:
             reduced = (product_lo + (product_hi << 8))[16:32]
+        # the instruction holds still from IDLE through HASH's clocks: CDELTA's
+        # overflow test registered (its carry chains and the OR of their top
+        # bits into the answer register were an iCEBreaker slowest path)
+        settled = None
+        if self.bit_serial and Op.CDELTA in self.ops:
+            settled = settled_cdelta(m, c, W)
 
         candidates = Signal(2 * self.slots)           # lookup's tag matches not yet read
         if self.spram:
@@ -566,7 +584,7 @@ class CuckooSequencer(SentronPorts):
                     table_free_cases(m, c, rsp, self.ops, ranges=ranges, reduced=reduced,
                                      bad_pattern=bad_pattern, up_mask=up_mask,
                                      route_w=route_w, route_write=out_free, width=W,
-                                     routes=routes)
+                                     routes=routes, settled=settled)
                     if Op.CROUTE in self.ops:
                         with m.Case(Op.CROUTE):
                             scan_done = croute(m, c, rsp, route_r, out_free,

@@ -10,9 +10,9 @@ side they are one RAM of 64-bit words, and an entry takes four of them, at
     beat 3      the value
 
 so a lookup reads three words and compares each with the same slice of the
-key it is given (``done`` with ``match`` four clocks after ``lookup``), and
-leaves the value's word on the port (``stored``) from the clock after
-``done`` until the next operation. Writing a new entry's key takes three
+key it is given (``done`` with ``match`` five clocks after ``lookup``: each
+word's compare is registered), and leaves the value's word on the port
+(``stored``) from ``done`` until the next operation. Writing a new entry's key takes three
 clocks (``write_key``, ``busy`` meanwhile); its value (``write_value``) and
 clearing its valid bit (``invalidate``) one each. ``move`` copies entry
 ``id`` into entry ``to``, every word, each read then written as it arrives
@@ -58,8 +58,9 @@ class SerialEntryStore(wiring.Component):
         self.entry_bits = max(1, (entries - 1).bit_length())
         self.key_words = -(-(coord_layout(width).size + 1) // self.WORD)   # the key, then valid
         self.beat_bits = self.key_words.bit_length()              # key words and the value's
-        # ``lookup`` to ``done``: a word a clock, the first two clocks after its request
-        self.lookup_clocks = self.key_words + 1
+        # ``lookup`` to ``done``: a word a clock, the first two clocks after its
+        # request, each compared a clock after it arrives
+        self.lookup_clocks = self.key_words + 2
         super().__init__({
             "id": In(self.entry_bits),
             "key": In(coord_layout(width)),
@@ -113,6 +114,12 @@ class SerialEntryStore(wiring.Component):
         beat = Signal(range(K + 2))          # LOOKUP: the next word to ask for
         seen = Signal(range(K + 1))          # the word arriving (LOOKUP) or written (WRITE)
         matched = Signal()                   # every word so far
+        # LOOKUP: a word's compare, registered: from the SPRAM's port through
+        # the 64-bit compare into the sequencer's choice of candidate was the
+        # iCEBreaker's slowest path built for 30 MHz (29.92)
+        same = Signal()
+        compared = Signal()                  # ``same`` holds the last word's
+        m.d.sync += compared.eq(0)
 
         def key_word(k):
             """Word ``k`` of the key (k a Signal): a multiplexer over the K words."""
@@ -145,15 +152,18 @@ class SerialEntryStore(wiring.Component):
                     m.d.comb += [addr.eq(Cat(self.beat, self.id)), read.eq(1)]
             with m.State("LOOKUP"):
                 # ask for the key's words and then the value's (which stays on
-                # the port); fold each key word in as it arrives, two clocks on
+                # the port); compare each key word as it arrives, two clocks
+                # on, and fold the registered verdict in a clock later
                 m.d.comb += self.busy.eq(1)
                 with m.If(beat <= K):
                     m.d.comb += [addr.eq(Cat(beat[:B], held)), read.eq(1)]
                     m.d.sync += beat.eq(beat + 1)
-                with m.If(arrived):
-                    same = r.data == key_word(seen)
-                    m.d.sync += [seen.eq(seen + 1), matched.eq(matched & same)]
-                    with m.If(seen == K - 1):
+                with m.If(arrived & (seen != K)):
+                    m.d.sync += [same.eq(r.data == key_word(seen)), compared.eq(1),
+                                 seen.eq(seen + 1)]
+                with m.If(compared):
+                    m.d.sync += matched.eq(matched & same)
+                    with m.If(seen == K):
                         m.d.comb += [self.done.eq(1), self.match.eq(matched & same)]
                         m.next = "IDLE"
             with m.State("WRITE"):

@@ -31,7 +31,7 @@ from .table import entry_layout
 from .zorder import merge_pairs, merge_parts, z_parts
 
 __all__ = ["SentronPorts", "SENTRON_OPS", "IMPLEMENTED_OPS", "coord_plus_delta", "RANGE_OPS", "pattern_bad", "first_one", "scans", "goes_to_index",
-           "cdelta", "cdelta_sums", "cdelta_answer", "range_walk", "serial_digest", "chier_up_mask", "chier",
+           "cdelta", "cdelta_sums", "cdelta_overflow", "settled_cdelta", "cdelta_answer", "range_walk", "serial_digest", "chier_up_mask", "chier",
            "chier_up_bounds", "croute", "route_scan"]
 
 # What a sentron (each sequencer) executes.
@@ -108,11 +108,27 @@ def goes_to_index(c, ops, bad_pattern=None):
     return ranges & ~bad_pattern
 
 
-def cdelta(m, c, rsp, width):
-    """CDELTA: component-wise signed add; OVERFLOW outside 0..2**W-1."""
+def cdelta(m, c, rsp, width, settled=None):
+    """CDELTA: component-wise signed add; OVERFLOW outside 0..2**W-1.
+    ``settled``: ``settled_cdelta``'s sums and registered overflow test, for a
+    sequencer whose instruction holds still a clock before it is answered."""
+    if settled is None:
+        sums = [Signal(signed(width + 2), name=f"sum{i}") for i in range(DIMS)]
+        m.d.comb += [s.eq(v) for s, v in zip(sums, cdelta_sums(c, width))]
+        cdelta_answer(m, sums, None, rsp, width)
+    else:
+        cdelta_answer(m, *settled, rsp, width)
+
+
+def settled_cdelta(m, c, width):
+    """CDELTA's sums of instruction ``c`` and their overflow test (every sum's
+    carry chain, then an OR of their top bits), the test registered every
+    clock, off the answer's path: right once ``c`` has held still a clock."""
     sums = [Signal(signed(width + 2), name=f"sum{i}") for i in range(DIMS)]
     m.d.comb += [s.eq(v) for s, v in zip(sums, cdelta_sums(c, width))]
-    cdelta_answer(m, sums, rsp, width)
+    overflow = Signal(name="cdelta_overflow")
+    m.d.sync += overflow.eq(cdelta_overflow(sums, width))
+    return sums, overflow
 
 
 def cdelta_sums(c, width):
@@ -127,11 +143,19 @@ def coord_plus_delta(coord, delta):
     return [coord[i] + delta[i] for i in range(DIMS)]
 
 
-def cdelta_answer(m, sums, rsp, width):
+def cdelta_overflow(sums, width):
+    """Whether a CDELTA's sums leave 0..2**W-1: any of the two bits above W
+    (carry and sign) of a component set."""
+    return Cat(*(s[width:] for s in sums)).any()
+
+
+def cdelta_answer(m, sums, overflow, rsp, width):
     """CDELTA's answer from its sums: in range iff the two bits above W (carry
-    and sign) of every component are clear."""
+    and sign) of every component are clear (``overflow``: that test, or None
+    to make it here)."""
     W = width
-    overflow = Cat(*(s[W:] for s in sums)).any()
+    if overflow is None:
+        overflow = cdelta_overflow(sums, W)
     m.d.comb += [rsp.status.eq(Mux(overflow, Status.OVERFLOW, Status.OK))]
     m.d.comb += [rsp.coord[i].eq(s[:W]) for i, s in enumerate(sums)]
 
@@ -259,18 +283,18 @@ def serial_digest(m, bits, digest_sum, *, start):
 
 
 def table_free_cases(m, c, rsp, ops, *, ranges, reduced, route_w, route_write, width,
-                     bad_pattern=None, up_mask=None, routes=None):
+                     bad_pattern=None, up_mask=None, routes=None, settled=None):
     """The cases (of a ``Switch`` on ``c.op``) of the instructions that touch no
     table: CDELTA, CHIER (UP; DOWN is the range walk's), the range
     instructions' BAD_ARG check, CMOE (from the multiply-high ``reduced``) and
     CRTSET, which writes the route table when ``route_write`` (or asks
     ``routes``, a ``SerialRoutes``, to). ``bad_pattern``, ``up_mask``: as
-    ``chier`` takes them."""
+    ``chier`` takes them. ``settled``: as ``cdelta`` takes it."""
     if bad_pattern is None:
         bad_pattern = pattern_bad(c.pattern)
     if Op.CDELTA in ops:
         with m.Case(Op.CDELTA):
-            cdelta(m, c, rsp, width)
+            cdelta(m, c, rsp, width, settled)
     if Op.CHIER in ops:
         with m.Case(Op.CHIER):
             chier(m, c, rsp, ranges, width, bad_pattern=bad_pattern, up_mask=up_mask)

@@ -655,7 +655,7 @@ class PipelinedSequencer(SentronPorts):
                      for i in range(DIMS)]
             m.d.sync += [s.eq(v) for s, v in zip(sums3, cdelta_sums(c2, self.width))]
             cdelta3, cdelta4 = Signal(rsp_shape), Signal(rsp_shape, reset_less=True)
-            cdelta_answer(m, sums3, cdelta3, self.width)
+            cdelta_answer(m, sums3, None, cdelta3, self.width)
             m.d.sync += cdelta4.eq(cdelta3)
             answers.append((flag(Op.CDELTA, is4), cdelta4))
         if Op.CHIER in self.ops:
