@@ -143,7 +143,9 @@ class VTPU(wiring.Component):
             answer_domain=host if apart and self.pipelined else "sync",
             table_groups=self.table_groups, ops_unit=self.ops_unit, memory=self.memory,
             k_max=self.k_max, index_queue=self.index_queue)
-        encoder = ResponseEncoder(self.width, self.value_width)
+        # taking an answer early cuts the chain from the wire's handshake into
+        # a sentron's next step, which a clock-domain crossing cuts already
+        encoder = ResponseEncoder(self.width, self.value_width, take_early=not apart)
         if not apart:
             m.submodules.decoder = decoder
             m.submodules.encoder = encoder

@@ -453,8 +453,6 @@ BOARDS = {
         # Rebuilt 2026-12-07 (17,360 LUTs, 18,190 FFs, 98 DP16KDs): 107.15 /
         # 44.04 MHz at seed 2, met; seed 1 made 73.39, its slowest path one
         # net, the ops unit's scan flag into the write enables of its answer
-        # FIFO's LUT RAM, 12.47 ns of wire across the chip. With the encoder
-        # taking its answer before the CRC byte (2026-12-08): 105.61 / 47.15
-        # at seed 2, met (17,338 LUTs, 18,185 FFs).
+        # FIFO's LUT RAM, 12.47 ns of wire across the chip.
         seed=2),
 }

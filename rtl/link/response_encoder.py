@@ -15,9 +15,9 @@ a list of byte sources in ``response_layout`` members (``RESPONSE_FIELD``).
 The response is read where it is, in the producer's output register: the
 encoder stores no payload. It is taken (``i.ready``) as the last byte read
 from it leaves (the last payload byte, or the length of an empty payload;
-a register says that byte is on offer), not with the CRC byte: the CRC
-byte's flag through the handshake into the sentron's next step was the
-iCEBreaker's slowest path.
+a register says that byte is on offer), not with the CRC byte
+(``take_early``, the iCE40 boards': the CRC byte's flag through the
+handshake into the sentron's next step was the iCEBreaker's slowest path).
 
 A payload byte is one multiplexer over the sources, addressed by the ROM's
 registered output, into a register a byte ahead of the wire; the byte out is
@@ -46,8 +46,13 @@ __all__ = ["ResponseEncoder"]
 
 
 class ResponseEncoder(wiring.Component):
-    def __init__(self, width=COORD_WIDTH, value_width=VALUE_WIDTH):
+    def __init__(self, width=COORD_WIDTH, value_width=VALUE_WIDTH, *, take_early=True):
+        """``take_early``: take the answer with the last byte read from it
+        (above), else with the CRC byte. Early pays where the producer is on
+        the encoder's clock (the iCE40 boards); the ULX3S's answers reach it
+        through a clock-domain FIFO and its collector, which cut the chain."""
         self.width, self.value_width = width, value_width
+        self.take_early = take_early
         super().__init__({
             "i": In(stream.Signature(response_layout(width, value_width))),
             "o": Out(stream.Signature(8)),
@@ -145,8 +150,12 @@ class ResponseEncoder(wiring.Component):
         rom_range = range(len(rom_init))
         address, address_next = Signal(rom_range), Signal(rom_range)
         length = Signal(8)
-        empty = Signal()          # length == 0
-        final = Signal()          # the payload byte on offer is the last
+        early = self.take_early
+        if early:
+            empty = Signal()      # length == 0
+            final = Signal()      # the payload byte on offer is the last
+        else:
+            last = Signal(8)      # length - 1: the PAYLOAD state's last index
         index = Signal(8)
         crc = Signal(8)
         chosen_length = Signal(8)
@@ -192,10 +201,15 @@ class ResponseEncoder(wiring.Component):
             with m.State("IDLE"):
                 m.d.sync += in_payload.eq(0)
                 with m.If(self.i.valid):
-                    m.d.sync += [address.eq(chosen_start), address_next.eq(chosen_start + 1),
-                                 length.eq(chosen_length),
-                                 index.eq(0), crc.eq(0), head.eq(RSP_SYNC),
-                                 empty.eq(chosen_length == 0), final.eq(chosen_length == 1)]
+                    if early:
+                        m.d.sync += [address.eq(chosen_start), address_next.eq(chosen_start + 1),
+                                     length.eq(chosen_length),
+                                     index.eq(0), crc.eq(0), head.eq(RSP_SYNC),
+                                     empty.eq(chosen_length == 0), final.eq(chosen_length == 1)]
+                    else:
+                        m.d.sync += [address.eq(chosen_start), address_next.eq(chosen_start + 1),
+                                     length.eq(chosen_length), last.eq(chosen_length - 1),
+                                     index.eq(0), crc.eq(0), head.eq(RSP_SYNC)]
                     m.next = "SYNC"
             with m.State("SYNC"):
                 m.d.comb += out.valid.eq(1)
@@ -219,19 +233,26 @@ class ResponseEncoder(wiring.Component):
                 with m.If(sent):
                     m.d.comb += next_byte.eq(1)
                     m.d.sync += [address.eq(address_next), address_next.eq(address_next + 1)]
-                    m.d.sync += in_payload.eq(~empty)
+                    none = empty if early else length == 0
+                    m.d.sync += in_payload.eq(~none if early else length != 0)
                     m.next = "PAYLOAD"
-                    with m.If(empty):
-                        m.d.comb += self.i.ready.eq(1)
+                    with m.If(none):
+                        if early:
+                            m.d.comb += self.i.ready.eq(1)
                         m.next = "CRC"
             with m.State("PAYLOAD"):
                 m.d.comb += out.valid.eq(1)
                 with m.If(sent):
                     m.d.comb += next_byte.eq(1)
-                    m.d.sync += [index.eq(index + 1), final.eq(index + 2 == length),
-                                 address.eq(address_next), address_next.eq(address_next + 1)]
-                    with m.If(final):
-                        m.d.comb += self.i.ready.eq(1)
+                    if early:
+                        m.d.sync += [index.eq(index + 1), final.eq(index + 2 == length),
+                                     address.eq(address_next), address_next.eq(address_next + 1)]
+                    else:
+                        m.d.sync += [index.eq(index + 1),
+                                     address.eq(address_next), address_next.eq(address_next + 1)]
+                    with m.If(final if early else index == last):
+                        if early:
+                            m.d.comb += self.i.ready.eq(1)
                         m.d.sync += in_payload.eq(0)
                         m.next = "CRC"
             with m.State("CRC"):
@@ -241,6 +262,10 @@ class ResponseEncoder(wiring.Component):
                 with m.If(crc_due):
                     m.d.sync += head.eq(crc8_next(crc, crc_byte))
                 with m.If(sent):
+                    if not early:
+                        # taken only now: it stays in the producer's output
+                        # register while its bytes go out
+                        m.d.comb += self.i.ready.eq(1)
                     m.d.sync += crc_due.eq(0)
                     m.next = "IDLE"
         return m

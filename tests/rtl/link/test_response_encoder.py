@@ -2,6 +2,8 @@
 
 import random
 
+import pytest
+
 from amaranth.back import verilog
 
 from tb.beats import response_beats
@@ -37,7 +39,8 @@ def random_answer(rng, op):
     return Result(status, fields, records), direction
 
 
-def test_every_format_matches_the_model():
+@pytest.mark.parametrize("take_early", [True, False])
+def test_every_format_matches_the_model(take_early):
     rng = random.Random(3)
     model = Model()
     beats, expected = [], b""
@@ -46,7 +49,7 @@ def test_every_format_matches_the_model():
         result, direction = random_answer(rng, op)
         expected += model.answer(op, i, result, direction)
         beats += response_beats(op, i, result, direction)
-    dut = ResponseEncoder()
+    dut = ResponseEncoder(take_early=take_early)
     got = bytearray()
 
     async def source(ctx):
