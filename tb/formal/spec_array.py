@@ -13,6 +13,7 @@ from rtl.sentron.execute import IMPLEMENTED_OPS
 from rtl.top import VTPU
 
 from .common import Inside, Property, receiver, sender, stream_rules
+from .spec_response_encoder import offered_bytes_only
 
 # The proofs cover the sentrons and their array; the units in front of them
 # (CKG, CATTEND, CNEAREST: rtl/interposer.py) are proved alone, their sentrons
@@ -80,10 +81,11 @@ def vtpu(m):
     inside = Inside(m, "dut", dut)
     sender(m, dut.i, "i")
     receiver(m, dut.o, "o")
-    array, encoder = inside.submodule("array"), inside.submodule("encoder")
+    array = inside.submodule("array")
+    encoder_inside = inside.inside("encoder")
+    encoder = encoder_inside.design
     stream_rules(m, array.o, Assert, "array.o")
-    with m.If(encoder.o.valid):
-        m.d.comb += Assert(encoder.i.valid, "encoder: a byte sent with no answer offered")
+    offered_bytes_only(m, encoder, "encoder: ", encoder_inside.state("CRC"))
 
 
 PROPERTIES = [
